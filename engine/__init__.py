@@ -1,0 +1,53 @@
+"""WGAN Studio's engine: pure PyTorch + NumPy, no Qt.
+
+Public API (the studio and the command line use only this):
+``Config``, ``ConfigError``, ``load_config``, ``load_preset``, ``list_presets``, ``Trainer``,
+``RunDir``, ``load_checkpoint``, ``CheckpointError``, ``DataError``.
+"""
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .config import (
+    DEFAULT_PRESET,
+    LIVE_KEYS,
+    SCHEMA,
+    Config,
+    ConfigError,
+    apply_overrides,
+    dumps_config,
+    list_presets,
+    load_config,
+    load_preset,
+    save_config,
+)
+from .data import DataError
+from .inference import LoadedModel, generate, load_model
+from .rundir import RunDir, read_events, read_metrics
+from .trainer import Trainer, TrainingError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError",
+    "Config",
+    "ConfigError",
+    "DEFAULT_PRESET",
+    "DataError",
+    "LIVE_KEYS",
+    "LoadedModel",
+    "RunDir",
+    "SCHEMA",
+    "Trainer",
+    "TrainingError",
+    "__version__",
+    "apply_overrides",
+    "dumps_config",
+    "generate",
+    "list_presets",
+    "load_checkpoint",
+    "load_config",
+    "load_model",
+    "load_preset",
+    "read_events",
+    "read_metrics",
+    "save_config",
+]

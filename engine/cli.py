@@ -1,0 +1,290 @@
+"""Headless command line: ``wgan-train`` and ``wgan-sample``. Thin over the engine's API.
+
+Bad input (config, data, checkpoint) prints one clear message and exits with status 2, never
+a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import CheckpointError
+from .config import (
+    DEFAULT_PRESET,
+    LIVE_KEYS,
+    ConfigError,
+    apply_overrides,
+    list_presets,
+    load_config,
+    load_preset,
+    parse_override,
+)
+from .data import DataError
+from .trainer import Trainer, TrainingError
+
+EXIT_USAGE = 2
+
+
+def _err(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _fmt_time(s: float) -> str:
+    if not np.isfinite(s) or s < 0:
+        return "--:--"
+    s = int(round(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+class Progress:
+    """Progress on stderr: one live line on a terminal, plain periodic lines otherwise."""
+
+    def __init__(self, trainer: Trainer, stream=None, interval_s: float | None = None):
+        self.trainer = trainer
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval_s = interval_s if interval_s is not None else (0.2 if self.tty else 10.0)
+        self._last = 0.0
+        self._last_iter = -1
+        self._w1 = float("nan")
+
+    def line(self) -> str:
+        t = self.trainer
+        k, total = t.gen_iter, t.total_iters
+        rate = t.its_per_sec
+        eta = (total - k) / rate if rate > 0 else float("nan")
+        w = t.last_metrics.get("w_estimate", float("nan"))
+        parts = [f"it {k}/{total}", f"{rate:.2f} it/s", f"elapsed {_fmt_time(t._elapsed())}",
+                 f"ETA {_fmt_time(eta)}", f"W_est {w:.4f}"]
+        if np.isfinite(self._w1):
+            parts.append(f"W1 {self._w1:.4f}")
+        if self.tty:
+            width = 20
+            done = int(width * k / max(total, 1))
+            parts.insert(1, "[" + "=" * done + "-" * (width - done) + "]")
+        return "  ".join(parts)
+
+    def on_metrics(self, cols) -> None:
+        w1 = cols.get("w1_exact")
+        if w1 is not None and np.isfinite(w1).any():
+            self._w1 = float(w1[np.isfinite(w1)][-1])
+        now = time.monotonic()
+        final = self.trainer.gen_iter >= self.trainer.total_iters
+        if now - self._last < self.interval_s and not final:
+            return
+        if final and self._last_iter == self.trainer.gen_iter:
+            return
+        self._last, self._last_iter = now, self.trainer.gen_iter
+        if self.tty:
+            self.stream.write("\r\033[K" + self.line())
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+    def on_event(self, ev) -> None:
+        kind = ev.get("type")
+        if kind in ("edit", "pause", "resume", "error") or (kind == "start" and ev.get("warnings")):
+            if self.tty:
+                self.stream.write("\r\033[K")
+            detail = {"edit": lambda: f"{ev['key']} {ev['old']} -> {ev['new']}",
+                      "error": lambda: ev.get("message", ""),
+                      "start": lambda: "; ".join(ev.get("warnings", []))}.get(kind, lambda: "")()
+            self.stream.write(f"[it {ev.get('gen_iter')}] {kind} {detail}".rstrip() + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# ============================================================================ wgan-train
+
+def _train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wgan-train",
+        description="Train a (Wasserstein) GAN headless and write a run folder "
+                    "(config.toml, metrics.csv, events.jsonl, samples/, checkpoints/, summary.json).")
+    p.add_argument("config", nargs="?", help="configuration file (.toml); default: the preset")
+    p.add_argument("--preset", help=f"start from a bundled preset (default {DEFAULT_PRESET}; see --list-presets)")
+    p.add_argument("--out", help="run folder to create (required unless --resume)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or crashed run in its folder")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one configuration value (repeatable), e.g. --set objective.clip_value=0.02")
+    p.add_argument("--iters", type=int, help="generator iterations in all (overrides train.iterations)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="overrides train.device")
+    p.add_argument("--seed", type=int, help="overrides train.seed")
+    p.add_argument("--list-presets", action="store_true", help="list the bundled presets and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def train_main(argv: list[str] | None = None) -> int:
+    args = _train_parser().parse_args(argv)
+    if args.list_presets:
+        presets = list_presets()
+        width = max(map(len, presets))
+        for name, desc in presets.items():
+            default = " (default)" if name == DEFAULT_PRESET else ""
+            print(f"{name:<{width}}  {desc}{default}")
+        return 0
+    try:
+        if args.resume:
+            if args.config or args.preset or args.seed is not None or args.out:
+                return _err("--resume continues a run with its own configuration; only --iters, --device and "
+                            "--set of the live parameters (" + ", ".join(f"{s}.{k}" for s, k in LIVE_KEYS.values())
+                            + ") may be given with it")
+            edits = {}
+            for item in args.overrides:
+                dotted, value = parse_override(item)
+                live = {f"{s}.{k}": name for name, (s, k) in LIVE_KEYS.items()}
+                if dotted not in live:
+                    return _err(f"--set {dotted}: only the live parameters can change when resuming "
+                                f"({', '.join(live)})")
+                edits[live[dotted]] = value
+            trainer = Trainer.resume_run(args.resume, iterations=args.iters, on_nonfinite="raise",
+                                         device=None if args.device is None else _device(args.device))
+            if edits:
+                trainer.request_edit(**edits)  # applied and logged at the first iteration
+        else:
+            if not args.out:
+                return _err("--out RUN_DIR is required (the folder the run is written to)")
+            if args.config and args.preset:
+                return _err("give either a CONFIG file or --preset, not both")
+            cfg = load_config(args.config) if args.config else load_preset(args.preset or DEFAULT_PRESET)
+            overrides = list(args.overrides)
+            if args.iters is not None:
+                overrides.append(f"train.iterations={args.iters}")
+            if args.device is not None:
+                overrides.append(f"train.device={args.device!r}".replace("'", '"'))
+            if args.seed is not None:
+                overrides.append(f"train.seed={args.seed}")
+            if overrides:
+                cfg = apply_overrides(cfg, overrides)
+            out = Path(args.out)
+            if out.exists() and (not out.is_dir() or any(out.iterdir())):
+                return _err(f"{out}: exists and is not an empty folder; choose a new --out "
+                            f"(or continue it with --resume {out})")
+            trainer = Trainer(cfg, out, on_nonfinite="raise")
+    except (ConfigError, DataError, CheckpointError) as e:
+        return _err(str(e))
+
+    progress = None if args.quiet else Progress(trainer)
+    if progress is not None:
+        trainer.observers.append(progress)
+
+    # Ctrl+C: stop at the next iteration boundary and write a checkpoint; twice: abort.
+    def on_sigint(signum, frame):
+        if trainer._stop:
+            raise KeyboardInterrupt
+        print("\nstopping after this iteration (Ctrl+C again to abort)...", file=sys.stderr)
+        trainer.stop()
+
+    old = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
+    try:
+        summary = trainer.run()
+    except TrainingError as e:
+        if progress:
+            progress.close()
+        return _err(f"{e} (run folder: {trainer.run_dir.path})")
+    except KeyboardInterrupt:
+        if progress:
+            progress.close()
+        print(f"aborted; the last checkpoint in {trainer.run_dir.path / 'checkpoints'} is intact", file=sys.stderr)
+        return 130
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+    if progress:
+        progress.close()
+    ev = summary.get("last_eval") or {}
+    extra = f", exact W1 {ev['w1_exact']:.4f}" if "w1_exact" in ev else ""
+    if "modes_covered" in ev:
+        extra += f", modes covered {ev['modes_covered']}"
+    state = "finished" if trainer.state == "finished" else "stopped"
+    print(f"{state} at iteration {trainer.gen_iter} in {_fmt_time(summary['elapsed_s'])}{extra}; "
+          f"run folder: {trainer.run_dir.path}", file=sys.stderr)
+    return 0
+
+
+def _device(name):
+    from .device import pick_device
+    return pick_device(name)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+# ============================================================================ wgan-sample
+
+def _sample_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wgan-sample",
+                                description="Draw samples from a checkpoint (or a run folder's latest).")
+    p.add_argument("source", metavar="RUN_DIR_OR_CHECKPOINT")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--out", required=True, help="FILE.png (grid or toy scatter) or FILE.npy (the array)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--nrow", type=int, help="images per row in a PNG grid (default: about sqrt(n))")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    return p
+
+
+def sample_main(argv: list[str] | None = None) -> int:
+    from .inference import load_model
+    from .render import grid_image, save_png, toy_image
+
+    args = _sample_parser().parse_args(argv)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".npy"):
+        return _err(f"--out {out}: the file must end in .png or .npy")
+    if not 1 <= args.n <= 1_000_000:
+        return _err(f"-n {args.n}: must be between 1 and 1000000")
+    if args.nrow is not None and args.nrow < 1:
+        return _err(f"--nrow {args.nrow}: must be at least 1")
+    if out.exists() and not args.force:
+        return _err(f"{out}: exists; use --force to overwrite")
+    if not out.parent.is_dir():
+        return _err(f"{out.parent}: no such folder")
+    try:
+        model = load_model(args.source)
+    except CheckpointError as e:
+        return _err(str(e))
+    x = model.sample(args.n, args.seed)
+    try:
+        if out.suffix.lower() == ".npy":
+            from .io import atomic_open
+            with atomic_open(out, "wb") as fh:
+                np.save(fh, x)
+        elif model.config.is_toy:
+            from .data.toy import ToyData
+            from .trainer import critic_field
+            data = ToyData(model.config.data.name, theta=model.config.data.theta)
+            real = data.sample(max(args.n, 512), torch.Generator().manual_seed(args.seed))[0].numpy()
+            field = critic_field(model.critic, data.extent)
+            payload = {"kind": "toy", "fake": x, "real": real, "field": field[0], "extent": data.extent,
+                       "label": f"{model.config.data.name}  iteration {model.gen_iter}  seed {args.seed}"}
+            save_png(toy_image(payload), out, model.metadata(args.seed))
+        else:
+            nrow = args.nrow or int(np.ceil(np.sqrt(args.n)))
+            scale = max(1, 512 // (min(nrow, args.n) * (x.shape[-1] + 2)))
+            save_png(grid_image(x, nrow=nrow, scale=scale), out, model.metadata(args.seed))
+    except OSError as e:
+        return _err(f"{out}: cannot write ({e.strerror or e}); nothing was written")
+    print(f"wrote {args.n} samples from iteration {model.gen_iter} to {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(train_main())

@@ -1,0 +1,476 @@
+"""Run configuration: typed sections, TOML load/validate/save.
+
+Every key has a default, a type, an allowed range or set, a help text and (where the papers
+name it) the paper's symbol. The studio builds its form from :data:`SCHEMA`; the command line
+and the trainer use :func:`load_config` / :func:`config_from_dict`. Any bad input raises
+:class:`ConfigError`, which names the file, the key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+CONFIG_VERSION = 1
+
+SECTIONS = ("data", "model", "objective", "optimiser", "train")
+
+TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "parallel-lines")
+IMAGE_DATASETS = ("digits", "folder", "mnist", "cifar10", "npz")
+DATASETS = TOY_DATASETS + IMAGE_DATASETS
+DATASETS_WITH_PATH = ("folder", "mnist", "cifar10", "npz")
+OBJECTIVES = ("wgan-gp", "wgan-clip", "gan")
+ARCHS = ("mlp", "dcgan")
+NORMS = ("none", "layer", "batch")
+OPTIMISERS = ("adam", "rmsprop")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+# Parameters the trainer accepts while running (Trainer.request_edit).
+LIVE_KEYS = {
+    "clip_value": ("objective", "clip_value"),
+    "gp_lambda": ("objective", "gp_lambda"),
+    "n_critic": ("objective", "n_critic"),
+    "lr_critic": ("optimiser", "lr_critic"),
+    "lr_generator": ("optimiser", "lr_generator"),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used. ``str(err)`` is the user-facing message."""
+
+    def __init__(self, problem: str, *, file: str | os.PathLike | None = None,
+                 key: str | None = None, value: Any = None, allowed: str | None = None):
+        self.problem = problem
+        self.file = str(file) if file is not None else None
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:")
+        if self.key:
+            parts.append(f"{self.key} = {self.value!r}:" if self.value is not None else f"{self.key}:")
+        parts.append(self.problem)
+        msg = " ".join(parts)
+        if self.allowed:
+            msg += f" (allowed: {self.allowed})"
+        return msg
+
+    def with_file(self, file) -> ConfigError:
+        return ConfigError(self.problem, file=file, key=self.key, value=self.value, allowed=self.allowed)
+
+
+def spec(default, help: str, *, symbol: str = "", unit: str = "", choices: tuple = (),
+         min: float | None = None, max: float | None = None, min_exclusive: bool = False,
+         log: bool = False, live: bool = False, kind: str | None = None, length: int | None = None):
+    """A dataclass field with the metadata the validator and the studio's form use."""
+    meta = dict(help=help, symbol=symbol, unit=unit, choices=choices, min=min, max=max,
+                min_exclusive=min_exclusive, log=log, live=live, kind=kind, length=length)
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda d=tuple(default): d, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataConfig:
+    name: str = spec("8gaussians", "Data set. Toy sets are generated on the fly; image sets are loaded "
+                     "once and kept on the device.", choices=DATASETS)
+    path: str = spec("", "File or folder of the data set (folder, mnist, cifar10, npz). Relative paths "
+                     "are resolved against the config file's folder.", kind="path")
+    image_size: int = spec(32, "Images are centre-cropped and resized to this many pixels a side.",
+                           unit="px", choices=(8, 16, 32, 64))
+    channels: int = spec(0, "Colour channels: 1 grey, 3 RGB, 0 = as stored in the data set.",
+                         choices=(0, 1, 3))
+    theta: float = spec(1.0, "Example 1 of the WGAN paper: the real line sits at x = theta.",
+                        symbol="θ", min=-10.0, max=10.0)
+
+
+@dataclass
+class ModelConfig:
+    arch: str = spec("mlp", "Network family for both nets: MLP (toy sets, the paper's MLP generator) or "
+                     "DCGAN (images, 32 or 64 px).", choices=ARCHS)
+    z_dim: int = spec(2, "Dimension of the generator's noise z ~ N(0, I).", symbol="dim z", min=1, max=1024)
+    hidden: int = spec(512, "MLP width (units per hidden layer).", min=1, max=8192)
+    layers: int = spec(3, "MLP depth (hidden layers).", min=1, max=16)
+    features: int = spec(64, "DCGAN base width (ngf = ndf; channels of the widest critic layer / 8).",
+                         min=1, max=1024)
+    critic_norm: str = spec("none", "Normalisation in the critic. Batch-norm couples the samples of a "
+                            "batch and is refused with the gradient penalty.", choices=NORMS)
+    generator_norm: str = spec("batch", "Normalisation in the generator (DCGAN and MLP).",
+                               choices=("none", "batch"))
+    init: str = spec("normal", "Weight initialisation: 'normal' draws weights from N(0, 0.02) with zero biases "
+                     "(the reference code's weights_init, DCGAN); 'pytorch' keeps PyTorch's default "
+                     "(Kaiming-uniform).", choices=("normal", "pytorch"))
+
+
+@dataclass
+class ObjectiveConfig:
+    kind: str = spec("wgan-gp", "Training objective: WGAN-GP (Gulrajani et al.), WGAN with weight "
+                     "clipping (Arjovsky et al. Algorithm 1) or the non-saturating GAN.", choices=OBJECTIVES)
+    n_critic: int = spec(5, "Critic updates per generator update.", symbol="n_critic", min=1, max=1000,
+                         live=True)
+    clip_value: float = spec(0.01, "Weight clipping bound: every critic parameter is clipped to [-c, c] "
+                             "(wgan-clip). Paper default 0.01.", symbol="c", min=0.0, min_exclusive=True,
+                             max=10.0, log=True, live=True)
+    gp_lambda: float = spec(10.0, "Gradient-penalty weight (wgan-gp). Paper default 10; 0.1 for the toy "
+                            "sets.", symbol="λ", min=0.0, max=1e4, log=True, live=True)
+    warmup: bool = spec(False, "Reference-code schedule: n_critic = 100 for the first 25 generator "
+                        "iterations and every 500th one (wgan-clip).")
+    clip_before_step: bool = spec(False, "Reference-code order: clip before each critic step instead of "
+                                  "after it (wgan-clip).")
+
+
+@dataclass
+class OptimiserConfig:
+    name: str = spec("adam", "Optimiser for both nets. The paper uses RMSProp with clipping (momentum "
+                     "destabilises it) and Adam with the gradient penalty.", choices=OPTIMISERS)
+    lr_critic: float = spec(1e-4, "Critic learning rate.", symbol="α_D", min=0.0, min_exclusive=True,
+                            max=1e6, log=True, live=True)
+    lr_generator: float = spec(1e-4, "Generator learning rate.", symbol="α_G", min=0.0, min_exclusive=True,
+                               max=1e6, log=True, live=True)
+    betas: tuple = spec((0.5, 0.9), "Adam's (β1, β2). Gulrajani et al.: (0, 0.9).", symbol="β",
+                        min=0.0, max=1.0, kind="pair", length=2)
+    rmsprop_alpha: float = spec(0.99, "RMSProp smoothing constant.", min=0.0, max=1.0, min_exclusive=True)
+    eps: float = spec(1e-8, "Optimiser epsilon.", min=0.0, min_exclusive=True, max=1.0, log=True)
+
+
+@dataclass
+class TrainConfig:
+    iterations: int = spec(2000, "Generator iterations to train.", min=1, max=100_000_000)
+    batch_size: int = spec(256, "Samples per batch (m).", symbol="m", min=1, max=65536)
+    seed: int = spec(0, "Random seed: the same config and seed give the same run on the CPU.",
+                     min=0, max=2**63 - 1)
+    device: str = spec("auto", "Where to train: auto picks cuda, then mps, then cpu.", choices=DEVICES)
+    checkpoint_every: int = spec(200, "Write checkpoints/iter_NNNNNNN.pt every this many generator "
+                                 "iterations (0 = only latest.pt at the end).", min=0, max=100_000_000)
+    sample_every: int = spec(100, "Write a sample picture every this many generator iterations "
+                             "(0 = never).", min=0, max=100_000_000)
+    eval_every: int = spec(100, "Compute quality metrics (exact W1, modes) every this many generator "
+                           "iterations (0 = never).", min=0, max=100_000_000)
+    sample_count: int = spec(64, "Size of the fixed noise batch shown as samples (images: the grid).",
+                             min=1, max=4096)
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    optimiser: OptimiserConfig = field(default_factory=OptimiserConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    description: str = ""
+    config_version: int = CONFIG_VERSION
+    # Not part of the TOML: where the config came from (for relative paths and messages).
+    source: str | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"config_version": self.config_version}
+        if self.description:
+            out["description"] = self.description
+        for sec in SECTIONS:
+            d = dataclasses.asdict(getattr(self, sec))
+            out[sec] = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+        return out
+
+    def copy(self) -> Config:
+        return copy.deepcopy(self)
+
+    def get(self, dotted: str):
+        sec, key = dotted.split(".", 1)
+        return getattr(getattr(self, sec), key)
+
+    @property
+    def is_toy(self) -> bool:
+        return self.data.name in TOY_DATASETS
+
+    def resolved_data_path(self) -> Path | None:
+        if not self.data.path:
+            return None
+        p = Path(os.path.expanduser(self.data.path))
+        if not p.is_absolute() and self.source:
+            p = Path(self.source).parent / p
+        return p
+
+
+SECTION_TYPES = {sec: type(getattr(Config(), sec)) for sec in SECTIONS}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    section: str
+    key: str
+    type: type
+    default: Any
+    help: str
+    symbol: str
+    unit: str
+    choices: tuple
+    min: float | None
+    max: float | None
+    min_exclusive: bool
+    log: bool
+    live: bool
+    kind: str | None
+    length: int | None
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.section}.{self.key}"
+
+    def allowed(self) -> str:
+        if self.choices:
+            return ", ".join(repr(c) if isinstance(c, str) else str(c) for c in self.choices)
+        if self.type is bool:
+            return "true or false"
+        lo = "-inf" if self.min is None else _fmt(self.min)
+        hi = "inf" if self.max is None else _fmt(self.max)
+        left = "(" if self.min_exclusive else "["
+        what = {int: "an integer", float: "a number", str: "a string", tuple: f"a list of {self.length} numbers"}
+        if self.type is str:
+            return "a string"
+        each = " each" if self.type is tuple else ""
+        return f"{what[self.type]}{each} in {left}{lo}, {hi}]"
+
+
+def _fmt(x: float) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:g}"
+
+
+def _build_schema() -> dict[str, FieldInfo]:
+    out = {}
+    for sec in SECTIONS:
+        for f in dataclasses.fields(SECTION_TYPES[sec]):
+            m = f.metadata
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            typ = {"str": str, "int": int, "float": float, "bool": bool, "tuple": tuple}[f.type]
+            info = FieldInfo(sec, f.name, typ, default, m["help"], m["symbol"], m["unit"], m["choices"],
+                             m["min"], m["max"], m["min_exclusive"], m["log"], m["live"], m["kind"], m["length"])
+            out[info.dotted] = info
+    return out
+
+
+#: Every configurable key, by ``"section.key"``, in display order.
+SCHEMA: dict[str, FieldInfo] = _build_schema()
+
+
+def coerce_value(info: FieldInfo, value: Any, *, file=None) -> Any:
+    """Check one value against its field; return it in canonical form or raise ConfigError."""
+    def bad(problem):
+        return ConfigError(problem, file=file, key=f"[{info.section}] {info.key}", value=value,
+                           allowed=info.allowed())
+
+    t = info.type
+    if t is bool:
+        if not isinstance(value, bool):
+            raise bad("expected true or false")
+        return value
+    if t is str:
+        if not isinstance(value, str):
+            raise bad("expected a string")
+        v = value
+    elif t is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer() and info.choices == ():
+                raise bad("expected an integer, got a number with a decimal point")
+            raise bad("expected an integer")
+        v = value
+    elif t is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("expected a number")
+        v = float(value)
+        if not math.isfinite(v):
+            raise bad("must be a finite number")
+    elif t is tuple:
+        if not isinstance(value, (list, tuple)) or len(value) != info.length:
+            raise bad(f"expected a list of {info.length} numbers")
+        items = []
+        for x in value:
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(float(x)):
+                raise bad("expected finite numbers")
+            x = float(x)
+            if (info.min is not None and x < info.min) or (info.max is not None and x > info.max):
+                raise bad("out of range")
+            items.append(x)
+        return tuple(items)
+    else:  # pragma: no cover - schema bug
+        raise TypeError(t)
+    if info.choices and v not in info.choices:
+        raise bad("not one of the allowed values")
+    if isinstance(v, (int, float)) and not info.choices:
+        if info.min is not None and (v < info.min or (info.min_exclusive and v <= info.min)):
+            raise bad("too small")
+        if info.max is not None and v > info.max:
+            raise bad("too large")
+    return v
+
+
+def config_from_dict(raw: dict, *, file=None, base: Config | None = None) -> Config:
+    """Build and validate a Config from a (TOML-shaped) dict. Missing keys take their defaults
+    (or ``base``'s values); unknown keys are errors."""
+    if not isinstance(raw, dict):
+        raise ConfigError("the configuration must be a table of sections", file=file)
+    cfg = base.copy() if base is not None else Config()
+    cfg.source = str(file) if file is not None else (base.source if base is not None else None)
+    top_allowed = ("config_version", "description") + SECTIONS
+    for key, value in raw.items():
+        if key == "config_version":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= CONFIG_VERSION:
+                raise ConfigError("unsupported configuration version", file=file, key="config_version",
+                                  value=value, allowed=f"1 to {CONFIG_VERSION}")
+            cfg.config_version = value
+        elif key == "description":
+            if not isinstance(value, str):
+                raise ConfigError("expected a string", file=file, key="description", value=value)
+            cfg.description = value
+        elif key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError("expected a table [section]", file=file, key=key, value=value)
+            section = getattr(cfg, key)
+            for k, v in value.items():
+                info = SCHEMA.get(f"{key}.{k}")
+                if info is None:
+                    known = ", ".join(f.name for f in dataclasses.fields(SECTION_TYPES[key]))
+                    raise ConfigError("unknown key", file=file, key=f"[{key}] {k}", value=v, allowed=known)
+                setattr(section, k, coerce_value(info, v, file=file))
+        else:
+            raise ConfigError("unknown key", file=file, key=str(key), value=value,
+                              allowed=", ".join(top_allowed))
+    validate(cfg, file=file)
+    return cfg
+
+
+def validate(cfg: Config, *, file=None) -> list[str]:
+    """Cross-field checks. Raises ConfigError for combinations that cannot train; returns warnings
+    for combinations that train badly but are allowed (the paper's own caveats)."""
+    for info in SCHEMA.values():  # re-check values set programmatically
+        coerce_value(info, cfg.get(info.dotted), file=file)
+    d, m, o = cfg.data, cfg.model, cfg.objective
+    if d.name in DATASETS_WITH_PATH and not d.path:
+        raise ConfigError(f"data set {d.name!r} needs a path", file=file, key="[data] path", value=d.path,
+                          allowed="a file or folder")
+    if o.kind == "wgan-gp" and m.critic_norm == "batch":
+        raise ConfigError("batch-norm in the critic cannot be used with the gradient penalty: the "
+                          "penalty is per sample and batch-norm couples the samples of a batch "
+                          "(Gulrajani et al. sec. 4); use 'layer' or 'none'", file=file,
+                          key="[model] critic_norm", value=m.critic_norm, allowed="'none', 'layer'")
+    if m.arch == "dcgan":
+        if d.name in TOY_DATASETS:
+            raise ConfigError("the DCGAN networks need an image data set", file=file, key="[model] arch",
+                              value=m.arch, allowed="'mlp' for toy sets")
+        if d.image_size not in (32, 64):
+            raise ConfigError("the DCGAN networks are built for 32 or 64 pixels", file=file,
+                              key="[data] image_size", value=d.image_size, allowed="32, 64")
+    warnings = []
+    if o.kind == "wgan-clip" and cfg.optimiser.name == "adam":
+        warnings.append("Adam with weight clipping: the WGAN paper reports that momentum-based optimisers "
+                        "destabilise clipped critics; RMSProp is recommended.")
+    return warnings
+
+
+def load_config(path: str | os.PathLike, *, base: Config | None = None) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError("no such file", file=path) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder, expected a .toml file", file=path) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", file=path) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read ({e.strerror})", file=path) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"not valid TOML: {e}", file=path) from None
+    return config_from_dict(raw, file=path, base=base)
+
+
+def loads_config(text: str, *, file: str = "<string>") -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"not valid TOML: {e}", file=file) from None
+    return config_from_dict(raw, file=None if file == "<string>" else file)
+
+
+def dumps_config(cfg: Config) -> str:
+    return tomli_w.dumps(cfg.to_dict())
+
+
+def save_config(cfg: Config, path: str | os.PathLike) -> None:
+    from .io import atomic_write_bytes
+    atomic_write_bytes(Path(path), dumps_config(cfg).encode("utf-8"))
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """Parse ``section.key=value`` from ``--set``: the value is read as TOML (so ``0.01``,
+    ``true``, ``[0.5, 0.9]`` keep their types), falling back to a plain string."""
+    if "=" not in item or "." not in item.split("=", 1)[0]:
+        raise ConfigError("expected section.key=value", key="--set", value=item)
+    dotted, text = item.split("=", 1)
+    dotted = dotted.strip()
+    try:
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    return dotted, value
+
+
+def apply_overrides(cfg: Config, items: list[str]) -> Config:
+    raw: dict[str, dict] = {}
+    for item in items:
+        dotted, value = parse_override(item)
+        sec, key = dotted.split(".", 1)
+        if sec not in SECTIONS:
+            raise ConfigError("unknown section", key=f"--set {dotted}", value=value,
+                              allowed=", ".join(SECTIONS))
+        raw.setdefault(sec, {})[key] = value
+    try:
+        return config_from_dict(raw, base=cfg)
+    except ConfigError as e:
+        raise ConfigError(e.problem, file="--set", key=e.key, value=e.value, allowed=e.allowed) from None
+
+
+# ----------------------------------------------------------------------------- presets
+
+def presets_dir() -> Path:
+    from importlib.resources import files
+    return Path(str(files("resources") / "presets"))
+
+
+def list_presets() -> dict[str, str]:
+    """Preset name -> one-line description, sorted with the default first."""
+    out = {}
+    for p in sorted(presets_dir().glob("*.toml")):
+        try:
+            raw = tomllib.loads(p.read_text("utf-8"))
+            out[p.stem] = str(raw.get("description", "")).strip().splitlines()[0] if raw.get("description") else ""
+        except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - packaging bug
+            out[p.stem] = "(unreadable preset)"
+    return dict(sorted(out.items(), key=lambda kv: (kv[0] != DEFAULT_PRESET, kv[0])))
+
+
+DEFAULT_PRESET = "toy-wgan-gp"
+
+
+def load_preset(name: str) -> Config:
+    p = presets_dir() / f"{name}.toml"
+    if not p.is_file():
+        raise ConfigError("no such preset", key="--preset", value=name, allowed=", ".join(list_presets()))
+    cfg = load_config(p)
+    cfg.source = None  # presets are templates: relative data paths resolve against the cwd
+    return cfg

@@ -1,0 +1,30 @@
+"""The interface every data set implements."""
+
+from __future__ import annotations
+
+import torch
+
+
+class DataError(ValueError):
+    """Data that cannot be used (missing, corrupt, wrong shape). The message names the file."""
+
+
+class DataSource:
+    """Draws batches on ``self.device``.
+
+    kind: "toy" (points in the plane) or "image" (``[C, H, W]`` in [-1, 1]).
+    shape: shape of one sample. num_classes: 0 when unlabelled.
+    """
+
+    kind: str = ""
+    name: str = ""
+    shape: tuple[int, ...] = ()
+    num_classes: int = 0
+    device: torch.device
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Return ``(x, labels)``: ``x`` float32 on the device, labels int64 or None."""
+        raise NotImplementedError
+
+    def to(self, device) -> DataSource:  # pragma: no cover - overridden
+        raise NotImplementedError

@@ -1,0 +1,55 @@
+"""Generators and critics, built from a config by :func:`build_models`.
+
+The critic has no sigmoid: one real output per sample (``f`` in ALGORITHM.md). The GAN
+objective applies ``softplus``/``logsigmoid`` to that output itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..config import Config
+from .dcgan import DCGANCritic, DCGANGenerator
+from .mlp import MLPCritic, MLPGenerator
+
+__all__ = ["DCGANCritic", "DCGANGenerator", "MLPCritic", "MLPGenerator", "build_models", "has_batchnorm"]
+
+
+def build_models(cfg: Config, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """Return ``(generator, critic)`` for samples of ``sample_shape`` (``(2,)`` or ``(C, H, W)``)."""
+    m = cfg.model
+    if m.arch == "mlp":
+        out_dim = int(math.prod(sample_shape))
+        image = len(sample_shape) == 3
+        g = MLPGenerator(m.z_dim, sample_shape, hidden=m.hidden, layers=m.layers,
+                         norm=m.generator_norm, tanh=image)
+        f = MLPCritic(out_dim, hidden=m.hidden, layers=m.layers, norm=m.critic_norm)
+    else:
+        c, h, _ = sample_shape
+        g = DCGANGenerator(m.z_dim, c, h, features=m.features, norm=m.generator_norm)
+        f = DCGANCritic(c, h, features=m.features, norm=m.critic_norm)
+    if m.init == "normal":
+        for net in (g, f):
+            reference_init(net)
+    return g, f
+
+
+@torch.no_grad()
+def reference_init(module: nn.Module) -> None:
+    """The reference code's ``weights_init`` (WGAN-GP gan_toy.py, DCGAN): weights ~ N(0, 0.02),
+    biases 0; norm scales ~ N(1, 0.02), shifts 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(mod, nn.modules.batchnorm._BatchNorm) for mod in model.modules())

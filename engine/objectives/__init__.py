@@ -1,0 +1,26 @@
+"""Training objectives, one small module each, one interface (:class:`Objective`).
+
+Sign convention (ALGORITHM.md): ``w_estimate = mean f(x_real) - mean f(g(z))`` is reported as
+is, never negated; the critic minimises ``-w_estimate (+ lambda * GP)`` and the generator
+minimises ``-mean f(g(z))``.
+"""
+
+from __future__ import annotations
+
+from .base import CriticOutput, Objective
+from .gan import GANObjective
+from .wgan_clip import WGANClipObjective
+from .wgan_gp import WGANGPObjective, gradient_penalty
+
+OBJECTIVES: dict[str, type[Objective]] = {
+    "gan": GANObjective,
+    "wgan-clip": WGANClipObjective,
+    "wgan-gp": WGANGPObjective,
+}
+
+__all__ = ["OBJECTIVES", "CriticOutput", "GANObjective", "Objective", "WGANClipObjective", "WGANGPObjective",
+           "get_objective", "gradient_penalty"]
+
+
+def get_objective(kind: str) -> Objective:
+    return OBJECTIVES[kind]()

@@ -1,0 +1,182 @@
+"""The run directory: everything a run leaves behind, written so a crash never leaves half a file.
+
+```
+RUN_DIR/
+  config.toml            fully resolved configuration
+  metrics.csv            one row per generator iteration (appended in whole rows)
+  events.jsonl           start, edits, pauses, stops, errors (one JSON object a line)
+  samples/iter_NNNNNNN.png
+  checkpoints/latest.pt, checkpoints/iter_NNNNNNN.pt
+  summary.json           at the end
+```
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+from .config import Config, dumps_config
+from .io import atomic_write_bytes
+
+BASE_COLUMNS = ("gen_iter", "wall_time_s", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty",
+                "clip_fraction", "critic_grad_norm", "lr_critic", "lr_generator", "clip_value", "n_critic")
+TOY_EVAL_COLUMNS = ("w1_exact", "modes_covered", "high_quality_share")
+IMAGE_EVAL_COLUMNS = ("sliced_w",)
+
+
+def metric_columns(is_toy: bool) -> tuple[str, ...]:
+    return BASE_COLUMNS + (TOY_EVAL_COLUMNS if is_toy else IMAGE_EVAL_COLUMNS)
+
+
+def format_value(v) -> str:
+    """CSV cell: '' for a missing value, integers as integers, floats with 9 significant digits
+    (round-trips float32 exactly, so identical runs give identical files)."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        return f"{v:.9g}"
+    return str(v)
+
+
+class RunDir:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.samples = self.path / "samples"
+        self.checkpoints = self.path / "checkpoints"
+
+    # ---------------------------------------------------------------- layout
+    def create(self) -> RunDir:
+        for p in (self.path, self.samples, self.checkpoints):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.toml"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def events_path(self) -> Path:
+        return self.path / "events.jsonl"
+
+    @property
+    def latest_checkpoint(self) -> Path:
+        return self.checkpoints / "latest.pt"
+
+    def checkpoint_path(self, gen_iter: int) -> Path:
+        return self.checkpoints / f"iter_{gen_iter:07d}.pt"
+
+    def sample_path(self, gen_iter: int) -> Path:
+        return self.samples / f"iter_{gen_iter:07d}.png"
+
+    def has_run(self) -> bool:
+        return self.config_path.is_file() or self.latest_checkpoint.is_file()
+
+    # ---------------------------------------------------------------- writers
+    def write_config(self, cfg: Config) -> None:
+        atomic_write_bytes(self.config_path, dumps_config(cfg).encode("utf-8"))
+
+    def start_metrics(self, columns: tuple[str, ...], keep_until: int | None = None) -> None:
+        """Start metrics.csv with a header, or (on resume) keep the whole rows up to ``keep_until``
+        and drop the rest, including a row cut short by a crash."""
+        self.columns = columns
+        rows: list[str] = []
+        if keep_until is not None and self.metrics_path.is_file():
+            rows = [r for r in read_metric_lines(self.metrics_path, len(columns))
+                    if int(r.split(",", 1)[0]) <= keep_until]
+        text = ",".join(columns) + "\n" + "".join(r + "\n" for r in rows)
+        atomic_write_bytes(self.metrics_path, text.encode("utf-8"))
+
+    def append_metrics(self, rows: list[list]) -> None:
+        if not rows:
+            return
+        buf = io.StringIO()
+        for row in rows:
+            buf.write(",".join(format_value(v) for v in row) + "\n")
+        # Whole rows in one write() call: a killed process leaves whole rows (and resume drops
+        # anything after the checkpoint it continues from).
+        append_bytes(self.metrics_path, buf.getvalue().encode("utf-8"))
+
+    def append_event(self, event: dict) -> dict:
+        event = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **event}
+        append_bytes(self.events_path, (json.dumps(event, default=str) + "\n").encode("utf-8"))
+        return event
+
+    def write_summary(self, summary: dict) -> None:
+        atomic_write_bytes(self.path / "summary.json", (json.dumps(summary, indent=2, default=str) + "\n").encode())
+
+    def link_latest(self, src: Path) -> None:
+        """Make checkpoints/latest.pt the same file as ``src`` without writing it twice."""
+        tmp = self.checkpoints / ".latest.pt.link"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            os.link(src, tmp)
+        except OSError:  # file systems without hard links: copy (still atomic via the rename)
+            import shutil
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, self.latest_checkpoint)
+
+
+def append_bytes(path: Path, data: bytes) -> None:
+    """Append ``data`` with a single O_APPEND write (no user-space buffering that could split it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def read_metric_lines(path: Path, ncols: int) -> list[str]:
+    """Whole data rows of a metrics.csv (a trailing partial row from a crash is dropped)."""
+    text = path.read_text("utf-8", errors="replace")
+    lines = text.split("\n")
+    out = []
+    for line in lines[1:]:
+        if line.count(",") == ncols - 1 and line.split(",", 1)[0].isdigit():
+            out.append(line)
+    if text and not text.endswith("\n") and out and out[-1] == lines[-1]:
+        out.pop()  # the last line has no newline: it may be cut short
+    return out
+
+
+def read_metrics(path: str | os.PathLike) -> dict[str, list]:
+    """metrics.csv as columns of floats (NaN where a cell is empty)."""
+    path = Path(path)
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        cols: dict[str, list] = {h: [] for h in header}
+        for row in reader:
+            if len(row) != len(header):
+                continue
+            for h, v in zip(header, row, strict=True):
+                cols[h].append(float(v) if v not in ("",) else float("nan"))
+    return cols
+
+
+def read_events(path: str | os.PathLike) -> list[dict]:
+    out = []
+    p = Path(path)
+    if not p.is_file():
+        return out
+    for line in p.read_text("utf-8", errors="replace").splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            ev = json.loads(line)
+            if isinstance(ev, dict):
+                out.append(ev)
+    return out

@@ -1,0 +1,734 @@
+"""The training loop.
+
+One :meth:`Trainer.step` is one generator iteration: ``n_critic`` critic updates, then one
+generator update (ALGORITHM.md, Algorithm 1 of both papers). :meth:`Trainer.run` repeats it and
+honours :meth:`pause`, :meth:`resume`, :meth:`request_step`, :meth:`stop` and
+:meth:`request_edit` from any thread; all of them take effect at a generator-iteration boundary.
+
+Performance rules (the loop is usually the whole cost of a toy run):
+- no ``.item()`` / ``.cpu()`` per step: per-iteration statistics go into a preallocated device
+  buffer and are copied to the host in one piece when reporting (about ten times a second);
+- batches are drawn on the device from a ``torch.Generator`` (no NumPy round trip);
+- the critic sees real and fake in one forward pass (unless it has batch-norm, which would
+  mix their statistics); the fake batch of a critic step is made without autograd; the
+  critic's weights need no gradient during the generator step.
+
+Observers are plain objects with any of ``on_metrics(columns: dict[str, np.ndarray])``,
+``on_samples(payload: dict)``, ``on_event(event: dict)`` and ``on_state(state: str)``. They are
+called on the training thread; a GUI must hand the data over to its own thread.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from .config import LIVE_KEYS, SCHEMA, Config, ConfigError, coerce_value, config_from_dict, validate
+from .data import DataSource, make_data
+from .data.toy import ToyData
+from .device import describe, pick_device
+from .metrics import mode_stats, sliced_wasserstein, w1_exact
+from .models import build_models, has_batchnorm
+from .objectives import get_objective
+from .objectives.wgan_clip import clip_fraction, clip_parameters
+from .render import payload_image, save_png
+from .rundir import BASE_COLUMNS, RunDir, metric_columns
+
+EVAL_POINTS = 1000          # points for exact W1 / sliced W (ALGORITHM.md)
+FIELD_RES = 64              # critic heat map resolution (toy view)
+ARROW_RES = 16              # critic gradient arrows per side (toy view)
+_STATS = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
+          "critic_grad_norm", "nonfinite")
+
+STATES = ("idle", "running", "paused", "stopping", "finished", "stopped", "error")
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+@torch.no_grad()
+def _frozen_bn_forward(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Forward in training mode without updating batch-norm running statistics, so that looking
+    at samples never changes the run (momentum 0 keeps the running averages as they are)."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.momentum = 0.0
+    try:
+        return model(x)
+    finally:
+        for m, mom in zip(bns, saved, strict=True):
+            m.momentum = mom
+
+
+def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+def critic_field(critic: torch.nn.Module, extent, res: int = FIELD_RES, arrows: int = ARROW_RES):
+    """The critic's value on a ``res x res`` grid over ``extent`` (row 0 = bottom) and its
+    gradient at ``arrows x arrows`` points: the picture that explains WGAN (the generator's
+    samples are pushed along this gradient)."""
+    device = next(critic.parameters()).device
+    x0, x1, y0, y1 = extent
+    xs = torch.linspace(x0, x1, res, device=device)
+    ys = torch.linspace(y0, y1, res, device=device)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    pts = torch.stack((gx.reshape(-1), gy.reshape(-1)), 1)
+    field = _frozen_bn_forward(critic, pts).view(res, res)
+    ay, ax = torch.meshgrid(torch.linspace(y0, y1, arrows, device=device),
+                            torch.linspace(x0, x1, arrows, device=device), indexing="ij")
+    apts = torch.stack((ax.reshape(-1), ay.reshape(-1)), 1).requires_grad_(True)
+    with torch.enable_grad():
+        (g,) = torch.autograd.grad(critic(apts).sum(), apts)
+    return field.cpu().numpy(), apts.detach().cpu().numpy(), g.cpu().numpy()
+
+
+class Trainer:
+    def __init__(self, config: Config, run_dir: str | Path | None = None, *, observers=(),
+                 device: str | torch.device | None = None, data: DataSource | None = None,
+                 report_interval_s: float = 0.1, on_nonfinite: str = "pause"):
+        """``on_nonfinite``: what a NaN/Inf loss does. "pause" rolls the run back to its last good
+        checkpoint, records a "nonfinite" event and pauses (the studio then offers lower learning
+        rates); "raise" records it and raises TrainingError (the command line), leaving the last
+        good checkpoint for ``--resume``."""
+        if on_nonfinite not in ("pause", "raise"):
+            raise ValueError("on_nonfinite must be 'pause' or 'raise'")
+        self.on_nonfinite = on_nonfinite
+        self.nonfinite: dict | None = None
+        self.warnings = validate(config)
+        self.config = config.copy()
+        self.device = torch.device(device) if device is not None else pick_device(config.train.device)
+        self.observers = list(observers)
+        self.report_interval_s = report_interval_s
+        self.run_dir = RunDir(run_dir) if run_dir is not None else None
+        cfg = self.config
+        seed = cfg.train.seed
+
+        # -------- data, models, objective, optimisers (deterministic from the seed)
+        self.data = data.to(self.device) if data is not None else make_data(cfg, self.device)
+        self.is_toy = self.data.kind == "toy"
+        torch.manual_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        self.generator, self.critic = build_models(cfg, self.data.shape)
+        self.generator.to(self.device)
+        self.critic.to(self.device)
+        self.objective = get_objective(cfg.objective.kind)
+        self._critic_params = list(self.critic.parameters())
+        self._critic_bn = has_batchnorm(self.critic)
+        self.hp = {k: cfg.get(f"{s}.{n}") for k, (s, n) in LIVE_KEYS.items()}
+        self.opt_critic = self._make_optimiser(self.critic, self.hp["lr_critic"])
+        self.opt_generator = self._make_optimiser(self.generator, self.hp["lr_generator"])
+        # One RNG stream on the device for batches, noise and GP epsilons: its state is
+        # checkpointed, which is what makes resume exact.
+        self.rng = torch.Generator(device=self.device)
+        self.rng.manual_seed(seed)
+
+        # -------- fixed batches (made on the CPU so every device shows the same noise)
+        aux = torch.Generator().manual_seed(seed + 7919)
+        z_dim = cfg.model.z_dim
+        self.fixed_noise = torch.randn(cfg.train.sample_count, z_dim, generator=aux).to(self.device)
+        self.eval_noise = torch.randn(EVAL_POINTS, z_dim, generator=aux).to(self.device)
+        aux_dev = torch.Generator(device=self.device).manual_seed(seed + 104729)
+        # The real evaluation set: for mixtures, exactly as many points per mode (a stratified sample
+        # of P_r), so exact W1 is not inflated by chance imbalance between modes in the reference set.
+        if isinstance(self.data, ToyData) and self.data.centres is not None:
+            self.eval_real = self.data.stratified_sample(EVAL_POINTS, aux_dev)
+        else:
+            self.eval_real = self.data.sample(EVAL_POINTS, aux_dev)[0]
+        self.display_real = self.data.sample(max(cfg.train.sample_count, 512 if self.is_toy else 0) or 1,
+                                             aux_dev)[0] if self.is_toy else None
+
+        # -------- counters, buffers, control
+        self.gen_iter = 0
+        self.total_iters = cfg.train.iterations
+        self.columns = metric_columns(self.is_toy)
+        self._buf_cap = 1024
+        self._buf = torch.zeros(self._buf_cap, len(_STATS), device=self.device)
+        self._buf_iters: list[int] = []
+        self._buf_hp: list[tuple] = []
+        self._buf_times: list[float] = []
+        self._evals: dict[int, tuple] = {}
+        self.edit_log: list[dict] = []
+        self.last_metrics: dict[str, float] = {}
+        self.last_eval: dict[str, float] = {}
+        self.its_per_sec = 0.0
+        self.elapsed_s = 0.0          # active training time (pauses excluded), kept across resume
+        self._t_active = None
+        self._last_flush_t = time.perf_counter()
+        self._last_flush_iter = 0
+        self.state = "idle"
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._pending_edits: list[tuple[str, float]] = []
+        self._pause = False
+        self._stop = False
+        self._step_requests = 0
+        self._samples_requested = False
+        self._in_pause = False
+        self._rolled_back = False
+        self._started = False
+        self.error: BaseException | None = None
+
+    # ================================================================== construction helpers
+    def _make_optimiser(self, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+        o = self.config.optimiser
+        params = list(model.parameters())
+        if o.name == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=tuple(o.betas), eps=o.eps, foreach=True)
+        return torch.optim.RMSprop(params, lr=lr, alpha=o.rmsprop_alpha, eps=o.eps, foreach=True)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, run_dir: str | Path | None = None, **kwargs) -> Trainer:
+        """Rebuild a trainer exactly where a checkpoint left it (models, optimisers, every RNG,
+        counters, fixed noise, live values and edit log)."""
+        state = load_checkpoint(path)
+        try:
+            cfg = config_from_dict(state["config"])
+        except ConfigError as e:
+            raise CheckpointError(f"{path}: the configuration stored in the checkpoint is invalid: {e}") from None
+        trainer = cls(cfg, run_dir, **kwargs)
+        trainer.load_state(state, source=path)
+        return trainer
+
+    @classmethod
+    def resume_run(cls, run_dir: str | Path, iterations: int | None = None, **kwargs) -> Trainer:
+        """Continue a stopped or crashed run in its own folder from checkpoints/latest.pt."""
+        rd = RunDir(run_dir)
+        if not rd.latest_checkpoint.is_file():
+            raise CheckpointError(f"{rd.path}: nothing to resume (no checkpoints/latest.pt)")
+        trainer = cls.from_checkpoint(rd.latest_checkpoint, run_dir=rd.path, **kwargs)
+        if iterations is not None:
+            trainer.total_iters = iterations
+        trainer._resumed = True
+        return trainer
+
+    def load_state(self, state: dict, source="checkpoint") -> None:
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.critic.load_state_dict(state["critic"])
+            self.opt_generator.load_state_dict(state["opt_generator"])
+            self.opt_critic.load_state_dict(state["opt_critic"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise CheckpointError(f"{source}: the weights do not fit the configured networks: "
+                                  f"{str(e).splitlines()[0]}") from None
+        self.gen_iter = int(state["gen_iter"])
+        self.hp.update({k: v for k, v in state.get("hp", {}).items() if k in self.hp})
+        self._set_lrs()
+        rng = state.get("rng", {})
+        if "trainer" in rng:
+            self.rng.set_state(rng["trainer"].to(torch.uint8).cpu())
+        if "torch" in rng:
+            torch.set_rng_state(rng["torch"].to(torch.uint8).cpu())
+        if rng.get("cuda") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.to(torch.uint8).cpu() for s in rng["cuda"]])
+        if "numpy" in rng:
+            n = rng["numpy"]
+            np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), int(n["pos"]),
+                                 int(n["has_gauss"]), float(n["cached"])))
+        if "python" in rng:
+            v, internal, g = rng["python"]
+            random.setstate((v, tuple(internal), g))
+        for key in ("fixed_noise", "eval_noise", "eval_real", "display_real"):
+            if state.get(key) is not None:
+                setattr(self, key, state[key].to(self.device))
+        self.edit_log = [dict(e) for e in state.get("edit_log", [])]
+        self.elapsed_s = float(state.get("elapsed_s", 0.0))
+        self._last_flush_iter = self.gen_iter
+
+    def state_dict(self) -> dict:
+        np_state = np.random.get_state()
+        return {
+            "format_version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "gen_iter": self.gen_iter,
+            "sample_shape": list(self.data.shape),
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "opt_generator": self.opt_generator.state_dict(),
+            "opt_critic": self.opt_critic.state_dict(),
+            "hp": dict(self.hp),
+            "rng": {
+                "trainer": self.rng.get_state(),
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "numpy": {"name": np_state[0], "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+                          "pos": int(np_state[2]), "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
+                "python": random.getstate(),
+            },
+            "fixed_noise": self.fixed_noise.cpu(),
+            "eval_noise": self.eval_noise.cpu(),
+            "eval_real": self.eval_real.cpu(),
+            "display_real": self.display_real.cpu() if self.display_real is not None else None,
+            "edit_log": copy.deepcopy(self.edit_log),
+            "elapsed_s": self._elapsed(),
+        }
+
+    # ================================================================== thread-safe control
+    def pause(self) -> None:
+        with self._wake:
+            self._pause = True
+            self._wake.notify_all()
+
+    def resume(self) -> None:
+        with self._wake:
+            self._pause = False
+            self._wake.notify_all()
+
+    def request_step(self, n: int = 1) -> None:
+        """While paused, run ``n`` generator iterations and stay paused."""
+        with self._wake:
+            self._step_requests += n
+            self._wake.notify_all()
+
+    def stop(self) -> None:
+        """Stop at the next generator-iteration boundary (a checkpoint is written)."""
+        with self._wake:
+            self._stop = True
+            self._wake.notify_all()
+
+    def request_samples(self) -> None:
+        """Produce a sample payload for the observers at the next boundary (no file written)."""
+        with self._lock:
+            self._samples_requested = True
+
+    def request_edit(self, **changes) -> None:
+        """Change live parameters (``clip_value``, ``lr_critic``, ``lr_generator``, ``n_critic``,
+        ``gp_lambda``); they apply at the next generator-iteration boundary and are logged.
+        Raises ConfigError at once for an unknown key or a bad value."""
+        checked = []
+        for key, value in changes.items():
+            if key not in LIVE_KEYS:
+                raise ConfigError("cannot be changed during a run", key=key, value=value,
+                                  allowed=", ".join(LIVE_KEYS))
+            sec, name = LIVE_KEYS[key]
+            checked.append((key, coerce_value(SCHEMA[f"{sec}.{name}"], value)))
+        with self._wake:
+            self._pending_edits.extend(checked)
+            self._wake.notify_all()
+
+    @property
+    def elapsed(self) -> float:
+        """Active training time in seconds (pauses excluded), including the current stretch."""
+        return self._elapsed()
+
+    @property
+    def paused(self) -> bool:
+        return self._pause
+
+    # ================================================================== observers and events
+    def _notify(self, method: str, arg) -> None:
+        for obs in self.observers:
+            fn = getattr(obs, method, None)
+            if fn is not None:
+                fn(arg)
+
+    def _event(self, kind: str, **fields) -> dict:
+        ev = {"type": kind, "gen_iter": self.gen_iter, **fields}
+        if self.run_dir is not None:
+            ev = self.run_dir.append_event(ev)
+        self._notify("on_event", ev)
+        return ev
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._notify("on_state", state)
+
+    def _set_lrs(self) -> None:
+        for g in self.opt_critic.param_groups:
+            g["lr"] = self.hp["lr_critic"]
+        for g in self.opt_generator.param_groups:
+            g["lr"] = self.hp["lr_generator"]
+
+    def _apply_edits(self) -> None:
+        with self._lock:
+            edits, self._pending_edits = self._pending_edits, []
+        for key, value in edits:
+            old = self.hp[key]
+            if old == value:
+                continue
+            self.hp[key] = value
+            if key.startswith("lr_"):
+                self._set_lrs()
+            entry = {"gen_iter": self.gen_iter, "key": key, "old": old, "new": value}
+            self.edit_log.append(entry)
+            self._event("edit", key=key, old=old, new=value)
+
+    # ================================================================== the algorithm
+    def n_critic_now(self) -> int:
+        """Critic steps for the coming generator iteration (reference-code warm-up optional)."""
+        if self.config.objective.warmup and (self.gen_iter < 25 or self.gen_iter % 500 == 0):
+            return 100
+        return int(self.hp["n_critic"])
+
+    def _critic_step(self, record: bool):
+        m, dev = self.config.train.batch_size, self.device
+        obj = self.objective
+        clip = obj.clips_weights
+        c = self.hp["clip_value"]
+        real, _ = self.data.sample(m, self.rng)
+        z = torch.randn(m, self.config.model.z_dim, generator=self.rng, device=dev)
+        with torch.no_grad():  # the critic step needs no gradient through the generator
+            fake = self.generator(z)
+        if clip and self.config.objective.clip_before_step:
+            clip_parameters(self._critic_params, c)
+        if self._critic_bn:
+            f_real, f_fake = self.critic(real), self.critic(fake)
+        else:
+            f = self.critic(torch.cat((real, fake)))
+            f_real, f_fake = f[:m], f[m:]
+        out = obj.critic_loss(f_real, f_fake, critic=self.critic, real=real, fake=fake, generator=self.rng,
+                              gp_lambda=self.hp["gp_lambda"])
+        self.opt_critic.zero_grad(set_to_none=True)
+        out.loss.backward()
+        grad_norm = _grad_norm(self._critic_params) if record else None
+        self.opt_critic.step()
+        if clip and not self.config.objective.clip_before_step:
+            clip_parameters(self._critic_params, c)
+        return out, grad_norm
+
+    def _generator_step(self) -> torch.Tensor:
+        m = self.config.train.batch_size
+        self.critic.requires_grad_(False)  # no gradient for the critic's weights here
+        try:
+            z = torch.randn(m, self.config.model.z_dim, generator=self.rng, device=self.device)
+            loss = self.objective.generator_loss(self.critic(self.generator(z)))
+            self.opt_generator.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_generator.step()
+        finally:
+            self.critic.requires_grad_(True)
+        return loss.detach()
+
+    def step(self) -> None:
+        """One generator iteration (its critic steps included), then the periodic work due at
+        this iteration: reporting, evaluation, samples, checkpoint."""
+        if not self._started:
+            self._start()
+        self._apply_edits()
+        t0 = time.perf_counter()
+        if self._t_active is None:
+            self._t_active = t0
+        n_critic = self.n_critic_now()
+        # ---- (1) Update the critic n_critic times
+        # The logged W-estimate, critic loss and penalty of a generator iteration are the means over
+        # its critic steps: n_critic batches give a steadier estimate than the last batch alone.
+        w_sum = loss_sum = gp_sum = None
+        for t in range(n_critic):
+            out, grad_norm = self._critic_step(record=t == n_critic - 1)
+            if w_sum is None:
+                w_sum, loss_sum, gp_sum = out.w_estimate, out.loss.detach(), out.penalty
+            else:
+                w_sum, loss_sum, gp_sum = w_sum + out.w_estimate, loss_sum + out.loss.detach(), gp_sum + out.penalty
+        # ---- (2) Update the generator once
+        g_loss = self._generator_step()
+        self.gen_iter += 1
+        # ---- record on the device (no sync): reported in batches by _flush
+        c = self.hp["clip_value"]
+        cf = clip_fraction(self._critic_params, c) if self.objective.clips_weights else out.w_estimate.new_zeros(())
+        nonfinite = (~torch.isfinite(loss_sum) | ~torch.isfinite(g_loss) | ~torch.isfinite(grad_norm)).float()
+        row = len(self._buf_iters)
+        torch.stack((w_sum / n_critic, loss_sum / n_critic, g_loss, gp_sum / n_critic, cf, grad_norm, nonfinite),
+                    out=self._buf[row])
+        self._buf_iters.append(self.gen_iter)
+        self._buf_hp.append((self.hp["lr_critic"], self.hp["lr_generator"], self.hp["clip_value"], n_critic))
+        self._buf_times.append(self._elapsed())
+        self._periodic()
+
+    def _elapsed(self) -> float:
+        if self._t_active is None:
+            return self.elapsed_s
+        return self.elapsed_s + (time.perf_counter() - self._t_active)
+
+    def _periodic(self) -> None:
+        tc = self.config.train
+        k = self.gen_iter
+        due_eval = tc.eval_every and k % tc.eval_every == 0
+        due_sample = tc.sample_every and k % tc.sample_every == 0
+        due_ckpt = tc.checkpoint_every and k % tc.checkpoint_every == 0
+        if due_eval:
+            self.evaluate()
+        now = time.perf_counter()
+        if (due_eval or due_ckpt or len(self._buf_iters) >= self._buf_cap
+                or now - self._last_flush_t >= self.report_interval_s):
+            self._rolled_back = False
+            self._flush()
+            if self._rolled_back:
+                return  # NaN/Inf: the run went back to its last checkpoint and is paused
+        if due_sample or self._samples_requested:
+            self.make_samples(write=bool(due_sample))
+        if due_ckpt:
+            self.save_checkpoint(numbered=True)
+
+    # ================================================================== reporting
+    def _flush(self) -> None:
+        """The sync point: copy the buffered statistics to the host, append whole rows to
+        metrics.csv and hand them to the observers."""
+        n = len(self._buf_iters)
+        now = time.perf_counter()
+        if n == 0:
+            self._last_flush_t = now
+            return
+        stats = self._buf[:n].cpu().numpy().astype(np.float64)  # the one sync per report
+        iters, hps, times = self._buf_iters, self._buf_hp, self._buf_times
+        self._buf_iters, self._buf_hp, self._buf_times = [], [], []
+        cols: dict[str, np.ndarray] = {
+            "gen_iter": np.asarray(iters, dtype=np.int64),
+            "wall_time_s": np.asarray(times),
+        }
+        for j, name in enumerate(_STATS[:-1]):
+            cols[name] = stats[:, j]
+        if not self.objective.uses_penalty:
+            cols["gradient_penalty"] = np.full(n, np.nan)
+        if not self.objective.clips_weights:
+            cols["clip_fraction"] = np.full(n, np.nan)
+        hp = np.asarray(hps, dtype=np.float64)
+        cols["lr_critic"], cols["lr_generator"], cols["clip_value"] = hp[:, 0], hp[:, 1], hp[:, 2]
+        cols["n_critic"] = hp[:, 3].astype(np.int64)
+        for name in self.columns[len(BASE_COLUMNS):]:
+            cols[name] = np.full(n, np.nan)
+        for i, it in enumerate(iters):
+            ev = self._evals.pop(it, None)
+            if ev is not None:
+                for name, v in ev.items():
+                    cols[name][i] = v
+        if self.run_dir is not None:
+            optional = set(self.columns[len(BASE_COLUMNS):])
+            if not self.objective.uses_penalty:
+                optional.add("gradient_penalty")
+            if not self.objective.clips_weights:
+                optional.add("clip_fraction")
+            rows = []
+            for i in range(n):
+                row = []
+                for name in self.columns:
+                    v = cols[name][i]
+                    if name in optional and np.isnan(v):
+                        row.append(None)  # not measured at this iteration / by this objective
+                    elif name in ("gen_iter", "n_critic", "modes_covered"):
+                        row.append(int(v))
+                    else:
+                        row.append(float(v))
+                rows.append(row)
+            self.run_dir.append_metrics(rows)
+        dt = now - self._last_flush_t
+        di = iters[-1] - self._last_flush_iter
+        if dt > 0 and di > 0:
+            rate = di / dt
+            self.its_per_sec = rate if self.its_per_sec == 0 else 0.7 * self.its_per_sec + 0.3 * rate
+        self._last_flush_t, self._last_flush_iter = now, iters[-1]
+        self.last_metrics = {k: float(v[-1]) for k, v in cols.items()}
+        self._notify("on_metrics", cols)
+        if stats[:, -1].any():
+            first = iters[int(np.argmax(stats[:, -1] > 0))]
+            self._on_nonfinite(first)
+
+    def _on_nonfinite(self, first_bad: int) -> None:
+        rd = self.run_dir
+        good = rd is not None and rd.latest_checkpoint.is_file()
+        if self.on_nonfinite == "raise" or not good:
+            where = (f"; the last good checkpoint (iteration {load_checkpoint(rd.latest_checkpoint)['gen_iter']}) is "
+                     f"kept in {rd.checkpoints}" if good else "")
+            raise TrainingError(f"the losses became NaN or infinite at generator iteration {first_bad}{where}; "
+                                "lower the learning rates and resume")
+        # Roll back to the last good checkpoint: weights, optimisers, RNGs, counters and metrics.csv.
+        self.load_state(load_checkpoint(rd.latest_checkpoint), source=rd.latest_checkpoint)
+        self._buf_iters, self._buf_hp, self._buf_times = [], [], []
+        self._evals.clear()
+        rd.start_metrics(self.columns, keep_until=self.gen_iter)
+        self.nonfinite = {"first_bad": first_bad, "rolled_back_to": self.gen_iter,
+                          "lr_critic": self.hp["lr_critic"], "lr_generator": self.hp["lr_generator"]}
+        self._rolled_back = True
+        self._event("nonfinite", **self.nonfinite)
+        with self._wake:
+            self._pause = True  # the run waits for the user: lower the learning rates, then resume
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Quality metrics of the current generator on the fixed evaluation noise: exact W1, modes
+        covered and high-quality share (toy mixtures) or sliced W1 (images)."""
+        fake = torch.cat([_frozen_bn_forward(self.generator, z) for z in self.eval_noise.split(250)])
+        fake_np = fake.float().cpu().numpy()
+        real_np = self.eval_real.float().cpu().numpy()
+        res: dict[str, float] = {}
+        if self.is_toy:
+            res["w1_exact"] = w1_exact(fake_np, real_np)
+            if isinstance(self.data, ToyData) and self.data.centres is not None:
+                if np.isfinite(fake_np).all():
+                    covered, hq = mode_stats(fake_np, self.data.centres.cpu().numpy(), self.data.std)
+                else:
+                    covered, hq = 0, 0.0
+                res["modes_covered"], res["high_quality_share"] = covered, hq
+        else:
+            res["sliced_w"] = sliced_wasserstein(fake_np, real_np) if np.isfinite(fake_np).all() else float("nan")
+        self._evals[self.gen_iter] = res
+        self.last_eval = dict(res, gen_iter=self.gen_iter)
+        return res
+
+    def critic_field(self, extent, res: int = FIELD_RES, arrows: int = ARROW_RES):
+        return critic_field(self.critic, extent, res, arrows)
+
+    def make_samples(self, write: bool = True) -> dict:
+        """Samples from the fixed noise, handed to the observers; written to
+        samples/iter_NNNNNNN.png when ``write``."""
+        with self._lock:
+            self._samples_requested = False
+        fake = _frozen_bn_forward(self.generator, self.fixed_noise).float()
+        payload: dict = {"kind": "toy" if self.is_toy else "image", "gen_iter": self.gen_iter}
+        if self.is_toy:
+            extent = self.data.extent
+            field, arrow_pos, arrow_grad = self.critic_field(extent)
+            payload.update(fake=fake.cpu().numpy(), real=self.display_real.float().cpu().numpy(), field=field,
+                           extent=extent, arrow_pos=arrow_pos, arrow_grad=arrow_grad,
+                           label=f"{self.config.data.name}  iteration {self.gen_iter}")
+        else:
+            payload["images"] = fake.cpu().numpy()
+        if write and self.run_dir is not None:
+            nrow = int(math.ceil(math.sqrt(len(fake))))
+            save_png(payload_image(payload, nrow=nrow), self.run_dir.sample_path(self.gen_iter),
+                     {"gen_iter": str(self.gen_iter), "seed": str(self.config.train.seed)})
+        self._notify("on_samples", payload)
+        return payload
+
+    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+        """``n`` fresh samples in data space (toy ``[n, 2]``, images ``[n, C, H, W]`` in [-1, 1])."""
+        from .inference import generate
+        return generate(self.generator, n, self.config.model.z_dim,
+                        seed if seed is not None else self.config.train.seed)
+
+    def save_checkpoint(self, numbered: bool = False) -> Path | None:
+        if self.run_dir is None:
+            return None
+        self._rolled_back = False
+        self._flush()  # metrics.csv holds every row up to the checkpoint before it exists
+        if self._rolled_back:
+            return None  # never checkpoint a state that produced NaN/Inf
+        state = self.state_dict()
+        if numbered:
+            p = save_checkpoint(state, self.run_dir.checkpoint_path(self.gen_iter))
+            self.run_dir.link_latest(p)
+        else:
+            save_checkpoint(state, self.run_dir.latest_checkpoint)
+        return self.run_dir.latest_checkpoint
+
+    # ================================================================== the run
+    def _start(self) -> None:
+        self._started = True
+        if self.run_dir is not None:
+            self.run_dir.create()
+            resumed = getattr(self, "_resumed", False)
+            self.run_dir.write_config(self.config)
+            self.run_dir.start_metrics(self.columns, keep_until=self.gen_iter if resumed else None)
+            self._event("resume_run" if resumed else "start", device=describe(self.device),
+                        total=self.total_iters, warnings=self.warnings)
+        for w in self.warnings:
+            warnings.warn(w, stacklevel=3)
+        self._last_flush_t = time.perf_counter()
+        self._last_flush_iter = self.gen_iter
+
+    def run(self, iterations: int | None = None) -> dict:
+        """Train until ``iterations`` generator iterations in all (default: the config's), a
+        stop request or an error. Returns the summary. Errors are recorded, the last good
+        checkpoint is kept, and the exception is raised again."""
+        if iterations is not None:
+            self.total_iters = iterations
+        if not self._started:
+            self._start()
+        self._set_state("running")
+        try:
+            while self.gen_iter < self.total_iters:
+                with self._wake:
+                    if self._stop:
+                        break
+                    paused = self._pause
+                    do_step = not paused
+                    if paused and self._step_requests:
+                        self._step_requests -= 1  # one step while paused, then wait again
+                        do_step = True
+                if not paused and self._in_pause:
+                    self._leave_pause()  # resumed while a paused step was running
+                if not do_step:
+                    self._wait_while_paused()
+                    continue
+                self.step()
+        except BaseException as e:
+            self.error = e
+            try:
+                self._flush()  # rows of the iterations that did complete
+            except BaseException:
+                pass
+            self._buf_iters, self._buf_hp, self._buf_times = [], [], []
+            self._evals.clear()
+            self._event("error", message=f"{type(e).__name__}: {e}")
+            self._set_state("error")
+            raise
+        stopped = self.gen_iter < self.total_iters
+        self._set_state("stopping")
+        self._flush()
+        tc = self.config.train
+        if tc.eval_every and self.gen_iter not in self._evals and self.last_eval.get("gen_iter") != self.gen_iter:
+            self.evaluate()
+            self._flush()
+        if tc.sample_every and self.gen_iter % tc.sample_every != 0:
+            self.make_samples(write=True)
+        if not (tc.checkpoint_every and self.gen_iter % tc.checkpoint_every == 0):
+            self.save_checkpoint()
+        self.elapsed_s, self._t_active = self._elapsed(), None
+        summary = self.summary()
+        if self.run_dir is not None:
+            self.run_dir.write_summary(summary)
+        self._event("stop" if stopped else "finish", elapsed_s=round(self.elapsed_s, 3))
+        with self._wake:
+            self._stop = False
+        self._set_state("stopped" if stopped else "finished")
+        return summary
+
+    def _wait_while_paused(self) -> None:
+        """Block while paused; return on resume, stop or a step request."""
+        self._flush()
+        self.elapsed_s, self._t_active = self._elapsed(), None  # pauses are not training time
+        if not self._in_pause:
+            self._in_pause = True
+            self._event("pause")
+            self._set_state("paused")
+        with self._wake:
+            while self._pause and not self._stop and self._step_requests == 0:
+                self._wake.wait(0.5)
+            resumed = not self._pause
+        if resumed:
+            self._leave_pause()
+        self._last_flush_t = time.perf_counter()
+
+    def _leave_pause(self) -> None:
+        self._in_pause = False
+        self._event("resume")
+        self._set_state("running")
+
+    def summary(self) -> dict:
+        s = {
+            "gen_iter": self.gen_iter,
+            "total_iters": self.total_iters,
+            "elapsed_s": round(self._elapsed(), 3),
+            "device": describe(self.device),
+            "its_per_sec": round(self.gen_iter / self._elapsed(), 3) if self._elapsed() > 0 else None,
+            "preset_description": self.config.description,
+            "last_metrics": {k: v for k, v in self.last_metrics.items() if np.isfinite(v)},
+            "last_eval": self.last_eval,
+            "edits": len(self.edit_log),
+        }
+        return s

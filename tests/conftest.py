@@ -1,0 +1,70 @@
+"""Shared test set-up.
+
+Qt must be told to render offscreen before anything imports it, so this is done at the top of
+the root conftest (pytest loads it before collecting any test module). The engine's tests must
+keep running without PySide6 installed, so nothing here imports Qt at module level: the GUI
+fixtures import it lazily and only apply to tests under tests/gui/.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("WGAN_STUDIO_NO_CONFIRM", "1")  # tests answer the close question themselves
+
+import pytest  # noqa: E402 - after the environment is set
+
+# Qt messages that the offscreen platform prints for every window and that say nothing about
+# the studio; any other Qt warning fails the test (qt_log_level_fail).
+_QT_NOISE = (r"This plugin does not support propagateSizeHints\(\)", r"This plugin does not support raise\(\)",
+             r"QFont::setPointSize", r"Populating font family aliases", r"propagateSizeHints")
+
+
+def _is_gui(item) -> bool:
+    return "gui" in item.path.parts
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _is_gui(item):
+            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
+            for pattern in _QT_NOISE:
+                item.add_marker(pytest.mark.qt_log_ignore(pattern))
+
+
+@pytest.fixture(autouse=True)
+def _studio_isolation(request, tmp_path, monkeypatch):
+    """GUI tests: settings in tmp_path, runs in tmp_path, and no QThread left running."""
+    if not _is_gui(request.node):
+        yield
+        return
+    from PySide6.QtCore import QSettings
+
+    monkeypatch.setenv("WGAN_STUDIO_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("WGAN_STUDIO_NO_CONFIRM", "1")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    yield
+    _fail_on_running_threads()
+
+
+def _fail_on_running_threads() -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from studio.main_window import MainWindow
+    from studio.worker import live_threads
+
+    app = QApplication.instance()
+    if app is not None:
+        # Close any window the test left open (its closeEvent stops the run like a user's would).
+        for w in app.topLevelWidgets():
+            if isinstance(w, MainWindow) and w.isVisible():
+                w.close()
+    left = live_threads()
+    if not left:
+        return
+    for t in left:  # do not let a runaway thread crash the next test
+        t.quit()
+        t.wait(30_000)
+    pytest.fail(f"{len(left)} QThread(s) still running after the test: {[t.objectName() for t in left]}")

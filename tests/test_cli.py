@@ -1,0 +1,88 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.cli import sample_main, train_main
+from engine.rundir import read_metrics
+
+BIN = Path(sys.executable).parent
+TINY = ["--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=5",
+        "--set", "train.sample_every=5", "--set", "train.eval_every=5", "--device", "cpu"]
+
+
+def run_cli(name, *args, **kw):
+    exe = BIN / name
+    assert exe.is_file(), f"console script {name} is not installed next to {sys.executable}"
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=300, **kw)
+
+
+def test_list_presets_prints_each_with_a_description():
+    r = run_cli("wgan-train", "--list-presets")
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("toy-wgan-gp") and "(default)" in lines[0]
+    assert len(lines) >= 7 and all(len(line.split(None, 1)) == 2 for line in lines)
+
+
+def test_train_then_sample_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    r = run_cli("wgan-train", "--preset", "toy-wgan-gp", "--out", out, "--iters", 10, "--seed", 3, *TINY)
+    assert r.returncode == 0, r.stderr
+    assert "finished at iteration 10" in r.stderr and "it 10/10" in r.stderr and "ETA" in r.stderr
+    assert read_metrics(out / "metrics.csv")["gen_iter"][-1] == 10
+    assert "seed = 3" in (out / "config.toml").read_text()
+    r = run_cli("wgan-sample", out, "-n", 100, "--out", tmp_path / "s.npy", "--seed", 1)
+    assert r.returncode == 0, r.stderr
+    x = np.load(tmp_path / "s.npy")
+    assert x.shape == (100, 2) and np.isfinite(x).all()
+    r = run_cli("wgan-sample", out / "checkpoints" / "iter_0000005.pt", "-n", 50, "--out", tmp_path / "s.png")
+    assert r.returncode == 0, r.stderr
+    img = Image.open(tmp_path / "s.png")
+    assert img.size == (512, 512) and img.text["gen_iter"] == "5" and "wgan-gp" in img.text["config"]
+    # an existing file is not overwritten without --force
+    r = run_cli("wgan-sample", out, "-n", 5, "--out", tmp_path / "s.png")
+    assert r.returncode == 2 and "exists" in r.stderr
+
+
+def test_image_samples_are_a_grid_and_npy_in_data_space(tmp_path):
+    out = tmp_path / "digits"
+    assert train_main(["--preset", "digits-wgan-gp", "--out", str(out), "--iters", "2", "--quiet",
+                       "--set", "model.features=4", "--set", "train.batch_size=8", "--set", "train.eval_every=0",
+                       "--set", "train.sample_count=4"]) == 0
+    assert sample_main([str(out), "-n", "12", "--out", str(tmp_path / "g.npy")]) == 0
+    x = np.load(tmp_path / "g.npy")
+    assert x.shape == (12, 1, 32, 32) and x.min() >= -1 and x.max() <= 1
+    assert sample_main([str(out), "-n", "12", "--nrow", "4", "--out", str(tmp_path / "g.png")]) == 0
+    img = Image.open(tmp_path / "g.png")
+    assert img.mode == "L" and img.width > img.height  # 4 per row, 3 rows
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "objective.clip_value=-2"], "[objective] clip_value = -2: too small"),
+    (["--set", "objective.kind=wgan"], "'wgan'"),
+    (["--preset", "no-such"], "no such preset"),
+    (["--set", "data.name='folder'", "--set", "data.path='/nonexistent/images'"], "/nonexistent/images"),
+])
+def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path, args, message):
+    r = run_cli("wgan-train", "--out", tmp_path / "x", *args)
+    assert r.returncode == 2
+    assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_config_file_errors_name_the_file(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[train]\nbatch_size = 'big'\n")
+    r = run_cli("wgan-train", cfg, "--out", tmp_path / "x")
+    assert r.returncode == 2 and str(cfg) in r.stderr and "batch_size" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_out_must_not_hold_a_run_and_resume_continues_it(tmp_path):
+    out = tmp_path / "run"
+    assert train_main(["--out", str(out), "--iters", "5", "--quiet", *TINY]) == 0
+    assert train_main(["--out", str(out), "--iters", "5", "--quiet", *TINY]) == 2
+    assert train_main(["--resume", str(out), "--iters", "8", "--quiet"]) == 0
+    assert read_metrics(out / "metrics.csv")["gen_iter"] == list(range(1, 9))

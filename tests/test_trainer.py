@@ -1,0 +1,235 @@
+import threading
+
+import numpy as np
+import pytest
+import torch
+from helpers import tiny_config
+
+from engine import CheckpointError, ConfigError, RunDir, Trainer, TrainingError, load_checkpoint, read_metrics
+from engine.rundir import BASE_COLUMNS, TOY_EVAL_COLUMNS, read_events
+
+
+def csv_without_wall_time(path):
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    i = header.index("wall_time_s")
+    return [",".join(c for j, c in enumerate(line.split(",")) if j != i) for line in lines]
+
+
+def test_run_writes_the_whole_run_folder(tmp_path):
+    t = Trainer(tiny_config(), tmp_path / "run")
+    summary = t.run()
+    rd = RunDir(tmp_path / "run")
+    assert summary["gen_iter"] == 20 and t.state == "finished"
+    assert rd.config_path.read_text().startswith("config_version = 1")
+    m = read_metrics(rd.metrics_path)
+    assert list(m) == list(BASE_COLUMNS + TOY_EVAL_COLUMNS)
+    assert m["gen_iter"] == list(range(1, 21))  # one row per generator iteration
+    assert np.isfinite(m["w1_exact"][9]) and np.isnan(m["w1_exact"][8])  # evaluated every 10
+    assert all(np.isnan(m["clip_fraction"]))  # wgan-gp does not clip
+    assert all(v > 0 for v in m["gradient_penalty"])
+    assert {p.name for p in rd.samples.iterdir()} == {"iter_0000010.png", "iter_0000020.png"}
+    assert {p.name for p in rd.checkpoints.iterdir()} == {"iter_0000010.pt", "iter_0000020.pt", "latest.pt"}
+    assert [e["type"] for e in read_events(rd.events_path)] == ["start", "finish"]
+    assert (rd.path / "summary.json").is_file()
+    state = load_checkpoint(rd.latest_checkpoint)
+    assert state["gen_iter"] == 20
+    assert {"rng", "fixed_noise", "edit_log", "opt_critic", "opt_generator", "config"} <= set(state)
+
+
+def test_same_seed_same_metrics_and_weights(tmp_path):
+    runs = []
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        t = Trainer(tiny_config(train__seed=seed), tmp_path / name)
+        t.run()
+        runs.append(t)
+    a, b, c = (csv_without_wall_time(tmp_path / n / "metrics.csv") for n in "abc")
+    assert a == b
+    for p, q in zip(runs[0].generator.parameters(), runs[1].generator.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert a != c  # another seed, another run
+
+
+def test_stop_and_resume_give_the_same_run(tmp_path):
+    straight = Trainer(tiny_config(), tmp_path / "straight")
+    straight.run()
+    part = Trainer(tiny_config(), tmp_path / "part")
+    part.run(iterations=10)
+    resumed = Trainer.resume_run(tmp_path / "part", iterations=20)
+    resumed.run()
+    assert csv_without_wall_time(tmp_path / "straight" / "metrics.csv") == csv_without_wall_time(
+        tmp_path / "part" / "metrics.csv")
+    for p, q in zip(straight.generator.parameters(), resumed.generator.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_clipping_run_keeps_weights_in_bounds_and_logs_clip_fraction(tmp_path):
+    t = Trainer(tiny_config("toy-wgan-clip"), tmp_path / "clip")
+    t.run()
+    assert max(p.abs().max().item() for p in t.critic.parameters()) <= 0.01 + 1e-9
+    m = read_metrics(tmp_path / "clip" / "metrics.csv")
+    assert all(0 < v <= 1 for v in m["clip_fraction"]) and all(np.isnan(m["gradient_penalty"]))
+
+
+def test_warmup_schedule_of_the_reference_code():
+    t = Trainer(tiny_config("toy-wgan-clip", objective__warmup=True), None)
+    seen = []
+    for k in (0, 24, 25, 26, 499, 500, 1000):
+        t.gen_iter = k
+        seen.append(t.n_critic_now())
+    assert seen == [100, 100, 5, 5, 5, 100, 100]
+
+
+def test_live_edit_applies_at_the_next_iteration_and_is_logged(tmp_path):
+    cfg = tiny_config("toy-wgan-clip")
+    t = Trainer(cfg, tmp_path / "r")
+    for _ in range(3):
+        t.step()
+    t.request_edit(clip_value=0.05, lr_critic=2e-4, n_critic=2)
+    assert t.hp["clip_value"] == 0.01  # not before the boundary
+    t.step()
+    assert t.hp["clip_value"] == 0.05 and t.opt_critic.param_groups[0]["lr"] == 2e-4
+    t.run(iterations=6)
+    m = read_metrics(tmp_path / "r" / "metrics.csv")
+    assert m["clip_value"][:3] == [0.01] * 3 and m["clip_value"][3] == 0.05
+    assert m["n_critic"][2:4] == [5, 2] and m["lr_critic"][3] == pytest.approx(2e-4)
+    edits = [e for e in read_events(tmp_path / "r" / "events.jsonl") if e["type"] == "edit"]
+    assert {(e["key"], e["old"], e["new"], e["gen_iter"]) for e in edits} == {
+        ("clip_value", 0.01, 0.05, 3), ("lr_critic", 5e-5, 2e-4, 3), ("n_critic", 5, 2, 3)}
+    with pytest.raises(ConfigError, match="clip_value"):
+        t.request_edit(clip_value=-1.0)
+    with pytest.raises(ConfigError, match="cannot be changed during a run"):
+        t.request_edit(batch_size=3)
+
+
+class Recorder:
+    def __init__(self):
+        self.states, self.events, self.metrics, self.samples = [], [], [], []
+
+    def on_state(self, s):
+        self.states.append(s)
+
+    def on_event(self, e):
+        self.events.append(e)
+
+    def on_metrics(self, cols):
+        self.metrics.append(cols)
+
+    def on_samples(self, p):
+        self.samples.append(p)
+
+
+def test_pause_step_resume_stop_from_another_thread(tmp_path):
+    rec = Recorder()
+    t = Trainer(tiny_config(train__iterations=100_000), tmp_path / "r", observers=[rec])
+    t.pause()  # start paused: the run waits before its first iteration
+    th = threading.Thread(target=t.run)
+    th.start()
+    try:
+        _wait(lambda: t.state == "paused")
+        assert t.gen_iter == 0
+        t.request_step()
+        _wait(lambda: t.gen_iter == 1)
+        _wait(lambda: t.state == "paused")
+        assert t.gen_iter == 1
+        t.resume()
+        _wait(lambda: t.gen_iter > 5)
+        t.stop()
+        th.join(30)
+        assert not th.is_alive()
+    finally:
+        t.stop()
+        t.resume()
+        th.join(30)
+    assert t.state == "stopped"
+    types = [e["type"] for e in rec.events]
+    assert types[0] == "start" and "pause" in types and "resume" in types and types[-1] == "stop", types
+    assert load_checkpoint(tmp_path / "r")["gen_iter"] == t.gen_iter  # stop writes a checkpoint
+    rows = np.concatenate([m["gen_iter"] for m in rec.metrics])
+    assert list(rows) == list(range(1, t.gen_iter + 1))
+
+
+def _wait(cond, timeout=30.0):
+    import time
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("timed out")
+        time.sleep(0.005)
+
+
+def test_samples_payload_for_toy_and_images(tmp_path):
+    rec = Recorder()
+    t = Trainer(tiny_config(), None, observers=[rec])
+    p = t.make_samples(write=False)
+    assert p["kind"] == "toy" and p["fake"].shape == (16, 2) and p["field"].shape == (64, 64)
+    assert p["arrow_grad"].shape == p["arrow_pos"].shape
+    cfg = tiny_config("digits-wgan-gp")
+    img = Trainer(cfg, None).make_samples(write=False)
+    assert img["images"].shape == (16, 1, 32, 32)
+    assert img["images"].min() >= -1 and img["images"].max() <= 1
+
+
+def exploding_config():
+    # A learning rate of 1e6 makes the losses non-finite within a few iterations of the first checkpoint.
+    cfg = tiny_config(train__iterations=200, train__checkpoint_every=5, train__eval_every=0, train__sample_every=0)
+    return cfg
+
+
+def test_nonfinite_losses_roll_back_to_the_last_checkpoint_and_pause(tmp_path):
+    rec = Recorder()
+    t = Trainer(exploding_config(), tmp_path / "r", observers=[rec])
+    for _ in range(5):
+        t.step()  # a good checkpoint at iteration 5
+    good = [p.detach().clone() for p in t.generator.parameters()]
+    t.request_edit(lr_critic=1e6, lr_generator=1e6, gp_lambda=1e4)
+    for _ in range(40):
+        t.step()
+        if t.paused:
+            break
+    assert t.paused and t.nonfinite["rolled_back_to"] == 5 and t.nonfinite["first_bad"] > 5
+    assert t.gen_iter == 5 and t.hp["lr_critic"] == 1e-4  # weights, optimisers and live values rolled back
+    assert all(torch.equal(p, q) for p, q in zip(t.generator.parameters(), good, strict=True))
+    assert read_metrics(tmp_path / "r" / "metrics.csv")["gen_iter"] == [1, 2, 3, 4, 5]
+    assert load_checkpoint(tmp_path / "r")["gen_iter"] == 5  # the last good checkpoint is intact
+    assert any(e["type"] == "nonfinite" for e in read_events(tmp_path / "r" / "events.jsonl"))
+    # lower the learning rate and carry on from there
+    t.request_edit(lr_critic=1e-5)
+    t.resume()
+    t.run(iterations=8)
+    assert t.state == "finished" and read_metrics(tmp_path / "r" / "metrics.csv")["gen_iter"] == list(range(1, 9))
+
+
+def test_nonfinite_in_raise_mode_stops_with_a_message(tmp_path):
+    cfg = exploding_config()
+    cfg.optimiser.lr_critic = cfg.optimiser.lr_generator = 1e6
+    cfg.objective.gp_lambda = 1e4
+    t = Trainer(cfg, tmp_path / "r", on_nonfinite="raise")
+    with pytest.raises(TrainingError, match="NaN or infinite"):
+        t.run()
+    ev = read_events(tmp_path / "r" / "events.jsonl")
+    assert ev[-1]["type"] == "error" and t.state == "error"
+
+
+def test_checkpoint_with_a_pickled_object_is_refused(tmp_path):
+    import os
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    t = Trainer(tiny_config(), tmp_path / "r")
+    t.step()
+    state = t.state_dict()
+    state["evil"] = Evil()
+    torch.save(state, tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not marker.exists()
+    (tmp_path / "trunc.pt").write_bytes((tmp_path / "evil.pt").read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_checkpoint(tmp_path / "trunc.pt")
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not a WGAN Studio checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")

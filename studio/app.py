@@ -1,0 +1,201 @@
+"""Entry point: ``wgan-studio [CONFIG.toml | RUN_DIR] [--theme ...] [--smoke-test]``.
+
+- no argument: the main window on the last (or default) preset;
+- a ``.toml`` file: that configuration; a run folder: its curves and samples;
+- ``--smoke-test``: offscreen, train 20 iterations of the default preset into a temporary
+  runs folder, export a sample grid, check the PNG, exit 0 (or non-zero with the reason).
+
+Frozen windowed builds have ``sys.stdout is None``: nothing here prints blindly; messages go to
+the log file (AppLocalDataLocation/logs/studio.log) and, when there is one, to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+log = logging.getLogger("studio")
+
+
+def _say(text: str) -> None:
+    for stream in (sys.stderr, sys.stdout):
+        if stream is not None:
+            try:
+                print(text, file=stream, flush=True)
+            except (OSError, ValueError):
+                pass
+            return
+
+
+def setup_logging() -> Path | None:
+    """Log to a rotating file in the user's log folder (and to stderr when there is one)."""
+    from PySide6.QtCore import QStandardPaths
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    path = None
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    if base:
+        try:
+            folder = Path(base) / "logs"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "studio.log"
+            fh = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+            fh.setFormatter(fmt)
+            root.addHandler(fh)
+        except OSError:
+            path = None
+    if sys.stderr is not None:
+        sh = logging.StreamHandler(sys.stderr)
+        sh.setLevel(logging.WARNING)
+        sh.setFormatter(fmt)
+        root.addHandler(sh)
+    return path
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="wgan-studio", description="Train Wasserstein GANs and watch them learn.")
+    p.add_argument("path", nargs="?", help="a configuration (.toml) or a run folder to open")
+    p.add_argument("--theme", choices=("system", "light", "dark"), help="colour theme (default: as saved)")
+    p.add_argument("--smoke-test", action="store_true",
+                   help="offscreen: train 20 iterations, export a grid, check it, exit")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    return p.parse_args(argv)
+
+
+def make_app(argv=None):
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv or ["wgan-studio"]))
+    app.setOrganizationName("WGAN Studio")
+    app.setApplicationName("WGAN Studio")
+    app.setApplicationDisplayName("WGAN Studio")
+    import pyqtgraph as pg
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    return app
+
+
+def create_window(path: str | None = None, theme: str | None = None):
+    from engine import DEFAULT_PRESET, list_presets
+    from studio.main_window import MainWindow
+    win = MainWindow(theme=theme)
+    opened = False
+    if path:
+        opened = win.open_path(path)
+    if not opened:
+        last = win.settings.last_preset
+        win.load_preset(last if last in list_presets() else DEFAULT_PRESET)
+    return win
+
+
+def _excepthook(exc_type, exc, tb):
+    """An exception in a slot must not vanish (or kill a windowed build): log it and show it."""
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    log.error("unhandled exception\n%s", text)
+    try:
+        from PySide6.QtWidgets import QApplication, QMessageBox
+        if QApplication.instance() is not None:
+            box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error", f"{exc_type.__name__}: {exc}")
+            box.setDetailedText(text)
+            box.open()
+            _excepthook.box = box
+    except Exception:  # noqa: BLE001 - last resort
+        pass
+
+
+def smoke_test(app) -> int:
+    """Train 20 iterations of the default preset, export a grid, check the PNG."""
+    from PIL import Image
+    from PySide6.QtCore import QEventLoop
+
+    from engine import DEFAULT_PRESET
+    from studio.main_window import MainWindow
+
+    def wait(pred, timeout):
+        end = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > end:
+                return False
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.01)
+        return True
+
+    with tempfile.TemporaryDirectory(prefix="wgan-studio-smoke-") as tmp:
+        os.environ["WGAN_STUDIO_RUNS"] = str(Path(tmp) / "runs")
+        os.environ["WGAN_STUDIO_NO_CONFIRM"] = "1"
+        from PySide6.QtCore import QSettings
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(tmp) / "settings"))
+        win = MainWindow()
+        win.question_handler = lambda *_: True
+        if not win.load_preset(DEFAULT_PRESET):
+            raise RuntimeError(f"cannot load the default preset {DEFAULT_PRESET}")
+        win.show()
+        win.config_panel.set_field_text("train.iterations", "20")
+        if win.config_panel.error:
+            raise RuntimeError(f"config invalid: {win.config_panel.error}")
+        if not win.start():
+            raise RuntimeError("Start did nothing")
+        if not wait(lambda: win.run_state in ("finished", "stopped", "error") and not win.is_active(), 300):
+            raise RuntimeError(f"training did not finish in 300 s (state {win.run_state})")
+        if win.run_state != "finished":
+            raise RuntimeError(f"the run ended in state {win.run_state}")
+        if win.plots.buf.n != 20:
+            raise RuntimeError(f"the plots show {win.plots.buf.n} rows, expected 20")
+        out = Path(tmp) / "export" / "grid.png"
+        out.parent.mkdir()
+        results = []
+        win.export_finished.connect(results.append)
+        win.export_failed.connect(lambda m: results.append(RuntimeError(m)))
+        win.export_grid(out, count=64, nrow=8, seed=3, size=256)
+        if not wait(lambda: results, 60):
+            raise RuntimeError("the export did not finish in 60 s")
+        if isinstance(results[0], Exception):
+            raise results[0]
+        with Image.open(out) as img:
+            if img.size[0] != 256:
+                raise RuntimeError(f"exported PNG is {img.size}, expected 256 px wide")
+            meta = img.text
+        for key in ("config", "gen_iter", "seed"):
+            if key not in meta:
+                raise RuntimeError(f"exported PNG lacks the {key!r} metadata")
+        if meta["gen_iter"] != "20" or meta["seed"] != "3":
+            raise RuntimeError(f"unexpected metadata gen_iter={meta['gen_iter']} seed={meta['seed']}")
+        win.close()
+        _say(f"smoke test passed: 20 iterations, exported {img.size[0]}x{img.size[1]} PNG with metadata")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.version:
+        from engine import __version__
+        _say(f"wgan-studio {__version__}")
+        return 0
+    if args.smoke_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = make_app([sys.argv[0] if sys.argv else "wgan-studio"])
+    log_path = setup_logging()
+    sys.excepthook = _excepthook
+    log.info("WGAN Studio starting (log file %s)", log_path)
+    if args.smoke_test:
+        try:
+            return smoke_test(app)
+        except Exception as e:  # noqa: BLE001 - the reason is the output
+            log.exception("smoke test failed")
+            _say(f"smoke test FAILED: {type(e).__name__}: {e}")
+            return 1
+    win = create_window(args.path, args.theme)
+    win.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The panels of the main window: configuration form, plots, samples, steer and log."""

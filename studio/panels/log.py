@@ -1,0 +1,82 @@
+"""The Log dock: one line per run event, and the run folder as a link that opens it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from studio.panels.plots import SYMBOLS
+
+
+def _g(v) -> str:
+    return f"{v:g}" if isinstance(v, float | int) and not isinstance(v, bool) else str(v)
+
+
+def describe_event(ev: dict) -> str:
+    kind = ev.get("type", "?")
+    it = ev.get("gen_iter", "?")
+    if kind == "edit":
+        key = ev.get("key", "?")
+        text = f"edit {key} ({SYMBOLS.get(key, key)}) {_g(ev.get('old'))} → {_g(ev.get('new'))}"
+    elif kind == "start":
+        text = f"started on {ev.get('device', '?')}, {ev.get('total', '?')} generator iterations"
+        if ev.get("warnings"):
+            text += "; warnings: " + " ".join(ev["warnings"])
+    elif kind == "resume_run":
+        text = f"continued on {ev.get('device', '?')}, up to {ev.get('total', '?')} generator iterations"
+    elif kind in ("stop", "finish"):
+        text = f"{'stopped' if kind == 'stop' else 'finished'} after {_g(ev.get('elapsed_s', 0.0))} s of training"
+    elif kind == "error":
+        text = f"error: {ev.get('message', '')}"
+    else:
+        text = {"pause": "paused", "resume": "resumed"}.get(kind, kind)
+    stamp = str(ev.get("time", ""))[11:19]
+    return f"{stamp}  it {it:>6}  {text}" if stamp else f"it {it:>6}  {text}"
+
+
+class LogPanel(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.run_link = QLabel("No run yet")
+        self.run_link.setObjectName("runLink")
+        self.run_link.setOpenExternalLinks(False)
+        self.run_link.linkActivated.connect(self._open)
+        self.run_path: Path | None = None
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setMaximumBlockCount(10_000)
+        self.text.setObjectName("eventLog")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Run folder:"))
+        top.addWidget(self.run_link, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.text, 1)
+
+    def set_run_path(self, path: Path | None) -> None:
+        self.run_path = path
+        if path is None:
+            self.run_link.setText("No run yet")
+        else:
+            url = QUrl.fromLocalFile(str(path)).toString()
+            self.run_link.setText(f"<a href='{url}'>{path}</a>")
+            self.run_link.setToolTip("Open the run folder")
+
+    def _open(self, url: str) -> None:
+        QDesktopServices.openUrl(QUrl(url))
+
+    def add_event(self, ev: dict) -> None:
+        self.add_line(describe_event(ev))
+
+    def add_line(self, text: str) -> None:
+        self.text.appendPlainText(text)
+
+    def lines(self) -> list[str]:
+        return self.text.toPlainText().splitlines()
+
+    def clear(self) -> None:
+        self.text.clear()

@@ -1,0 +1,567 @@
+"""Live training curves (pyqtgraph).
+
+Smooth with 100,000+ points per curve because (pyqtgraph ``scrollingPlots.py``, STYLE.md):
+- the data live in preallocated NumPy buffers that grow by doubling (no per-row allocation);
+- every curve is created once; a ~10 Hz QTimer calls ``setData(x[:n], y[:n],
+  skipFiniteCheck=True)`` only when new rows arrived and the panel is visible;
+- ``setDownsampling(mode="peak")`` + ``setClipToView(True)`` draw at most a few points per pixel.
+
+Sign convention (ALGORITHM.md): the W plot shows ``W_est = mean f(real) - mean f(fake)``, never
+negated; it should fall as the generator improves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+from scipy.signal import lfilter
+
+from studio.theme import PlotColours, plot_colours
+
+W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the critic's estimate of the "
+             "Earth-Mover (Wasserstein-1) distance between the data and the generator, up to the critic's "
+             "Lipschitz constant.<br><b>It should fall</b> as training improves. The WGAN paper's reference "
+             "code prints −W_est as the critic loss; this plot shows W_est itself, sign unchanged."
+             "<br>Orange points: the exact W1 between 1,000 generated and 1,000 real points (toy sets), or "
+             "the sliced W1 (images), computed every eval_every iterations.")
+SYMBOLS = {"clip_value": "c", "lr_critic": "α_D", "lr_generator": "α_G", "n_critic": "n_critic",
+           "gp_lambda": "λ"}
+SMOOTHED = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def event_label(ev: dict) -> str | None:
+    """The marker text of an event, or None for events that get no marker."""
+    kind = ev.get("type")
+    if kind == "edit":
+        key = ev.get("key", "?")
+        return f"{SYMBOLS.get(key, key)} {_fmt(ev.get('old'))}→{_fmt(ev.get('new'))}"
+    if kind in ("pause", "resume"):
+        return kind
+    if kind == "resume_run":
+        return "continued"
+    return None
+
+
+class ColumnBuffer:
+    """Named float64 columns that grow by doubling; ``view(name)`` is the filled part."""
+
+    def __init__(self, names, capacity: int = 4096):
+        self.names = tuple(names)
+        self.n = 0
+        self._cap = capacity
+        self._data = {k: np.full(capacity, np.nan) for k in self.names}
+
+    @property
+    def capacity(self) -> int:
+        return self._cap
+
+    def append(self, cols: dict) -> int:
+        k = len(next(iter(cols.values()))) if cols else 0
+        if k == 0:
+            return 0
+        need = self.n + k
+        if need > self._cap:
+            cap = self._cap
+            while cap < need:
+                cap *= 2
+            for name, arr in self._data.items():
+                grown = np.full(cap, np.nan)
+                grown[:self.n] = arr[:self.n]
+                self._data[name] = grown
+            self._cap = cap
+        for name in self.names:
+            if name in cols:
+                self._data[name][self.n:need] = np.asarray(cols[name], dtype=np.float64)
+        self.n = need
+        return k
+
+    def view(self, name: str) -> np.ndarray:
+        return self._data[name][:self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
+class _Ema:
+    """Exponential moving average, updated incrementally (lfilter with carried state)."""
+
+    def __init__(self, weight: float):
+        self.weight = weight
+        self.last = None
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        a = self.weight
+        if len(x) == 0:
+            return x
+        if a <= 0:
+            self.last = float(x[-1])
+            return x.copy()
+        start = self.last if self.last is not None and np.isfinite(self.last) else float(x[0])
+        y, _ = lfilter([1 - a], [1, -a], x, zi=[a * start])
+        self.last = float(y[-1])
+        return y
+
+
+COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
+           "critic_grad_norm", "lr_critic", "lr_generator", "clip_value", "n_critic")
+
+
+class PlotsPanel(QWidget):
+    """W-estimate (+ exact W1), losses, regulariser, critic gradient norm, learning rates."""
+
+    crosshair_moved = Signal(float)
+
+    def __init__(self, parent=None, dark: bool = False):
+        super().__init__(parent)
+        self.colours: PlotColours = plot_colours(dark)
+        self.buf = ColumnBuffer(COLUMNS)
+        self.smooth = ColumnBuffer(SMOOTHED)
+        self.evals = ColumnBuffer(("gen_iter", "w1_exact", "sliced_w"), capacity=256)
+        self._ema = {k: _Ema(0.9) for k in SMOOTHED}
+        self._dirty = False
+        self.markers: list[tuple[int, str]] = []     # (gen_iter, label) of every marker drawn
+        self._marker_items: list = []
+        self._pause_start: float | None = None
+        self._pause_region = None
+        self._regions: list = []
+
+        # ---------------------------------------------------------------- controls row
+        top = QHBoxLayout()
+        top.setContentsMargins(4, 2, 4, 0)
+        self.autorange_button = QPushButton("Auto-range")
+        self.autorange_button.setToolTip("Fit every plot to its data again (and follow new data)")
+        self.autorange_button.clicked.connect(self.auto_range)
+        self.log_check = QCheckBox("log y")
+        self.log_check.setToolTip("Logarithmic y axes (values ≤ 0 are not drawn in log scale)")
+        self.log_check.toggled.connect(self.set_log_y)
+        self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setValue(90)
+        self.smooth_slider.setFixedWidth(120)
+        self.smooth_slider.setToolTip("Smoothing: weight of the exponential moving average (0 = raw)")
+        self.smooth_label = QLabel("0.90")
+        self.smooth_slider.valueChanged.connect(self._on_smoothing)
+        self.readout = QLabel("")
+        self.readout.setObjectName("crosshairReadout")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long read-out must not widen the window (it is cut instead; the tooltip has it all).
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        top.addWidget(self.autorange_button)
+        top.addWidget(self.log_check)
+        top.addSpacing(8)
+        top.addWidget(QLabel("Smoothing"))
+        top.addWidget(self.smooth_slider)
+        top.addWidget(self.smooth_label)
+        top.addSpacing(8)
+        top.addWidget(self.readout, 1)
+
+        # ---------------------------------------------------------------- plots
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setObjectName("plots")
+        c = self.colours
+        self.w_plot = self._plot(0, 0, "W-estimate  (should fall)", "W_est", colspan=2)
+        self.w_plot.setToolTip(W_TOOLTIP)
+        self.glw.setToolTip(W_TOOLTIP)
+        self.loss_plot = self._plot(1, 0, "Critic and generator loss", "loss")
+        self.reg_plot = self._plot(1, 1, "Gradient penalty", "GP")
+        self.grad_plot = self._plot(2, 0, "Critic gradient norm", "‖∇f‖")
+        self.lr_plot = self._plot(2, 1, "Learning rates", "α")
+        self.plots = [self.w_plot, self.loss_plot, self.reg_plot, self.grad_plot, self.lr_plot]
+        # One shared x range. Not pyqtgraph's setXLink: it aligns linked views by their position
+        # on screen, which shifts the range of plots that sit side by side.
+        self._syncing_x = False
+        for p in self.plots:
+            p.sigXRangeChanged.connect(self._sync_x)
+        # The learning rates span decades and are always positive: log scale, always (at least
+        # a factor of 2 tall, so a constant rate does not get a pile of overlapping tick labels).
+        self.lr_plot.setLogMode(False, True)
+        self.lr_plot.vb.setLimits(minYRange=0.3)
+        self.glw.ci.layout.setRowStretchFactor(0, 3)
+        self.glw.ci.layout.setRowStretchFactor(1, 2)
+        self.glw.ci.layout.setRowStretchFactor(2, 2)
+
+        self.curves = {
+            "w_raw": self.w_plot.plot(name="W_est (raw)"),
+            "w_estimate": self.w_plot.plot(name="W_est (smoothed)"),
+            "w1_exact": self.w_plot.plot(name="exact W1 (eval)", symbol="o", symbolSize=5),
+            "sliced_w": self.w_plot.plot(name="sliced W1 (eval)", symbol="t", symbolSize=6),
+            "critic_loss": self.loss_plot.plot(name="critic L_f"),
+            "generator_loss": self.loss_plot.plot(name="generator L_g"),
+            "gradient_penalty": self.reg_plot.plot(name="GP"),
+            "clip_fraction": self.reg_plot.plot(name="clip fraction"),
+            "critic_grad_norm": self.grad_plot.plot(name="‖∇_w L_f‖"),
+            "lr_critic": self.lr_plot.plot(name="α_D (critic)"),
+            "lr_generator": self.lr_plot.plot(name="α_G (generator)"),
+        }
+        for name, curve in self.curves.items():
+            if name not in ("w1_exact", "sliced_w"):
+                curve.setDownsampling(auto=True, method="peak")
+                curve.setClipToView(True)
+        self._apply_pens()
+        self._objective, self._is_toy = "wgan-gp", True
+        self._set_titles()
+
+        # crosshair: one vertical line per plot, read-out of every curve at that iteration
+        self._vlines = []
+        for p in self.plots:
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(c.marker, width=1))
+            line.setVisible(False)
+            p.addItem(line, ignoreBounds=True)
+            self._vlines.append(line)
+        self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.glw, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)  # ~10 Hz redraws: the eye sees no difference above that
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    def _plot(self, row, col, title, ylabel, colspan=1) -> pg.PlotItem:
+        p = self.glw.addPlot(row=row, col=col, colspan=colspan, title=title)
+        p.setLabel("bottom", "generator iteration")
+        p.setLabel("left", ylabel)
+        # No grid: pyqtgraph draws grid lines through the axis items, and on a 2-core CPU that
+        # alone cost ~40 ms per redraw of the five plots (measured; the crosshair gives values).
+        p.getAxis("left").enableAutoSIPrefix(False)  # "x1e-06" scale labels confuse more than help
+        p.getAxis("left").setWidth(52)               # equal widths keep the linked x axes aligned
+        # No legend inside the plots: in plots this short it would hide the data. The curve
+        # key is in each title instead (see _set_titles).
+        p.setMenuEnabled(True)
+        return p
+
+    def _set_titles(self) -> None:
+        """Titles that double as the legend: each curve's name in its colour and line style."""
+        c = self.colours
+
+        def key(colour, text, mark="━"):
+            return f"<span style='color:{pg.mkColor(colour).name()}'>{mark}&nbsp;{text}</span>"
+
+        sep = " &nbsp; "
+        fg = f"color:{c.foreground}"
+        w1 = key(c.w1_exact, "exact W1" if self._is_toy else "sliced W1", "●")
+        self.w_plot.setTitle(f"<span style='{fg}'>W-estimate (should fall)</span>{sep}"
+                             f"{key(c.w_raw, 'raw')}{sep}{key(c.w_smooth, 'smoothed')}{sep}{w1}")
+        self.loss_plot.setTitle(f"<span style='{fg}'>Losses</span>{sep}{key(c.critic, 'critic L_f')}{sep}"
+                                f"{key(c.generator, 'generator L_g')}")
+        if self._objective == "wgan-clip":
+            self.reg_plot.setTitle(f"<span style='{fg}'>Clip fraction</span>{sep}"
+                                   f"{key(c.penalty, 'critic weights at ±c', '╌')}")
+        else:
+            self.reg_plot.setTitle(f"<span style='{fg}'>Gradient penalty</span>{sep}{key(c.penalty, 'GP')}")
+        self.grad_plot.setTitle(f"<span style='{fg}'>Critic gradient norm</span>{sep}"
+                                f"{key(c.grad_norm, '‖∇_w L_f‖')}")
+        self.lr_plot.setTitle(f"<span style='{fg}'>Learning rates</span>{sep}{key(c.lr_critic, 'α_D critic')}"
+                              f"{sep}{key(c.lr_generator, 'α_G generator', '╌')}")
+
+    def _sync_x(self, viewbox, x_range) -> None:
+        if self._syncing_x:
+            return
+        self._syncing_x = True
+        try:
+            for p in self.plots:
+                if p.vb is not viewbox:
+                    p.setXRange(*x_range, padding=0)
+        finally:
+            self._syncing_x = False
+
+    def _label_bg(self):
+        c = pg.mkColor(self.colours.background)
+        c.setAlpha(200)
+        return c
+
+    def _apply_pens(self) -> None:
+        c = self.colours
+        pens = {
+            "w_raw": pg.mkPen(c.w_raw, width=1),
+            "w_estimate": pg.mkPen(c.w_smooth, width=1),
+            # 1-pixel pens elsewhere: Qt's raster engine draws wider lines several times slower.
+            "w1_exact": pg.mkPen(c.w1_exact, width=1),
+            "sliced_w": pg.mkPen(c.w1_exact, width=1),
+            "critic_loss": pg.mkPen(c.critic, width=1),
+            "generator_loss": pg.mkPen(c.generator, width=1),
+            "gradient_penalty": pg.mkPen(c.penalty, width=1),
+            "clip_fraction": pg.mkPen(c.penalty, width=1, style=Qt.PenStyle.DashLine),
+            "critic_grad_norm": pg.mkPen(c.grad_norm, width=1),
+            "lr_critic": pg.mkPen(c.lr_critic, width=1),
+            "lr_generator": pg.mkPen(c.lr_generator, width=1, style=Qt.PenStyle.DashLine),
+        }
+        for name, pen in pens.items():
+            self.curves[name].setPen(pen)
+        for name in ("w1_exact", "sliced_w"):
+            self.curves[name].setSymbolBrush(pg.mkBrush(c.w1_exact))
+            self.curves[name].setSymbolPen(pg.mkPen(c.w1_exact))
+
+    # ------------------------------------------------------------------ data in
+    def reset(self, objective: str = "wgan-gp", is_toy: bool = True) -> None:
+        """Forget every point and marker (a new run)."""
+        self.buf.clear()
+        self.smooth.clear()
+        self.evals.clear()
+        for e in self._ema.values():
+            e.last = None
+        for item, plot in self._marker_items:
+            plot.removeItem(item)
+        self._marker_items.clear()
+        self.markers.clear()
+        for region, plot in self._regions:
+            plot.removeItem(region)
+        self._regions.clear()
+        self._pause_start, self._pause_region = None, None
+        self.reg_plot.setLabel("left", "share" if objective == "wgan-clip" else "GP")
+        self.curves["w1_exact"].setVisible(is_toy)
+        self.curves["sliced_w"].setVisible(not is_toy)
+        # Only the regulariser this objective has (the other column is all NaN).
+        for name, on in (("gradient_penalty", objective != "wgan-clip"), ("clip_fraction", objective == "wgan-clip"),
+                         ("w1_exact", is_toy), ("sliced_w", not is_toy)):
+            self.curves[name].setVisible(on)
+        self._objective, self._is_toy = objective, is_toy
+        self._set_titles()
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self.auto_range()
+        self._dirty = False
+
+    def append_metrics(self, cols: dict) -> None:
+        if self.buf.append(cols) == 0:
+            return
+        self.smooth.append({k: self._ema[k].run(np.asarray(cols[k], dtype=np.float64))
+                            for k in SMOOTHED if k in cols})
+        ev = {k: np.asarray(cols[k], dtype=np.float64) for k in ("w1_exact", "sliced_w") if k in cols}
+        if ev:
+            mask = np.zeros(len(cols["gen_iter"]), bool)
+            for v in ev.values():
+                mask |= np.isfinite(v)
+            if mask.any():
+                rows = {"gen_iter": np.asarray(cols["gen_iter"], dtype=np.float64)[mask]}
+                rows.update({k: v[mask] for k, v in ev.items()})
+                self.evals.append(rows)
+        if self._pause_region is not None:
+            self._pause_region.setRegion((self._pause_start, float(cols["gen_iter"][-1])))
+        self._dirty = True
+
+    def add_event(self, ev: dict) -> None:
+        """A dashed, labelled vertical marker on every plot for edits, pauses and resumes; a
+        shaded span over each pause."""
+        text = event_label(ev)
+        if text is None:
+            return
+        x = float(ev.get("gen_iter", 0))
+        pen = pg.mkPen(self.colours.marker, width=1, style=Qt.PenStyle.DashLine)
+        # Stagger the labels over three heights so that markers close together stay readable.
+        height = (0.8, 0.6, 0.4)[len(self.markers) % 3]
+        for p in self.plots:
+            label = text if p is self.w_plot else None
+            line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pen, label=label,
+                                   labelOpts={"position": height, "color": self.colours.foreground,
+                                              "fill": self._label_bg(), "anchors": [(0, 0.5), (0, 0.5)]})
+            p.addItem(line, ignoreBounds=True)
+            self._marker_items.append((line, p))
+        self.markers.append((int(x), text))
+        if ev.get("type") == "pause":
+            self._pause_start = x
+            self._pause_region = None
+            for p in self.plots:
+                region = pg.LinearRegionItem((x, x), movable=False, brush=pg.mkBrush(self.colours.pause_brush),
+                                             pen=pg.mkPen(None))
+                region.setZValue(-10)
+                p.addItem(region, ignoreBounds=True)
+                self._regions.append((region, p))
+                if p is self.w_plot:
+                    self._pause_region = region
+            self._pause_regions_now = [r for r, _ in self._regions[-len(self.plots):]]
+        elif ev.get("type") == "resume" and self._pause_start is not None:
+            for r in getattr(self, "_pause_regions_now", []):
+                r.setRegion((self._pause_start, x))
+            self._pause_start, self._pause_region = None, None
+        self._dirty = True
+
+    def load_run(self, cols: dict[str, list], events: list[dict], objective: str, is_toy: bool) -> None:
+        """Show the curves and markers of a finished or stopped run (``read_metrics`` columns)."""
+        self.reset(objective, is_toy)
+        if cols and cols.get("gen_iter"):
+            self.append_metrics({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()})
+        for ev in events:
+            self.add_event(ev)
+        self.refresh(force=True)
+        self.auto_range()
+
+    # ------------------------------------------------------------------ drawing
+    def refresh(self, force: bool = False) -> None:
+        if not (self._dirty or force) or (not force and not self.isVisible()):
+            return
+        self._dirty = False
+        n = self.buf.n
+        x = self.buf.view("gen_iter")
+        self.curves["w_raw"].setData(x, self.buf.view("w_estimate"), skipFiniteCheck=True)
+        for name in SMOOTHED:
+            self.curves[name].setData(x, self.smooth.view(name)[:n], skipFiniteCheck=True)
+        for name in ("lr_critic", "lr_generator"):
+            self.curves[name].setData(x, self.buf.view(name), skipFiniteCheck=True)
+        ex = self.evals.view("gen_iter")
+        for name in ("w1_exact", "sliced_w"):
+            y = self.evals.view(name)
+            finite = np.isfinite(y)
+            self.curves[name].setData(ex[finite], y[finite])
+
+    def auto_range(self) -> None:
+        # x: only the W plot follows its data; the others are linked to it (two plots both
+        # auto-ranging x would fight over the shared range).
+        self.w_plot.enableAutoRange()
+        for p in self.plots[1:]:
+            p.enableAutoRange(x=False, y=True)
+            p.setAutoVisible(y=True)  # y fits the data inside the shared x range
+
+    def set_log_y(self, on: bool) -> None:
+        for p in self.plots:
+            if p is not self.lr_plot:
+                p.setLogMode(False, on)
+        if self.log_check.isChecked() != on:
+            self.log_check.setChecked(on)
+
+    def smoothing(self) -> float:
+        return self.smooth_slider.value() / 100.0
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smooth_slider.setValue(round(min(max(weight, 0.0), 0.99) * 100))
+
+    def _on_smoothing(self, value: int) -> None:
+        a = value / 100.0
+        self.smooth_label.setText(f"{a:.2f}")
+        self.smooth.clear()
+        cols = {}
+        for name in SMOOTHED:
+            self._ema[name] = _Ema(a)
+            cols[name] = self._ema[name].run(self.buf.view(name))
+        if self.buf.n:
+            self.smooth.append(cols)
+        self._dirty = True
+        self.refresh(force=True)
+
+    def set_dark(self, dark: bool) -> None:
+        self.colours = c = plot_colours(dark)
+        self.glw.setBackground(c.background)
+        for p in self.plots:
+            for name in ("left", "bottom"):
+                ax = p.getAxis(name)
+                ax.setPen(pg.mkPen(c.foreground))
+                ax.setTextPen(pg.mkPen(c.foreground))
+
+        for item, _ in self._marker_items:
+            label = getattr(item, "label", None)  # only the W plot's markers carry a label
+            if label is not None:
+                label.setColor(c.foreground)
+                label.fill = pg.mkBrush(self._label_bg())
+        self._apply_pens()
+        self._set_titles()
+
+    # ------------------------------------------------------------------ crosshair
+    def value_at(self, x: float) -> dict[str, float]:
+        """Every curve's value at the row nearest to generator iteration ``x``."""
+        n = self.buf.n
+        if n == 0:
+            return {}
+        it = self.buf.view("gen_iter")
+        i = int(np.clip(np.searchsorted(it, x), 0, n - 1))
+        if i > 0 and abs(it[i - 1] - x) < abs(it[i] - x):
+            i -= 1
+        out = {"gen_iter": it[i], "w_estimate": self.buf.view("w_estimate")[i]}
+        for name in SMOOTHED:
+            out[f"{name}_smoothed"] = self.smooth.view(name)[i]
+        for name in ("critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm",
+                     "lr_critic", "lr_generator"):
+            out[name] = self.buf.view(name)[i]
+        ex = self.evals.view("gen_iter")
+        if len(ex):
+            j = int(np.argmin(np.abs(ex - it[i])))
+            out["w1_exact"], out["sliced_w"] = self.evals.view("w1_exact")[j], self.evals.view("sliced_w")[j]
+        return out
+
+    def show_crosshair(self, x: float) -> str:
+        for line in self._vlines:
+            line.setPos(x)
+            line.setVisible(True)
+        v = self.value_at(x)
+        if not v:
+            self.readout.setText("")
+            return ""
+
+        def part(label, key):
+            val = v.get(key, np.nan)
+            return f"{label} {val:.4g}" if np.isfinite(val) else None
+
+        bits = [f"it {int(v['gen_iter'])}", part("W_est", "w_estimate"), part("W1", "w1_exact"),
+                part("sliced W", "sliced_w"), part("L_f", "critic_loss"), part("L_g", "generator_loss"),
+                part("GP", "gradient_penalty"), part("clip", "clip_fraction"), part("‖∇f‖", "critic_grad_norm"),
+                part("α_D", "lr_critic"), part("α_G", "lr_generator")]
+        text = "   ".join(b for b in bits if b)
+        self.readout.setText(text)
+        self.readout.setToolTip(text.replace("   ", "<br>"))
+        self.crosshair_moved.emit(x)
+        return text
+
+    def _on_mouse(self, args) -> None:
+        pos = args[0]
+        for p in self.plots:
+            if p.sceneBoundingRect().contains(pos):
+                x = p.vb.mapSceneToView(pos).x()
+                if p.ctrl.logXCheck.isChecked():
+                    x = 10 ** x
+                self.show_crosshair(x)
+                return
+
+    # ------------------------------------------------------------------ export
+    def export(self, path: str) -> None:
+        """The whole plot area as PNG (at twice the screen size) or SVG, by the file's suffix."""
+        from pyqtgraph.exporters import ImageExporter
+        self.refresh(force=True)
+        item = self.glw.ci
+        if str(path).lower().endswith(".svg"):
+            self._export_svg(str(path))
+        else:
+            ex = ImageExporter(item)
+            width = max(int(item.boundingRect().width() * 2), 800)
+            ex.parameters()["width"] = width
+            ex.export(str(path))
+
+    def _export_svg(self, path: str) -> None:
+        """Paint the scene into a QSvgGenerator. (pyqtgraph's SVGExporter cannot parse the
+        path data Qt 6.12 writes: "not enough values to unpack" in correctCoordinates.)"""
+        from PySide6.QtCore import QRect, QRectF, QSize
+        from PySide6.QtGui import QPainter
+        from PySide6.QtSvg import QSvgGenerator
+
+        source = self.glw.ci.sceneBoundingRect()
+        w, h = max(int(source.width()), 1), max(int(source.height()), 1)
+        gen = QSvgGenerator()
+        gen.setFileName(path)
+        gen.setSize(QSize(w, h))
+        gen.setViewBox(QRect(0, 0, w, h))
+        gen.setTitle("WGAN Studio training curves")
+        painter = QPainter(gen)
+        try:
+            painter.fillRect(QRectF(0, 0, w, h), pg.mkColor(self.colours.background))
+            self.glw.scene().render(painter, QRectF(0, 0, w, h), source)
+        finally:
+            painter.end()

@@ -1,0 +1,305 @@
+"""Live samples: an image grid from the fixed noise, or the toy view (real vs generated points
+over the critic's value, with optional gradient arrows): the picture that explains WGAN.
+
+Both draw one ``ImageItem`` each (STYLE.md): the grid is tiled into one array and shown with
+``levels=(-1, 1)``; the critic field is one 64 x 64 image scaled to the data extent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.render import diverging_rgb
+from studio.theme import FAKE, REAL, plot_colours
+
+PAD = 2
+
+
+def tile(images: np.ndarray, nrow: int, pad: int = PAD) -> np.ndarray:
+    """``[N, C, H, W]`` in [-1, 1] -> one ``[rows*(H+pad)+pad, nrow*(W+pad)+pad(, 3)]`` array,
+    row-major, padding at -1 (black)."""
+    n, c, h, w = images.shape
+    ncol = max(1, min(nrow, n))
+    rows = (n + ncol - 1) // ncol
+    grid = np.full((rows * (h + pad) + pad, ncol * (w + pad) + pad, c), -1.0, np.float32)
+    for i in range(n):
+        r, k = divmod(i, ncol)
+        y, x = pad + r * (h + pad), pad + k * (w + pad)
+        grid[y:y + h, x:x + w] = images[i].transpose(1, 2, 0)
+    return grid[..., 0] if c == 1 else grid
+
+
+def diverging_colormap() -> pg.ColorMap:
+    """The engine's diverging map (centred on 0) as a pyqtgraph ColorMap, so the live view and
+    exported pictures use the same colours."""
+    pos = np.linspace(0, 1, 65)
+    return pg.ColorMap(pos, diverging_rgb(pos * 2 - 1, vmax=1.0))
+
+
+class ImageGridView(QWidget):
+    """The fixed-noise grid; click a sample to see it enlarged beside the grid."""
+
+    sample_clicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.images: np.ndarray | None = None
+        self.gen_iter = 0
+        self.selected: int | None = None
+        self.nrow_spin = QSpinBox()
+        self.nrow_spin.setRange(1, 64)
+        self.nrow_spin.setValue(8)
+        self.nrow_spin.setToolTip("Samples per row of the grid")
+        self.nrow_spin.valueChanged.connect(self._redraw)
+        self.caption = QLabel("No samples yet: start a run")
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("per row"))
+        top.addWidget(self.nrow_spin)
+        top.addSpacing(12)
+        top.addWidget(self.caption, 1)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.vb = self.view.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.vb.addItem(self.item)
+        self.highlight = pg.QtWidgets.QGraphicsRectItem()
+        self.highlight.setPen(pg.mkPen(FAKE, width=2))
+        self.highlight.setVisible(False)
+        self.vb.addItem(self.highlight)
+        self.item.mouseClickEvent = self._on_click
+
+        self.zoom_view = pg.GraphicsLayoutWidget()
+        self.zoom_view.setFixedWidth(220)
+        self.zoom_vb = self.zoom_view.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+        self.zoom_item = pg.ImageItem(axisOrder="row-major")
+        self.zoom_vb.addItem(self.zoom_item)
+        self.zoom_label = QLabel("Click a sample\nto enlarge it")
+        self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        side = QVBoxLayout()
+        side.addWidget(self.zoom_view, 1)
+        side.addWidget(self.zoom_label)
+
+        body = QHBoxLayout()
+        body.addWidget(self.view, 1)
+        body.addLayout(side)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addLayout(body, 1)
+
+    @property
+    def nrow(self) -> int:
+        return self.nrow_spin.value()
+
+    def set_images(self, images: np.ndarray, gen_iter: int) -> None:
+        first = self.images is None or self.images.shape[1:] != images.shape[1:]
+        self.images = np.asarray(images, dtype=np.float32)
+        self.gen_iter = gen_iter
+        self._redraw(autorange=first)
+
+    def _redraw(self, *_, autorange: bool = True) -> None:
+        if self.images is None:
+            return
+        grid = tile(self.images, self.nrow)
+        self.item.setImage(grid, autoLevels=False, levels=(-1, 1))
+        if autorange:
+            self.vb.autoRange(padding=0.01)
+        n = len(self.images)
+        self.caption.setText(f"{n} samples from fixed noise, generator iteration {self.gen_iter}")
+        if self.selected is not None and self.selected < n:
+            self.select(self.selected)
+
+    def index_at(self, x: float, y: float) -> int | None:
+        """The sample under grid pixel (x, y), or None on the padding / outside."""
+        if self.images is None:
+            return None
+        n, _, h, w = self.images.shape
+        ncol = max(1, min(self.nrow, n))
+        col, row = int((x - PAD) // (w + PAD)), int((y - PAD) // (h + PAD))
+        if not (0 <= col < ncol) or row < 0:
+            return None
+        i = row * ncol + col
+        return i if i < n else None
+
+    def _on_click(self, ev) -> None:
+        pos = ev.pos()
+        i = self.index_at(pos.x(), pos.y())
+        if i is not None:
+            ev.accept()
+            self.select(i)
+
+    def select(self, i: int) -> None:
+        """Show sample ``i`` enlarged and outline it in the grid."""
+        if self.images is None or not 0 <= i < len(self.images):
+            return
+        self.selected = i
+        n, c, h, w = self.images.shape
+        img = self.images[i].transpose(1, 2, 0)
+        self.zoom_item.setImage(img[..., 0] if c == 1 else img, autoLevels=False, levels=(-1, 1))
+        self.zoom_vb.autoRange(padding=0)
+        ncol = max(1, min(self.nrow, n))
+        r, k = divmod(i, ncol)
+        self.highlight.setRect(PAD + k * (w + PAD) - 1, PAD + r * (h + PAD) - 1, w + 2, h + 2)
+        self.highlight.setVisible(True)
+        self.zoom_label.setText(f"sample #{i}  ({w}×{h} px)")
+        self.sample_clicked.emit(i)
+
+
+class ToyView(QWidget):
+    """Real (orange) vs generated (teal) points over the critic's value f(x) (diverging colour
+    map centred on 0, with a colour bar) and optional arrows of ∇f."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.payload: dict | None = None
+        self.show_field = QCheckBox("critic f(x)")
+        self.show_field.setChecked(True)
+        self.show_field.setToolTip("The critic's value on a 64×64 grid. WGAN's critic is high where the real "
+                                   "data are and low where the generated points are; the generator moves its "
+                                   "points up the slope.")
+        self.show_arrows = QCheckBox("gradient arrows ∇f")
+        self.show_arrows.setToolTip("Direction in which the critic's value grows: the direction the generator's "
+                                    "points are pushed.")
+        self.show_real = QCheckBox("real")
+        self.show_real.setChecked(True)
+        self.show_fake = QCheckBox("generated")
+        self.show_fake.setChecked(True)
+        for cb in (self.show_field, self.show_arrows, self.show_real, self.show_fake):
+            cb.toggled.connect(self._update_visibility)
+        self.caption = QLabel("No samples yet: start a run")
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        top = QHBoxLayout()
+        for w in (self.show_field, self.show_arrows, self.show_real, self.show_fake):
+            top.addWidget(w)
+        top.addSpacing(12)
+        top.addWidget(self.caption, 1)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.plot = self.view.addPlot()
+        self.plot.setAspectLocked(True)
+        self.plot.showGrid(x=False, y=False)
+        self.plot.setLabel("bottom", "x₁")
+        self.plot.setLabel("left", "x₂")
+        self.field_item = pg.ImageItem(axisOrder="row-major")
+        self.field_item.setZValue(-20)
+        self.plot.addItem(self.field_item)
+        self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=diverging_colormap(), interactive=False,
+                                        label="critic f(x) − median", width=14)
+        self.colorbar.setImageItem(self.field_item, insert_in=self.plot)
+        self.arrows = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((40, 40, 40, 170), width=1))
+        self.plot.addItem(self.arrows)
+        self.arrows.setVisible(False)
+        self.real_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL, 200), name="real")
+        self.fake_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*FAKE, 200), name="generated")
+        self.plot.addItem(self.real_item)
+        self.plot.addItem(self.fake_item)
+        legend = self.plot.addLegend(offset=(4, 4))
+        legend.addItem(self.real_item, "real")
+        legend.addItem(self.fake_item, "generated")
+        self.legend = legend
+        self._extent = None
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+
+    def set_payload(self, payload: dict) -> None:
+        self.payload = payload
+        x0, x1, y0, y1 = payload["extent"]
+        field = np.asarray(payload["field"], dtype=np.float64)
+        # A constant offset of f does not change the WGAN objective: centre on the median so
+        # the map's neutral colour is "average critic value" (same as the engine's pictures).
+        rel = field - np.nanmedian(field)
+        vmax = float(np.nanmax(np.abs(rel))) if np.isfinite(rel).any() else 1.0
+        vmax = vmax if vmax > 0 else 1.0
+        # Row 0 of the field is the bottom (y0); the plot's y axis points up, so no flip.
+        self.field_item.setImage(rel.astype(np.float32), autoLevels=False)
+        self.field_item.setRect(pg.QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.colorbar.setLevels((-vmax, vmax))
+        self.real_item.setData(pos=np.asarray(payload["real"], dtype=np.float64))
+        self.fake_item.setData(pos=np.asarray(payload["fake"], dtype=np.float64))
+        self._set_arrows(payload, (x1 - x0) / 16)
+        if self._extent != (x0, x1, y0, y1):
+            self._extent = (x0, x1, y0, y1)
+            self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        self.caption.setText(f"{len(payload['fake'])} generated / {len(payload['real'])} real points, "
+                             f"generator iteration {payload.get('gen_iter', '?')}")
+        self._update_visibility()
+
+    def _set_arrows(self, payload: dict, cell: float) -> None:
+        pos = np.asarray(payload.get("arrow_pos", np.zeros((0, 2))), dtype=np.float64)
+        grad = np.asarray(payload.get("arrow_grad", np.zeros((0, 2))), dtype=np.float64)
+        if len(pos) == 0:
+            self.arrows.setData([], [])
+            return
+        norm = np.linalg.norm(grad, axis=1, keepdims=True)
+        scale = 0.8 * cell / max(float(np.nanmax(norm)), 1e-12)   # the longest arrow fills its cell
+        tip = pos + grad * scale
+        # shaft + two short head strokes per arrow, drawn as independent segments ("pairs")
+        d = (tip - pos)
+        length = np.linalg.norm(d, axis=1, keepdims=True)
+        u = np.divide(d, length, out=np.zeros_like(d), where=length > 0)
+        perp = np.stack((-u[:, 1], u[:, 0]), 1)
+        head = 0.3 * length
+        left = tip - u * head + perp * head * 0.5
+        right = tip - u * head - perp * head * 0.5
+        segs = np.stack((pos, tip, tip, left, tip, right), 1).reshape(-1, 2)
+        self.arrows.setData(segs[:, 0], segs[:, 1])
+
+    def _update_visibility(self) -> None:
+        self.field_item.setVisible(self.show_field.isChecked())
+        self.arrows.setVisible(self.show_arrows.isChecked())
+        self.real_item.setVisible(self.show_real.isChecked())
+        self.fake_item.setVisible(self.show_fake.isChecked())
+
+    def set_dark(self, dark: bool) -> None:
+        c = plot_colours(dark)
+        self.view.setBackground(c.background)
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).setPen(pg.mkPen(c.foreground))
+            self.plot.getAxis(name).setTextPen(pg.mkPen(c.foreground))
+        self.legend.setLabelTextColor(c.foreground)
+        # The arrows stay dark in both themes: they sit on the heat map, which is light around 0.
+
+
+class SamplesPanel(QStackedWidget):
+    """Shows whichever view fits the data set: image grid or toy view."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.grid = ImageGridView()
+        self.toy = ToyView()
+        self.addWidget(self.toy)
+        self.addWidget(self.grid)
+        self.payload: dict | None = None
+
+    def set_kind(self, is_toy: bool) -> None:
+        self.setCurrentWidget(self.toy if is_toy else self.grid)
+
+    def set_payload(self, payload: dict) -> None:
+        self.payload = payload
+        if payload.get("kind") == "toy":
+            self.setCurrentWidget(self.toy)
+            self.toy.set_payload(payload)
+        elif "images" in payload:
+            self.setCurrentWidget(self.grid)
+            self.grid.set_images(payload["images"], int(payload.get("gen_iter", 0)))
+
+    def set_dark(self, dark: bool) -> None:
+        self.toy.set_dark(dark)
+        self.grid.view.setBackground(plot_colours(dark).background)
+        self.grid.zoom_view.setBackground(plot_colours(dark).background)

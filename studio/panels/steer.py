@@ -1,0 +1,263 @@
+"""Steer: the live parameters of a run (clip value c, α_D, α_G, n_critic, λ).
+
+A change is sent when the user finishes editing (Enter, focus out, an arrow step) or after a
+short pause while dragging the clip slider. The engine applies it at the next generator
+iteration and reports it back as an "edit" event, which becomes a row of the history here, a
+marker on the plots and a line of events.jsonl. Undo re-applies the previous value as a new,
+logged edit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import LIVE_KEYS, SCHEMA
+from studio.panels.plots import SYMBOLS
+
+_NUMBER = re.compile(r"^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d*)?$")
+APPLY_DELAY_MS = 350
+
+
+def live_info(key: str):
+    sec, name = LIVE_KEYS[key]
+    return SCHEMA[f"{sec}.{name}"]
+
+
+class SciSpinBox(QDoubleSpinBox):
+    """A spin box for values spanning decades (1e-5 .. 10): shows ``%g``, accepts scientific
+    notation, and each arrow step multiplies by 10^(1/10) (log scale) instead of adding."""
+
+    def __init__(self, minimum: float, maximum: float, parent=None):
+        super().__init__(parent)
+        self.setDecimals(12)          # precision of the stored value; the text uses %g
+        self.setRange(minimum, maximum)
+        self.setKeyboardTracking(False)
+        self.setAccelerated(True)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.4g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        t = text.strip()
+        if _NUMBER.match(t):
+            try:
+                v = float(t)
+            except ValueError:
+                return QValidator.State.Intermediate, text, pos
+            ok = self.minimum() <= v <= self.maximum()
+            return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
+        if t == "" or re.match(r"^[+]?[\d.]*[eE]?[-+]?$", t):
+            return QValidator.State.Intermediate, text, pos
+        return QValidator.State.Invalid, text, pos
+
+    def stepBy(self, steps: int) -> None:
+        v = self.value()
+        if v <= 0:
+            v = max(self.minimum(), 1e-3) if steps > 0 else 0.0
+        else:
+            v *= 10 ** (steps / 10)
+        self.setValue(min(max(v, self.minimum()), self.maximum()))
+
+
+class LogSlider(QSlider):
+    """A horizontal slider over log10(value), 100 ticks a decade."""
+
+    def __init__(self, lo: float, hi: float, parent=None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.lo, self.hi = math.log10(lo), math.log10(hi)
+        self.setRange(0, round((self.hi - self.lo) * 100))
+
+    def to_value(self, pos: int) -> float:
+        return float(f"{10 ** (self.lo + pos / 100):.3g}")
+
+    def set_from_value(self, v: float) -> None:
+        self.blockSignals(True)
+        self.setValue(round((math.log10(max(v, 10 ** self.lo)) - self.lo) * 100))
+        self.blockSignals(False)
+
+
+class SteerPanel(QWidget):
+    edit_requested = Signal(str, object)   # live key, new value
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._values: dict[str, float] = {}
+        self._timers: dict[str, QTimer] = {}
+        self._undo_stack: list[dict] = []
+        self._pending_undo: tuple[str, float] | None = None
+        self.objective = "wgan-gp"
+
+        self.clip_slider = LogSlider(1e-4, 1.0)
+        self.clip_slider.setToolTip("Weight clipping bound c on a log scale (1e-4 .. 1)")
+        self.clip_spin = SciSpinBox(1e-6, 10.0)
+        self.lr_critic = SciSpinBox(1e-8, 10.0)
+        self.lr_generator = SciSpinBox(1e-8, 10.0)
+        self.n_critic = QSpinBox()
+        self.n_critic.setRange(1, 1000)
+        self.n_critic.setKeyboardTracking(False)
+        self.gp_lambda = SciSpinBox(0.0, 1e4)
+        self.spins = {"clip_value": self.clip_spin, "lr_critic": self.lr_critic, "lr_generator": self.lr_generator,
+                      "n_critic": self.n_critic, "gp_lambda": self.gp_lambda}
+        for key, spin in self.spins.items():
+            info = live_info(key)
+            spin.setObjectName(f"steer_{key}")
+            spin.setToolTip(f"<b>{SYMBOLS[key]}</b> ({key}): {info.help}<br>Allowed: {info.allowed()}<br>"
+                            "Applied at the next generator iteration, marked on the plots and logged.")
+            spin.valueChanged.connect(lambda _v, k=key: self._on_spin(k))
+            t = QTimer(self)
+            t.setSingleShot(True)
+            t.setInterval(APPLY_DELAY_MS)
+            t.timeout.connect(lambda k=key: self._apply(k))
+            self._timers[key] = t
+        self.clip_slider.valueChanged.connect(self._on_clip_slider)
+        self.clip_slider.sliderReleased.connect(lambda: self._apply("clip_value"))
+
+        form = QFormLayout()
+        self.labels = {}
+        for key, widget in (("clip_value", self.clip_spin), ("lr_critic", self.lr_critic),
+                            ("lr_generator", self.lr_generator), ("n_critic", self.n_critic),
+                            ("gp_lambda", self.gp_lambda)):
+            label = QLabel(f"<i>{SYMBOLS[key]}</i> &nbsp;{key}")
+            label.setToolTip(self.spins[key].toolTip())
+            self.labels[key] = label
+            form.addRow(label, widget)
+            if key == "clip_value":  # the log slider gets a row of its own: it needs the width
+                form.addRow(self.clip_slider)
+
+        self.status = QLabel("Start a run to steer it.")
+        self.status.setWordWrap(True)
+        self.status.setObjectName("steerStatus")
+        self.history = QListWidget()
+        self.history.setObjectName("editHistory")
+        self.history.setToolTip("Every applied change, with the generator iteration it took effect at")
+        self.undo_button = QPushButton("Undo last edit")
+        self.undo_button.setToolTip("Re-apply the previous value (a new, logged edit)")
+        self.undo_button.clicked.connect(self.undo)
+        self.undo_button.setEnabled(False)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addWidget(QLabel("Edit history"))
+        layout.addWidget(self.history, 1)
+        layout.addWidget(self.undo_button)
+        self.set_active(False)
+
+    # ------------------------------------------------------------------ state from the run
+    def set_values(self, hp: dict) -> None:
+        """Show the trainer's live values without sending them back as edits."""
+        for key, v in hp.items():
+            if key not in self.spins:
+                continue
+            self._values[key] = v
+            spin = self.spins[key]
+            spin.blockSignals(True)
+            spin.setValue(int(v) if key == "n_critic" else float(v))
+            spin.blockSignals(False)
+            if key == "clip_value":
+                self.clip_slider.set_from_value(float(v))
+
+    def set_objective(self, objective: str) -> None:
+        self.objective = objective
+        self._update_enabled()
+
+    def set_active(self, active: bool) -> None:
+        self._active = active
+        self._update_enabled()
+        if not active:
+            for t in self._timers.values():
+                t.stop()
+
+    def _update_enabled(self) -> None:
+        used = {"clip_value": self.objective == "wgan-clip", "gp_lambda": self.objective == "wgan-gp"}
+        for key, spin in self.spins.items():
+            on = self._active and used.get(key, True)
+            spin.setEnabled(on)
+            self.labels[key].setEnabled(on)
+        self.clip_slider.setEnabled(self._active and used["clip_value"])
+        self.undo_button.setEnabled(self._active and bool(self._undo_stack))
+
+    def add_edit(self, ev: dict) -> None:
+        """An applied edit (engine event): history row, undo stack, control value."""
+        key, old, new = ev.get("key"), ev.get("old"), ev.get("new")
+        self.history.addItem(f"it {ev.get('gen_iter')}   {SYMBOLS.get(key, key)}  {old:g} → {new:g}")
+        self.history.scrollToBottom()
+        if self._pending_undo == (key, new):
+            self._pending_undo = None       # this edit was an undo: do not stack it
+        else:
+            self._undo_stack.append(dict(ev))
+        self.set_values({key: new})
+        self.status.setText(f"{SYMBOLS.get(key, key)} = {new:g} since generator iteration {ev.get('gen_iter')}.")
+        self._update_enabled()
+
+    def clear_history(self) -> None:
+        self.history.clear()
+        self._undo_stack.clear()
+        self._pending_undo = None
+        self._update_enabled()
+
+    # ------------------------------------------------------------------ user changes
+    def _on_clip_slider(self, pos: int) -> None:
+        v = self.clip_slider.to_value(pos)
+        self.clip_spin.blockSignals(True)
+        self.clip_spin.setValue(v)
+        self.clip_spin.blockSignals(False)
+        self._timers["clip_value"].start()   # applied after a short pause while dragging
+
+    def _on_spin(self, key: str) -> None:
+        if key == "clip_value":
+            self.clip_slider.set_from_value(self.clip_spin.value())
+        self._timers[key].start()
+
+    def _apply(self, key: str) -> None:
+        self._timers[key].stop()
+        if not self._active:
+            return
+        spin = self.spins[key]
+        value = int(spin.value()) if key == "n_critic" else float(spin.value())
+        if self._values.get(key) == value:
+            return
+        self.status.setText(f"{SYMBOLS[key]} → {value:g} requested: applies at the next generator iteration.")
+        self.edit_requested.emit(key, value)
+
+    def request(self, key: str, value) -> None:
+        """Set a control and send the edit at once (keyboard users, tests)."""
+        self.spins[key].blockSignals(True)
+        self.spins[key].setValue(value)
+        self.spins[key].blockSignals(False)
+        if key == "clip_value":
+            self.clip_slider.set_from_value(float(value))
+        self._apply(key)
+
+    def undo(self) -> None:
+        if not self._undo_stack:
+            return
+        last = self._undo_stack.pop()
+        self._pending_undo = (last["key"], last["old"])
+        self.status.setText(f"Undo: {SYMBOLS.get(last['key'], last['key'])} back to {last['old']:g}.")
+        self.edit_requested.emit(last["key"], last["old"])
+        self._update_enabled()
+
+    def show_error(self, message: str) -> None:
+        self.status.setText(f"<span style='color:#d9534f'>{message}</span>")

@@ -1,0 +1,329 @@
+"""The worker: runs one :class:`engine.Trainer` in a ``QThread`` and turns its callbacks into
+Qt signals.
+
+Threading model (STYLE.md, "Threads and signals"):
+
+- ``TrainingWorker`` is a ``QObject`` moved to a ``QThread`` (no parent). The thread's
+  ``started`` signal calls :meth:`TrainingWorker.run`, which builds the Trainer (data loading
+  can be slow, so not in the GUI thread) and calls the blocking ``Trainer.run()``.
+- Because ``run()`` blocks the worker thread, queued slots on the worker would never run. The
+  controls (pause, resume, step, stop, live edits) are therefore plain methods that call the
+  engine's own thread-safe API directly from the GUI thread.
+- The engine calls its observers on the training thread. :class:`_Bridge` re-emits them as
+  signals of the worker; the receivers live in the GUI thread, so Qt queues them. The signals
+  carry plain NumPy arrays and dicts (``Signal(object)``); no Qt object crosses threads.
+- The engine already batches metrics (~10 reports a second), so nothing more is throttled
+  here except the live samples, which are requested at most every ``live_samples_s``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+import traceback
+import weakref
+from concurrent.futures import Future
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from engine import Config, Trainer
+
+log = logging.getLogger(__name__)
+
+# Every thread the studio starts, so tests (and the close handler) can check none is left.
+_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+
+def live_threads() -> list[QThread]:
+    out = []
+    for t in list(_THREADS):
+        try:
+            if t.isRunning():
+                out.append(t)
+        except RuntimeError:  # the C++ object is already gone: it is not running
+            pass
+    return out
+
+
+class _Bridge:
+    """The engine observer. Runs on the training thread; never touches a widget."""
+
+    def __init__(self, worker: TrainingWorker):
+        self.worker = worker
+
+    def on_metrics(self, cols):
+        w = self.worker
+        w.metrics.emit(cols)
+        now = time.monotonic()
+        trainer = w.trainer
+        if trainer is not None and w.live_samples_s > 0 and now - w._last_samples_t >= w.live_samples_s:
+            # A fresh picture for the samples tab at the next boundary (no file is written).
+            w._last_samples_t = now
+            trainer.request_samples()
+        w._run_boundary_calls()
+
+    def on_samples(self, payload):
+        self.worker._last_samples_t = time.monotonic()
+        self.worker.samples.emit(payload)
+        self.worker._run_boundary_calls()
+
+    def on_event(self, event):
+        self.worker.event.emit(dict(event))
+
+    def on_state(self, state):
+        self.worker.state_changed.emit(state)
+        self.worker._run_boundary_calls()
+
+
+class TrainingWorker(QObject):
+    """One training run. Create, move to a QThread, connect, start the thread (see
+    :func:`start_worker`)."""
+
+    ready = Signal(object)          # the Trainer, once built (GUI thread may then read its attributes)
+    metrics = Signal(object)        # dict[str, np.ndarray], a batch of rows
+    samples = Signal(object)        # sample payload dict
+    event = Signal(object)          # event dict (start, edit, pause, resume, stop, finish, error, ...)
+    state_changed = Signal(str)     # engine state
+    failed = Signal(str, str)       # user message, details (traceback)
+    done = Signal(object)           # summary dict, or None after an error
+
+    def __init__(self, config: Config | None = None, run_dir: str | Path | None = None, *,
+                 resume_dir: str | Path | None = None, iterations: int | None = None,
+                 report_interval_s: float = 0.1, live_samples_s: float = 1.0):
+        super().__init__()
+        if config is None and resume_dir is None:
+            raise ValueError("a config (new run) or resume_dir (continue a run) is needed")
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.resume_dir = Path(resume_dir) if resume_dir is not None else None
+        self.iterations = iterations
+        self.report_interval_s = report_interval_s
+        self.live_samples_s = live_samples_s
+        self.trainer: Trainer | None = None
+        self._last_samples_t = 0.0
+        self._lock = threading.Lock()
+        # Control requests made before the Trainer exists are replayed once it does.
+        self._pending: list[tuple[str, tuple, dict]] = []
+        self._boundary_calls: list[tuple[callable, Future]] = []
+        self._finished = False
+        self._step_until = 0
+
+    # ------------------------------------------------------------------ the thread's body
+    @Slot()
+    def run(self) -> None:
+        summary = None
+        try:
+            bridge = _Bridge(self)
+            if self.resume_dir is not None:
+                trainer = Trainer.resume_run(self.resume_dir, iterations=self.iterations, observers=[bridge],
+                                             report_interval_s=self.report_interval_s)
+            else:
+                trainer = Trainer(self.config, self.run_dir, observers=[bridge],
+                                  report_interval_s=self.report_interval_s)
+            with self._lock:
+                self.trainer = trainer
+                pending, self._pending = self._pending, []
+            for name, args, kwargs in pending:
+                getattr(trainer, name)(*args, **kwargs)
+            self.ready.emit(trainer)
+            summary = trainer.run()
+        except BaseException as e:  # noqa: BLE001 - every error must reach the user, none kill the app
+            log.exception("training failed")
+            self.failed.emit(f"{type(e).__name__}: {e}", traceback.format_exc())
+        finally:
+            with self._lock:
+                self._finished = True
+            self._run_boundary_calls()  # the trainer is idle now: anything still queued can run
+            self.done.emit(summary)
+
+    # ------------------------------------------------------------------ thread-safe controls
+    def _call(self, name: str, *args, **kwargs):
+        with self._lock:
+            trainer = self.trainer
+            if trainer is None:
+                self._pending.append((name, args, kwargs))
+                return None
+        return getattr(trainer, name)(*args, **kwargs)
+
+    def pause(self) -> None:
+        self._call("pause")
+
+    def resume(self) -> None:
+        self._call("resume")
+
+    def step(self, n: int = 1) -> None:
+        t = self.trainer
+        # Remember where the requested steps end, so at_boundary() knows when the loop is idle.
+        self._step_until = max(self._step_until, t.gen_iter if t is not None else 0) + n
+        self._call("request_step", n)
+
+    def stop(self) -> None:
+        self._call("stop")
+
+    def request_samples(self) -> None:
+        self._call("request_samples")
+
+    def request_edit(self, **changes) -> None:
+        """Raises ``ConfigError`` at once for a bad value (the engine validates immediately)."""
+        trainer = self.trainer
+        if trainer is None:
+            raise RuntimeError("the run has not started yet")
+        trainer.request_edit(**changes)
+
+    @property
+    def state(self) -> str:
+        t = self.trainer
+        return t.state if t is not None else "starting"
+
+    # ------------------------------------------------------------------ work at a boundary
+    def at_boundary(self, fn) -> Future:
+        """Run ``fn(trainer)`` where it cannot race the training loop: on the training thread at
+        the next generator-iteration boundary while the loop is running, or right here when the
+        loop is idle (paused with no step in flight, finished, stopped, failed).
+
+        The engine has no public "call this at the next boundary" (see the report); its observer
+        callbacks are the boundaries we can hook, and a sample request guarantees one soon."""
+        fut: Future = Future()
+        trainer = self.trainer
+        with self._lock:
+            idle = self._finished or (trainer is not None and trainer.state == "paused"
+                                      and trainer.gen_iter >= self._step_until)
+            if not idle:
+                self._boundary_calls.append((fn, fut))
+        if idle:
+            _complete(fut, fn, trainer)
+        else:
+            self.request_samples()
+        return fut
+
+    def _run_boundary_calls(self) -> None:
+        with self._lock:
+            calls, self._boundary_calls = self._boundary_calls, []
+        for fn, fut in calls:
+            _complete(fut, fn, self.trainer)
+
+    def snapshot_generator(self) -> Future:
+        """A private copy of the generator (and the iteration it is at) for exports while the
+        run goes on: sampling the live network from the GUI thread would race the optimiser."""
+        def snap(trainer):
+            if trainer is None:
+                raise RuntimeError("the run could not start")
+            return copy.deepcopy(trainer.generator).cpu(), int(trainer.gen_iter)
+        return self.at_boundary(snap)
+
+
+def _complete(fut: Future, fn, trainer) -> None:
+    try:
+        fut.set_result(fn(trainer))
+    except BaseException as e:  # noqa: BLE001 - handed to whoever waits on the future
+        fut.set_exception(e)
+
+
+class RunHandle:
+    """A started worker and its thread, kept together so neither is garbage-collected early."""
+
+    def __init__(self, worker: TrainingWorker, thread: QThread):
+        self.worker = worker
+        self.thread = thread
+
+    def is_running(self) -> bool:
+        try:
+            return self.thread.isRunning()
+        except RuntimeError:
+            return False
+
+    def stop_and_wait(self, timeout_s: float = 60.0, process_events=None) -> bool:
+        """Ask the trainer to stop at a boundary (it writes checkpoints/latest.pt), wake it if
+        paused, and wait for the thread to end while keeping the GUI painting."""
+        self.worker.stop()
+        deadline = time.monotonic() + timeout_s
+        while self.is_running() and time.monotonic() < deadline:
+            if process_events is not None:
+                process_events()
+            if self.is_running():
+                self.thread.wait(20)
+        if process_events is not None:
+            process_events()  # deliver the last queued signals (stop event, final state)
+        return not self.is_running()
+
+
+def start_worker(worker: TrainingWorker, connect=None) -> RunHandle:
+    """Move ``worker`` to a new QThread, let ``connect(worker, thread)`` hook up the signals,
+    then start the thread. The thread quits by itself when the run ends."""
+    thread = QThread()
+    thread.setObjectName("training")
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    # Direct: quit() is thread-safe and must not wait for the GUI thread's event loop. A quit
+    # before the thread's own loop starts makes exec() return at once (QThread::exit docs).
+    worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    if connect is not None:
+        connect(worker, thread)
+    _THREADS.add(thread)
+    thread.start()
+    return RunHandle(worker, thread)
+
+
+class _FunctionWorker(QObject):
+    done = Signal(object)
+    failed = Signal(str, str)
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except BaseException as e:  # noqa: BLE001 - reported to the GUI
+            log.exception("background task failed")
+            self.failed.emit(f"{type(e).__name__}: {e}", traceback.format_exc())
+        else:
+            self.done.emit(result)
+
+
+class Task:
+    """Run ``fn()`` in its own QThread (loading a checkpoint, sampling a big grid) and deliver
+    the result to ``on_done`` / ``on_error`` in the GUI thread."""
+
+    def __init__(self, fn, on_done, on_error, parent: QObject | None = None):
+        self.worker = _FunctionWorker(fn)
+        self.thread = QThread()
+        self.thread.setObjectName("task")
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        # `relay` lives in the GUI thread, so the user's callbacks run there (queued connections).
+        self.relay = _Relay(on_done, on_error, parent)
+        self.worker.done.connect(self.relay.on_done)
+        self.worker.failed.connect(self.relay.on_error)
+        self.worker.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.worker.failed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        _THREADS.add(self.thread)
+        self.thread.start()
+
+    def is_running(self) -> bool:
+        try:
+            return self.thread.isRunning()
+        except RuntimeError:
+            return False
+
+    def wait(self, ms: int = 30_000) -> bool:
+        return self.thread.wait(ms)
+
+
+class _Relay(QObject):
+    def __init__(self, on_done, on_error, parent=None):
+        super().__init__(parent)
+        self._done, self._error = on_done, on_error
+
+    @Slot(object)
+    def on_done(self, result) -> None:
+        self._done(result)
+
+    @Slot(str, str)
+    def on_error(self, message: str, details: str) -> None:
+        self._error(message, details)

@@ -1,0 +1,105 @@
+"""Entry point, opening a run folder, settings (with migration), themes and shortcuts."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QKeySequence, QPalette
+from PySide6.QtWidgets import QApplication
+
+from engine import Trainer, read_events, read_metrics
+from studio.app import create_window, main
+from studio.settings import SETTINGS_VERSION, Settings
+
+from .helpers import tiny
+
+
+def test_version_flag(capsys):
+    assert main(["--version"]) == 0
+    assert "wgan-studio 0.1.0" in capsys.readouterr().err
+
+
+@pytest.fixture
+def stopped_run(tmp_path):
+    """A run trained headlessly to 6 of 9 iterations, as if stopped by the user."""
+    cfg = tiny(train__iterations=9, train__checkpoint_every=3, train__sample_every=3, train__eval_every=3)
+    run = tmp_path / "runs" / "old-run"
+    trainer = Trainer(cfg, run)
+    trainer.request_edit(n_critic=3)
+    trainer.run(iterations=6)
+    return run
+
+
+def test_open_run_folder_shows_curves_markers_and_samples(qtbot, stopped_run):
+    win = create_window(str(stopped_run))
+    qtbot.addWidget(win)
+    win.show()
+    assert win.plots.buf.n == 6
+    assert win.plots.markers == [(0, "n_critic 5→3")]
+    assert win.steer.history.count() == 1
+    assert "old-run" in win.log_panel.run_link.text()
+    assert win.iter_label.text() == "6 / 9"
+    qtbot.waitUntil(lambda: win.samples.payload is not None, timeout=30_000)
+    assert win.samples.payload["kind"] == "toy" and win.samples.payload["gen_iter"] == 6
+    assert len(win.plots.curves["w1_exact"].getData()[0]) == 2  # evaluated at 3 and 6
+
+    # Start continues the stopped run in its own folder up to the configured 9 iterations.
+    with qtbot.waitSignal(win.run_finished, timeout=60_000) as done:
+        assert win.start()
+    assert done.args == ["finished"] and win.run_path == stopped_run
+    assert read_metrics(stopped_run / "metrics.csv")["gen_iter"] == [float(i) for i in range(1, 10)]
+    assert "resume_run" in [e["type"] for e in read_events(stopped_run / "events.jsonl")]
+    assert win.plots.buf.n == 9
+
+
+def test_old_settings_are_migrated(tmp_path):
+    q = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "WGAN Studio", "WGAN Studio")
+    q.setValue("recent", "/a.toml;/b.toml")
+    q.setValue("lastPreset", "toy-wgan-clip")
+    q.setValue("darkMode", "true")
+    q.setValue("samples/nrow", "not a number")
+    q.sync()
+    s = Settings()
+    assert s.recent_files == ["/a.toml", "/b.toml"]
+    assert s.last_preset == "toy-wgan-clip"
+    assert s.theme == "dark"
+    assert s.int_value("samples/nrow", 8) == 8
+    assert int(s.value("settings_version")) == SETTINGS_VERSION
+
+
+def test_layout_preset_and_view_options_are_remembered(qtbot):
+    first = create_window()
+    qtbot.addWidget(first)
+    first.show()
+    first.load_preset("toy-wgan-clip")
+    first.log_dock.hide()
+    first.plots.set_smoothing(0.5)
+    first.close()
+
+    second = create_window()
+    qtbot.addWidget(second)
+    second.show()
+    assert second.preset_combo.currentText() == "toy-wgan-clip"
+    assert second.config_panel.config().objective.kind == "wgan-clip"
+    assert second.log_dock.isHidden()
+    assert second.plots.smoothing() == 0.5
+
+
+def test_dark_and_light_themes(qtbot, window):
+    window.set_theme("dark")
+    assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() < 100
+    assert window.theme_actions["dark"].isChecked()
+    window.set_theme("light")
+    assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() > 180
+    assert window.settings.theme == "light"
+
+
+def test_keyboard_shortcuts(qtbot, window):
+    expected = {window.act_start: "Ctrl+Return", window.act_pause: "Space", window.act_step: "Ctrl+Right",
+                window.act_stop: "Ctrl+.", window.act_export: "Ctrl+E", window.act_open: "Ctrl+O",
+                window.act_save: "Ctrl+S", window.act_shortcuts: "F1"}
+    for action, keys in expected.items():
+        assert QKeySequence(keys) in action.shortcuts(), action.text()
+    window.act_shortcuts.trigger()
+    assert window.shortcuts_box.isVisible() and "Ctrl+Enter" in window.shortcuts_box.text()
+    window.shortcuts_box.close()

@@ -1,0 +1,129 @@
+"""Plot buffers, markers, crosshair, smoothing and log scale; the sample grid and toy view."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from studio.panels.plots import PlotsPanel
+from studio.panels.samples import ImageGridView, ToyView
+
+
+def rows(start, n):
+    it = np.arange(start + 1, start + n + 1)
+    cols = {"gen_iter": it, "w_estimate": 1.0 / np.sqrt(it), "critic_loss": -1.0 / np.sqrt(it),
+            "generator_loss": np.sin(it / 100), "gradient_penalty": np.full(n, 0.01),
+            "clip_fraction": np.full(n, np.nan), "critic_grad_norm": np.full(n, 2.0), "lr_critic": np.full(n, 1e-4),
+            "lr_generator": np.full(n, 1e-4), "clip_value": np.full(n, 0.01), "n_critic": np.full(n, 5),
+            "w1_exact": np.where(it % 100 == 0, 0.5, np.nan)}
+    return cols
+
+
+@pytest.fixture
+def plots(qtbot):
+    p = PlotsPanel()
+    qtbot.addWidget(p)
+    p.resize(900, 600)
+    p.show()
+    return p
+
+
+def test_buffers_grow_and_curves_hold_every_point(plots):
+    for start in range(0, 100_000, 5_000):
+        plots.append_metrics(rows(start, 5_000))
+    plots.refresh(force=True)
+    assert plots.buf.n == 100_000 and plots.buf.capacity >= 100_000
+    x, y = plots.curves["w_raw"].getData()
+    assert len(x) == 100_000 and x[-1] == 100_000 and y[0] == 1.0
+    x, _ = plots.curves["w1_exact"].getData()
+    assert len(x) == 1_000  # one exact-W1 point every 100 iterations
+    assert plots.curves["w_raw"].opts["downsampleMethod"] == "peak" and plots.curves["w_raw"].opts["clipToView"]
+
+
+def test_markers_for_edits_pauses_and_resumes(plots):
+    plots.append_metrics(rows(0, 300))
+    plots.add_event({"type": "edit", "gen_iter": 120, "key": "clip_value", "old": 0.01, "new": 0.02})
+    plots.add_event({"type": "pause", "gen_iter": 200})
+    plots.add_event({"type": "resume", "gen_iter": 210})
+    plots.add_event({"type": "start", "gen_iter": 0})  # no marker
+    assert plots.markers == [(120, "c 0.01→0.02"), (200, "pause"), (210, "resume")]
+    lines = [item for item, p in plots._marker_items if p is plots.w_plot]
+    assert [line.value() for line in lines] == [120, 200, 210]
+    assert lines[0].label.format == "c 0.01→0.02"
+    region = next(r for r, p in plots._regions if p is plots.loss_plot)
+    assert region.getRegion() == (200, 210)  # the pause is a shaded span on every plot
+
+
+def test_crosshair_readout_smoothing_and_log(plots):
+    plots.append_metrics(rows(0, 1_000))
+    text = plots.show_crosshair(400.3)
+    assert text.startswith("it 400") and "W_est 0.05" in text and "W1 0.5" in text
+
+    plots.set_smoothing(0.0)  # no smoothing: the smoothed curve is the raw one
+    plots.refresh(force=True)
+    np.testing.assert_allclose(plots.curves["w_estimate"].getData()[1], plots.buf.view("w_estimate"))
+    plots.set_smoothing(0.95)
+    smoothed = plots.curves["w_estimate"].getData()[1]
+    assert smoothed[-1] > plots.buf.view("w_estimate")[-1]  # an EMA of a falling curve lags above it
+
+    plots.log_check.setChecked(True)
+    assert all(p.ctrl.logYCheck.isChecked() for p in plots.plots)
+    plots.log_check.setChecked(False)
+    assert not plots.w_plot.ctrl.logYCheck.isChecked()
+    assert plots.lr_plot.ctrl.logYCheck.isChecked()  # learning rates stay on a log axis
+
+
+def test_w_plot_explains_the_sign(plots):
+    tip = plots.w_plot.toolTip()
+    assert "mean f(real) − mean f(generated)" in tip and "should fall" in tip
+
+
+def test_click_a_sample_to_enlarge_it(qtbot):
+    grid = ImageGridView()
+    qtbot.addWidget(grid)
+    grid.resize(800, 500)
+    grid.show()
+    images = np.linspace(-1, 1, 16)[:, None, None, None] * np.ones((16, 1, 8, 8), np.float32)
+    grid.set_images(images, gen_iter=42)
+    grid.nrow_spin.setValue(4)
+    assert grid.item.image.shape == (4 * 10 + 2, 4 * 10 + 2)
+    # click the middle of sample #6 (row 1, column 2)
+    centre = QPointF(2 + 2 * 10 + 4, 2 + 1 * 10 + 4)
+    pos = grid.view.mapFromScene(grid.vb.mapViewToScene(centre))
+    with qtbot.waitSignal(grid.sample_clicked, timeout=2_000) as sig:
+        qtbot.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert sig.args == [6]
+    assert grid.zoom_label.text().startswith("sample #6")
+    np.testing.assert_allclose(grid.zoom_item.image, images[6, 0])
+    assert grid.index_at(1, 1) is None  # the padding is no sample
+
+
+def test_toy_view_shows_real_fake_field_and_arrows(qtbot):
+    view = ToyView()
+    qtbot.addWidget(view)
+    rng = np.random.default_rng(0)
+    field = np.add.outer(np.linspace(-1, 1, 64), np.zeros(64)) + 3.0  # grows upwards, offset 3
+    payload = {"kind": "toy", "gen_iter": 5, "real": rng.normal(size=(100, 2)), "fake": rng.normal(size=(80, 2)),
+               "field": field, "extent": (-2.0, 2.0, -2.0, 2.0), "arrow_pos": rng.uniform(-2, 2, (16, 2)),
+               "arrow_grad": np.tile([0.0, 1.0], (16, 1))}
+    view.set_payload(payload)
+    assert len(view.real_item.data) == 100 and len(view.fake_item.data) == 80
+    lo, hi = view.colorbar.levels()
+    assert lo == -hi and hi == pytest.approx(1.0, abs=0.05)  # centred on 0 after removing the median
+    assert view.field_item.image[0, 0] < 0 < view.field_item.image[-1, 0]  # row 0 is the bottom
+    assert not view.arrows.isVisible()
+    view.show_arrows.setChecked(True)
+    assert view.arrows.isVisible()
+    x, y = view.arrows.getData()
+    assert len(x) == 16 * 6 and np.all(y[1::6] > y[0::6])  # every shaft points up the critic's slope
+
+
+def test_all_plots_share_the_iteration_axis(qtbot, plots):
+    plots.append_metrics(rows(0, 500))
+    plots.refresh(force=True)
+    qtbot.waitUntil(lambda: plots.w_plot.viewRange()[0][1] >= 500, timeout=5_000)
+    ranges = {tuple(round(v, 6) for v in p.viewRange()[0]) for p in plots.plots}
+    assert len(ranges) == 1
+    plots.grad_plot.setXRange(100, 200, padding=0)  # zoom one plot: every plot follows
+    assert all(p.viewRange()[0] == [100, 200] for p in plots.plots)

@@ -1,0 +1,59 @@
+"""A live edit reaches the trainer at the next generator iteration, is logged in events.jsonl
+and shows as a labelled marker on the plots; undo re-applies the old value as a new edit."""
+
+from __future__ import annotations
+
+from engine import read_events
+
+from .helpers import tiny, use, wait_state
+
+
+def test_live_clip_edit_reaches_trainer_log_and_plots(qtbot, window):
+    use(window, tiny(objective__kind="wgan-clip", optimiser__name="rmsprop", objective__clip_value=0.01))
+    window.start()
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: window.steer.clip_spin.isEnabled(), timeout=30_000)
+    trainer = window.trainer
+    assert not window.steer.gp_lambda.isEnabled(), "λ does nothing for wgan-clip"
+    assert window.steer.clip_spin.value() == 0.01
+
+    window.steer.request("clip_value", 0.05)
+    qtbot.waitUntil(lambda: trainer.hp["clip_value"] == 0.05, timeout=30_000)
+    assert trainer.state == "running", "the edit must not stop the run"
+    qtbot.waitUntil(lambda: any("0.05" in text for _, text in window.plots.markers), timeout=10_000)
+    it, text = window.plots.markers[-1]
+    assert text == "c 0.01→0.05"
+    edits = [e for e in read_events(window.run_path / "events.jsonl") if e["type"] == "edit"]
+    assert [(e["key"], e["old"], e["new"], e["gen_iter"]) for e in edits] == [("clip_value", 0.01, 0.05, it)]
+    assert window.steer.history.count() == 1 and "0.01 → 0.05" in window.steer.history.item(0).text()
+    # the iterations after the edit trained with the new clip value
+    # (metrics arrive in batches, so the edit's marker can come before the first row is plotted)
+    qtbot.waitUntil(lambda: window.plots.buf.n > 0 and window.plots.buf.view("gen_iter")[-1] > it + 1,
+                    timeout=30_000)
+    clip = window.plots.buf.view("clip_value")[window.plots.buf.view("gen_iter") > it]
+    assert (clip == 0.05).all()
+
+    window.steer.undo()
+    qtbot.waitUntil(lambda: trainer.hp["clip_value"] == 0.01, timeout=30_000)
+    qtbot.waitUntil(lambda: window.steer.history.count() == 2, timeout=10_000)
+    assert not window.steer.undo_button.isEnabled(), "the undo itself is not undone again"
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    edits = [e for e in read_events(window.run_path / "events.jsonl") if e["type"] == "edit"]
+    assert [(e["old"], e["new"]) for e in edits] == [(0.01, 0.05), (0.05, 0.01)]
+
+
+def test_learning_rate_and_n_critic_edits(qtbot, window):
+    use(window, tiny())
+    window.start()
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: window.steer.lr_critic.isEnabled(), timeout=30_000)
+    trainer = window.trainer
+    window.steer.request("lr_critic", 3e-4)
+    window.steer.request("n_critic", 2)
+    qtbot.waitUntil(lambda: trainer.hp["lr_critic"] == 3e-4 and trainer.hp["n_critic"] == 2, timeout=30_000)
+    assert trainer.opt_critic.param_groups[0]["lr"] == 3e-4
+    qtbot.waitUntil(lambda: len(window.plots.markers) == 2, timeout=10_000)
+    assert {t for _, t in window.plots.markers} == {"α_D 0.0001→0.0003", "n_critic 5→2"}
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)

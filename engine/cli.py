@@ -286,5 +286,126 @@ def sample_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- wgan-distance
+def _theta_list(text: str) -> list[float]:
+    """``-2:2:17`` (start:stop:count) or ``0.5,1,2``."""
+    from .distance import default_thetas
+    try:
+        if ":" in text:
+            a, b, n = text.split(":")
+            lo, hi, k = float(a), float(b), int(n)
+            if k < 1:
+                raise ValueError
+            if k == 1:
+                return [lo]
+            if lo == -hi:
+                return default_thetas(k, hi)
+            return [round(lo + (hi - lo) * i / (k - 1), 6) for i in range(k)]
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give START:STOP:COUNT (e.g. -2:2:17) or a comma list "
+                                         "(e.g. 0.5,1,2)") from None
+
+
+def _distance_parser() -> argparse.ArgumentParser:
+    from .distance import OBJECTIVES, LabSettings
+    d = LabSettings()
+    p = argparse.ArgumentParser(
+        prog="wgan-distance",
+        description="Example 1 of the WGAN paper: train a critic between P_0 and P_theta (two parallel "
+                    "segments) and report its estimate beside the closed forms W = |theta|, JS = log 2, "
+                    "KL = inf, TV = 1.")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--theta", type=float, default=1.0, help="offset of the second segment (default 1)")
+    what.add_argument("--sweep", type=_theta_list, nargs="?", const=_theta_list("-2:2:17"), metavar="THETAS",
+                      help="estimate at many thetas: START:STOP:COUNT or a comma list (default -2:2:17; "
+                           "write a negative start as --sweep=-1:1:5)")
+    p.add_argument("--objective", choices=OBJECTIVES, default=d.objective, help="critic objective (default wgan-gp)")
+    p.add_argument("--steps", type=int, default=d.steps, help=f"critic steps per theta (default {d.steps})")
+    p.add_argument("--batch", type=int, default=d.batch, help=f"points per segment and step (default {d.batch})")
+    p.add_argument("--hidden", type=int, default=d.hidden, help=f"critic width (default {d.hidden})")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3; 5e-5 for wgan-clip)")
+    p.add_argument("--gp-lambda", type=float, default=d.gp_lambda, help=f"lambda (default {d.gp_lambda:g})")
+    p.add_argument("--clip-value", type=float, default=d.clip_value, help=f"c (default {d.clip_value:g})")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (a list of them for --sweep) on stdout; KL = inf is written "
+                        "as Infinity, which Python's json module reads back as inf")
+    p.add_argument("--out", type=Path, help="also write the sweep table to this .csv or .json file")
+    return p
+
+
+def distance_main(argv: list[str] | None = None) -> int:
+    import json
+
+    from . import distance as lab
+
+    args = _distance_parser().parse_args(argv)
+    try:
+        settings = lab.LabSettings(objective=args.objective, steps=args.steps, batch=args.batch, hidden=args.hidden,
+                                   lr=args.lr, gp_lambda=args.gp_lambda, clip_value=args.clip_value,
+                                   seed=args.seed)
+        device = _device(args.device)
+    except (ValueError, ConfigError) as e:
+        return _err(str(e))
+    if args.out is not None and args.out.suffix.lower() not in (".csv", ".json"):
+        return _err(f"--out {args.out}: allowed suffixes are .csv and .json")
+    thetas = args.sweep if args.sweep is not None else [args.theta]
+    tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    t0 = time.perf_counter()
+    done = [0]
+
+    def progress(step, steps, w):
+        total = len(thetas) * steps
+        k = done[0] * steps + step
+        el = time.perf_counter() - t0
+        eta = el / k * (total - k) if k else float("nan")
+        line = (f"theta {thetas[done[0]]:+.3f} ({done[0] + 1}/{len(thetas)})  critic step {step}/{steps}  "
+                f"W-est {w:.4f}  elapsed {_fmt_time(el)}  ETA {_fmt_time(eta)}")
+        if tty:
+            print("\r" + line.ljust(100), end="", file=sys.stderr, flush=True)
+        elif step == steps:
+            print(line, file=sys.stderr, flush=True)
+
+    def on_result(r):
+        done[0] += 1
+        if tty:
+            print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
+
+    try:
+        results = lab.sweep(thetas, settings, device=device, on_result=on_result, progress=progress)
+    except KeyboardInterrupt:
+        return _err("interrupted")
+    keys = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad_theta", "w_exact", "js", "kl", "tv")
+    rows = [{k: r[k] for k in keys if k in r} for r in results]
+    if args.json:
+        print(json.dumps(rows[0] if args.sweep is None else rows, indent=None if args.sweep is None else 1))
+    else:
+        name = {"gan": "JS estimate"}.get(args.objective, "W estimate")
+        print(f"{'theta':>7}  {name:>12}  {'d/dtheta':>9}  {'W=|theta|':>9}  {'JS':>7}  {'KL':>5}  {'TV':>4}")
+        for r in rows:
+            print(f"{r['theta']:7.3f}  {r['estimate']:12.4f}  {r['grad_theta']:9.4f}  {r['w_exact']:9.4f}  "
+                  f"{r['js']:7.4f}  {r['kl']:5.3g}  {r['tv']:4.3g}")
+        if len(rows) > 1 and args.objective != "gan":
+            meaning = "1 = the exact W" if args.objective == "wgan-gp" else "K, the clipped critic's Lipschitz constant"
+            print(f"slope of the estimate against |theta|: {lab.fit_slope(rows):.4f} ({meaning})")
+    if args.out is not None:
+        from .io import atomic_open
+        try:
+            with atomic_open(args.out, "w") as fh:
+                if args.out.suffix.lower() == ".json":
+                    json.dump(rows, fh, indent=1)
+                else:
+                    keys = list(rows[0])
+                    fh.write(",".join(keys) + "\n")
+                    for r in rows:
+                        fh.write(",".join(str(r[k]) for k in keys) + "\n")
+        except OSError as e:
+            return _err(f"{args.out}: cannot write ({e.strerror or e}); nothing was written")
+        print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(train_main())

@@ -211,6 +211,10 @@ def train_main(argv: list[str] | None = None) -> int:
     extra = f", exact W1 {ev['w1_exact']:.4f}" if "w1_exact" in ev else ""
     if "modes_covered" in ev:
         extra += f", modes covered {ev['modes_covered']}"
+    if "sliced_w" in ev:
+        extra += f", sliced W {ev['sliced_w']:.4f}"
+    if "classes_hit" in ev:
+        extra += f", digit classes hit {ev['classes_hit']}/10 (KL to uniform {ev['class_kl']:.3f})"
     state = "finished" if trainer.state == "finished" else "stopped"
     print(f"{state} at iteration {trainer.gen_iter} in {_fmt_time(summary['elapsed_s'])}{extra}; "
           f"run folder: {trainer.run_dir.path}", file=sys.stderr)

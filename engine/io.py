@@ -20,6 +20,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would (0666 & ~umask),
+        # or the mode of the file it replaces, so exports stay readable by the user's other tools.
+        with contextlib.suppress(OSError, AttributeError):
+            os.fchmod(fd, os.stat(path).st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK)
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
@@ -30,6 +34,15 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once at import: os.umask() is process-wide, not safe to poke from threads
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

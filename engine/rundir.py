@@ -29,10 +29,18 @@ BASE_COLUMNS = ("gen_iter", "wall_time_s", "w_estimate", "critic_loss", "generat
                 "clip_fraction", "critic_grad_norm", "lr_critic", "lr_generator", "clip_value", "n_critic")
 TOY_EVAL_COLUMNS = ("w1_exact", "modes_covered", "high_quality_share")
 IMAGE_EVAL_COLUMNS = ("sliced_w",)
+DIGITS_EVAL_COLUMNS = ("classes_hit", "class_kl")  # the bundled digits: the shipped classifier's mode coverage
 
 
-def metric_columns(is_toy: bool) -> tuple[str, ...]:
-    return BASE_COLUMNS + (TOY_EVAL_COLUMNS if is_toy else IMAGE_EVAL_COLUMNS)
+def uses_digit_classifier(config: Config, data=None) -> bool:
+    """The bundled digits (1 channel; the classifier reads any size)."""
+    return config.data.name == "digits" and (data is None or getattr(data, "kind", "") == "image")
+
+
+def metric_columns(is_toy: bool, digits: bool = False) -> tuple[str, ...]:
+    if is_toy:
+        return BASE_COLUMNS + TOY_EVAL_COLUMNS
+    return BASE_COLUMNS + IMAGE_EVAL_COLUMNS + (DIGITS_EVAL_COLUMNS if digits else ())
 
 
 def format_value(v) -> str:

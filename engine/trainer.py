@@ -26,6 +26,7 @@ import random
 import threading
 import time
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ from .models import build_models, has_batchnorm
 from .objectives import get_objective
 from .objectives.wgan_clip import clip_fraction, clip_parameters
 from .render import payload_image, save_png
-from .rundir import BASE_COLUMNS, RunDir, metric_columns
+from .rundir import BASE_COLUMNS, RunDir, metric_columns, uses_digit_classifier
 
 EVAL_POINTS = 1000          # points for exact W1 / sliced W (ALGORITHM.md)
 FIELD_RES = 64              # critic heat map resolution (toy view)
@@ -95,6 +96,25 @@ def critic_field(critic: torch.nn.Module, extent, res: int = FIELD_RES, arrows: 
     with torch.enable_grad():
         (g,) = torch.autograd.grad(critic(apts).sum(), apts)
     return field.cpu().numpy(), apts.detach().cpu().numpy(), g.cpu().numpy()
+
+
+def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=None, digits: bool = False
+                    ) -> dict[str, float]:
+    """ALGORITHM.md's quality measures of a generated batch (host arrays; runs on any thread)."""
+    res: dict[str, float] = {}
+    finite = bool(np.isfinite(fake).all())
+    if is_toy:
+        res["w1_exact"] = w1_exact(fake, real)
+        if centres is not None:
+            covered, hq = mode_stats(fake, centres[0], centres[1]) if finite else (0, 0.0)
+            res["modes_covered"], res["high_quality_share"] = covered, hq
+        return res
+    res["sliced_w"] = sliced_wasserstein(fake, real) if finite else float("nan")
+    if digits:
+        from .digits_classifier import coverage
+        hit, kl = coverage(fake) if finite else (0, float("nan"))
+        res["classes_hit"], res["class_kl"] = hit, kl
+    return res
 
 
 class Trainer:
@@ -156,13 +176,15 @@ class Trainer:
         # -------- counters, buffers, control
         self.gen_iter = 0
         self.total_iters = cfg.train.iterations
-        self.columns = metric_columns(self.is_toy)
+        self._digits = uses_digit_classifier(cfg, self.data)
+        self.columns = metric_columns(self.is_toy, self._digits)
+        self._eval_pool: ThreadPoolExecutor | None = None
         self._buf_cap = 1024
         self._buf = torch.zeros(self._buf_cap, len(_STATS), device=self.device)
         self._buf_iters: list[int] = []
         self._buf_hp: list[tuple] = []
         self._buf_times: list[float] = []
-        self._evals: dict[int, tuple] = {}
+        self._evals: dict[int, Future] = {}  # quality metrics being computed off the training thread
         self.edit_log: list[dict] = []
         self.last_metrics: dict[str, float] = {}
         self.last_eval: dict[str, float] = {}
@@ -249,6 +271,14 @@ class Trainer:
         self.edit_log = [dict(e) for e in state.get("edit_log", [])]
         self.elapsed_s = float(state.get("elapsed_s", 0.0))
         self._last_flush_iter = self.gen_iter
+
+    @property
+    def eval_real_np(self) -> np.ndarray:
+        """The real evaluation set on the host (cached; it changes only when a checkpoint loads)."""
+        if getattr(self, "_eval_real_src", None) is not self.eval_real:
+            self._eval_real_np = self.eval_real.float().cpu().numpy()
+            self._eval_real_src = self.eval_real
+        return self._eval_real_np
 
     def state_dict(self) -> dict:
         np_state = np.random.get_state()
@@ -462,12 +492,12 @@ class Trainer:
         due_sample = tc.sample_every and k % tc.sample_every == 0
         due_ckpt = tc.checkpoint_every and k % tc.checkpoint_every == 0
         if due_eval:
-            self.evaluate()
+            self._evaluate_async()
         now = time.perf_counter()
-        if (due_eval or due_ckpt or len(self._buf_iters) >= self._buf_cap
-                or now - self._last_flush_t >= self.report_interval_s):
+        full = len(self._buf_iters) >= self._buf_cap
+        if (full or due_ckpt or now - self._last_flush_t >= self.report_interval_s):
             self._rolled_back = False
-            self._flush()
+            self._flush(wait=full)
             if self._rolled_back:
                 return  # NaN/Inf: the run went back to its last checkpoint and is paused
         if due_sample or self._samples_requested:
@@ -476,17 +506,28 @@ class Trainer:
             self.save_checkpoint(numbered=True)
 
     # ================================================================== reporting
-    def _flush(self) -> None:
+    def _flush(self, wait: bool = False) -> None:
         """The sync point: copy the buffered statistics to the host, append whole rows to
-        metrics.csv and hand them to the observers."""
+        metrics.csv and hand them to the observers.
+
+        Rows from an iteration whose quality metrics are still being computed stay buffered
+        until they are ready (``wait=True``: wait for them), so every row is written whole, once."""
         n = len(self._buf_iters)
         now = time.perf_counter()
+        if n and self._evals and not wait:
+            pending = [it for it, fut in self._evals.items() if not fut.done()]
+            if pending:
+                first = min(pending)
+                n = next((i for i, it in enumerate(self._buf_iters) if it >= first), n)
         if n == 0:
             self._last_flush_t = now
             return
+        total = len(self._buf_iters)
         stats = self._buf[:n].cpu().numpy().astype(np.float64)  # the one sync per report
-        iters, hps, times = self._buf_iters, self._buf_hp, self._buf_times
-        self._buf_iters, self._buf_hp, self._buf_times = [], [], []
+        iters, hps, times = self._buf_iters[:n], self._buf_hp[:n], self._buf_times[:n]
+        self._buf_iters, self._buf_hp, self._buf_times = self._buf_iters[n:], self._buf_hp[n:], self._buf_times[n:]
+        if n < total:  # keep the held-back rows at the front of the device buffer
+            self._buf[:total - n] = self._buf[n:total].clone()
         cols: dict[str, np.ndarray] = {
             "gen_iter": np.asarray(iters, dtype=np.int64),
             "wall_time_s": np.asarray(times),
@@ -503,7 +544,7 @@ class Trainer:
         for name in self.columns[len(BASE_COLUMNS):]:
             cols[name] = np.full(n, np.nan)
         for i, it in enumerate(iters):
-            ev = self._evals.pop(it, None)
+            ev = self._collect_eval(it)
             if ev is not None:
                 for name, v in ev.items():
                     cols[name][i] = v
@@ -520,7 +561,7 @@ class Trainer:
                     v = cols[name][i]
                     if name in optional and np.isnan(v):
                         row.append(None)  # not measured at this iteration / by this objective
-                    elif name in ("gen_iter", "n_critic", "modes_covered"):
+                    elif name in ("gen_iter", "n_critic", "modes_covered", "classes_hit"):
                         row.append(int(v))
                     else:
                         row.append(float(v))
@@ -560,25 +601,43 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Quality metrics of the current generator on the fixed evaluation noise: exact W1, modes
-        covered and high-quality share (toy mixtures) or sliced W1 (images)."""
+        """Quality metrics of the current generator on the fixed evaluation noise, now (waits for
+        them): exact W1, modes covered and high-quality share (toy mixtures), sliced W1 (images),
+        classes hit and class-histogram KL (the bundled digits)."""
+        return self._evaluate_async().result()
+
+    def _evaluate_async(self) -> Future:
+        """Generate the evaluation batch here (the generator belongs to the training thread), then
+        compute the metrics off the training thread (ALGORITHM.md's measures are NumPy/SciPy work:
+        an optimal assignment of 1,000 x 1,000 points, sorting projections, a classifier). The
+        metrics.csv row of this iteration waits for them (see :meth:`_flush`), so the files are
+        the same as with a synchronous evaluation."""
         fake = torch.cat([_frozen_bn_forward(self.generator, z) for z in self.eval_noise.split(250)])
         fake_np = fake.float().cpu().numpy()
-        real_np = self.eval_real.float().cpu().numpy()
-        res: dict[str, float] = {}
-        if self.is_toy:
-            res["w1_exact"] = w1_exact(fake_np, real_np)
-            if isinstance(self.data, ToyData) and self.data.centres is not None:
-                if np.isfinite(fake_np).all():
-                    covered, hq = mode_stats(fake_np, self.data.centres.cpu().numpy(), self.data.std)
-                else:
-                    covered, hq = 0, 0.0
-                res["modes_covered"], res["high_quality_share"] = covered, hq
-        else:
-            res["sliced_w"] = sliced_wasserstein(fake_np, real_np) if np.isfinite(fake_np).all() else float("nan")
-        self._evals[self.gen_iter] = res
-        self.last_eval = dict(res, gen_iter=self.gen_iter)
+        real_np = self.eval_real_np
+        centres = None
+        if isinstance(self.data, ToyData) and self.data.centres is not None:
+            centres = (self.data.centres.cpu().numpy(), self.data.std)
+        if self._eval_pool is None:
+            self._eval_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wgan-eval")
+        fut = self._eval_pool.submit(quality_metrics, fake_np, real_np, self.is_toy, centres, self._digits)
+        self._evals[self.gen_iter] = fut
+        fut.gen_iter = self.gen_iter
+        return fut
+
+    def _collect_eval(self, it: int) -> dict[str, float] | None:
+        fut = self._evals.pop(it, None)
+        if fut is None:
+            return None
+        res = fut.result()
+        self.last_eval = dict(res, gen_iter=it)
         return res
+
+    def close(self) -> None:
+        """Release the evaluation thread (also done when the run ends)."""
+        if self._eval_pool is not None:
+            self._eval_pool.shutdown(wait=True)
+            self._eval_pool = None
 
     def critic_field(self, extent, res: int = FIELD_RES, arrows: int = ARROW_RES):
         return critic_field(self.critic, extent, res, arrows)
@@ -615,7 +674,7 @@ class Trainer:
         if self.run_dir is None:
             return None
         self._rolled_back = False
-        self._flush()  # metrics.csv holds every row up to the checkpoint before it exists
+        self._flush(wait=True)  # metrics.csv holds every row up to the checkpoint before it exists
         if self._rolled_back:
             return None  # never checkpoint a state that produced NaN/Inf
         state = self.state_dict()
@@ -669,7 +728,7 @@ class Trainer:
         except BaseException as e:
             self.error = e
             try:
-                self._flush()  # rows of the iterations that did complete
+                self._flush(wait=True)  # rows of the iterations that did complete
             except BaseException:
                 pass
             self._buf_iters, self._buf_hp, self._buf_times = [], [], []
@@ -679,11 +738,11 @@ class Trainer:
             raise
         stopped = self.gen_iter < self.total_iters
         self._set_state("stopping")
-        self._flush()
+        self._flush(wait=True)
         tc = self.config.train
-        if tc.eval_every and self.gen_iter not in self._evals and self.last_eval.get("gen_iter") != self.gen_iter:
-            self.evaluate()
-            self._flush()
+        if tc.eval_every and self.last_eval.get("gen_iter") != self.gen_iter:
+            self._evaluate_async()
+            self._flush(wait=True)
         if tc.sample_every and self.gen_iter % tc.sample_every != 0:
             self.make_samples(write=True)
         if not (tc.checkpoint_every and self.gen_iter % tc.checkpoint_every == 0):
@@ -696,11 +755,12 @@ class Trainer:
         with self._wake:
             self._stop = False
         self._set_state("stopped" if stopped else "finished")
+        self.close()
         return summary
 
     def _wait_while_paused(self) -> None:
         """Block while paused; return on resume, stop or a step request."""
-        self._flush()
+        self._flush(wait=True)
         self.elapsed_s, self._t_active = self._elapsed(), None  # pauses are not training time
         if not self._in_pause:
             self._in_pause = True

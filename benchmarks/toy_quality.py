@@ -38,6 +38,7 @@ def one(preset: str, seed: int, overrides: list[str], device: str, iters: int | 
             "hq": float(np.array(m["high_quality_share"])[ok][-1]),
             "spearman": spearman(np.array(m["w_estimate"])[ok], w1[ok]),
             "its": t.gen_iter / t.elapsed_s, "w1_curve": [round(v, 4) for v in w1[ok]],
+            "w1_iters": [int(v) for v in np.array(m["gen_iter"])[ok]],
             "modes_curve": [int(v) for v in np.array(m["modes_covered"])[ok]]}
 
 

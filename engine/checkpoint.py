@@ -39,6 +39,12 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
+        if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is damaged or foreign
+            raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt: not a PyTorch "
+                                  f"checkpoint archive, {path.stat().st_size} bytes)")
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         msg = str(e).splitlines()[0] if str(e) else "unsupported content"

@@ -579,20 +579,26 @@ class Trainer:
             first = iters[int(np.argmax(stats[:, -1] > 0))]
             self._on_nonfinite(first)
 
-    def _on_nonfinite(self, first_bad: int) -> None:
+    @torch.no_grad()
+    def _weights_finite(self) -> bool:
+        """Every weight of both nets finite (one sync; checked before each checkpoint only)."""
+        params = [p for net in (self.generator, self.critic) for p in net.parameters()]
+        return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
+    def _on_nonfinite(self, first_bad: int, what: str = "losses") -> None:
         rd = self.run_dir
         good = rd is not None and rd.latest_checkpoint.is_file()
         if self.on_nonfinite == "raise" or not good:
             where = (f"; the last good checkpoint (iteration {load_checkpoint(rd.latest_checkpoint)['gen_iter']}) is "
                      f"kept in {rd.checkpoints}" if good else "")
-            raise TrainingError(f"the losses became NaN or infinite at generator iteration {first_bad}{where}; "
+            raise TrainingError(f"the {what} became NaN or infinite at generator iteration {first_bad}{where}; "
                                 "lower the learning rates and resume")
         # Roll back to the last good checkpoint: weights, optimisers, RNGs, counters and metrics.csv.
         self.load_state(load_checkpoint(rd.latest_checkpoint), source=rd.latest_checkpoint)
         self._buf_iters, self._buf_hp, self._buf_times = [], [], []
         self._evals.clear()
         rd.start_metrics(self.columns, keep_until=self.gen_iter)
-        self.nonfinite = {"first_bad": first_bad, "rolled_back_to": self.gen_iter,
+        self.nonfinite = {"first_bad": first_bad, "rolled_back_to": self.gen_iter, "what": what,
                           "lr_critic": self.hp["lr_critic"], "lr_generator": self.hp["lr_generator"]}
         self._rolled_back = True
         self._event("nonfinite", **self.nonfinite)
@@ -606,6 +612,7 @@ class Trainer:
         classes hit and class-histogram KL (the bundled digits)."""
         return self._evaluate_async().result()
 
+    @torch.no_grad()
     def _evaluate_async(self) -> Future:
         """Generate the evaluation batch here (the generator belongs to the training thread), then
         compute the metrics off the training thread (ALGORITHM.md's measures are NumPy/SciPy work:
@@ -675,6 +682,9 @@ class Trainer:
             return None
         self._rolled_back = False
         self._flush(wait=True)  # metrics.csv holds every row up to the checkpoint before it exists
+        if not self._rolled_back and not self._weights_finite():
+            # finite losses can still leave non-finite weights (the last update of the step)
+            self._on_nonfinite(self.gen_iter, what="weights")
         if self._rolled_back:
             return None  # never checkpoint a state that produced NaN/Inf
         state = self.state_dict()

@@ -200,6 +200,25 @@ def test_nonfinite_losses_roll_back_to_the_last_checkpoint_and_pause(tmp_path):
     assert t.state == "finished" and read_metrics(tmp_path / "r" / "metrics.csv")["gen_iter"] == list(range(1, 9))
 
 
+def test_nonfinite_weights_never_reach_a_checkpoint(tmp_path):
+    t = Trainer(exploding_config(), tmp_path / "r")
+    for _ in range(5):
+        t.step()  # a good checkpoint at iteration 5
+    ckpt = tmp_path / "r" / "checkpoints" / "latest.pt"
+    before = ckpt.read_bytes()
+    for _ in range(2):
+        t.step()
+    with torch.no_grad():
+        next(t.generator.parameters())[0, 0] = float("nan")  # finite losses so far, a broken weight
+    assert t.save_checkpoint() is None
+    assert ckpt.read_bytes() == before, "the last good checkpoint is intact"
+    assert t.paused and t.gen_iter == 5 and t.nonfinite["what"] == "weights"
+    assert all(torch.isfinite(p).all() for p in t.generator.parameters())
+    (tmp_path / "noise.pt").write_bytes(b"\x00garbage" * 50)
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_checkpoint(tmp_path / "noise.pt")
+
+
 def test_nonfinite_in_raise_mode_stops_with_a_message(tmp_path):
     cfg = exploding_config()
     cfg.optimiser.lr_critic = cfg.optimiser.lr_generator = 1e6

@@ -14,6 +14,7 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QEventLoop, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -44,17 +46,17 @@ from engine import (
     list_presets,
     load_config,
     load_preset,
-    read_events,
-    read_metrics,
     save_config,
 )
 from engine.inference import generate
 from studio import export as ex
+from studio.panels.banner import QUANTITIES, RunBanner, lowered
 from studio.panels.config_panel import ConfigPanel
 from studio.panels.log import LogPanel
 from studio.panels.plots import PlotsPanel
 from studio.panels.samples import SamplesPanel
 from studio.panels.steer import SteerPanel
+from studio.runcheck import RunReport, inspect_run, is_run_folder, read_metrics_report, use_as_latest
 from studio.settings import Settings
 from studio.theme import apply_theme, icon, resolve_dark
 from studio.worker import RunHandle, Task, TrainingWorker, start_worker
@@ -88,6 +90,20 @@ def no_confirm() -> bool:
     return os.environ.get("WGAN_STUDIO_NO_CONFIRM", "") not in ("", "0")
 
 
+def _kind_of(rep: RunReport) -> tuple[str, bool]:
+    """(objective, is_toy) of an opened run; guessed from metrics.csv when no configuration
+    could be read (a toy run has the w1_exact column; each objective fills its regulariser)."""
+    if rep.config is not None:
+        return rep.config.objective.kind, rep.config.is_toy
+    cols = rep.columns
+
+    def filled(name):
+        return any(v == v for v in cols.get(name, ()))  # any non-NaN
+
+    objective = "wgan-clip" if filled("clip_fraction") else "wgan-gp" if filled("gradient_penalty") else "gan"
+    return objective, "sliced_w" not in cols
+
+
 class MainWindow(QMainWindow):
     """The studio. ``question_handler(title, text) -> bool`` asks the user yes/no questions
     (close during a run, overwrite a file); tests replace it."""
@@ -113,6 +129,12 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.tasks: list[Task] = []
         self._opened_iter, self._opened_total, self._opened_config = 0, 0, {}
+        self.run_report: RunReport | None = None   # what open_run could read of the opened run
+        self.damage_box: QMessageBox | None = None
+        self._events: list[dict] = []               # the shown run's events, for redrawing its curves
+        self._nonfinite_values: dict | None = None   # the first non-finite statistics seen (banner)
+        self._run_config: Config | None = None
+        self.close_timeout_s = 120.0                 # then ask whether to keep waiting for the run to stop
         self._closing = False
         self._theme_override = theme
         # A bound slot of this GUI-thread object (not a lambda): the call is queued to the GUI thread.
@@ -158,7 +180,18 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
+        # The banner sits above samples and plots: in view, never modal (the window stays usable).
+        self.banner = RunBanner()
+        self.banner.lower_and_resume.connect(self.lower_lrs_and_resume)
+        self.banner.resume_as_is.connect(self.resume_after_rollback)
+        central = QWidget()
+        central.setObjectName("centralArea")
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.banner)
+        column.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
 
         def dock(title, name, widget, area):
             d = QDockWidget(title, self)
@@ -336,10 +369,17 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     def _fill_recent_menu(self) -> None:
+        """Configurations and run folders, newest first. A run opens ready to continue."""
         self.recent_menu.clear()
         recent = self.settings.recent_files
         for p in recent:
-            a = self.recent_menu.addAction(p)
+            path = Path(p)
+            is_run = path.suffix.lower() != ".toml"
+            a = self.recent_menu.addAction(f"{'Run ' if is_run else ''}{path.name}   ({path.parent})")
+            a.setData(p)
+            a.setToolTip(f"Open the run folder {p} (to look at it or continue it)" if is_run
+                         else f"Open the configuration {p}")
+            a.setStatusTip(a.toolTip())
             a.triggered.connect(lambda _=False, path=p: self.open_path(path))
         if recent:
             self.recent_menu.addSeparator()
@@ -352,6 +392,7 @@ class MainWindow(QMainWindow):
 
     def _remember(self, path: Path) -> None:
         self.settings.add_recent(path)
+        self.settings.sync()  # on disk now: a crash of the studio must not lose the run from the list
         self._fill_recent_menu()
 
     # ================================================================== questions
@@ -465,60 +506,90 @@ class MainWindow(QMainWindow):
 
     # ================================================================== opening a run folder
     def open_run(self, path: str | Path) -> bool:
-        """Show a finished or stopped run: its curves, markers, log and latest samples."""
+        """Show a run folder: its curves, markers, log and latest samples, ready to continue
+        (Start reads "Continue run") when one of its checkpoints loads. Damaged or missing files
+        are named in one message, and whatever is still readable is shown."""
         rd = RunDir(path)
-        if not rd.config_path.is_file():
-            self._warn("Not a run folder", f"{path}: no config.toml in this folder.")
+        if not is_run_folder(rd.path):
+            self._warn("Not a run folder", f"{path}: no config.toml, metrics.csv, events.jsonl or checkpoint in "
+                       "this folder.")
             return False
-        try:
-            cfg = load_config(rd.config_path)
-        except ConfigError as e:
-            self._warn("Cannot open run", str(e))
-            return False
+        rep = inspect_run(rd.path)
+        cfg = rep.config
         self.preset_name, self.config_path = None, None
         self.preset_combo.setCurrentIndex(-1)
-        cols = {}
-        if rd.metrics_path.is_file():
-            try:
-                cols = read_metrics(rd.metrics_path)
-            except (OSError, ValueError, StopIteration) as e:
-                self.log_panel.add_line(f"cannot read metrics.csv: {e}")
-        self._opened_iter = int(cols["gen_iter"][-1]) if cols.get("gen_iter") else 0
-        self._opened_total = cfg.train.iterations
-        self._opened_config = cfg.to_dict()
+        self.run_report = rep
+        self._opened_iter = rep.last_iter
+        self._opened_total = cfg.train.iterations if cfg is not None else rep.last_iter
+        self._opened_config = cfg.to_dict() if cfg is not None else {}
         self.opened_run = rd.path
         self.trainer = self.worker = None
-        self.config_panel.set_config(cfg)
-        events = read_events(rd.events_path)
-        self.plots.load_run(cols, events, cfg.objective.kind, cfg.is_toy)
+        self._events = list(rep.events)
+        if cfg is not None:
+            self.config_panel.set_config(cfg)
+        objective, is_toy = _kind_of(rep)
+        self.plots.load_run(rep.columns, rep.events, objective, is_toy)
         self.log_panel.clear()
-        for ev in events:
+        for ev in rep.events:
             self.log_panel.add_event(ev)
         self.steer.clear_history()
-        for ev in events:
+        for ev in rep.events:
             if ev.get("type") == "edit":
                 self.steer.add_edit(ev)
         self.log_panel.set_run_path(rd.path)
         self.run_path = rd.path
-        self.samples.set_kind(cfg.is_toy)
-        final = next((e["type"] for e in reversed(events) if e.get("type") in ("finish", "stop", "error")), None)
+        self.samples.set_kind(is_toy)
+        self.banner.hide()
+        final = next((e["type"] for e in reversed(rep.events) if e.get("type") in ("finish", "stop", "error")), None)
         self._set_run_state({"finish": "finished", "stop": "stopped", "error": "error"}.get(final, "stopped"))
         self._remember(rd.path)
         self._load_run_samples(rd)
         self._update_actions()
+        resumable, hint = self._resume_hint(self.config_panel.config())
+        if resumable:
+            hint = (f"Continue run (Ctrl+Enter) goes on from generator iteration {rep.checkpoint_iter} "
+                    f"({rep.rel(rep.checkpoint)}).")
+        self.log_panel.add_line(f"— opened {rd.path.name} at generator iteration {rep.last_iter}"
+                                f"{f' of {self._opened_total}' if cfg is not None else ''}. {hint}")
+        if rep.damaged:
+            self._show_damage(rep)
         return True
 
+    def _show_damage(self, rep: RunReport) -> None:
+        """One message naming every damaged file and what is wrong with it (not blocking)."""
+        items = "\n".join(f"• {p}" for p in rep.problems)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Damaged run folder",
+                          f"Some files of the run {rep.path.name} are damaged or missing:\n\n{items}\n\n"
+                          "Everything still readable is shown.", QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        if rep.checkpoint is None:
+            resume = "It cannot be continued: none of its checkpoints loads. Start begins a new run."
+        else:
+            resume = (f"It can be continued from generator iteration {rep.checkpoint_iter} "
+                      f"({rep.rel(rep.checkpoint)}): Continue run (Ctrl+Enter).")
+            if rep.uses_fallback and RunDir(rep.path).latest_checkpoint.exists():
+                resume += " The damaged checkpoints/latest.pt is then kept as latest.pt.damaged."
+        box.setInformativeText(resume)
+        box.setDetailedText(f"Run folder: {rep.path}")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # window-modal but not blocking, like every other warning here
+        self.damage_box = box
+        for p in rep.problems:
+            self.log_panel.add_line(f"damaged: {p}")
+        log.warning("damaged run folder %s: %s", rep.path, "; ".join(rep.problems))
+
     def _load_run_samples(self, rd: RunDir) -> None:
-        if not rd.latest_checkpoint.is_file():
+        ckpt = self.run_report.checkpoint if self.run_report is not None else None
+        if ckpt is None:
             self._show_latest_png(rd)
             return
 
         def load():
             from engine import Trainer
-            return Trainer.from_checkpoint(rd.latest_checkpoint).make_samples(write=False)
+            return Trainer.from_checkpoint(ckpt).make_samples(write=False)
 
         def failed(message, _details):
-            self.log_panel.add_line(f"cannot rebuild samples from the checkpoint: {message}")
+            self.log_panel.add_line(f"cannot rebuild samples from {ckpt.name}: {message}")
             self._show_latest_png(rd)
 
         self._run_task(load, self.samples.set_payload, failed)
@@ -527,22 +598,75 @@ class MainWindow(QMainWindow):
         pngs = sorted(rd.samples.glob("iter_*.png"))
         if not pngs:
             return
-        import numpy as np
-        from PIL import Image
-        img = np.asarray(Image.open(pngs[-1]).convert("RGB"), dtype=np.float32) / 127.5 - 1
-        self.samples.set_payload({"kind": "image", "images": img.transpose(2, 0, 1)[None],
-                                  "gen_iter": int(pngs[-1].stem.split("_")[-1])})
+        from PIL import Image, UnidentifiedImageError
+        try:
+            with Image.open(pngs[-1]) as im:
+                img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
+            gen_iter = int(pngs[-1].stem.split("_")[-1])
+        except (OSError, ValueError, UnidentifiedImageError) as e:
+            self.log_panel.add_line(f"cannot show {pngs[-1].name}: {e}")
+            return
+        self.samples.set_payload({"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter})
         self.samples.grid.nrow_spin.setValue(1)
 
-    def _resumable(self, cfg: Config) -> bool:
-        """Start continues an opened run when only the number of iterations changed (or
-        nothing) and there is a checkpoint to continue from."""
-        if self.opened_run is None or not RunDir(self.opened_run).latest_checkpoint.is_file():
-            return False
+    def _resume_hint(self, cfg: Config | None) -> tuple[bool, str]:
+        """Whether Start continues the opened run, and why (or why not) in one sentence.
+
+        It does when a checkpoint of the run loads and only the number of iterations changed
+        (or nothing), and there are iterations left to train."""
+        rep = self.run_report
+        if self.opened_run is None or rep is None or self.is_active():
+            return False, ""
+        name = self.opened_run.name
+        if rep.checkpoint is None:
+            return False, f"{name} cannot be continued (no checkpoint of it loads): Start begins a new run."
+        if cfg is None:
+            return False, ""
         a, b = cfg.to_dict(), copy.deepcopy(self._opened_config)
         a["train"].pop("iterations")
-        b["train"].pop("iterations")
-        return a == b and cfg.train.iterations > self._opened_iter
+        b.get("train", {}).pop("iterations", None)
+        if a != b:
+            return False, (f"The configuration differs from {name}'s (only train.iterations may change to continue "
+                           "it): Start begins a new run.")
+        if cfg.train.iterations <= rep.checkpoint_iter:
+            return False, (f"{name} has done its {rep.checkpoint_iter} iterations: raise train.iterations to "
+                           "continue it; Start now begins a new run.")
+        return True, (f"Resume run: continue {name} from generator iteration {rep.checkpoint_iter} "
+                      f"({rep.rel(rep.checkpoint)}) up to {cfg.train.iterations}, in the same folder.")
+
+    def _resumable(self, cfg: Config) -> bool:
+        return self._resume_hint(cfg)[0]
+
+    def _prepare_resume(self, cfg: Config) -> bool:
+        """Before continuing the opened run: put a fallback checkpoint in place of a damaged or
+        missing latest.pt, and drop plotted rows past the checkpoint (the engine drops them from
+        metrics.csv too: they are not part of the continued run)."""
+        rep = self.run_report
+        rd = RunDir(self.opened_run)
+        if rep.uses_fallback:
+            try:
+                aside = use_as_latest(rd, rep.checkpoint)
+            except OSError as e:
+                self._warn("Cannot continue the run", f"{rd.latest_checkpoint}: {e.strerror or e}")
+                return False
+            kept = f"; the damaged latest.pt is kept as {rep.rel(aside)}" if aside is not None else ""
+            self.log_panel.add_line(f"continuing from {rep.rel(rep.checkpoint)}{kept}")
+        if self._opened_iter > rep.checkpoint_iter:
+            self._reload_curves(rep.checkpoint_iter, cfg)
+        return True
+
+    def _reload_curves(self, upto: int, cfg: Config | None) -> None:
+        """Redraw the curves from metrics.csv up to generator iteration ``upto``, with the events
+        so far. After a NaN rollback, or when continuing from a checkpoint older than the last
+        plotted rows, the rows past the checkpoint are no longer part of the run."""
+        if self.run_path is None or cfg is None:
+            return
+        cols, _ = read_metrics_report(RunDir(self.run_path).metrics_path)
+        its = cols.get("gen_iter", [])
+        if its and its[-1] > upto:
+            keep = [i for i, it in enumerate(its) if it <= upto]
+            cols = {k: [v[i] for i in keep] for k, v in cols.items()}
+        self.plots.load_run(cols, self._events, cfg.objective.kind, cfg.is_toy)
 
     # ================================================================== run control
     def is_active(self) -> bool:
@@ -571,10 +695,13 @@ class MainWindow(QMainWindow):
                 self.config_panel.focus_field(self.config_panel.error_key)
             return False
         if self._resumable(cfg):
+            if not self._prepare_resume(cfg):
+                return False
             worker = TrainingWorker(resume_dir=self.opened_run, iterations=cfg.train.iterations,
                                     live_samples_s=self.live_samples_s)
             self.run_path = self.opened_run
-            self.log_panel.add_line(f"— continuing {self.run_path.name} up to {cfg.train.iterations} iterations")
+            self.log_panel.add_line(f"— continuing {self.run_path.name} from generator iteration "
+                                    f"{self.run_report.checkpoint_iter} up to {cfg.train.iterations} iterations")
         else:
             self.run_path = self.new_run_dir(cfg)
             worker = TrainingWorker(cfg, self.run_path, live_samples_s=self.live_samples_s)
@@ -582,7 +709,11 @@ class MainWindow(QMainWindow):
             self.steer.clear_history()
             self.log_panel.clear()
             self.log_panel.add_line(f"— new run {self.run_path.name}")
+            self._events = []
         self.opened_run = None
+        self.run_report = None
+        self.banner.hide()
+        self._nonfinite_values = None
         self.trainer = None
         self.worker = worker
         self.log_panel.set_run_path(self.run_path)
@@ -596,6 +727,7 @@ class MainWindow(QMainWindow):
     def _connect_worker(self, worker: TrainingWorker, thread) -> None:
         worker.ready.connect(self._on_ready)
         worker.metrics.connect(self.plots.append_metrics)
+        worker.metrics.connect(self._watch_nonfinite)
         worker.samples.connect(self.samples.set_payload)
         worker.event.connect(self._on_event)
         worker.state_changed.connect(self._set_run_state)
@@ -609,12 +741,72 @@ class MainWindow(QMainWindow):
         self.device_label.setText(str(trainer.device))
         for w in trainer.warnings:
             self.log_panel.add_line(f"warning: {w}")
+        if self.run_path is not None:
+            self._remember(self.run_path)  # File > Open recent finds the run to continue it later
 
     def _on_event(self, ev: dict) -> None:
+        self._events.append(ev)
         self.log_panel.add_event(ev)
         self.plots.add_event(ev)
-        if ev.get("type") == "edit":
+        kind = ev.get("type")
+        if kind == "edit":
             self.steer.add_edit(ev)
+        elif kind == "nonfinite":
+            self._on_nonfinite(ev)
+        elif kind == "resume":
+            self.banner.hide()  # resumed from the toolbar (Space) after a rollback: the choice is made
+
+    # ================================================================== NaN / Inf
+    def _watch_nonfinite(self, cols: dict) -> None:
+        """Remember the first non-finite statistics of the run (which quantities, what value):
+        the engine's "nonfinite" event only says where, and the batch with the bad row always
+        arrives before it."""
+        if self._nonfinite_values is not None:
+            return
+        uses_penalty = self._run_config is not None and self._run_config.objective.kind == "wgan-gp"
+        names = [k for k in QUANTITIES if k in cols and (k != "gradient_penalty" or uses_penalty)]
+        bad = None
+        for k in names:
+            b = ~np.isfinite(np.asarray(cols[k], dtype=np.float64))
+            bad = b if bad is None else bad | b
+        if bad is None or not bad.any():
+            return
+        i = int(np.argmax(bad))
+        values = {k: float(cols[k][i]) for k in names if not np.isfinite(cols[k][i])}
+        self._nonfinite_values = {"gen_iter": int(cols["gen_iter"][i]), "values": values}
+
+    def _on_nonfinite(self, ev: dict) -> None:
+        """The engine rolled the run back to its last good checkpoint and paused it: say so in the
+        banner, drop the rolled-back rows from the curves, show the restored live values."""
+        seen, self._nonfinite_values = self._nonfinite_values, None
+        values = seen["values"] if seen is not None and seen["gen_iter"] == ev.get("first_bad") else None
+        hp = dict(self.trainer.hp) if self.trainer is not None else {}
+        lr_critic = float(ev.get("lr_critic", hp.get("lr_critic", 0.0)))
+        lr_generator = float(ev.get("lr_generator", hp.get("lr_generator", 0.0)))
+        self.banner.show_nonfinite(ev, values, lr_critic, lr_generator)
+        self._reload_curves(int(ev.get("rolled_back_to", ev.get("gen_iter", 0))), self._run_config)
+        if hp:
+            self.steer.set_values(hp)
+
+    def lower_lrs_and_resume(self) -> bool:
+        """The banner's first choice: α_D and α_G × 0.1 as live edits (logged in events.jsonl and
+        marked on the plots like any Steer edit), then resume."""
+        if self.trainer is None or not self.is_active():
+            return False
+        hp = self.trainer.hp
+        for key in ("lr_critic", "lr_generator"):
+            if not self.request_edit(key, lowered(float(hp[key]))):
+                return False
+        self.banner.hide()
+        self.worker.resume()
+        return True
+
+    def resume_after_rollback(self) -> bool:
+        if self.worker is None or not self.is_active():
+            return False
+        self.banner.hide()
+        self.worker.resume()
+        return True
 
     def _on_failed(self, message: str, details: str) -> None:
         """A worker exception: say what happened, keep the window usable (the engine has
@@ -636,6 +828,7 @@ class MainWindow(QMainWindow):
         # No deleteLater: the worker and thread have no Qt parent, so Python owns them and frees
         # them once the last reference (this handle, or a close handler still waiting) is gone.
         self.handle = None
+        self.banner.set_run_active(False)
         if self.run_state in ACTIVE:
             trainer_state = self.trainer.state if self.trainer is not None else "error"
             self._set_run_state(trainer_state if trainer_state in STATE_TEXT else "stopped")
@@ -683,9 +876,12 @@ class MainWindow(QMainWindow):
         active = self.is_active() or s in ("starting", "stopping")
         valid = self.config_panel.error is None
         self.act_start.setEnabled(not active and valid)
+        resumable, hint = self._resume_hint(self.config_panel.config()) if valid and not active else (False, "")
+        # An opened run that can go on says so on the button itself, not only in a tooltip.
+        self.act_start.setText("Continue run" if resumable else "Start")
         if valid:
-            self.act_start.setToolTip("Start training  (Ctrl+Enter)")
-            self.act_start.setStatusTip("")
+            self.act_start.setToolTip(f"{hint or 'Start training'}  (Ctrl+Enter)")
+            self.act_start.setStatusTip(hint)
         else:
             msg = f"Cannot start: {self.config_panel.error}"
             self.act_start.setToolTip(msg)
@@ -791,9 +987,10 @@ class MainWindow(QMainWindow):
         if not self.confirm_overwrite(path):
             return False
         if self.trainer is None:
-            if self.opened_run is not None and RunDir(self.opened_run).latest_checkpoint.is_file():
-                return self.export_checkpoint_grid(RunDir(self.opened_run).latest_checkpoint, path, count=count,
-                                                   nrow=nrow, seed=seed, size=size, confirmed=True)
+            ckpt = self.run_report.checkpoint if self.run_report is not None else None
+            if self.opened_run is not None and ckpt is not None and ckpt.is_file():
+                return self.export_checkpoint_grid(ckpt, path, count=count, nrow=nrow, seed=seed, size=size,
+                                                   confirmed=True)
             self.export_failed.emit("nothing to export: start a run or open one")
             return False
         trainer, worker = self.trainer, self.worker
@@ -959,13 +1156,24 @@ class MainWindow(QMainWindow):
             try:
                 self._set_run_state("stopping")
                 self.statusBar().showMessage("Stopping: finishing the iteration and writing a checkpoint…")
-                # Keep painting while the trainer reaches its boundary and writes the checkpoint;
+                # Keep painting while the trainer reaches its boundary and writes the checkpoint
+                # (and finishes any checkpoint it is writing: the thread is never cut short);
                 # user input is held back so nothing new can start meanwhile.
-                ok = self.handle.stop_and_wait(
-                    120.0, lambda: QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents,
-                                                              50))
+                def pump():
+                    QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents, 50)
+
+                waited = self.close_timeout_s
+                ok = self.handle.stop_and_wait(self.close_timeout_s, pump)
+                # A slow disk (a big checkpoint on a network drive): the user decides how long to wait.
+                while not ok and not no_confirm() and self.question_handler(
+                        "Still writing the checkpoint?",
+                        f"The run has not stopped after {fmt_duration(waited)}: it is probably still writing its "
+                        "checkpoint. Keep waiting?\n\nNo quits anyway; the last complete checkpoint is kept "
+                        "(checkpoints are written to a temporary file and renamed when complete)."):
+                    ok = self.handle.stop_and_wait(self.close_timeout_s, pump)
+                    waited += self.close_timeout_s
                 if not ok:
-                    log.error("the training thread did not stop within 120 s")
+                    log.error("the training thread did not stop within %.0f s", waited)
             finally:
                 self._closing = False
         for task in list(self.tasks):

@@ -10,6 +10,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, 
 
 from studio.panels.plots import SYMBOLS
 
+# The log keeps the newest lines only (QPlainTextEdit drops the oldest blocks): a long run with
+# many edits or pauses must not grow the window's memory without bound. events.jsonl has them all.
+MAX_LINES = 10_000
+
 
 def _g(v) -> str:
     return f"{v:g}" if isinstance(v, float | int) and not isinstance(v, bool) else str(v)
@@ -31,6 +35,9 @@ def describe_event(ev: dict) -> str:
         text = f"{'stopped' if kind == 'stop' else 'finished'} after {_g(ev.get('elapsed_s', 0.0))} s of training"
     elif kind == "error":
         text = f"error: {ev.get('message', '')}"
+    elif kind == "nonfinite":
+        text = (f"NaN/Inf at iteration {ev.get('first_bad', '?')}: rolled back to the checkpoint of iteration "
+                f"{ev.get('rolled_back_to', it)} and paused")
     else:
         text = {"pause": "paused", "resume": "resumed"}.get(kind, kind)
     stamp = str(ev.get("time", ""))[11:19]
@@ -47,7 +54,7 @@ class LogPanel(QWidget):
         self.run_path: Path | None = None
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
-        self.text.setMaximumBlockCount(10_000)
+        self.text.setMaximumBlockCount(MAX_LINES)
         self.text.setObjectName("eventLog")
         top = QHBoxLayout()
         top.addWidget(QLabel("Run folder:"))
@@ -77,6 +84,11 @@ class LogPanel(QWidget):
 
     def lines(self) -> list[str]:
         return self.text.toPlainText().splitlines()
+
+    def line_count(self) -> int:
+        """Lines held (at most :data:`MAX_LINES`), without copying the text."""
+        doc = self.text.document()
+        return 0 if doc.isEmpty() else doc.blockCount()
 
     def clear(self) -> None:
         self.text.clear()

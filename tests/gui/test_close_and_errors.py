@@ -3,10 +3,19 @@ worker exception is shown, the run ends cleanly and the window stays usable."""
 
 from __future__ import annotations
 
+import io
+import threading
+import time
+from pathlib import Path
+
 import pytest
+import torch
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
+import engine.trainer
 from engine import Trainer, load_checkpoint, read_events
+from engine.io import atomic_open
 from studio.worker import live_threads
 
 from .helpers import tiny, use, wait_state
@@ -89,3 +98,72 @@ def test_data_error_at_start_is_reported(qtbot, window, tmp_path, bad):
     assert window.error_box.isVisible()
     assert window.act_start.isEnabled()
     assert "No checkpoint" in window.error_box.informativeText()
+
+
+class SlowCheckpoints:
+    """Stands in for the engine's checkpoint writer: the same atomic write, but a slow disk. The
+    first write stops half-way until :attr:`release` is set, so a test can close the window
+    while a checkpoint is certainly being written."""
+
+    def __init__(self):
+        self.writing = threading.Event()    # the first write has begun (half the file is out)
+        self.release = threading.Event()    # let it finish
+        self.written: list[Path] = []       # completed writes, in order
+
+    def __call__(self, state, path):
+        path = Path(path)
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        data = buf.getvalue()
+        half = len(data) // 2
+        with atomic_open(path, "wb") as fh:
+            fh.write(data[:half])
+            fh.flush()
+            if not self.writing.is_set():
+                self.writing.set()
+                assert self.release.wait(60), "the test never released the write"
+            for i in range(half, len(data), 4096):
+                fh.write(data[i:i + 4096])
+                time.sleep(0.001)  # a slow disk
+        self.written.append(path)
+        return path
+
+
+def close_during_checkpoint_write(qtbot, window, monkeypatch, release_after_ms: int) -> SlowCheckpoints:
+    slow = SlowCheckpoints()
+    monkeypatch.setattr(engine.trainer, "save_checkpoint", slow)
+    use(window, tiny(train__checkpoint_every=5))
+    window.start()
+    qtbot.waitUntil(slow.writing.is_set, timeout=60_000)  # iteration 5's checkpoint is half written
+    assert not slow.written and window.is_active()
+    QTimer.singleShot(release_after_ms, slow.release.set)  # the disk catches up while the window waits
+    assert window.close() is True
+    assert slow.release.is_set(), "the window closed before the checkpoint write could finish"
+    return slow
+
+
+def test_close_during_a_checkpoint_write_waits_for_it(qtbot, window, monkeypatch):
+    slow = close_during_checkpoint_write(qtbot, window, monkeypatch, release_after_ms=500)
+    assert not window.isVisible() and not live_threads()
+    run = window.run_path
+    # The write that was under way when the window closed is complete, then the stop's own.
+    assert slow.written[0] == run / "checkpoints" / "iter_0000005.pt"
+    assert load_checkpoint(slow.written[0])["gen_iter"] == 5
+    final = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert final["gen_iter"] == window.trainer.gen_iter >= 5
+    assert Trainer.from_checkpoint(run / "checkpoints" / "latest.pt").gen_iter == final["gen_iter"]
+    assert not list((run / "checkpoints").glob(".*.tmp")), "a temporary checkpoint file was left behind"
+    assert read_events(run / "events.jsonl")[-1]["type"] == "stop"
+
+
+def test_close_during_a_very_slow_checkpoint_write_asks_to_keep_waiting(qtbot, window, monkeypatch):
+    monkeypatch.delenv("WGAN_STUDIO_NO_CONFIRM")
+    questions = []
+    window.question_handler = lambda title, text: questions.append(title) or True
+    window.close_timeout_s = 0.3
+    slow = close_during_checkpoint_write(qtbot, window, monkeypatch, release_after_ms=1500)
+    assert questions[0] == "Stop training?"
+    assert "Still writing the checkpoint?" in questions[1:]  # asked (and answered "keep waiting")
+    assert not live_threads()
+    assert load_checkpoint(slow.written[0])["gen_iter"] == 5
+    assert load_checkpoint(window.run_path / "checkpoints" / "latest.pt")["gen_iter"] == window.trainer.gen_iter

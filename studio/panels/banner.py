@@ -1,0 +1,124 @@
+"""The run banner: a non-modal bar above the samples and plots for what needs the user's
+decision but must not block the window. Today: the losses became NaN or infinite, the engine
+rolled the run back to its last good checkpoint and paused it; the banner says what happened
+and offers lower learning rates, resuming as is, or dismissing it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout
+
+from studio.panels.plots import SYMBOLS
+
+# The per-iteration statistics that can turn non-finite, as the user knows them from the plots.
+QUANTITIES = {"critic_loss": "critic loss L_f", "generator_loss": "generator loss L_g",
+              "w_estimate": "W-estimate", "gradient_penalty": "gradient penalty",
+              "critic_grad_norm": "critic gradient norm ‖∇f‖"}
+LR_FACTOR = 0.1
+
+
+def _num(v) -> str:
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("+inf" if v > 0 else "−inf")
+    return f"{v:g}" if isinstance(v, int | float) else str(v)
+
+
+def lowered(lr: float) -> float:
+    """``lr × 0.1`` without binary noise (1e-4 → 1e-05, not 1.0000000000000001e-05)."""
+    return float(f"{lr * LR_FACTOR:.6g}")
+
+
+def nonfinite_text(event: dict, values: dict | None) -> str:
+    """What happened, in one paragraph: where, which quantities, and where the run went back to.
+    ``values``: the non-finite statistics of the first bad iteration ({name: value}), if known."""
+    first = event.get("first_bad", "?")
+    back = event.get("rolled_back_to", event.get("gen_iter", "?"))
+    if values:
+        what = ", ".join(f"{QUANTITIES.get(k, k)} = {_num(v)}" for k, v in values.items())
+        head = f"Training diverged at generator iteration {first}: {what}."
+    else:
+        head = f"Training diverged at generator iteration {first}: the losses became NaN or infinite."
+    lrs = ""
+    if "lr_critic" in event and "lr_generator" in event:
+        lrs = (f" The learning rates are back to their values then: {SYMBOLS['lr_critic']} = "
+               f"{_num(event['lr_critic'])}, {SYMBOLS['lr_generator']} = {_num(event['lr_generator'])}.")
+    return (f"{head} The run rolled back to its last good checkpoint (iteration {back}) and is paused; "
+            f"nothing after it was kept.{lrs}")
+
+
+class RunBanner(QFrame):
+    """Hidden until :meth:`show_nonfinite`. Buttons emit signals; the window does the work."""
+
+    lower_and_resume = Signal()
+    resume_as_is = Signal()
+    dismissed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("runBanner")
+        self.setProperty("level", "error")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.title = QLabel("<b>NaN / Inf: the run was rolled back</b>")
+        self.title.setObjectName("runBannerTitle")
+        self.message = QLabel()
+        self.message.setObjectName("runBannerText")
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.lower_button = QPushButton("Lower learning rates ×0.1 and resume")
+        self.lower_button.setObjectName("bannerLowerLr")
+        self.lower_button.setDefault(True)
+        self.resume_button = QPushButton("Resume as is")
+        self.resume_button.setObjectName("bannerResume")
+        self.resume_button.setToolTip("Go on from the checkpoint with the same settings (the run may diverge again)")
+        self.dismiss_button = QPushButton("Dismiss")
+        self.dismiss_button.setObjectName("bannerDismiss")
+        self.dismiss_button.setToolTip("Hide this message; the run stays paused (Space resumes it)")
+        self.lower_button.clicked.connect(self.lower_and_resume)
+        self.resume_button.clicked.connect(self.resume_as_is)
+        self.dismiss_button.clicked.connect(self._dismiss)
+
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.lower_button)
+        buttons.addWidget(self.resume_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.dismiss_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.info: dict | None = None        # the engine's "nonfinite" event shown
+        self.values: dict | None = None      # the non-finite statistics, if known
+        self.hide()
+
+    def show_nonfinite(self, event: dict, values: dict | None, lr_critic: float, lr_generator: float) -> None:
+        """Show the rollback described by the engine's "nonfinite" ``event``; the lower-rates
+        button names the values it will set."""
+        self.info, self.values = dict(event), dict(values) if values else None
+        self.title.setText(f"<b>NaN / Inf at iteration {event.get('first_bad', '?')}: rolled back to iteration "
+                           f"{event.get('rolled_back_to', event.get('gen_iter', '?'))}</b>")
+        self.message.setText(nonfinite_text(event, values))
+        self.lower_button.setToolTip(
+            f"Set {SYMBOLS['lr_critic']} to {lowered(lr_critic):g} and {SYMBOLS['lr_generator']} to "
+            f"{lowered(lr_generator):g} (logged as edits and marked on the plots), then resume")
+        self.set_run_active(True)
+        self.show()
+
+    def set_run_active(self, active: bool) -> None:
+        """The resume buttons only make sense while the run's thread is alive."""
+        self.lower_button.setVisible(active)
+        self.resume_button.setVisible(active)
+        if not active and self.isVisible() and self.info is not None:
+            self.message.setText(nonfinite_text(self.info, self.values) + " The run has ended since: to go on "
+                                 "from the checkpoint, open it (File > Open recent) and press Continue run.")
+
+    def _dismiss(self) -> None:
+        self.hide()
+        self.dismissed.emit()

@@ -1,0 +1,289 @@
+"""Reading a run folder that may be damaged: keep everything readable, name everything that is not.
+
+A run folder can be hurt by a full disk, a crash outside the engine's atomic writes (an
+editor, a sync tool, a copy cut short) or a hand edit. :func:`inspect_run` reads each file on
+its own, so one damaged file never hides the others: the curves still show when a checkpoint is
+corrupt, the run can still be continued when metrics.csv is garbled. Every problem becomes one
+line ``"<file>: <what is wrong>"`` for the single message the studio shows.
+
+A run can be continued from the newest checkpoint that loads: ``checkpoints/latest.pt``, or
+when that one is damaged or missing, the newest readable ``checkpoints/iter_NNNNNNN.pt``
+(``Trainer.resume_run`` itself only reads ``latest.pt``; :func:`use_as_latest` puts the fallback
+in its place and keeps the damaged file beside it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import CheckpointError, Config, ConfigError, RunDir, load_checkpoint, load_config
+from engine.config import config_from_dict
+from engine.rundir import metric_columns
+
+MAX_LISTED = 5  # line numbers named in a message before "…"
+
+
+@dataclass
+class RunReport:
+    """What :func:`inspect_run` could read of a run folder, and what it could not."""
+
+    path: Path
+    config: Config | None = None
+    config_source: str = ""                       # "config.toml" or the checkpoint it came from
+    columns: dict[str, list[float]] = field(default_factory=dict)
+    events: list[dict] = field(default_factory=list)
+    checkpoint: Path | None = None                # the newest checkpoint that loads
+    checkpoint_iter: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.problems)
+
+    @property
+    def resumable(self) -> bool:
+        return self.checkpoint is not None
+
+    @property
+    def last_iter(self) -> int:
+        it = self.columns.get("gen_iter")
+        return int(it[-1]) if it else self.checkpoint_iter
+
+    @property
+    def uses_fallback(self) -> bool:
+        """True when the run continues from an older checkpoint than checkpoints/latest.pt."""
+        return self.checkpoint is not None and self.checkpoint.name != "latest.pt"
+
+    def rel(self, p: Path) -> str:
+        try:
+            return p.relative_to(self.path).as_posix()
+        except ValueError:
+            return str(p)
+
+
+def is_run_folder(path: str | os.PathLike) -> bool:
+    rd = RunDir(path)
+    return (rd.path.is_dir() and (rd.config_path.exists() or rd.metrics_path.exists() or rd.events_path.exists()
+                                  or any(rd.checkpoints.glob("*.pt"))))
+
+
+def _skipped(what: str, numbers: list[int], cut_last: bool) -> str:
+    """"skipped: 2 damaged rows (lines 3, 7) and the last row, cut short (…)"."""
+    parts = []
+    if numbers:
+        s = "s" if len(numbers) != 1 else ""
+        shown = ", ".join(str(n) for n in numbers[:MAX_LISTED]) + (", …" if len(numbers) > MAX_LISTED else "")
+        parts.append(f"{len(numbers)} damaged {what}{s} (line{s} {shown})")
+    if cut_last:
+        parts.append(f"the last {what}, cut short (the run was interrupted while writing it)")
+    return "skipped: " + " and ".join(parts)
+
+
+def _without_path(message: str, path: Path) -> str:
+    """The engine's messages start with the file's full path; the report names it already."""
+    for prefix in (f"{path}: ", f"{path}:"):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
+
+
+def _expected_columns(cfg: Config) -> list[tuple[str, ...]]:
+    """The column sets a run of ``cfg`` may have written (the engine adds evaluation columns by
+    data set; asking for each variant keeps this working as that list grows)."""
+    out = [metric_columns(cfg.is_toy)]
+    with contextlib.suppress(TypeError):
+        out.append(metric_columns(cfg.is_toy, True))  # with the digits classifier's columns
+    return out
+
+
+def read_metrics_report(path: Path, fallback_columns: list[tuple[str, ...]] | None = None
+                        ) -> tuple[dict[str, list[float]], str | None]:
+    """metrics.csv as columns of floats (NaN for an empty cell), keeping every whole, readable
+    row, and a description of what was skipped (None when the file is intact).
+
+    ``fallback_columns``: candidate column sets for when the header line itself is damaged (the
+    one whose width most rows have is used)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}, "missing: no curves to show"
+    except OSError as e:
+        return {}, f"cannot be read ({e.strerror or e})"
+    text = raw.decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    cut_last = not text.endswith("\n") and bool(text)
+    if not text.strip():
+        return {}, "empty: no curves to show"
+    header = [h.strip() for h in lines[0].split(",")]
+    problems = []
+    first_data = 1
+    if "gen_iter" not in header or len(set(header)) != len(header) or not all(header):
+        if fallback_columns:
+            widths = [line.count(",") + 1 for line in lines[1:] if line]
+            header = list(max(fallback_columns, key=lambda c: widths.count(len(c))))
+            problems.append("the header line is damaged; the columns were taken from the configuration")
+            first_data = 1 if not lines[0][:1].isdigit() else 0
+        else:
+            return {}, "the header line is damaged (no gen_iter column): no curves to show"
+    cols: dict[str, list[float]] = {h: [] for h in header}
+    gi = header.index("gen_iter")
+    bad: list[int] = []
+    last_index = len(lines) - 1
+    for i in range(first_data, len(lines)):
+        line = lines[i]
+        if not line and i == last_index:
+            break  # the newline that ends the file
+        cells = line.split(",")
+        row = None
+        if len(cells) == len(header):
+            try:
+                row = [float(c) if c.strip() else math.nan for c in cells]
+            except ValueError:
+                row = None
+            if row is not None and not (math.isfinite(row[gi]) and row[gi] >= 0 and row[gi] == int(row[gi])):
+                row = None
+        if row is None or (i == last_index and cut_last):
+            bad.append(i + 1)  # 1-based line numbers, as an editor shows them
+            continue
+        for h, v in zip(header, row, strict=True):
+            cols[h].append(v)
+    if bad:
+        cut = cut_last and bad[-1] == len(lines)
+        problems.append(_skipped("row", bad[:-1] if cut else bad, cut))
+    if not cols["gen_iter"] and len(lines) > 2:
+        problems.append("no readable rows: no curves to show")
+    return cols, ("; ".join(problems) if problems else None)
+
+
+def _number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _valid_event(ev) -> bool:
+    """A JSON object the studio can show: a type, a numeric gen_iter, and for an edit its key
+    and numeric old and new values (a damaged line can still be valid JSON)."""
+    if not isinstance(ev, dict) or not isinstance(ev.get("type"), str):
+        return False
+    if "gen_iter" in ev and not _number(ev["gen_iter"]):
+        return False
+    if ev["type"] == "edit":
+        return isinstance(ev.get("key"), str) and _number(ev.get("old")) and _number(ev.get("new"))
+    return True
+
+
+def read_events_report(path: Path) -> tuple[list[dict], str | None]:
+    """events.jsonl, every line that is a JSON object, and what was skipped."""
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return [], "missing: no markers, pauses or edit history to show"
+    except OSError as e:
+        return [], f"cannot be read ({e.strerror or e})"
+    events, bad = [], []
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            ev = json.loads(line)
+        except json.JSONDecodeError:
+            ev = None
+        if _valid_event(ev):
+            events.append(ev)
+        else:
+            bad.append(i + 1)
+    if not bad:
+        return events, None
+    cut = bad[-1] == len(lines) and not text.endswith("\n")
+    return events, _skipped("line", bad[:-1] if cut else bad, cut)
+
+
+def _checkpoint_candidates(rd: RunDir) -> list[Path]:
+    numbered = sorted(rd.checkpoints.glob("iter_*.pt"), reverse=True)  # zero-padded: newest first
+    return [rd.latest_checkpoint, *numbered]
+
+
+def inspect_run(path: str | os.PathLike) -> RunReport:
+    """Read what can be read of a run folder; name each damaged or missing file."""
+    rd = RunDir(path)
+    rep = RunReport(path=rd.path)
+
+    # ---- config.toml
+    config_problem = None
+    if not rd.config_path.is_file():
+        config_problem = "missing"
+    else:
+        try:
+            rep.config, rep.config_source = load_config(rd.config_path), "config.toml"
+        except ConfigError as e:
+            config_problem = str(e.with_file(None))
+
+    # ---- checkpoints: the newest one that loads (and holds a valid configuration)
+    for cand in _checkpoint_candidates(rd):
+        if not cand.is_file():
+            if cand == rd.latest_checkpoint:
+                rep.problems.append("checkpoints/latest.pt: missing")
+            continue
+        if not zipfile.is_zipfile(cand):
+            # torch.save writes a zip archive whose directory is at the end: a file cut short or
+            # overwritten is not one. (load_checkpoint would call random bytes "refused: more than
+            # tensors", which is true but says nothing useful here.)
+            rep.problems.append(f"{rep.rel(cand)}: not a readable checkpoint (truncated or corrupt)")
+            continue
+        try:
+            st = load_checkpoint(cand)
+            cfg = config_from_dict(st["config"])
+        except CheckpointError as e:
+            rep.problems.append(f"{rep.rel(cand)}: {_without_path(str(e), cand)}")
+            continue
+        except ConfigError as e:
+            rep.problems.append(f"{rep.rel(cand)}: the configuration stored in it is invalid: "
+                                f"{e.with_file(None)}")
+            continue
+        rep.checkpoint, rep.checkpoint_iter = cand, int(st["gen_iter"])
+        if rep.config is None:
+            rep.config, rep.config_source = cfg, rep.rel(cand)
+        break
+    if rep.checkpoint is None and any(p.startswith("checkpoints/") for p in rep.problems):
+        rep.problems.append("checkpoints: no readable checkpoint, so the run cannot be continued")
+
+    if config_problem is not None:
+        shown = (f"; the configuration stored in {rep.config_source} is shown instead" if rep.config is not None
+                 else "")
+        rep.problems.insert(0, f"config.toml: {config_problem}{shown}")
+
+    # ---- metrics.csv and events.jsonl
+    fallback = _expected_columns(rep.config) if rep.config is not None else None
+    rep.columns, problem = read_metrics_report(rd.metrics_path, fallback)
+    if problem:
+        rep.problems.append(f"metrics.csv: {problem}")
+    rep.events, problem = read_events_report(rd.events_path)
+    if problem:
+        rep.problems.append(f"events.jsonl: {problem}")
+    return rep
+
+
+def use_as_latest(rd: RunDir, checkpoint: Path) -> Path | None:
+    """Make ``checkpoint`` the run's checkpoints/latest.pt (so ``Trainer.resume_run`` continues
+    from it). A damaged latest.pt is kept as ``latest.pt.damaged`` (``-2``, ``-3``… if taken), never
+    deleted; returns where it went, or None when there was none."""
+    if checkpoint == rd.latest_checkpoint:
+        return None
+    aside = None
+    if rd.latest_checkpoint.exists():
+        aside = rd.checkpoints / "latest.pt.damaged"
+        k = 2
+        while aside.exists():
+            aside = rd.checkpoints / f"latest.pt.damaged-{k}"
+            k += 1
+        os.replace(rd.latest_checkpoint, aside)
+    with contextlib.suppress(FileNotFoundError):
+        (rd.checkpoints / ".latest.pt.link").unlink()
+    rd.link_latest(checkpoint)
+    return aside

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import sys
 import tempfile
@@ -217,6 +218,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads (default 1)")
     ap.add_argument("--warmup", type=float, default=0.1, help="share of the iterations counted as warm-up")
     ap.add_argument("--probe-s", type=float, default=0.5, help="seconds between RSS samples")
+    ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch is imported (engine imports it)
 
@@ -239,6 +241,8 @@ def main(argv=None) -> int:
     say(f"trained {args.iterations} iterations in {res['elapsed']:.0f} s "
         f"({args.iterations / res['elapsed']:.1f} it/s, steering and pauses included); run folder in {tmp}")
     ok = True
+    figures: dict = {"iterations": args.iterations, "hidden": args.hidden, "batch": args.batch,
+                     "its_per_s": args.iterations / res["elapsed"]}
     if base is None:
         say("RSS: the run ended before the warm-up did; use more iterations")
         ok = False
@@ -262,17 +266,24 @@ def main(argv=None) -> int:
         say(f"RSS trend             {slope * 10_000:+8.2f} MB per 10,000 iterations (least squares after warm-up)")
         say(f"Python objects        {res['objects1'] - res['state']['objects0']:+8d}  (after warm-up -> end, gc)")
         ok &= growth < RSS_TARGET_MB
+        figures.update(rss_after_warmup_mb=base[1] / MB, rss_end_mb=res["end_rss"] / MB, rss_growth_mb=growth,
+                       rss_trend_mb_per_10k=slope * 10_000, target_mb=RSS_TARGET_MB)
     say("")
     say(f"{'grows during a run':24} {'size':>8} {'cap':>8}  cap stated as")
     for what, size, cap, how in check_sizes(res):
         within = cap is not None and size <= cap
         ok &= within
+        figures[f"size: {what}"] = size
+        figures[f"cap: {what}"] = cap
         say(f"{what:24} {size:8d} {cap if cap is not None else '-':>8}  {how}  {'ok' if within else 'UNBOUNDED'}")
     steer = res["state"]
     say(f"(steering done: {steer['edits']} live edits, {steer['pauses']} pause/resume cycles)")
     res["window"].close()
     app.processEvents()
     say("PASS" if ok else "MISS (see above)")
+    figures["pass"] = bool(ok)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
     return 0 if ok else 1
 
 

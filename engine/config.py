@@ -27,7 +27,8 @@ TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "parallel-lines")
 IMAGE_DATASETS = ("digits", "folder", "mnist", "cifar10", "npz")
 DATASETS = TOY_DATASETS + IMAGE_DATASETS
 DATASETS_WITH_PATH = ("folder", "mnist", "cifar10", "npz")
-OBJECTIVES = ("wgan-gp", "wgan-clip", "gan")
+OBJECTIVES = ("wgan-gp", "wgan-clip", "gan", "f-gan")
+DIVERGENCES = ("kl", "reverse-kl", "js", "pearson", "hellinger")  # f-gan, Nowozin et al. Table 2
 ARCHS = ("mlp", "dcgan")
 NORMS = ("none", "layer", "batch")
 OPTIMISERS = ("adam", "rmsprop")
@@ -117,7 +118,14 @@ class ModelConfig:
 @dataclass
 class ObjectiveConfig:
     kind: str = spec("wgan-gp", "Training objective: WGAN-GP (Gulrajani et al.), WGAN with weight "
-                     "clipping (Arjovsky et al. Algorithm 1) or the non-saturating GAN.", choices=OBJECTIVES)
+                     "clipping (Arjovsky et al. Algorithm 1), the non-saturating GAN, or an f-GAN "
+                     "(Nowozin et al.).", choices=OBJECTIVES)
+    divergence: str = spec("kl", "f-gan: the f-divergence the critic estimates (KL, reverse KL, Jensen-Shannon, "
+                           "Pearson chi-squared, squared Hellinger), with the output activation and conjugate "
+                           "of Nowozin et al. Table 2.", choices=DIVERGENCES)
+    fgan_generator: str = spec("trick", "f-gan generator loss: 'trick' maximises mean g_f(V(g(z))) (the "
+                               "paper's practical, non-saturating choice); 'minimax' minimises "
+                               "-mean f*(g_f(V(g(z)))).", choices=("trick", "minimax"))
     n_critic: int = spec(5, "Critic updates per generator update.", symbol="n_critic", min=1, max=1000,
                          live=True)
     clip_value: float = spec(0.01, "Weight clipping bound: every critic parameter is clipped to [-c, c] "

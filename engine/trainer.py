@@ -147,7 +147,8 @@ class Trainer:
         self.generator, self.critic = build_models(cfg, self.data.shape)
         self.generator.to(self.device)
         self.critic.to(self.device)
-        self.objective = get_objective(cfg.objective.kind)
+        self.objective = get_objective(cfg.objective.kind, divergence=cfg.objective.divergence,
+                                       fgan_generator=cfg.objective.fgan_generator)
         self._critic_params = list(self.critic.parameters())
         self._critic_bn = has_batchnorm(self.critic)
         self.hp = {k: cfg.get(f"{s}.{n}") for k, (s, n) in LIVE_KEYS.items()}

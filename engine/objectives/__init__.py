@@ -8,6 +8,7 @@ minimises ``-mean f(g(z))``.
 from __future__ import annotations
 
 from .base import CriticOutput, Objective
+from .fgan import DIVERGENCES, FGANObjective
 from .gan import GANObjective
 from .wgan_clip import WGANClipObjective
 from .wgan_gp import WGANGPObjective, gradient_penalty
@@ -16,11 +17,14 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "gan": GANObjective,
     "wgan-clip": WGANClipObjective,
     "wgan-gp": WGANGPObjective,
+    "f-gan": FGANObjective,
 }
 
-__all__ = ["OBJECTIVES", "CriticOutput", "GANObjective", "Objective", "WGANClipObjective", "WGANGPObjective",
-           "get_objective", "gradient_penalty"]
+__all__ = ["DIVERGENCES", "OBJECTIVES", "CriticOutput", "FGANObjective", "GANObjective", "Objective",
+           "WGANClipObjective", "WGANGPObjective", "get_objective", "gradient_penalty"]
 
 
-def get_objective(kind: str) -> Objective:
+def get_objective(kind: str, *, divergence: str = "kl", fgan_generator: str = "trick") -> Objective:
+    if kind == "f-gan":
+        return FGANObjective(divergence, fgan_generator)
     return OBJECTIVES[kind]()

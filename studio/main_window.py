@@ -52,6 +52,7 @@ from engine.inference import generate
 from studio import export as ex
 from studio.panels.banner import QUANTITIES, RunBanner, lowered
 from studio.panels.config_panel import ConfigPanel
+from studio.panels.distances import DistancesPanel
 from studio.panels.log import LogPanel
 from studio.panels.plots import PlotsPanel
 from studio.panels.samples import SamplesPanel
@@ -174,6 +175,10 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.samples, "Samples")
+        # Example 1 of the WGAN paper: its own critics, its own thread; independent of the run.
+        self.distances = DistancesPanel(self)
+        self.tabs.addTab(self.distances, "Distances")
+        self.tabs.setTabToolTip(1, "Example 1 of the WGAN paper: W vs JS between two parallel segments")
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(self.plots)
@@ -364,6 +369,7 @@ class MainWindow(QMainWindow):
             apply_theme(app, dark)
         self.plots.set_dark(dark)
         self.samples.set_dark(dark)
+        self.distances.set_dark(dark)
         for key, a in self.theme_actions.items():
             a.setChecked(key == theme)
         self._update_status()
@@ -1178,6 +1184,7 @@ class MainWindow(QMainWindow):
                 self._closing = False
         for task in list(self.tasks):
             task.wait(60_000)
+        self.distances.stop_and_wait(30)  # a sweep's thread must not outlive the window
         QApplication.processEvents()
         self.status_timer.stop()
         self.plots.timer.stop()

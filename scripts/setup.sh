@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install PyTorch, then WGAN Studio with its test tools.
+# Create .venv (if missing) and install PyTorch, then WGAN Studio with its test tools and
+# PyInstaller (the [dist] extra: the packaged build is part of the test suite).
 # Re-running is cheap: nothing is reinstalled unless pyproject.toml or WGAN_TORCH changed.
 #
 #   WGAN_TORCH   pip requirement for PyTorch (default: torch==2.13.0, the CPU wheel).
@@ -26,13 +27,14 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 stamp="$venv/.wgan-studio-installed"
-want="$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16) $torch_req"
+extras="dev,dist"
+want="$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16) $torch_req [$extras]"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "Installing PyTorch ($torch_req) and WGAN Studio into $venv" >&2
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
     # torch first and pinned: an unpinned torch pulled in by the project would be a CUDA build.
     # shellcheck disable=SC2086
     "$venv/bin/python" -m pip install -q --disable-pip-version-check $torch_req
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$root[dev]"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$root[$extras]"
     echo "$want" > "$stamp"
 fi

@@ -3,10 +3,15 @@
 - no argument: the main window on the last (or default) preset;
 - a ``.toml`` file: that configuration; a run folder: its curves and samples;
 - ``--smoke-test``: offscreen, train 20 iterations of the default preset into a temporary
-  runs folder, export a sample grid, check the PNG, exit 0 (or non-zero with the reason).
+  runs folder, export a sample grid, check the PNG, exit 0 (or non-zero with the reason);
+  ``--smoke-out DIR`` keeps the exported grid as ``DIR/grid.png``;
+- ``--quit-after-shown``: start normally, exit 0 once the main window is shown; the time from
+  the process start to the shown window is logged (and printed when there is a terminal).
 
 Frozen windowed builds have ``sys.stdout is None``: nothing here prints blindly; messages go to
-the log file (AppLocalDataLocation/logs/studio.log) and, when there is one, to stderr.
+the log file (AppLocalDataLocation/logs/studio.log) and, when there is one, to stderr. Standard
+streams closed at start-up (``WGANStudio >&- 2>&-``) are reopened on the null device so that no
+file the studio opens later can land on descriptor 1 or 2 and receive Qt's C-level messages.
 """
 
 from __future__ import annotations
@@ -22,6 +27,53 @@ import traceback
 from pathlib import Path
 
 log = logging.getLogger("studio")
+_T0 = time.monotonic()
+
+
+def _guard_stdio() -> None:
+    """Point closed descriptors 0-2 at the null device and give Python streams that accept writes."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+            except OSError:
+                pass
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # lives as long as the process
+
+
+def _process_age() -> float:
+    """Seconds since this process started (Linux: /proc; elsewhere: since this module was imported)."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            start_ticks = float(f.read().rsplit(b")", 1)[1].split()[19])  # field 22, starttime
+        with open("/proc/uptime", "rb") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.monotonic() - _T0
+
+
+def show_and_time(app, win, timeout: float = 30.0) -> float | None:
+    """Show ``win``, wait until its window is exposed and painted; seconds since the process start."""
+    from PySide6.QtCore import QEventLoop
+    win.show()
+    end = time.monotonic() + timeout
+    while not (win.windowHandle() is not None and win.windowHandle().isExposed()):
+        if time.monotonic() > end:
+            log.error("the main window was not shown within %.0f s", timeout)
+            return None
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    win.repaint()  # the first frame is drawn before the window counts as shown
+    age = _process_age()
+    log.info("main window shown %.2f s after the process started", age)
+    return age
 
 
 def _say(text: str) -> None:
@@ -66,6 +118,9 @@ def parse_args(argv):
     p.add_argument("--theme", choices=("system", "light", "dark"), help="colour theme (default: as saved)")
     p.add_argument("--smoke-test", action="store_true",
                    help="offscreen: train 20 iterations, export a grid, check it, exit")
+    p.add_argument("--smoke-out", metavar="DIR", help="with --smoke-test: keep the exported grid as DIR/grid.png")
+    p.add_argument("--quit-after-shown", action="store_true",
+                   help="exit once the main window is shown (logs the start-up time)")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     return p.parse_args(argv)
 
@@ -78,6 +133,13 @@ def make_app(argv=None):
     app.setOrganizationName("WGAN Studio")
     app.setApplicationName("WGAN Studio")
     app.setApplicationDisplayName("WGAN Studio")
+    from PySide6.QtGui import QIcon
+
+    from engine import __version__
+    from studio.theme import resource_path
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("wgan-studio")  # resources/wgan-studio.desktop (the Wayland app id)
+    app.setWindowIcon(QIcon(str(resource_path("icons", "app.png"))))
     import pyqtgraph as pg
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
     return app
@@ -111,7 +173,7 @@ def _excepthook(exc_type, exc, tb):
         pass
 
 
-def smoke_test(app) -> int:
+def smoke_test(app, keep_dir: str | None = None) -> int:
     """Train 20 iterations of the default preset, export a grid, check the PNG."""
     from PIL import Image
     from PySide6.QtCore import QEventLoop
@@ -137,7 +199,8 @@ def smoke_test(app) -> int:
         win.question_handler = lambda *_: True
         if not win.load_preset(DEFAULT_PRESET):
             raise RuntimeError(f"cannot load the default preset {DEFAULT_PRESET}")
-        win.show()
+        if show_and_time(app, win) is None:
+            raise RuntimeError("the main window was not shown")
         win.config_panel.set_field_text("train.iterations", "20")
         if win.config_panel.error:
             raise RuntimeError(f"config invalid: {win.config_panel.error}")
@@ -149,8 +212,8 @@ def smoke_test(app) -> int:
             raise RuntimeError(f"the run ended in state {win.run_state}")
         if win.plots.buf.n != 20:
             raise RuntimeError(f"the plots show {win.plots.buf.n} rows, expected 20")
-        out = Path(tmp) / "export" / "grid.png"
-        out.parent.mkdir()
+        out = Path(keep_dir or Path(tmp) / "export") / "grid.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
         results = []
         win.export_finished.connect(results.append)
         win.export_failed.connect(lambda m: results.append(RuntimeError(m)))
@@ -169,11 +232,14 @@ def smoke_test(app) -> int:
         if meta["gen_iter"] != "20" or meta["seed"] != "3":
             raise RuntimeError(f"unexpected metadata gen_iter={meta['gen_iter']} seed={meta['seed']}")
         win.close()
-        _say(f"smoke test passed: 20 iterations, exported {img.size[0]}x{img.size[1]} PNG with metadata")
+        msg = f"smoke test passed: 20 iterations, exported {img.size[0]}x{img.size[1]} PNG with metadata"
+        log.info("%s (%s)", msg, out if keep_dir else "temporary folder")
+        _say(msg)
     return 0
 
 
 def main(argv=None) -> int:
+    _guard_stdio()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.version:
         from engine import __version__
@@ -184,16 +250,28 @@ def main(argv=None) -> int:
     app = make_app([sys.argv[0] if sys.argv else "wgan-studio"])
     log_path = setup_logging()
     sys.excepthook = _excepthook
-    log.info("WGAN Studio starting (log file %s)", log_path)
+    from engine import __version__
+    log.info("WGAN Studio %s starting (log file %s%s)", __version__, log_path,
+             ", frozen" if getattr(sys, "frozen", False) else "")
     if args.smoke_test:
         try:
-            return smoke_test(app)
+            return smoke_test(app, args.smoke_out)
         except Exception as e:  # noqa: BLE001 - the reason is the output
             log.exception("smoke test failed")
             _say(f"smoke test FAILED: {type(e).__name__}: {e}")
             return 1
+    from PySide6.QtCore import QTimer
     win = create_window(args.path, args.theme)
+    if args.quit_after_shown:
+        age = show_and_time(app, win)
+        win.close()
+        if age is None:
+            _say("the main window was not shown")
+            return 1
+        _say(f"main window shown {age:.2f} s after the process started")
+        return 0
     win.show()
+    QTimer.singleShot(0, lambda: log.info("event loop running %.2f s after the process started", _process_age()))
     return app.exec()
 
 

@@ -1142,11 +1142,25 @@ class MainWindow(QMainWindow):
         self.shortcuts_box = box
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About WGAN Studio",
+        import platform
+        import sys
+
+        import torch
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        packaged = ", packaged build" if getattr(sys, "frozen", False) else ""
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "About WGAN Studio",
                           f"<h3>WGAN Studio {__version__}</h3><p>Train Wasserstein GANs and watch them learn.</p>"
                           "<p>Arjovsky, Chintala, Bottou, <i>Wasserstein GAN</i> (2017); Gulrajani et al., "
                           "<i>Improved Training of Wasserstein GANs</i> (2017).</p><p>Press F1 for the keyboard "
-                          "shortcuts.</p>")
+                          f"shortcuts.</p><p><small>PyTorch {torch.__version__}, Qt {qVersion()} (PySide6 "
+                          f"{pyside_version}), Python {platform.python_version()}{packaged}</small></p>",
+                          QMessageBox.StandardButton.Ok, self)
+        box.setIconPixmap(icon("app").pixmap(64, 64))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.about_box = box
 
     # ================================================================== closing
     def closeEvent(self, event) -> None:

@@ -27,6 +27,7 @@ from .config import (
     parse_override,
 )
 from .data import DataError
+from .text import format_duration
 from .trainer import Trainer, TrainingError
 
 EXIT_USAGE = 2
@@ -38,12 +39,7 @@ def _err(msg: str) -> int:
 
 
 def _fmt_time(s: float) -> str:
-    if not np.isfinite(s) or s < 0:
-        return "--:--"
-    s = int(round(s))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+    return format_duration(s, "--:--")
 
 
 class Progress:
@@ -293,18 +289,14 @@ def sample_main(argv: list[str] | None = None) -> int:
 # ----------------------------------------------------------------------------- wgan-distance
 def _theta_list(text: str) -> list[float]:
     """``-2:2:17`` (start:stop:count) or ``0.5,1,2``."""
-    from .distance import default_thetas
+    from .distance import even_thetas
     try:
         if ":" in text:
             a, b, n = text.split(":")
             lo, hi, k = float(a), float(b), int(n)
             if k < 1:
                 raise ValueError
-            if k == 1:
-                return [lo]
-            if lo == -hi:
-                return default_thetas(k, hi)
-            return [round(lo + (hi - lo) * i / (k - 1), 6) for i in range(k)]
+            return even_thetas(lo, hi, k)
         return [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: give START:STOP:COUNT (e.g. -2:2:17) or a comma list "

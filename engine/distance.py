@@ -223,6 +223,15 @@ def default_thetas(n: int = 17, limit: float = 2.0) -> list[float]:
     return [round(-limit + 2 * limit * i / (n - 1), 6) for i in range(n)]
 
 
+def even_thetas(lo: float, hi: float, n: int) -> list[float]:
+    """``n`` evenly spaced values from ``lo`` to ``hi`` (``wgan-distance --sweep LO:HI:N``)."""
+    if n <= 1:
+        return [float(lo)]
+    if lo == -hi:
+        return default_thetas(n, hi)
+    return [round(lo + (hi - lo) * i / (n - 1), 6) for i in range(n)]
+
+
 def fit_slope(results: Sequence[dict]) -> float:
     """Least-squares slope of the estimate against |theta| through the origin: 1 for an exact
     W estimate, K for a K-Lipschitz clipped critic."""

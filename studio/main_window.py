@@ -49,6 +49,7 @@ from engine import (
     save_config,
 )
 from engine.inference import generate
+from engine.text import format_duration
 from studio import export as ex
 from studio.panels.banner import QUANTITIES, RunBanner, lowered
 from studio.panels.config_panel import ConfigPanel
@@ -78,13 +79,7 @@ SHORTCUTS = [
 ]
 
 
-def fmt_duration(s: float | None) -> str:
-    if s is None or s != s or s < 0 or s == float("inf"):
-        return "–"
-    s = int(round(s))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+fmt_duration = format_duration
 
 
 def no_confirm() -> bool:

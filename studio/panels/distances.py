@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
 
 from engine import distance as lab
 from engine.io import atomic_open
+from engine.text import format_duration
 from studio.distance_worker import DistanceWorker
 from studio.theme import PlotColours, plot_colours
 from studio.worker import RunHandle, start_worker
@@ -97,22 +98,8 @@ CSV_KEYS = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad
 SYMBOL = {"wgan-gp": "o", "wgan-clip": "s", "gan": "t"}
 
 
-def sweep_thetas(lo: float, hi: float, n: int) -> list[float]:
-    """``n`` evenly spaced values from ``lo`` to ``hi``, as ``wgan-distance --sweep LO:HI:N``."""
-    if n <= 1:
-        return [float(lo)]
-    if lo == -hi:
-        return lab.default_thetas(n, hi)
-    return [round(lo + (hi - lo) * i / (n - 1), 6) for i in range(n)]
-
-
-def fmt_duration(s: float) -> str:
-    if not math.isfinite(s) or s < 0:
-        return "–"
-    s = int(round(s))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+sweep_thetas = lab.even_thetas
+fmt_duration = format_duration
 
 
 def fmt_value(v) -> str:

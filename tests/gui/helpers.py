@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import Config, load_preset
+from engine import Config, Trainer, load_preset
 
 
 def tiny(preset: str = "toy-wgan-gp", **overrides) -> Config:
@@ -34,3 +34,14 @@ def use(window, cfg: Config) -> None:
 
 def wait_state(qtbot, window, *states, timeout=30_000) -> None:
     qtbot.waitUntil(lambda: window.run_state in states, timeout=timeout)
+
+
+def stopped_run(folder, name: str = "old-run"):
+    """A run trained headlessly to 6 of 9 iterations (checkpoints at 3 and 6, one live edit), as if
+    the user had stopped it."""
+    cfg = tiny(train__iterations=9, train__checkpoint_every=3, train__sample_every=3, train__eval_every=3)
+    run = folder / "runs" / name
+    trainer = Trainer(cfg, run)
+    trainer.request_edit(n_critic=3)
+    trainer.run(iterations=6)
+    return run

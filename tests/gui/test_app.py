@@ -7,11 +7,11 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication
 
-from engine import Trainer, read_events, read_metrics
+from engine import read_events, read_metrics
 from studio.app import create_window, main
 from studio.settings import SETTINGS_VERSION, Settings
 
-from .helpers import tiny
+from .helpers import stopped_run as make_stopped_run
 
 
 def test_version_flag(capsys):
@@ -22,12 +22,7 @@ def test_version_flag(capsys):
 @pytest.fixture
 def stopped_run(tmp_path):
     """A run trained headlessly to 6 of 9 iterations, as if stopped by the user."""
-    cfg = tiny(train__iterations=9, train__checkpoint_every=3, train__sample_every=3, train__eval_every=3)
-    run = tmp_path / "runs" / "old-run"
-    trainer = Trainer(cfg, run)
-    trainer.request_edit(n_critic=3)
-    trainer.run(iterations=6)
-    return run
+    return make_stopped_run(tmp_path)
 
 
 def test_open_run_folder_shows_curves_markers_and_samples(qtbot, stopped_run):

@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Trainer, load_checkpoint, read_metrics
+from engine import load_checkpoint, read_metrics
 
-from .helpers import tiny
+from .helpers import stopped_run as make_stopped_run
 
 
 @pytest.fixture
 def run(tmp_path):
     """A run trained headlessly to 6 of 9 iterations (checkpoints at 3 and 6), as if stopped."""
-    cfg = tiny(train__iterations=9, train__checkpoint_every=3, train__sample_every=3, train__eval_every=3)
-    path = tmp_path / "runs" / "hurt-run"
-    trainer = Trainer(cfg, path)
-    trainer.request_edit(n_critic=3)
-    trainer.run(iterations=6)
-    return path
+    return make_stopped_run(tmp_path, "hurt-run")
 
 
 def damage_message(window) -> str:

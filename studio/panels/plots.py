@@ -1,10 +1,17 @@
 """Live training curves (pyqtgraph).
 
-Smooth with 100,000+ points per curve because (pyqtgraph ``scrollingPlots.py``, STYLE.md):
-- the data live in preallocated NumPy buffers that grow by doubling (no per-row allocation);
-- every curve is created once; a ~10 Hz QTimer calls ``setData(x[:n], y[:n],
-  skipFiniteCheck=True)`` only when new rows arrived and the panel is visible;
-- ``setDownsampling(mode="peak")`` + ``setClipToView(True)`` draw at most a few points per pixel.
+Smooth with 100,000+ points per curve, and cheap enough to leave CPU time to training on a
+2-core machine (the GUI thread competes with torch's intra-op threads; measured in
+``benchmarks/gui_overhead.py``), because (pyqtgraph ``scrollingPlots.py``, STYLE.md):
+- the data live in preallocated NumPy buffers that grow by doubling (no per-row allocation) up to
+  ``ColumnBuffer.max_rows``; past that the oldest half is thinned out, so memory stays bounded
+  on runs of any length while recent rows keep every point;
+- every curve is created once; a 5 Hz QTimer calls ``setData(x[:n], y[:n], skipFiniteCheck=True)``
+  for the curves shown, only when new rows arrived and the window is visible and not minimised;
+- ``setDownsampling(mode="peak")`` + ``setClipToView(True)`` draw at most a few points per pixel;
+- auto-range moves in steps (:class:`_SteppedViewBox`): the view grows with some headroom when
+  the data leave it, instead of changing a little on every frame. A changed range makes
+  pyqtgraph lay out every axis again and paint twice; that was ~85% of the cost of a frame.
 
 Sign convention (ALGORITHM.md): the W plot shows ``W_est = mean f(real) - mean f(fake)``, never
 negated; it should fall as the generator improves.
@@ -60,13 +67,24 @@ def event_label(ev: dict) -> str | None:
 
 
 class ColumnBuffer:
-    """Named float64 columns that grow by doubling; ``view(name)`` is the filled part."""
+    """Named float64 columns that grow by doubling; ``view(name)`` is the filled part.
 
-    def __init__(self, names, capacity: int = 4096):
+    At most ``max_rows`` rows are kept: when an append would go past that, the older half of the
+    rows is thinned out to every other row (the first row stays) until the new rows fit. Recent
+    rows keep full detail, older ones get coarser step by step, and memory stays bounded however
+    long the run."""
+
+    MAX_ROWS = 2 ** 18
+
+    def __init__(self, names, capacity: int = 4096, max_rows: int | None = None):
         self.names = tuple(names)
+        self.max_rows = int(max_rows if max_rows is not None else self.MAX_ROWS)
+        if self.max_rows < 4:
+            raise ValueError("max_rows must be at least 4")
         self.n = 0
-        self._cap = capacity
-        self._data = {k: np.full(capacity, np.nan) for k in self.names}
+        self._cap = max(1, min(capacity, self.max_rows))
+        self._data = {k: np.full(self._cap, np.nan) for k in self.names}
+        self.decimations = 0  # how many times the older rows were thinned out
 
     @property
     def capacity(self) -> int:
@@ -76,11 +94,19 @@ class ColumnBuffer:
         k = len(next(iter(cols.values()))) if cols else 0
         if k == 0:
             return 0
+        half = self.max_rows // 2
+        if k > half:  # more rows than the recent half holds: feed them in pieces
+            for s in range(0, k, half):
+                self.append({name: np.asarray(v)[s:s + half] for name, v in cols.items()})
+            return k
+        while self.n + k > self.max_rows:
+            self._decimate()
         need = self.n + k
         if need > self._cap:
             cap = self._cap
             while cap < need:
                 cap *= 2
+            cap = min(cap, self.max_rows)
             for name, arr in self._data.items():
                 grown = np.full(cap, np.nan)
                 grown[:self.n] = arr[:self.n]
@@ -89,14 +115,87 @@ class ColumnBuffer:
         for name in self.names:
             if name in cols:
                 self._data[name][self.n:need] = np.asarray(cols[name], dtype=np.float64)
+            else:
+                self._data[name][self.n:need] = np.nan
         self.n = need
         return k
+
+    def _decimate(self) -> None:
+        """Keep every other row of the older half (row 0 included), then the newer half whole.
+
+        Into new arrays: the plots may still hold views of the old ones until their next redraw."""
+        n = self.n
+        old = n // 2
+        kept = (old + 1) // 2
+        for name, arr in self._data.items():
+            new = np.full(self._cap, np.nan)
+            new[:kept] = arr[:old:2]
+            new[kept:kept + n - old] = arr[old:n]
+            self._data[name] = new
+        self.n = kept + n - old
+        self.decimations += 1
 
     def view(self, name: str) -> np.ndarray:
         return self._data[name][:self.n]
 
     def clear(self) -> None:
         self.n = 0
+
+
+class _SteppedViewBox(pg.ViewBox):
+    """A ViewBox whose auto-range moves in steps.
+
+    pyqtgraph's auto-range fits the view to the data on every change, so on a live plot the
+    range changes on every frame, and each change lays out the axes again (tick values, labels,
+    text metrics) and paints the scene twice. Here, while ``stepped`` is on, an auto-range
+    keeps the current view as long as it holds all the data and is not much larger than needed;
+    when the data leave it, the view grows past them by ``headroom`` of its span on that side.
+    Everything else (the "A" button, the menu, mouse zoom turning auto-range off, log axes,
+    auto-visible y) is pyqtgraph's own."""
+
+    def __init__(self, *args, headroom: float = 0.2, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stepped = True
+        self.headroom = headroom
+        self._in_auto = False
+
+    def updateAutoRange(self):  # noqa: N802 - pyqtgraph's name
+        self._in_auto = True
+        try:
+            super().updateAutoRange()
+        finally:
+            self._in_auto = False
+
+    def setRange(self, rect=None, xRange=None, yRange=None, padding=None, update=True,  # noqa: N802, N803
+                 disableAutoRange=True):  # noqa: N803
+        if self._in_auto and self.stepped and rect is None:
+            xRange = self._step(0, xRange)  # noqa: N806
+            yRange = self._step(1, yRange)  # noqa: N806
+            if xRange is None and yRange is None:
+                return
+        super().setRange(rect, xRange, yRange, padding, update, disableAutoRange)
+
+    def _step(self, ax: int, target):
+        """The range to set for axis ``ax`` given the fitted ``target``, or None to keep it."""
+        if target is None:
+            return None
+        lo, hi = float(min(target)), float(max(target))
+        cur_lo, cur_hi = (float(v) for v in self.state["targetRange"][ax])
+        span, cur_span = hi - lo, cur_hi - cur_lo
+        if span <= 0:
+            return [lo, hi]  # a single value: pyqtgraph keeps the scale (no change, no redraw)
+        # The data's own extent: pyqtgraph padded it by suggestPadding() on each side, and that
+        # margin grows with the data, so it must not count as data leaving the view.
+        pad = self.suggestPadding(ax)
+        margin = span * pad / (1 + 2 * pad)
+        tol = 1e-9 * max(abs(lo), abs(hi))
+        above = hi - margin > cur_hi + tol
+        below = lo + margin < cur_lo - tol
+        too_large = cur_span > span * (1 + 2.5 * self.headroom)
+        if not (above or below or too_large):
+            return None  # the data are in view and the view is not much too large: keep it
+        extra = self.headroom * span
+        return [lo - extra if below else lo, hi + extra if above else hi]
 
 
 class _Ema:
@@ -119,6 +218,8 @@ class _Ema:
         return y
 
 
+REDRAW_MS = 200
+
 COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
            "critic_grad_norm", "lr_critic", "lr_generator", "clip_value", "n_critic")
 
@@ -136,6 +237,7 @@ class PlotsPanel(QWidget):
         self.evals = ColumnBuffer(("gen_iter", "w1_exact", "sliced_w"), capacity=256)
         self._ema = {k: _Ema(0.9) for k in SMOOTHED}
         self._dirty = False
+        self._fit_pending = False
         self.markers: list[tuple[int, str]] = []     # (gen_iter, label) of every marker drawn
         self._marker_items: list = []
         self._pause_start: float | None = None
@@ -234,12 +336,14 @@ class PlotsPanel(QWidget):
         layout.addWidget(self.glw, 1)
 
         self.timer = QTimer(self)
-        self.timer.setInterval(100)  # ~10 Hz redraws: the eye sees no difference above that
+        # 5 Hz redraws: the curves still move smoothly (a few rows arrive per frame), and each
+        # frame takes CPU time from training on a small machine (benchmarks/gui_overhead.py).
+        self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
 
     def _plot(self, row, col, title, ylabel, colspan=1) -> pg.PlotItem:
-        p = self.glw.addPlot(row=row, col=col, colspan=colspan, title=title)
+        p = self.glw.addPlot(row=row, col=col, colspan=colspan, title=title, viewBox=_SteppedViewBox())
         p.setLabel("bottom", "generator iteration")
         p.setLabel("left", ylabel)
         # No grid: pyqtgraph draws grid lines through the axis items, and on a 2-core CPU that
@@ -346,8 +450,11 @@ class PlotsPanel(QWidget):
     def append_metrics(self, cols: dict) -> None:
         if self.buf.append(cols) == 0:
             return
-        self.smooth.append({k: self._ema[k].run(np.asarray(cols[k], dtype=np.float64))
-                            for k in SMOOTHED if k in cols})
+        k = len(cols["gen_iter"]) if "gen_iter" in cols else len(next(iter(cols.values())))
+        # Every smoothed column, so that both buffers always have the same rows (they are thinned
+        # out together once they hold ColumnBuffer.max_rows).
+        self.smooth.append({name: self._ema[name].run(np.asarray(cols[name], dtype=np.float64))
+                            if name in cols else np.full(k, np.nan) for name in SMOOTHED})
         ev = {k: np.asarray(cols[k], dtype=np.float64) for k in ("w1_exact", "sliced_w") if k in cols}
         if ev:
             mask = np.zeros(len(cols["gen_iter"]), bool)
@@ -364,6 +471,9 @@ class PlotsPanel(QWidget):
     def add_event(self, ev: dict) -> None:
         """A dashed, labelled vertical marker on every plot for edits, pauses and resumes; a
         shaded span over each pause."""
+        if ev.get("type") in ("finish", "stop", "error"):
+            self._fit_pending = True  # the last rows are in (or queued before this event)
+            self._dirty = True
         text = event_label(ev)
         if text is None:
             return
@@ -408,22 +518,45 @@ class PlotsPanel(QWidget):
         self.auto_range()
 
     # ------------------------------------------------------------------ drawing
+    def _shown(self) -> bool:
+        """Visible on screen: shown, and its window is not minimised."""
+        if not self.isVisible():
+            return False
+        win = self.window()
+        return win is None or not win.isMinimized()
+
     def refresh(self, force: bool = False) -> None:
-        if not (self._dirty or force) or (not force and not self.isVisible()):
+        if not (self._dirty or force) or (not force and not self._shown()):
             return
         self._dirty = False
         n = self.buf.n
         x = self.buf.view("gen_iter")
-        self.curves["w_raw"].setData(x, self.buf.view("w_estimate"), skipFiniteCheck=True)
+        curves = self.curves
+
+        def put(name, y):
+            curve = curves[name]
+            # Hidden curves (the other objective's regulariser, the other eval metric) get no
+            # data: reset() empties them and a reset is the only thing that shows them again.
+            if curve.isVisible():
+                curve.setData(x, y, skipFiniteCheck=True)
+
+        put("w_raw", self.buf.view("w_estimate"))
         for name in SMOOTHED:
-            self.curves[name].setData(x, self.smooth.view(name)[:n], skipFiniteCheck=True)
+            put(name, self.smooth.view(name)[:n])
         for name in ("lr_critic", "lr_generator"):
-            self.curves[name].setData(x, self.buf.view(name), skipFiniteCheck=True)
+            put(name, self.buf.view(name))
         ex = self.evals.view("gen_iter")
         for name in ("w1_exact", "sliced_w"):
-            y = self.evals.view(name)
-            finite = np.isfinite(y)
-            self.curves[name].setData(ex[finite], y[finite])
+            if curves[name].isVisible():
+                y = self.evals.view(name)
+                finite = np.isfinite(y)
+                curves[name].setData(ex[finite], y[finite])
+        if self._fit_pending:  # the run ended: fit the data exactly, once
+            self._fit_pending = False
+            self._fit_exact()
+        # Settle the auto-ranges (and the x range the other plots share) now rather than in the
+        # paint, where a change would make Qt paint the whole scene a second time.
+        self.glw.scene().prepareForPaint()
 
     def auto_range(self) -> None:
         # x: only the W plot follows its data; the others are linked to it (two plots both
@@ -432,6 +565,19 @@ class PlotsPanel(QWidget):
         for p in self.plots[1:]:
             p.enableAutoRange(x=False, y=True)
             p.setAutoVisible(y=True)  # y fits the data inside the shared x range
+        self._fit_exact()  # fit now (exactly: no headroom); new data then move the view in steps
+
+    def _fit_exact(self) -> None:
+        """Fit every auto-ranging plot to its data exactly (pyqtgraph's own auto-range)."""
+        for p in self.plots:
+            p.vb.stepped = False
+        try:
+            for p in self.plots:  # the W plot first: the others follow its x range
+                if any(p.vb.autoRangeEnabled()):
+                    p.vb.updateAutoRange()
+        finally:
+            for p in self.plots:
+                p.vb.stepped = True
 
     def set_log_y(self, on: bool) -> None:
         for p in self.plots:

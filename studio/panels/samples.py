@@ -2,7 +2,8 @@
 over the critic's value, with optional gradient arrows): the picture that explains WGAN.
 
 Both draw one ``ImageItem`` each (STYLE.md): the grid is tiled into one array and shown with
-``levels=(-1, 1)``; the critic field is one 64 x 64 image scaled to the data extent.
+``levels=(-1, 1)``; the critic field is one small image (48 x 48 live, see ``studio.worker``)
+scaled smoothly to the data extent. The gradient arrows are laid out only while they are shown.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -46,6 +48,19 @@ def diverging_colormap() -> pg.ColorMap:
     exported pictures use the same colours."""
     pos = np.linspace(0, 1, 65)
     return pg.ColorMap(pos, diverging_rgb(pos * 2 - 1, vmax=1.0))
+
+
+class _SmoothImageItem(pg.ImageItem):
+    """An ImageItem drawn with bilinear scaling: a coarse grid of a smooth function (the
+    critic's value) looks like the function, not like a mosaic."""
+
+    def paint(self, p, *args):
+        smooth = p.testRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        try:
+            super().paint(p, *args)
+        finally:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
 
 
 class ImageGridView(QWidget):
@@ -167,7 +182,7 @@ class ToyView(QWidget):
         self.payload: dict | None = None
         self.show_field = QCheckBox("critic f(x)")
         self.show_field.setChecked(True)
-        self.show_field.setToolTip("The critic's value on a 64×64 grid. WGAN's critic is high where the real "
+        self.show_field.setToolTip("The critic's value f(x) over the plane. WGAN's critic is high where the real "
                                    "data are and low where the generated points are; the generator moves its "
                                    "points up the slope.")
         self.show_arrows = QCheckBox("gradient arrows ∇f")
@@ -179,6 +194,7 @@ class ToyView(QWidget):
         self.show_fake.setChecked(True)
         for cb in (self.show_field, self.show_arrows, self.show_real, self.show_fake):
             cb.toggled.connect(self._update_visibility)
+        self._arrows_for = None  # the payload the arrows were laid out for
         self.caption = QLabel("No samples yet: start a run")
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
@@ -193,7 +209,7 @@ class ToyView(QWidget):
         self.plot.showGrid(x=False, y=False)
         self.plot.setLabel("bottom", "x₁")
         self.plot.setLabel("left", "x₂")
-        self.field_item = pg.ImageItem(axisOrder="row-major")
+        self.field_item = _SmoothImageItem(axisOrder="row-major")
         self.field_item.setZValue(-20)
         self.plot.addItem(self.field_item)
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=diverging_colormap(), interactive=False,
@@ -232,7 +248,6 @@ class ToyView(QWidget):
         self.colorbar.setLevels((-vmax, vmax))
         self.real_item.setData(pos=np.asarray(payload["real"], dtype=np.float64))
         self.fake_item.setData(pos=np.asarray(payload["fake"], dtype=np.float64))
-        self._set_arrows(payload, (x1 - x0) / 16)
         if self._extent != (x0, x1, y0, y1):
             self._extent = (x0, x1, y0, y1)
             self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
@@ -240,8 +255,11 @@ class ToyView(QWidget):
                              f"generator iteration {payload.get('gen_iter', '?')}")
         self._update_visibility()
 
-    def _set_arrows(self, payload: dict, cell: float) -> None:
+    def _set_arrows(self, payload: dict) -> None:
+        self._arrows_for = payload
+        x0, x1 = payload["extent"][:2]
         pos = np.asarray(payload.get("arrow_pos", np.zeros((0, 2))), dtype=np.float64)
+        cell = (x1 - x0) / max(int(round(np.sqrt(len(pos)))), 1)
         grad = np.asarray(payload.get("arrow_grad", np.zeros((0, 2))), dtype=np.float64)
         if len(pos) == 0:
             self.arrows.setData([], [])
@@ -262,7 +280,10 @@ class ToyView(QWidget):
 
     def _update_visibility(self) -> None:
         self.field_item.setVisible(self.show_field.isChecked())
-        self.arrows.setVisible(self.show_arrows.isChecked())
+        arrows = self.show_arrows.isChecked()
+        if arrows and self.payload is not None and self._arrows_for is not self.payload:
+            self._set_arrows(self.payload)  # laid out only while shown
+        self.arrows.setVisible(arrows)
         self.real_item.setVisible(self.show_real.isChecked())
         self.fake_item.setVisible(self.show_fake.isChecked())
 

@@ -34,11 +34,14 @@ def test_buffers_grow_and_curves_hold_every_point(plots):
         plots.append_metrics(rows(start, 5_000))
     plots.refresh(force=True)
     assert plots.buf.n == 100_000 and plots.buf.capacity >= 100_000
-    x, y = plots.curves["w_raw"].getData()
+    x, y = plots.curves["w_raw"].getOriginalDataset()
     assert len(x) == 100_000 and x[-1] == 100_000 and y[0] == 1.0
     x, _ = plots.curves["w1_exact"].getData()
     assert len(x) == 1_000  # one exact-W1 point every 100 iterations
     assert plots.curves["w_raw"].opts["downsampleMethod"] == "peak" and plots.curves["w_raw"].opts["clipToView"]
+    # what is drawn: a few points per pixel of the plot, not 100,000
+    x, _ = plots.curves["w_raw"].getData()
+    assert 100 < len(x) < 20_000
 
 
 def test_markers_for_edits_pauses_and_resumes(plots):
@@ -127,3 +130,111 @@ def test_all_plots_share_the_iteration_axis(qtbot, plots):
     assert len(ranges) == 1
     plots.grad_plot.setXRange(100, 200, padding=0)  # zoom one plot: every plot follows
     assert all(p.viewRange()[0] == [100, 200] for p in plots.plots)
+
+
+# ---------------------------------------------------------------------------- bounded buffers
+def test_column_buffer_is_bounded_and_keeps_recent_rows_whole():
+    from studio.panels.plots import ColumnBuffer
+
+    buf = ColumnBuffer(("gen_iter", "v"), capacity=16, max_rows=1_000)
+    assert ColumnBuffer(("a",)).max_rows == 2 ** 18  # the default cap
+    total = 0
+    for _ in range(100):  # 10,000 rows in batches, ten times the cap
+        it = np.arange(total + 1, total + 101, dtype=np.float64)
+        buf.append({"gen_iter": it, "v": it * 2})
+        total += 100
+        assert buf.n <= buf.max_rows and buf.capacity <= buf.max_rows
+    assert buf.decimations > 0
+    it = buf.view("gen_iter")
+    assert it[0] == 1 and it[-1] == total          # the first iteration and the newest one
+    assert np.all(np.diff(it) > 0)                   # still increasing: the plots and crosshair rely on it
+    np.testing.assert_array_equal(buf.view("v"), it * 2)  # every column thinned out alike
+    recent = it[-buf.max_rows // 4:]
+    assert np.all(np.diff(recent) == 1)              # the recent rows keep every iteration
+    assert np.diff(it).max() > 1                     # older ones were thinned out
+    assert buf.n >= buf.max_rows // 2                # ... not thrown away
+
+
+def test_column_buffer_takes_a_batch_larger_than_the_cap():
+    from studio.panels.plots import ColumnBuffer
+
+    buf = ColumnBuffer(("gen_iter",), max_rows=64)
+    it = np.arange(1, 1_001, dtype=np.float64)
+    assert buf.append({"gen_iter": it}) == 1_000
+    v = buf.view("gen_iter")
+    assert buf.n <= 64 and v[0] == 1 and v[-1] == 1_000 and np.all(np.diff(v) > 0)
+
+
+def test_plot_buffers_stay_aligned_when_thinned_out(plots):
+    for b in (plots.buf, plots.smooth, plots.evals):
+        b.max_rows = 2_000
+    plots.set_smoothing(0.0)  # smoothed == raw, so the rows can be compared
+    for start in range(0, 20_000, 500):
+        plots.append_metrics(rows(start, 500))
+    assert plots.buf.n == plots.smooth.n <= 2_000
+    np.testing.assert_array_equal(plots.smooth.view("w_estimate"), plots.buf.view("w_estimate"))
+    assert plots.evals.view("gen_iter")[-1] == 20_000 and plots.evals.n == 200  # one per 100 iterations
+    plots.refresh(force=True)
+    x, _ = plots.curves["w_raw"].getOriginalDataset()
+    assert len(x) == plots.buf.n and x[0] == 1 and x[-1] == 20_000
+    assert plots.show_crosshair(19_999.6).startswith("it 20000")
+
+
+# ---------------------------------------------------------------------------- cheap live redraws
+def test_live_view_follows_the_data_in_steps(qtbot, plots):
+    """While data arrive, the auto-range grows in steps (each range change re-lays out every axis
+    and repaints twice), always showing every point; at the end of the run it fits exactly."""
+    plots.timer.stop()
+    changes = []
+    plots.w_plot.vb.sigXRangeChanged.connect(lambda *_: changes.append(1))
+    for start in range(0, 1_000, 2):  # a 1,000-iteration run reported 2 rows per frame
+        plots.append_metrics(rows(start, 2))
+        plots.refresh()
+        lo, hi = plots.w_plot.viewRange()[0]
+        assert lo <= 1 and hi >= start + 2  # every point is in view
+        y_lo, y_hi = plots.loss_plot.viewRange()[1]
+        assert y_lo <= plots.buf.view("critic_loss").min() and y_hi >= plots.buf.view("critic_loss").max()
+    assert len(changes) < 60  # instead of one per frame (500)
+    plots.add_event({"type": "finish", "gen_iter": 1_000})
+    plots.refresh()
+    lo, hi = plots.w_plot.viewRange()[0]
+    assert hi - 1_000 < 0.12 * (hi - lo)  # fitted: no headroom left on the right (only pyqtgraph's padding)
+
+
+def test_auto_range_button_fits_exactly(plots):
+    plots.append_metrics(rows(0, 300))
+    plots.refresh(force=True)
+    plots.w_plot.setXRange(10, 20, padding=0)  # the user zooms in
+    plots.refresh()
+    assert plots.w_plot.viewRange()[0] == [10, 20]  # ... and the view stays where the user put it
+    plots.append_metrics(rows(300, 10))
+    plots.refresh()
+    assert plots.w_plot.viewRange()[0] == [10, 20]
+    plots.auto_range()
+    lo, hi = plots.w_plot.viewRange()[0]
+    assert lo <= 1 and 310 <= hi < 310 + 0.12 * (hi - lo)
+
+
+def test_hidden_curves_get_no_data_until_shown(plots):
+    plots.reset("wgan-gp", is_toy=True)
+    plots.append_metrics(rows(0, 100))
+    plots.refresh()
+    assert not plots.curves["clip_fraction"].isVisible()
+    assert plots.curves["clip_fraction"].getOriginalDataset()[0] is None or \
+        len(plots.curves["clip_fraction"].getOriginalDataset()[0]) == 0
+    plots.reset("wgan-clip", is_toy=True)
+    plots.append_metrics(rows(0, 100))
+    plots.refresh()
+    assert len(plots.curves["clip_fraction"].getOriginalDataset()[0]) == 100
+
+
+def test_no_redraw_while_minimised(qtbot, plots):
+    calls = []
+    plots.curves["w_raw"].setData = lambda *a, **k: calls.append(1)
+    plots.append_metrics(rows(0, 10))
+    plots.window().showMinimized()
+    plots.refresh()
+    assert calls == [] and plots._dirty  # kept for later
+    plots.window().showNormal()
+    plots.refresh()
+    assert calls == [1]

@@ -1,0 +1,71 @@
+"""The worker's live pictures: same payload as the engine's, cheaper, and they never change the run."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from engine import Trainer
+from studio.worker import LIVE_FIELD_RES, TrainingWorker, _Bridge, live_toy_payload
+from tests.helpers import tiny_config
+
+
+def _trainer(tmp_path=None, **overrides):
+    cfg = tiny_config(**{"model__generator_norm": "batch", **overrides})  # batch-norm: looking must not update it
+    return Trainer(cfg, tmp_path)
+
+
+def test_live_payload_has_the_engine_payloads_keys():
+    t = _trainer()
+    t.step()
+    engine = t.make_samples(write=False)
+    live = live_toy_payload(t)
+    assert set(live) == set(engine)
+    assert live["field"].shape == (LIVE_FIELD_RES, LIVE_FIELD_RES)
+    assert live["arrow_pos"].shape == engine["arrow_pos"].shape == (256, 2)
+    np.testing.assert_allclose(live["fake"], engine["fake"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(live["real"], engine["real"])
+    same = live_toy_payload(t, field_res=64)  # at the engine's resolution: the engine's picture
+    np.testing.assert_allclose(same["field"], engine["field"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(same["arrow_grad"], engine["arrow_grad"], rtol=1e-4, atol=1e-5)
+    none = live_toy_payload(t, arrows=False)
+    assert none["arrow_pos"].shape == (0, 2) and none["arrow_grad"].shape == (0, 2)
+
+
+def test_live_pictures_do_not_change_the_run():
+    a, b = _trainer(), _trainer()
+    for _ in range(4):
+        a.step()
+        b.step()
+        live_toy_payload(b)
+    for pa, pb in zip(a.generator.state_dict().values(), b.generator.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb)  # batch-norm running statistics included
+    for pa, pb in zip(a.critic.parameters(), b.critic.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+        assert (pa.grad is None) == (pb.grad is None)
+        assert pa.grad is None or torch.equal(pa.grad, pb.grad)  # no gradient left behind by the arrows
+
+
+def test_bridge_emits_live_pictures_at_most_every_live_samples_s(qtbot):
+    t = _trainer()
+    w = TrainingWorker(t.config, live_samples_s=3600)
+    w.trainer = t
+    got = []
+    w.samples.connect(got.append)
+    bridge = _Bridge(w)
+    cols = {"gen_iter": np.array([1]), "w_estimate": np.array([0.1]), "critic_loss": np.array([-0.1]),
+            "generator_loss": np.array([0.2])}
+    bridge.on_metrics(cols)
+    bridge.on_metrics(cols)  # not due again for an hour
+    assert len(got) == 1 and got[0]["field"].shape == (LIVE_FIELD_RES, LIVE_FIELD_RES)
+    w.live_arrows = False
+    w._last_samples_t = 0.0
+    bridge.on_metrics(cols)
+    assert len(got) == 2 and len(got[1]["arrow_pos"]) == 0
+    w.live_samples_enabled = False  # e.g. while the samples are not shown
+    w._last_samples_t = 0.0
+    bridge.on_metrics(cols)
+    w.live_samples_enabled = True
+    bad = dict(cols, critic_loss=np.array([np.nan]))  # the engine rolls back: no picture of that state
+    bridge.on_metrics(bad)
+    assert len(got) == 2

@@ -57,19 +57,23 @@ class TrainingError(RuntimeError):
     pass
 
 
-@torch.no_grad()
-def _frozen_bn_forward(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _looking_forward(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Forward in training mode without updating batch-norm running statistics, so that looking
-    at samples never changes the run (momentum 0 keeps the running averages as they are)."""
+    at samples never changes the run (momentum 0 keeps the running averages as they are).
+    Differentiable (the critic's gradient arrows); :func:`frozen_bn_forward` is its no-grad form."""
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
+    saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
+             for m in bns]
     for m in bns:
         m.momentum = 0.0
     try:
         return model(x)
     finally:
-        for m, mom in zip(bns, saved, strict=True):
-            m.momentum = mom
+        with torch.no_grad():
+            for m, (mom, tracked) in zip(bns, saved, strict=True):
+                m.momentum = mom
+                if tracked is not None:  # the batch counter too: looking leaves no trace
+                    m.num_batches_tracked.copy_(tracked)
 
 
 def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
@@ -79,22 +83,31 @@ def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
+frozen_bn_forward = torch.no_grad()(_looking_forward)
+_frozen_bn_forward = frozen_bn_forward
+
+
 def critic_field(critic: torch.nn.Module, extent, res: int = FIELD_RES, arrows: int = ARROW_RES):
     """The critic's value on a ``res x res`` grid over ``extent`` (row 0 = bottom) and its
     gradient at ``arrows x arrows`` points: the picture that explains WGAN (the generator's
-    samples are pushed along this gradient)."""
+    samples are pushed along this gradient). ``arrows = 0``: no arrows (empty arrays). Neither
+    pass changes the critic (batch-norm statistics are left as they are)."""
     device = next(critic.parameters()).device
     x0, x1, y0, y1 = extent
     xs = torch.linspace(x0, x1, res, device=device)
     ys = torch.linspace(y0, y1, res, device=device)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
     pts = torch.stack((gx.reshape(-1), gy.reshape(-1)), 1)
-    field = _frozen_bn_forward(critic, pts).view(res, res)
+    with torch.no_grad():
+        field = _frozen_bn_forward(critic, pts).view(res, res).float()
+    if arrows <= 0:
+        empty = np.zeros((0, 2), np.float32)
+        return field.cpu().numpy(), empty, empty.copy()
     ay, ax = torch.meshgrid(torch.linspace(y0, y1, arrows, device=device),
                             torch.linspace(x0, x1, arrows, device=device), indexing="ij")
     apts = torch.stack((ax.reshape(-1), ay.reshape(-1)), 1).requires_grad_(True)
     with torch.enable_grad():
-        (g,) = torch.autograd.grad(critic(apts).sum(), apts)
+        (g,) = torch.autograd.grad(_looking_forward(critic, apts).sum(), apts)
     return field.cpu().numpy(), apts.detach().cpu().numpy(), g.cpu().numpy()
 
 

@@ -40,7 +40,7 @@ import torch
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine import Config, Trainer
-from engine.trainer import ARROW_RES
+from engine.trainer import ARROW_RES, critic_field, frozen_bn_forward
 
 LIVE_FIELD_RES = 48   # live heat map grid (the engine's pictures: engine.trainer.FIELD_RES, 64)
 
@@ -128,45 +128,14 @@ def _finite_report(cols) -> bool:
                for k in ("w_estimate", "critic_loss", "generator_loss") if k in cols)
 
 
-def _frozen_forward(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Forward without updating batch-norm running statistics (momentum 0, and the batch counter
-    put back), so that looking at the networks never changes the run."""
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
-             for m in bns]
-    for m in bns:
-        m.momentum = 0.0
-    try:
-        return model(x)
-    finally:
-        with torch.no_grad():
-            for m, (mom, tracked) in zip(bns, saved, strict=True):
-                m.momentum = mom
-                if tracked is not None:
-                    m.num_batches_tracked.copy_(tracked)
-
-
 def live_toy_payload(trainer: Trainer, field_res: int = LIVE_FIELD_RES, arrows: bool = True) -> dict:
     """The toy view's picture, as ``Trainer.make_samples(write=False)`` hands it over (same keys),
     but made for the live view: the critic's value on a ``field_res`` x ``field_res`` grid, and
     its gradient arrows only when ``arrows``. Call it on the training thread, at a boundary."""
-    critic, device = trainer.critic, trainer.device
-    x0, x1, y0, y1 = extent = trainer.data.extent
+    extent = trainer.data.extent
     with torch.no_grad():
-        fake = _frozen_forward(trainer.generator, trainer.fixed_noise).float().cpu().numpy()
-        gy, gx = torch.meshgrid(torch.linspace(y0, y1, field_res, device=device),
-                                torch.linspace(x0, x1, field_res, device=device), indexing="ij")
-        pts = torch.stack((gx.reshape(-1), gy.reshape(-1)), 1)
-        field = _frozen_forward(critic, pts).view(field_res, field_res).float().cpu().numpy()  # row 0 = bottom
-    if arrows:
-        ay, ax = torch.meshgrid(torch.linspace(y0, y1, ARROW_RES, device=device),
-                                torch.linspace(x0, x1, ARROW_RES, device=device), indexing="ij")
-        apts = torch.stack((ax.reshape(-1), ay.reshape(-1)), 1).requires_grad_(True)
-        with torch.enable_grad():
-            (g,) = torch.autograd.grad(_frozen_forward(critic, apts).sum(), apts)
-        arrow_pos, arrow_grad = apts.detach().cpu().numpy(), g.cpu().numpy()
-    else:
-        arrow_pos = arrow_grad = np.zeros((0, 2), np.float32)
+        fake = frozen_bn_forward(trainer.generator, trainer.fixed_noise).float().cpu().numpy()
+    field, arrow_pos, arrow_grad = critic_field(trainer.critic, extent, field_res, ARROW_RES if arrows else 0)
     real = trainer.display_real.float().cpu().numpy()
     return {"kind": "toy", "gen_iter": trainer.gen_iter, "fake": fake, "real": real, "field": field,
             "extent": extent, "arrow_pos": arrow_pos, "arrow_grad": arrow_grad,

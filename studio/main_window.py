@@ -678,13 +678,7 @@ class MainWindow(QMainWindow):
     def new_run_dir(self, cfg: Config) -> Path:
         name = self.preset_name or (self.config_path.stem if self.config_path else "custom")
         base = self.settings.runs_dir
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = base / f"{stamp}-{name}"
-        k = 2
-        while path.exists():
-            path = base / f"{stamp}-{name}-{k}"
-            k += 1
-        return path
+        return ex.unique_path(base, f"{time.strftime('%Y%m%d-%H%M%S')}-{name}", "")
 
     def start(self) -> bool:
         if self.is_active():

@@ -4,9 +4,11 @@
 
 Runs each benchmark script in its own process (so one's threads and memory do not colour the
 next), one after another, with ``--json``, and turns what they print into one Markdown page
-with the machine each figure ran on. ``--quick`` shrinks every benchmark to check that the
-whole chain works (minutes, not the figures to quote). A failing benchmark is reported in the
-page with its last output lines; the others still run. Expect about 40 minutes on a 2-core CPU.
+with the machine each figure ran on and the load average when it started. ``--merge`` re-runs only
+``--only``'s benchmarks and keeps the others from the last raw JSON. ``--quick`` shrinks every
+benchmark to check that the whole chain works (minutes, not the figures to quote). A failing
+benchmark is reported in the page with its last output lines; the others still run. Expect about
+40 minutes on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -67,9 +69,11 @@ def run_one(name: str, quick: bool, folder: Path) -> dict:
     cmd = [sys.executable, str(HERE / script), *(quick_args if quick else args), "--json", str(out)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     t0 = time.perf_counter()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     print(f"[{name}] {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    res = {"name": name, "seconds": time.perf_counter() - t0, "rc": p.returncode,
+    res = {"name": name, "seconds": time.perf_counter() - t0, "rc": p.returncode, "load_before": load,
+           "when": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
            "stdout": p.stdout, "tail": (p.stdout + p.stderr).strip().splitlines()[-15:]}
     if p.returncode == 0 and out.is_file():
         res["data"] = json.loads(out.read_text())
@@ -94,7 +98,10 @@ def section(res: dict) -> list[str]:
             "distance_sweep": "Example 1 (parallel lines): critic estimates vs closed forms"}.get(name)
     if name.startswith("w1_"):
         head = f"Exact W1 over the run: {name[3:]}"
-    lines = [f"### {head}", "", f"`benchmarks/{BENCHMARKS[name][0]}` — {res['seconds']:.0f} s"]
+    load = res.get("load_before")
+    lines = [f"### {head}", "",
+             f"`benchmarks/{BENCHMARKS[name][0]}` — {res['seconds']:.0f} s, run {res.get('when', '?')}"
+             + (f", 1-minute load average {load:.1f} when it started" if load is not None else "")]
     if d is None:
         lines += ["", f"**Did not complete** (exit {res['rc']}). Last lines:", "", "```",
                   *res["tail"], "```", ""]
@@ -149,10 +156,19 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny settings: check the chain, not the figures")
     ap.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other benchmarks' results from the existing raw JSON beside --out "
+                         "(to re-run only the timing benchmarks on a quiet machine, say)")
     args = ap.parse_args(argv)
     names = args.only or list(BENCHMARKS)
+    raw = args.out.with_suffix(".json")
+    kept: dict = {}
+    if args.merge and raw.is_file():
+        old = json.loads(raw.read_text())
+        kept = {k: v for k, v in old.items() if k in BENCHMARKS and isinstance(v, dict) and "rc" in v}
     with tempfile.TemporaryDirectory() as tmp:
-        results = [run_one(n, args.quick, Path(tmp)) for n in names]
+        kept.update({n: run_one(n, args.quick, Path(tmp)) for n in names})
+    results = [kept[n] for n in BENCHMARKS if n in kept]
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     page = ["# Benchmark results", "",
             f"Written by `python benchmarks/run_all.py{' --quick' if args.quick else ''}` on {when}.", "",
@@ -163,8 +179,8 @@ def main(argv=None) -> int:
         page += section(r)
     from engine.io import atomic_write_bytes  # noqa: E402 (only now: the benchmarks ran in children)
     atomic_write_bytes(args.out, "\n".join(page).encode())
-    raw = args.out.with_suffix(".json")
-    atomic_write_bytes(raw, json.dumps({r["name"]: r.get("data") for r in results}, indent=1).encode())
+    atomic_write_bytes(raw, json.dumps({r["name"]: {k: v for k, v in r.items() if k != "stdout"} for r in results},
+                                       indent=1).encode())
     failed = [r["name"] for r in results if r.get("data") is None]
     print(f"wrote {args.out} and {raw}" + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
     return 1 if failed else 0

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEventLoop, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, QEventLoop, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -51,6 +51,7 @@ from engine import (
 from engine.inference import generate
 from engine.text import format_duration
 from studio import export as ex
+from studio.compare import CompareWindow, RunChooser
 from studio.panels.banner import QUANTITIES, RunBanner, lowered
 from studio.panels.config_panel import ConfigPanel
 from studio.panels.distances import DistancesPanel
@@ -61,7 +62,7 @@ from studio.panels.steer import SteerPanel
 from studio.runcheck import RunReport, inspect_run, is_run_folder, read_metrics_report, use_as_latest
 from studio.settings import Settings
 from studio.theme import apply_theme, icon, resolve_dark
-from studio.worker import RunHandle, Task, TrainingWorker, start_worker
+from studio.worker import RunHandle, Task, TrainingWorker, start_worker, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ ACTIVE = ("starting", "running", "paused", "stopping")
 SHORTCUTS = [
     ("Ctrl+Enter", "Start training"), ("Space", "Pause / resume"), ("Ctrl+Right", "Step one generator iteration "
     "(while paused)"), ("Ctrl+.", "Stop (writes a checkpoint)"), ("Ctrl+E", "Export the sample grid"),
-    ("Ctrl+O", "Open a configuration"), ("Ctrl+Shift+O", "Open a run folder"), ("Ctrl+S", "Save the configuration"),
+    ("Ctrl+O", "Open a configuration"), ("Ctrl+Shift+O", "Open a run folder"),
+    ("Ctrl+Alt+O", "Compare runs"), ("Ctrl+S", "Save the configuration"),
     ("Ctrl+Shift+S", "Save the configuration as…"), ("F1", "This list"), ("Ctrl+Q", "Quit"),
 ]
 
@@ -157,6 +159,9 @@ class MainWindow(QMainWindow):
         self.status_timer.timeout.connect(self._update_status)
         self.status_timer.start()
         self._update_actions()
+        # Import what the first run needs (torch._dynamo via torch.optim) in the background once the
+        # window is up, so the first Start does not freeze the window for ~200 ms.
+        QTimer.singleShot(500, warm_up)
 
     # ================================================================== construction
     def _build_panels(self) -> None:
@@ -174,6 +179,9 @@ class MainWindow(QMainWindow):
         self.distances = DistancesPanel(self)
         self.tabs.addTab(self.distances, "Distances")
         self.tabs.setTabToolTip(1, "Example 1 of the WGAN paper: W vs JS between two parallel segments")
+        # The training thread draws live pictures only while they are shown, arrows only when ticked.
+        self.tabs.currentChanged.connect(lambda *_: self._sync_live_view())
+        self.samples.toy.show_arrows.toggled.connect(lambda *_: self._sync_live_view())
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(self.plots)
@@ -228,6 +236,10 @@ class MainWindow(QMainWindow):
         self.act_open = A("Open…", self.open_dialog, "Ctrl+O", "open", "Open a configuration (TOML) or run")
         self.act_open_run = A("Open run folder…", self.open_run_dialog, "Ctrl+Shift+O", None,
                               "Look at the curves and samples of a finished or stopped run")
+        self.act_compare = A("Compare runs…", self.compare_runs_dialog, "Ctrl+Alt+O", None,
+                             "Overlay the curves, samples and final metrics of several run folders")
+        self.act_compare_add = A("Add current run to comparison", self.add_current_run_to_compare, None, None,
+                                 "Add the run shown here (running, finished or opened) to the Compare runs window")
         self.act_save = A("Save", self.save_config, "Ctrl+S", "save", "Save the configuration")
         self.act_save_as = A("Save As…", self.save_config_as, "Ctrl+Shift+S", None, "Save the configuration as")
         self.act_start = A("Start", self.start, ["Ctrl+Return", "Ctrl+Enter"], "start", "Start training")
@@ -274,6 +286,8 @@ class MainWindow(QMainWindow):
             m.addAction(a)
         self.recent_menu = m.addMenu("Open recent")
         self._fill_recent_menu()
+        m.addAction(self.act_compare)
+        m.addAction(self.act_compare_add)
         m.addSeparator()
         for a in (self.act_save, self.act_save_as):
             m.addAction(a)
@@ -365,6 +379,8 @@ class MainWindow(QMainWindow):
         self.plots.set_dark(dark)
         self.samples.set_dark(dark)
         self.distances.set_dark(dark)
+        if getattr(self, "compare_window", None) is not None:
+            self.compare_window.set_dark(dark)
         for key, a in self.theme_actions.items():
             a.setChecked(key == theme)
         self._update_status()
@@ -464,6 +480,30 @@ class MainWindow(QMainWindow):
         path = QFileDialog.getExistingDirectory(self, "Open run folder", str(self.settings.runs_dir))
         if path:
             self.open_path(path)
+
+    # ================================================================== comparing runs
+    def show_compare(self) -> CompareWindow:
+        """The Compare runs window (made on first use; it lives as long as this window)."""
+        if getattr(self, "compare_window", None) is None:
+            self.compare_window = CompareWindow(self, dark=getattr(self, "dark", False),
+                                                runs_dir=self.settings.runs_dir, current_run=lambda: self.run_path)
+        self.compare_window.runs_dir = self.settings.runs_dir
+        if self.compare_window.isVisible():
+            self.compare_window.raise_()  # behind the main window: bring it to the front
+        else:
+            self.compare_window.show()
+        return self.compare_window
+
+    def compare_runs_dialog(self) -> None:
+        chooser = RunChooser(self, self.settings.runs_dir, {r.path for r in self.show_compare().runs})
+        if chooser.exec() == QDialog.DialogCode.Accepted:
+            self.compare_window.add_runs(chooser.selected())
+
+    def add_current_run_to_compare(self) -> bool:
+        if self.run_path is None:
+            self.statusBar().showMessage("No run to compare yet: start a run or open a run folder first.", 6000)
+            return False
+        return bool(self.show_compare().add_runs([self.run_path])) or self.compare_window.has_run(self.run_path)
 
     def _default_dir(self) -> Path:
         if self.config_path is not None:
@@ -715,9 +755,26 @@ class MainWindow(QMainWindow):
         self.steer.set_objective(cfg.objective.kind)
         self.samples.set_kind(cfg.is_toy)
         self._run_config = cfg
+        self._sync_live_view()
         self._set_run_state("starting")
         self.handle = start_worker(worker, self._connect_worker)
         return True
+
+    def _sync_live_view(self) -> None:
+        """Tell the worker what the window shows: live pictures cost training time (a critic
+        field on the training thread), so none while the Samples tab is hidden or the window is
+        minimised, and the gradient arrows only while their box is ticked. Plain attributes the
+        worker reads between iterations."""
+        w = self.worker
+        if w is None:
+            return
+        w.live_arrows = self.samples.toy.show_arrows.isChecked()
+        w.live_samples_enabled = self.tabs.currentWidget() is self.samples and not self.isMinimized()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            self._sync_live_view()
 
     def _connect_worker(self, worker: TrainingWorker, thread) -> None:
         worker.ready.connect(self._on_ready)

@@ -69,3 +69,31 @@ def test_bridge_emits_live_pictures_at_most_every_live_samples_s(qtbot):
     bad = dict(cols, critic_loss=np.array([np.nan]))  # the engine rolls back: no picture of that state
     bridge.on_metrics(bad)
     assert len(got) == 2
+
+
+def test_window_draws_live_pictures_only_while_shown(qtbot, window):
+    """The training thread pays for the live critic field: the window switches it off while the
+    Samples tab is hidden, and the arrows follow their check box."""
+    from .helpers import tiny, use, wait_state
+
+    use(window, tiny())
+    window.act_start.trigger()
+    wait_state(qtbot, window, "running")
+    w = window.worker
+    assert w.live_samples_enabled and not w.live_arrows  # arrows unticked by default
+    window.samples.toy.show_arrows.setChecked(True)
+    assert w.live_arrows
+    got = []
+    w.samples.connect(got.append)
+    qtbot.waitUntil(lambda: len(got) > 0 and got[-1]["arrow_pos"].shape[0] > 0, timeout=60_000)
+    window.tabs.setCurrentWidget(window.distances)
+    assert not w.live_samples_enabled
+    qtbot.wait(1000)  # a picture already on its way when the tab changed still arrives
+    n = len(got)
+    qtbot.wait(1500)  # live_samples_s is 0.3 in these tests: several pictures would have come
+    assert len(got) == n, "no live pictures while the Samples tab is hidden"
+    window.tabs.setCurrentWidget(window.samples)
+    assert w.live_samples_enabled
+    qtbot.waitUntil(lambda: len(got) > n, timeout=60_000)
+    window.act_stop.trigger()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)

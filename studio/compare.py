@@ -1,0 +1,736 @@
+"""Compare runs: several run folders side by side.
+
+One window (File > Compare runs…) with, for every run in the comparison:
+- its curve of a chosen metrics.csv column, all runs overlaid, one colour per run, a legend
+  naming each run (folder name and objective), x = generator iteration;
+- its latest saved sample picture (``samples/iter_NNNNNNN.png``: the toy scatter or the image
+  grid) with the run's name under it;
+- a row of final metrics (the last value of each evaluation column), sortable, with Copy as CSV
+  and Export CSV.
+
+Only small files are read, on the GUI thread: config.toml, metrics.csv (with
+:func:`studio.runcheck.read_metrics_report`, which keeps every readable row) and one PNG. No
+checkpoint is loaded and torch is never touched here. A folder that is not a run, or whose
+metrics.csv has no readable rows, is named in one message with what is wrong and skipped; the
+other folders still load.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QDateTime, QEvent, Qt, Slot
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import ConfigError, RunDir, load_config
+from engine.io import atomic_open
+from engine.rundir import DIGITS_EVAL_COLUMNS, IMAGE_EVAL_COLUMNS, TOY_EVAL_COLUMNS
+from engine.text import format_duration
+from studio.panels.plots import SMOOTHED, _Ema
+from studio.runcheck import RunReport, _expected_columns, is_run_folder, read_metrics_report
+from studio.theme import plot_colours
+
+log = logging.getLogger(__name__)
+
+# One colour per run, in the order runs are added: distinct from each other and readable on the
+# light and the dark plot background (matplotlib's tab10).
+RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#17becf")
+
+# metrics.csv columns by the names the studio's plots use (one word for one thing).
+METRIC_LABELS = {
+    "w_estimate": "W-estimate",
+    "w1_exact": "exact W1",
+    "sliced_w": "sliced W1",
+    "modes_covered": "modes covered",
+    "high_quality_share": "high-quality share",
+    "classes_hit": "classes hit",
+    "class_kl": "class KL to uniform",
+    "critic_loss": "critic loss L_f",
+    "generator_loss": "generator loss L_g",
+    "gradient_penalty": "gradient penalty",
+    "clip_fraction": "clip fraction",
+    "critic_grad_norm": "critic gradient norm",
+    "lr_critic": "α_D (critic learning rate)",
+    "lr_generator": "α_G (generator learning rate)",
+    "clip_value": "clip value c",
+    "n_critic": "n_critic",
+    "wall_time_s": "wall time (s)",
+}
+# Evaluation columns are filled every eval_every iterations only: drawn as points on a line.
+EVAL_COLUMNS = TOY_EVAL_COLUMNS + IMAGE_EVAL_COLUMNS + DIGITS_EVAL_COLUMNS
+
+# The table: (header, metrics.csv column or None for a computed cell, tooltip).
+TABLE_COLUMNS = (
+    ("Run", None, "The run folder's name (its colour in the plot)"),
+    ("Objective", None, "Training objective (f-gan: with its divergence)"),
+    ("Data", None, "Data set"),
+    ("Iterations", "gen_iter", "Generator iterations done"),
+    ("Final W1", "w1_exact", "Exact W1 between 1,000 generated and 1,000 real points at the last evaluation "
+                             "(toy sets; lower is better)"),
+    ("Modes covered", "modes_covered", "Modes with at least 1% of the samples within 3 std (toy mixtures)"),
+    ("High-quality share", "high_quality_share", "Share of samples within 3 std of some centre (toy mixtures)"),
+    ("Sliced W", "sliced_w", "Sliced Wasserstein distance at the last evaluation (images; lower is better)"),
+    ("Classes hit", "classes_hit", "Digits the bundled classifier predicts for at least 1% of the samples"),
+    ("Wall time", "wall_time_s", "Training time up to the last row of metrics.csv"),
+)
+MISSING = "—"
+
+
+class RunUnreadable(Exception):
+    """A folder that cannot be compared: the message says what is wrong."""
+
+
+@dataclass
+class ComparedRun:
+    """What the comparison shows of one run folder."""
+
+    path: Path
+    objective: str
+    data: str
+    columns: dict[str, np.ndarray]
+    sample_png: Path | None = None
+    problems: list[str] = field(default_factory=list)   # readable, but partly damaged
+    name: str = ""
+    colour: str = RUN_COLOURS[0]
+
+    def __post_init__(self):
+        self.name = self.name or self.path.name
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.objective})"
+
+    def final(self, column: str) -> float:
+        """The last finite value of ``column`` (NaN when it has none)."""
+        v = self.columns.get(column)
+        if v is None:
+            return math.nan
+        finite = v[np.isfinite(v)]
+        return float(finite[-1]) if len(finite) else math.nan
+
+    @property
+    def iterations(self) -> int:
+        it = self.columns.get("gen_iter")
+        return int(it[-1]) if it is not None and len(it) else 0
+
+
+def read_run(path: str | Path) -> ComparedRun:
+    """The curves, kind and latest sample picture of a run folder (small files only: no
+    checkpoint is loaded). Raises :class:`RunUnreadable` naming what is wrong."""
+    rd = RunDir(path)
+    if not rd.path.is_dir():
+        raise RunUnreadable("not a folder (moved or deleted?)")
+    if not is_run_folder(rd.path):
+        raise RunUnreadable("not a run folder: it has no config.toml, metrics.csv, events.jsonl or checkpoint")
+    problems = []
+    cfg = None
+    if rd.config_path.is_file():
+        try:
+            cfg = load_config(rd.config_path)
+        except ConfigError as e:
+            problems.append(f"config.toml: {e.with_file(None)}")
+    else:
+        problems.append("config.toml: missing")
+    cols, problem = read_metrics_report(rd.metrics_path, _expected_columns(cfg) if cfg is not None else None)
+    if not cols.get("gen_iter"):
+        raise RunUnreadable(f"metrics.csv: {problem or 'no rows yet: no curves to show'}")
+    if problem:
+        problems.append(f"metrics.csv: {problem}")
+    columns = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
+    if cfg is not None:
+        objective = cfg.objective.kind
+        if objective == "f-gan":
+            objective = f"f-gan {cfg.objective.divergence}"
+        data = cfg.data.name
+    else:
+        from studio.main_window import _kind_of  # the same guess the main window makes
+        objective = _kind_of(RunReport(path=rd.path, columns=cols))[0] + "?"
+        data = "?"
+    pngs = sorted(rd.samples.glob("iter_*.png")) if rd.samples.is_dir() else []
+    return ComparedRun(rd.path, objective, data, columns, pngs[-1] if pngs else None, problems)
+
+
+def _fmt(v: float, column: str | None) -> str:
+    if not math.isfinite(v):
+        return MISSING
+    if column in ("gen_iter", "modes_covered", "classes_hit"):
+        return str(int(round(v)))
+    if column == "wall_time_s":
+        return format_duration(v, MISSING)
+    if column == "high_quality_share":
+        return f"{v:.2f}"
+    return f"{v:.4g}"
+
+
+class _SortItem(QTableWidgetItem):
+    """A cell that sorts by its number (missing values last), not by its text."""
+
+    def __init__(self, text: str, key):
+        super().__init__(text)
+        self.key = key
+        self.setFlags(self.flags() & ~Qt.ItemFlag.ItemIsEditable)
+
+    def __lt__(self, other):  # noqa: D105 - Qt's sort
+        a, b = self.key, getattr(other, "key", None)
+        if isinstance(a, float) and isinstance(b, float):
+            return (math.isnan(a), a) < (math.isnan(b), b)
+        return str(a).lower() < str(b).lower()
+
+
+def _swatch(colour: str) -> QIcon:
+    pm = QPixmap(12, 12)
+    pm.fill(QColor(colour))
+    return QIcon(pm)
+
+
+class RunChooser(QDialog):
+    """Tick the run folders to compare: the runs folder's runs, newest first, and any other
+    folder added with "Add folder…"."""
+
+    def __init__(self, parent, runs_dir: Path, already: set[Path] = frozenset()):
+        super().__init__(parent)
+        self.setWindowTitle("Compare runs")
+        self.resize(640, 480)
+        self.list = QListWidget()
+        self.list.setToolTip("Tick the runs to compare (a run folder has config.toml and metrics.csv)")
+        self.folder_label = QLabel()
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        look = QPushButton("Look in…")
+        look.setToolTip("List the runs of another folder")
+        look.clicked.connect(self._look_in)
+        other = QPushButton("Add folder…")
+        other.setToolTip("Add one run folder from anywhere")
+        other.clicked.connect(self._add_other)
+        row = QHBoxLayout()
+        row.addWidget(self.folder_label, 1)
+        row.addWidget(look)
+        row.addWidget(other)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Compare")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(row)
+        lay.addWidget(self.list, 1)
+        lay.addWidget(buttons)
+        self._already = {Path(p) for p in already}
+        self.list_folder(runs_dir)
+
+    def list_folder(self, folder: Path) -> None:
+        self.list.clear()
+        self.folder = Path(folder)
+        self.folder_label.setText(f"Runs in {folder}")
+        try:
+            subdirs = [p for p in Path(folder).iterdir() if p.is_dir() and is_run_folder(p)]
+        except OSError:
+            subdirs = []
+        subdirs.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        for p in subdirs:
+            self._add_item(p, checked=False)
+        if not subdirs:
+            self.list.addItem(QListWidgetItem("(no run folders here: Look in… or Add folder…)"))
+
+    def _add_item(self, path: Path, checked: bool) -> None:
+        when = QDateTime.fromSecsSinceEpoch(int(path.stat().st_mtime)).toString("yyyy-MM-dd hh:mm")
+        item = QListWidgetItem(f"{path.name}    ({when})")
+        item.setData(Qt.ItemDataRole.UserRole, str(path))
+        item.setToolTip(str(path))
+        inside = path in self._already
+        item.setFlags((item.flags() | Qt.ItemFlag.ItemIsUserCheckable) & ~Qt.ItemFlag.ItemIsEditable)
+        if inside:
+            item.setText(item.text() + "  — already compared")
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        self.list.addItem(item)
+
+    def _look_in(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder with run folders", str(self.folder))
+        if path:
+            self.list_folder(Path(path))
+
+    def _add_other(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Run folder", str(self.folder))
+        if path:
+            self._add_item(Path(path), checked=True)
+
+    def selected(self) -> list[Path]:
+        out = []
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) and item.checkState() == Qt.CheckState.Checked:
+                out.append(Path(item.data(Qt.ItemDataRole.UserRole)))
+        return out
+
+
+class CompareWindow(QWidget):
+    """Overlaid curves, side-by-side samples and a table of final metrics of several runs.
+
+    ``current_run()`` (optional) returns the folder of the run the main window shows (running,
+    finished or opened), for "Add current run"."""
+
+    SAMPLE_HEIGHT = 200   # the smallest side of a sample picture; they grow with the strip
+
+    def __init__(self, parent=None, *, dark: bool = False, runs_dir: Path | None = None,
+                 current_run: Callable[[], Path | None] | None = None):
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setObjectName("CompareWindow")
+        self.setWindowTitle("Compare runs — WGAN Studio")
+        self.resize(1400, 950)
+        self.runs: list[ComparedRun] = []
+        self.curves: dict[Path, pg.PlotDataItem] = {}
+        self.problems: list[str] = []          # "<folder>: <what is wrong>" of the last add
+        self.message_box: QMessageBox | None = None
+        self.runs_dir = runs_dir or Path.home()
+        self.current_run = current_run
+        self.save_path_handler = self._ask_save_path
+        self.colours = plot_colours(dark)
+
+        # ---------------------------------------------------------------- controls
+        self.add_button = QPushButton("Add runs…")
+        self.add_button.setToolTip("Choose run folders to add to the comparison")
+        self.add_button.clicked.connect(self.add_runs_dialog)
+        self.add_current_button = QPushButton("Add current run")
+        self.add_current_button.setToolTip("Add the run the main window shows (running, finished or opened)")
+        self.add_current_button.clicked.connect(self.add_current_run)
+        self.add_current_button.setVisible(current_run is not None)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Remove the runs selected in the table from the comparison  (Delete)")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setToolTip("Read every run's files again (runs still training have grown)  (F5)")
+        self.reload_button.clicked.connect(self.reload)
+        self.metric_combo = QComboBox()
+        self.metric_combo.setToolTip("The metrics.csv column to overlay")
+        self.metric_combo.setMinimumContentsLength(22)
+        self.metric_combo.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.smooth_check = QCheckBox("Smooth")
+        self.smooth_check.setChecked(True)
+        self.smooth_check.setToolTip("Exponential moving average (weight 0.9) of the per-iteration curves, as in "
+                                     "the main plots; evaluation points are never smoothed")
+        self.smooth_check.toggled.connect(lambda _on: self.redraw())
+        self.log_check = QCheckBox("log y")
+        self.log_check.setToolTip("Logarithmic y axis (values ≤ 0 are not drawn)")
+        self.log_check.toggled.connect(lambda on: self.plot.setLogMode(False, on))
+        top = QHBoxLayout()
+        for w in (self.add_button, self.add_current_button, self.remove_button, self.reload_button):
+            top.addWidget(w)
+        top.addSpacing(16)
+        top.addWidget(QLabel("Curve"))
+        top.addWidget(self.metric_combo)
+        top.addWidget(self.smooth_check)
+        top.addWidget(self.log_check)
+        top.addStretch(1)
+
+        # ---------------------------------------------------------------- plot
+        self.plot_widget = pg.PlotWidget()
+        self.plot_widget.setObjectName("comparePlot")
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setLabel("bottom", "generator iteration")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+
+        # ---------------------------------------------------------------- samples
+        self.samples_row = QHBoxLayout()
+        self.samples_row.setContentsMargins(4, 4, 4, 4)
+        self.samples_row.addStretch(1)
+        strip = QWidget()
+        strip.setLayout(self.samples_row)
+        self.samples_area = QScrollArea()
+        self.samples_area.setWidgetResizable(True)
+        self.samples_area.setWidget(strip)
+        self.samples_area.setMinimumHeight(self.SAMPLE_HEIGHT + 70)
+        self.samples_area.viewport().installEventFilter(self)
+        self._pixmaps: dict[Path, QPixmap] = {}   # the full-size pictures, scaled to fit on resize
+        self.sample_panels: dict[Path, QFrame] = {}
+
+        # ---------------------------------------------------------------- table
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setObjectName("compareTable")
+        self.table.setHorizontalHeaderLabels([c[0] for c in TABLE_COLUMNS])
+        for i, (_h, _c, tip) in enumerate(TABLE_COLUMNS):
+            self.table.horizontalHeaderItem(i).setToolTip(tip)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Runs in the order they were added until a header is clicked.
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.setMinimumHeight(150)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.copy_button = QPushButton("Copy as CSV")
+        self.copy_button.setToolTip("Copy the table (raw numbers) to the clipboard")
+        self.copy_button.clicked.connect(self.copy_csv)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Write the table to a CSV file")
+        self.export_button.clicked.connect(self.export_csv_dialog)
+        self.status = QLabel("Add runs to compare: Add runs… or, in the main window, File > Add current run.")
+        self.status.setObjectName("compareStatus")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.copy_button)
+        bottom.addWidget(self.export_button)
+        table_box = QWidget()
+        tl = QVBoxLayout(table_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.table, 1)
+        tl.addLayout(bottom)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.plot_widget)
+        self.splitter.addWidget(self.samples_area)
+        self.splitter.addWidget(table_box)
+        self.splitter.setSizes([430, 300, 170])
+        self.splitter.setChildrenCollapsible(False)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.splitter, 1)
+
+        QShortcut(QKeySequence.StandardKey.Delete, self.table, self.remove_selected)
+        QShortcut(QKeySequence("F5"), self, self.reload)
+        self.set_dark(dark)
+        self._update_buttons()
+
+    # ================================================================== adding and removing
+    def add_runs(self, paths) -> list[ComparedRun]:
+        """Add run folders; the unreadable ones are named in one message and skipped."""
+        added, problems = [], []
+        known = {r.path.resolve() for r in self.runs}
+        for p in paths:
+            p = Path(p)
+            if p.resolve() in known:
+                continue  # already compared: nothing to say
+            try:
+                run = read_run(p)
+            except RunUnreadable as e:
+                problems.append(f"{p.name}: {e}  ({p})")
+                continue
+            if run.problems:
+                problems.append(f"{p.name}: shown, but " + "; ".join(run.problems))
+            self._place(run)
+            self.runs.append(run)
+            known.add(p.resolve())
+            added.append(run)
+        self.problems = problems
+        self._refill_metrics()
+        self._rebuild()
+        self._report(added, problems)
+        return added
+
+    def _place(self, run: ComparedRun) -> None:
+        """A name unique in the comparison and the first colour no other run has."""
+        names = {r.name for r in self.runs}
+        if run.name in names:
+            run.name = f"{run.path.parent.name}/{run.path.name}"
+        used = {r.colour for r in self.runs}
+        run.colour = next((c for c in RUN_COLOURS if c not in used), RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
+
+    def has_run(self, path: str | Path) -> bool:
+        path = Path(path).resolve()
+        return any(r.path.resolve() == path for r in self.runs)
+
+    def remove_run(self, path: str | Path) -> bool:
+        path = Path(path).resolve()
+        before = len(self.runs)
+        self.runs = [r for r in self.runs if r.path.resolve() != path]
+        if len(self.runs) == before:
+            return False
+        self._refill_metrics()
+        self._rebuild()
+        self._set_status(f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} compared.")
+        return True
+
+    @Slot()
+    def remove_selected(self) -> None:
+        rows = {i.row() for i in self.table.selectedItems()}
+        paths = [self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in rows]
+        for p in paths:
+            self.remove_run(p)
+
+    @Slot()
+    def reload(self) -> None:
+        paths = [r.path for r in self.runs]
+        self.runs = []
+        self.add_runs(paths)
+
+    @Slot()
+    def add_current_run(self) -> None:
+        path = self.current_run() if self.current_run is not None else None
+        if path is None:
+            self._set_status("No current run: start a run or open a run folder in the main window first.",
+                             error=True)
+            return
+        self.add_runs([path])
+
+    @Slot()
+    def add_runs_dialog(self) -> None:
+        dlg = RunChooser(self, self.runs_dir, {r.path for r in self.runs})
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.add_runs(dlg.selected())
+
+    def _report(self, added: list[ComparedRun], problems: list[str]) -> None:
+        n = len(self.runs)
+        text = f"{n} run{'s' if n != 1 else ''} compared."
+        if added:
+            text = f"Added {', '.join(r.name for r in added)}. " + text
+        if not problems:
+            self._set_status(text)
+            return
+        skipped = sum(1 for p in problems if ": shown, but " not in p)
+        self._set_status(text + f" {len(problems)} folder{'s' if len(problems) != 1 else ''} with problems"
+                         f"{f' ({skipped} skipped)' if skipped else ''}: " + " | ".join(problems), error=True)
+        for p in problems:
+            log.warning("compare: %s", p)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Some folders cannot be compared" if skipped else
+                          "Damaged run folders", "\n\n".join(f"• {p}" for p in problems) +
+                          ("\n\nThe other runs are compared." if n else ""), QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # window-modal, not blocking
+        self.message_box = box
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setToolTip(text)
+        self.status.setStyleSheet("color: #d62728;" if error else "")
+
+    def _update_buttons(self) -> None:
+        has = bool(self.runs)
+        self.remove_button.setEnabled(bool(self.table.selectedItems()))
+        self.reload_button.setEnabled(has)
+        self.copy_button.setEnabled(has)
+        self.export_button.setEnabled(has)
+
+    # ================================================================== drawing
+    def _refill_metrics(self) -> None:
+        """Every column some run has, the known ones in a fixed order; the choice is kept."""
+        keep = self.metric_combo.currentData() or "w_estimate"
+        have = set()
+        for r in self.runs:
+            have.update(k for k, v in r.columns.items() if k != "gen_iter" and np.isfinite(v).any())
+        names = [k for k in METRIC_LABELS if k in have] + sorted(have - set(METRIC_LABELS))
+        self.metric_combo.blockSignals(True)
+        self.metric_combo.clear()
+        for k in names:
+            self.metric_combo.addItem(METRIC_LABELS.get(k, k), k)
+        i = self.metric_combo.findData(keep)
+        self.metric_combo.setCurrentIndex(i if i >= 0 else 0)
+        self.metric_combo.blockSignals(False)
+
+    @property
+    def metric(self) -> str | None:
+        return self.metric_combo.currentData()
+
+    def set_metric(self, column: str) -> bool:
+        i = self.metric_combo.findData(column)
+        if i >= 0:
+            self.metric_combo.setCurrentIndex(i)
+        return i >= 0
+
+    def _rebuild(self) -> None:
+        self.redraw()
+        self._fill_samples()
+        self._fill_table()
+        self._update_buttons()
+
+    def redraw(self) -> None:
+        """One curve per run of the chosen column, in the run's colour, named in the legend."""
+        for curve in self.curves.values():
+            self.plot.removeItem(curve)
+        self.curves.clear()
+        self.legend.clear()
+        metric = self.metric
+        self.smooth_check.setEnabled(metric in SMOOTHED)
+        hint = {"w_estimate": "  (should fall)", "w1_exact": "  (lower is better)", "sliced_w": "  (lower is better)",
+                "modes_covered": "  (higher is better)"}.get(metric, "")
+        self.plot.setTitle(f"<span style='color:{self.colours.foreground}'>"
+                           f"{METRIC_LABELS.get(metric, metric or '')}{hint}</span>" if metric else None)
+        self.plot.setLabel("left", METRIC_LABELS.get(metric, metric or ""))
+        for run in self.runs:
+            x = run.columns["gen_iter"]
+            y = run.columns.get(metric) if metric else None
+            sparse = metric in EVAL_COLUMNS
+            kw = {"symbol": "o", "symbolSize": 5, "symbolBrush": run.colour, "symbolPen": run.colour} if sparse else {}
+            curve = self.plot.plot(name=run.label, pen=pg.mkPen(run.colour, width=2), **kw)
+            if y is not None:
+                if sparse:
+                    finite = np.isfinite(y)
+                    x, y = x[finite], y[finite]
+                elif self.smooth_check.isChecked() and metric in SMOOTHED:
+                    finite = np.isfinite(y)  # rows after a non-finite step stay gaps
+                    y = y.copy()
+                    y[finite] = _Ema(0.9).run(y[finite])
+                curve.setData(x, y)
+            if not sparse:
+                curve.setDownsampling(auto=True, method="peak")
+                curve.setClipToView(True)
+            self.curves[run.path] = curve
+        self.plot.enableAutoRange()
+
+    def _fill_samples(self) -> None:
+        for panel in self.sample_panels.values():
+            self.samples_row.removeWidget(panel)
+            panel.deleteLater()
+        self.sample_panels.clear()
+        self._pixmaps.clear()
+        for i, run in enumerate(self.runs):
+            panel = QFrame()
+            panel.setFrameShape(QFrame.Shape.StyledPanel)
+            v = QVBoxLayout(panel)
+            v.setContentsMargins(4, 4, 4, 4)
+            picture = QLabel()
+            picture.setObjectName("comparePicture")
+            picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            pm = QPixmap(str(run.sample_png)) if run.sample_png is not None else QPixmap()
+            if not pm.isNull():
+                self._pixmaps[run.path] = pm
+                picture.setToolTip(str(run.sample_png))
+            else:
+                picture.setText("no sample picture saved" if run.sample_png is None
+                                else f"cannot read {run.sample_png.name}")
+            it = ""
+            if run.sample_png is not None:
+                it = run.sample_png.stem.split("_")[-1].lstrip("0") or "0"
+            caption = QLabel(f"<span style='color:{run.colour}'>■</span> <b>{run.name}</b><br>{run.objective}"
+                             f"{f', iteration {it}' if it else ''}")
+            caption.setObjectName("compareCaption")
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            caption.setToolTip(str(run.path))
+            v.addWidget(picture, 1)
+            v.addWidget(caption)
+            self.samples_row.insertWidget(i, panel)
+            self.sample_panels[run.path] = panel
+        self._fit_pictures()
+
+    def _fit_pictures(self) -> None:
+        """Square pictures as tall as the strip allows (the strip scrolls sideways when many)."""
+        side = max(self.SAMPLE_HEIGHT, self.samples_area.viewport().height() - 62)
+        for path, panel in self.sample_panels.items():
+            picture = panel.findChild(QLabel, "comparePicture")
+            picture.setFixedSize(side, side)
+            pm = self._pixmaps.get(path)
+            if pm is not None:
+                picture.setPixmap(pm.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                            Qt.TransformationMode.SmoothTransformation))
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+        if obj is self.samples_area.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_pictures()
+        return super().eventFilter(obj, event)
+
+    def _fill_table(self) -> None:
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(self.runs))
+        for row, run in enumerate(self.runs):
+            for col, (_h, column, _tip) in enumerate(TABLE_COLUMNS):
+                if col == 0:
+                    item = _SortItem(run.name, run.name)
+                    item.setIcon(_swatch(run.colour))
+                    item.setData(Qt.ItemDataRole.UserRole, str(run.path))
+                    item.setToolTip(str(run.path))
+                elif col == 1:
+                    item = _SortItem(run.objective, run.objective)
+                elif col == 2:
+                    item = _SortItem(run.data, run.data)
+                else:
+                    v = run.final(column)
+                    item = _SortItem(_fmt(v, column), v)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, col, item)
+        self.table.setSortingEnabled(True)
+
+    def table_rows(self) -> list[list[str]]:
+        """The table as shown (in its current sort order)."""
+        return [[self.table.item(r, c).text() for c in range(self.table.columnCount())]
+                for r in range(self.table.rowCount())]
+
+    # ================================================================== CSV
+    def csv_text(self) -> str:
+        """The table in its current order, with the raw numbers (empty where missing)."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["run", "objective", "data", *(c for _h, c, _t in TABLE_COLUMNS[3:]), "path"])
+        for r in range(self.table.rowCount()):
+            cells = [self.table.item(r, c) for c in range(self.table.columnCount())]
+            nums = [f"{c.key:.9g}" if math.isfinite(c.key) else "" for c in cells[3:]]
+            w.writerow([cells[0].text(), cells[1].text(), cells[2].text(), *nums,
+                        cells[0].data(Qt.ItemDataRole.UserRole)])
+        return buf.getvalue()
+
+    @Slot()
+    def copy_csv(self) -> None:
+        QGuiApplication.clipboard().setText(self.csv_text())
+        self._set_status(f"Copied {len(self.runs)} rows as CSV.")
+
+    def export_csv(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            with atomic_open(path, "w") as fh:
+                fh.write(self.csv_text())
+        except OSError as e:
+            self._set_status(f"{path}: cannot write ({e.strerror or e}); nothing was written.", error=True)
+            return False
+        self._set_status(f"Wrote {len(self.runs)} rows to {path}.")
+        return True
+
+    def _ask_save_path(self, default: str) -> str:
+        # QFileDialog asks before replacing an existing file (its default).
+        dlg = QFileDialog(self, "Export comparison", default, "CSV (*.csv)")
+        dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dlg.setDefaultSuffix("csv")
+        return dlg.selectedFiles()[0] if dlg.exec() and dlg.selectedFiles() else ""
+
+    @Slot()
+    def export_csv_dialog(self) -> bool:
+        from studio.export import unique_path
+        folder = self.runs_dir if self.runs_dir.is_dir() else Path.home()
+        path = self.save_path_handler(str(unique_path(folder, "comparison", ".csv")))
+        return bool(path) and self.export_csv(path)
+
+    # ================================================================== theme
+    def set_dark(self, dark: bool) -> None:
+        self.colours = c = plot_colours(dark)
+        self.plot_widget.setBackground(c.background)
+        for name in ("left", "bottom"):
+            ax = self.plot.getAxis(name)
+            ax.setPen(pg.mkPen(c.foreground))
+            ax.setTextPen(pg.mkPen(c.foreground))
+        self.legend.setLabelTextColor(c.foreground)
+        bg = pg.mkColor(c.background)
+        bg.setAlpha(200)
+        self.legend.setBrush(pg.mkBrush(bg))
+        self.legend.setPen(pg.mkPen(c.marker))
+        self.redraw()

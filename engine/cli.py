@@ -233,7 +233,11 @@ def _sample_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wgan-sample",
                                 description="Draw samples from a checkpoint (or a run folder's latest).")
     p.add_argument("source", metavar="RUN_DIR_OR_CHECKPOINT")
-    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("-n", type=int, default=None,
+                   help="number of samples (default 64); for a conditional run, samples per class (default 8)")
+    p.add_argument("--label", action="append", default=[], metavar="K",
+                   help="conditional runs: sample only class K (repeatable, or a list: --label 3,7 or 0-4); "
+                        "default all classes, one row per class")
     p.add_argument("--out", required=True, help="FILE.png (grid or toy scatter) or FILE.npy (the array)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--nrow", type=int, help="images per row in a PNG grid (default: about sqrt(n))")
@@ -246,6 +250,8 @@ def sample_main(argv: list[str] | None = None) -> int:
     from .render import grid_image, save_png, toy_image
 
     args = _sample_parser().parse_args(argv)
+    n_given = args.n is not None
+    args.n = 64 if args.n is None else args.n
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npy"):
         return _err(f"--out {out}: the file must end in .png or .npy")
@@ -261,7 +267,19 @@ def sample_main(argv: list[str] | None = None) -> int:
         model = load_model(args.source)
     except CheckpointError as e:
         return _err(str(e))
-    x = model.sample(args.n, args.seed)
+    from .inference import parse_classes
+    try:
+        classes = parse_classes(args.label, model.num_classes)
+    except ValueError as e:
+        return _err(f"--label {','.join(args.label)}: {e}")
+    per_class = None
+    if model.conditional:
+        classes = classes if classes is not None else list(range(model.num_classes))
+        per_class = args.n if n_given else 8
+        args.n = per_class * len(classes)
+        if args.n > 1_000_000:
+            return _err(f"-n {per_class} per class x {len(classes)} classes: more than 1000000 samples")
+    x = model.sample(per_class or args.n, args.seed, classes=classes)
     try:
         if out.suffix.lower() == ".npy":
             from .io import atomic_open
@@ -275,14 +293,18 @@ def sample_main(argv: list[str] | None = None) -> int:
             field = critic_field(model.critic, data.extent)
             payload = {"kind": "toy", "fake": x, "real": real, "field": field[0], "extent": data.extent,
                        "label": f"{model.config.data.name}  iteration {model.gen_iter}  seed {args.seed}"}
-            save_png(toy_image(payload), out, model.metadata(args.seed))
+            if per_class:
+                payload["labels"] = np.repeat(np.asarray(classes), per_class)
+            save_png(toy_image(payload), out, model.metadata(args.seed, classes))
         else:
-            nrow = args.nrow or int(np.ceil(np.sqrt(args.n)))
+            nrow = args.nrow or per_class or int(np.ceil(np.sqrt(args.n)))
             scale = max(1, 512 // (min(nrow, args.n) * (x.shape[-1] + 2)))
-            save_png(grid_image(x, nrow=nrow, scale=scale), out, model.metadata(args.seed))
+            save_png(grid_image(x, nrow=nrow, scale=scale), out, model.metadata(args.seed, classes))
     except OSError as e:
         return _err(f"{out}: cannot write ({e.strerror or e}); nothing was written")
-    print(f"wrote {args.n} samples from iteration {model.gen_iter} to {out}", file=sys.stderr)
+    what = f"{args.n} samples" if not per_class else \
+        f"{args.n} samples ({per_class} per class, one row per class: {', '.join(map(str, classes))})"
+    print(f"wrote {what} from iteration {model.gen_iter} to {out}", file=sys.stderr)
     return 0
 
 

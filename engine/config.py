@@ -30,6 +30,12 @@ DATASETS_WITH_PATH = ("folder", "mnist", "cifar10", "npz")
 OBJECTIVES = ("wgan-gp", "wgan-clip", "gan", "f-gan")
 DIVERGENCES = ("kl", "reverse-kl", "js", "pearson", "hellinger")  # f-gan, Nowozin et al. Table 2
 ARCHS = ("mlp", "dcgan")
+CONDITIONAL = ("none", "concat", "projection")
+# Data sets that never carry class labels (conditional training is refused on them at once);
+# mnist (without its labels file), npz (without a 'labels' array) are checked when loaded.
+UNLABELLED_DATASETS = ("swissroll", "parallel-lines", "folder")
+LABELLED_DATASETS_TEXT = ("8gaussians and 25gaussians (the mixture component), digits, cifar10, mnist with its "
+                          "labels file, npz with a 'labels' array")
 NORMS = ("none", "layer", "batch")
 OPTIMISERS = ("adam", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -113,6 +119,12 @@ class ModelConfig:
     init: str = spec("normal", "Weight initialisation: 'normal' draws weights from N(0, 0.02) with zero biases "
                      "(the reference code's weights_init, DCGAN); 'pytorch' keeps PyTorch's default "
                      "(Kaiming-uniform).", choices=("normal", "pytorch"))
+    conditional: str = spec("none", "Conditional training on labelled data: the class label y goes to both nets, "
+                            "with any objective (gan = conditional GAN, wgan-gp = conditional WGAN-GP). The "
+                            "generator gets a learned label embedding next to z. 'concat': the critic gets the "
+                            "label embedding concatenated to its input (extra constant channels for DCGAN; "
+                            "Mirza & Osindero 2014); 'projection': f(x, y) = psi(phi(x)) + <embed(y), phi(x)> "
+                            "(Miyato & Koyama 2018). Needs a data set with labels.", choices=CONDITIONAL)
 
 
 @dataclass
@@ -374,6 +386,9 @@ def validate(cfg: Config, *, file=None) -> list[str]:
                           "penalty is per sample and batch-norm couples the samples of a batch "
                           "(Gulrajani et al. sec. 4); use 'layer' or 'none'", file=file,
                           key="[model] critic_norm", value=m.critic_norm, allowed="'none', 'layer'")
+    if m.conditional != "none" and d.name in UNLABELLED_DATASETS:
+        raise ConfigError(unlabelled_message(d.name), file=file, key="[model] conditional", value=m.conditional,
+                          allowed="'none' for this data set")
     if m.arch == "dcgan":
         if d.name in TOY_DATASETS:
             raise ConfigError("the DCGAN networks need an image data set", file=file, key="[model] arch",
@@ -386,6 +401,11 @@ def validate(cfg: Config, *, file=None) -> list[str]:
         warnings.append("Adam with weight clipping: the WGAN paper reports that momentum-based optimisers "
                         "destabilise clipped critics; RMSProp is recommended.")
     return warnings
+
+
+def unlabelled_message(name: str) -> str:
+    return (f"conditional training needs class labels and data set {name!r} has none (data sets with labels: "
+            f"{LABELLED_DATASETS_TEXT})")
 
 
 def load_config(path: str | os.PathLike, *, base: Config | None = None) -> Config:

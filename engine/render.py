@@ -17,6 +17,10 @@ from .io import atomic_write_bytes
 
 REAL_RGB = (242, 142, 43)      # orange
 FAKE_RGB = (23, 162, 160)      # teal
+# Generated points of a conditional run, by class (cycled): Tableau 10 with its orange, the colour
+# of the real data, replaced by navy.
+CLASS_RGB = [(31, 119, 180), (0, 0, 128), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+             (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 # Diverging map (purple - near white - green), centred on 0.
 _DIVERGING = np.array([[64, 0, 75], [153, 112, 171], [231, 212, 232], [247, 247, 247],
                        [217, 240, 211], [90, 174, 97], [0, 68, 27]], dtype=np.float64)
@@ -79,11 +83,18 @@ def toy_image(payload: dict, size: int = 512, point_radius: float = 2.0) -> Imag
         return zip(px.tolist(), py.tolist(), strict=True)
 
     r = point_radius
+    fake_labels = payload.get("labels")  # conditional runs: generated points coloured by class
     for pts, rgb in ((payload.get("real"), REAL_RGB), (payload.get("fake"), FAKE_RGB)):
         if pts is None:
             continue
-        for px, py in to_px(pts):
-            draw.ellipse((px - r, py - r, px + r, py + r), fill=rgb)
+        pts = np.asarray(pts, dtype=np.float64)
+        colours = [rgb] * len(pts)
+        if rgb is FAKE_RGB and fake_labels is not None and len(fake_labels) == len(pts):
+            colours = [CLASS_RGB[int(k) % len(CLASS_RGB)] for k in fake_labels]
+        keep = np.isfinite(pts).all(axis=1)
+        colours = [c for c, ok in zip(colours, keep, strict=True) if ok]
+        for (px, py), c in zip(to_px(pts), colours, strict=True):
+            draw.ellipse((px - r, py - r, px + r, py + r), fill=c)
     label = payload.get("label")
     if label:
         draw.rectangle((0, 0, size, 16), fill=(255, 255, 255))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from engine import Config, Trainer, __version__, dumps_config, load_checkpoint
 from engine.config import config_from_dict
-from engine.inference import load_model
+from engine.inference import load_model, parse_classes
 from engine.render import grid_image, save_png, toy_image
 
 
@@ -61,34 +62,63 @@ def _extent(points: np.ndarray) -> tuple[float, float, float, float]:
     return (-m, m, -m, m)
 
 
-def grid_metadata(config: Config, gen_iter: int, seed: int, count: int, source: str) -> dict[str, str]:
+def grid_metadata(config: Config, gen_iter: int, seed: int, count: int, source: str, classes=None
+                  ) -> dict[str, str]:
     """Enough to reproduce the picture: the full config (TOML), the generator iteration, the
-    noise seed and what it was drawn from."""
-    return {"Software": f"WGAN Studio {__version__}", "gen_iter": str(gen_iter), "seed": str(seed),
+    noise seed, what it was drawn from and (conditional runs) the classes, one row each."""
+    meta = {"Software": f"WGAN Studio {__version__}", "gen_iter": str(gen_iter), "seed": str(seed),
             "count": str(count), "source": source, "config": dumps_config(config)}
+    if classes is not None:
+        meta["classes"] = ",".join(str(int(c)) for c in classes)
+    return meta
 
 
 def write_grid(path: str | Path, samples: np.ndarray, *, config: Config, gen_iter: int, seed: int, nrow: int,
-               size: int, source: str, toy_payload: dict | None = None) -> Path:
+               size: int, source: str, toy_payload: dict | None = None, classes=None) -> Path:
+    """``classes``: a conditional run's samples, ``len(samples) / len(classes)`` per class, class
+    after class: one grid row per class (toy sets: points coloured by class)."""
     label = f"{config.data.name}  iteration {gen_iter}  seed {seed}"
+    if classes is not None:
+        per_class = len(samples) // max(1, len(classes))
+        nrow = per_class
+        if samples.ndim == 2:
+            toy_payload = dict(toy_payload or {"extent": _extent(samples)},
+                               labels=np.repeat(np.asarray(classes), per_class))
+        label += f"  classes {','.join(map(str, classes))}"
     img = render_samples(samples, nrow=nrow, size=size, toy_payload=toy_payload, label=label)
-    return save_png(img, path, grid_metadata(config, gen_iter, seed, len(samples), source))
+    return save_png(img, path, grid_metadata(config, gen_iter, seed, len(samples), source, classes))
 
 
-def sample_checkpoint(path: str | Path, count: int, seed: int) -> dict:
+def checkpoint_classes(path: str | Path) -> int:
+    """Number of classes of a conditional run's checkpoint (0: not conditional or unreadable)."""
+    try:
+        return int(load_checkpoint(path).get("num_classes", 0) or 0)
+    except Exception:  # noqa: BLE001 - the export itself reports a damaged checkpoint
+        return 0
+
+
+def sample_checkpoint(path: str | Path, count: int, seed: int, classes=None) -> dict:
     """Samples from a saved checkpoint (runs in a background thread). Toy checkpoints are
-    rebuilt as a Trainer so the picture has the critic's field and the real points too."""
+    rebuilt as a Trainer so the picture has the critic's field and the real points too.
+    Conditional runs: ``count`` per class of ``classes`` (default all); the result's "classes"
+    says which (None for an unconditional run)."""
     path = Path(path)
-    cfg = config_from_dict(load_checkpoint(path)["config"])
+    state = load_checkpoint(path)
+    cfg = config_from_dict(state["config"])
+    k = int(state.get("num_classes", 0) or 0)
+    if classes is not None and not k:
+        raise ValueError("classes chosen, but this run is not conditional")
+    if k and classes is None:
+        classes = list(range(k))
     if cfg.is_toy:
         trainer = Trainer.from_checkpoint(path)
         payload = trainer.make_samples(write=False)
-        return {"samples": trainer.sample(count, seed), "config": trainer.config, "gen_iter": trainer.gen_iter,
-                "toy_payload": payload}
+        return {"samples": trainer.sample(count, seed, classes), "config": trainer.config,
+                "gen_iter": trainer.gen_iter, "toy_payload": payload, "classes": classes}
     # Image checkpoints: only the generator is needed, not the data set.
     model = load_model(path)
-    return {"samples": model.sample(count, seed), "config": model.config, "gen_iter": model.gen_iter,
-            "toy_payload": None}
+    return {"samples": model.sample(count, seed, classes), "config": model.config, "gen_iter": model.gen_iter,
+            "toy_payload": None, "classes": classes}
 
 
 def copy_metrics_csv(src: Path, dest: str | Path) -> Path:
@@ -114,11 +144,14 @@ def write_columns_csv(cols: dict[str, np.ndarray], dest: str | Path) -> Path:
 
 
 class ExportGridDialog(QDialog):
-    """Count, samples per row, seed, size and file of a sample-grid export."""
+    """Count, samples per row, seed, size and file of a sample-grid export. For a conditional run
+    (``num_classes > 0``) also the classes to draw: one row per class, "Samples" per class."""
 
-    def __init__(self, parent, default_path: Path, *, is_toy: bool, title: str = "Export sample grid"):
+    def __init__(self, parent, default_path: Path, *, is_toy: bool, title: str = "Export sample grid",
+                 num_classes: int = 0):
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.num_classes = num_classes
         self.count = QSpinBox()
         self.count.setRange(1, 4096)
         self.count.setValue(512 if is_toy else 64)
@@ -142,13 +175,28 @@ class ExportGridDialog(QDialog):
         row.addWidget(self.path, 1)
         row.addWidget(browse)
         form = QFormLayout(self)
-        form.addRow("Samples", self.count)
+        self.classes = QLineEdit("all")
+        self.classes.setToolTip(f"Classes to draw, one row each: all, or e.g. 3, 7 or 0-4 "
+                                f"(this run has classes 0 to {num_classes - 1})")
+        self.classes_error = QLabel("")
+        self.classes_error.setStyleSheet("color: #c0392b")
+        self.classes_error.setVisible(False)
+        if num_classes:
+            self.count.setValue(8)
+            self.count.setToolTip("How many samples of each class (one row per class)")
+            self.nrow.setEnabled(False)
+            self.nrow.setToolTip("One row per class")
+            form.addRow("Classes", self.classes)
+            form.addRow("", self.classes_error)
+            form.addRow("Per class", self.count)
+        else:
+            form.addRow("Samples", self.count)
         form.addRow("Per row", self.nrow)
         form.addRow("Seed", self.seed)
         form.addRow("Width", self.size)
         form.addRow("File", row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
@@ -159,6 +207,24 @@ class ExportGridDialog(QDialog):
         if path:
             self.path.setText(path if path.lower().endswith(".png") else path + ".png")
 
+    def chosen_classes(self) -> list[int] | None:
+        """The classes typed in (None: all, or an unconditional run); ValueError if malformed."""
+        if not self.num_classes:
+            return None
+        return parse_classes(self.classes.text(), self.num_classes)
+
+    def _accept(self) -> None:
+        try:
+            self.chosen_classes()
+        except ValueError as e:
+            self.classes_error.setText(str(e))
+            self.classes_error.setVisible(True)
+            return
+        self.accept()
+
     def values(self) -> dict:
-        return {"path": Path(self.path.text()), "count": self.count.value(), "nrow": self.nrow.value(),
-                "seed": self.seed.value(), "size": self.size.value()}
+        out = {"path": Path(self.path.text()), "count": self.count.value(), "nrow": self.nrow.value(),
+               "seed": self.seed.value(), "size": self.size.value()}
+        if self.num_classes:
+            out["classes"] = self.chosen_classes()
+        return out

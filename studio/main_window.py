@@ -1028,13 +1028,23 @@ class MainWindow(QMainWindow):
             self._warn("Nothing to export", "Start a run or open one first.")
             return
         default, is_toy = self._export_defaults()
-        dlg = ex.ExportGridDialog(self, default, is_toy=is_toy)
+        dlg = ex.ExportGridDialog(self, default, is_toy=is_toy, num_classes=self.export_num_classes())
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.export_grid(**dlg.values())
 
-    def export_grid(self, path: str | Path, count: int = 64, nrow: int = 8, seed: int = 0, size: int = 512) -> bool:
+    def export_num_classes(self) -> int:
+        """Classes of the current or opened run when it is conditional (0 otherwise): the export
+        dialog then offers a class picker."""
+        if self.trainer is not None:
+            return int(getattr(self.trainer, "num_classes", 0))
+        ckpt = self.run_report.checkpoint if self.run_report is not None else None
+        return ex.checkpoint_classes(ckpt) if ckpt is not None and ckpt.is_file() else 0
+
+    def export_grid(self, path: str | Path, count: int = 64, nrow: int = 8, seed: int = 0, size: int = 512,
+                    classes: list[int] | None = None) -> bool:
         """Write a grid of ``count`` fresh samples (noise seed ``seed``) from the current
-        generator, ``size`` pixels wide. Asynchronous: emits export_finished / export_failed."""
+        generator, ``size`` pixels wide. Conditional runs: ``count`` per class of ``classes``
+        (default all), one row per class. Asynchronous: emits export_finished / export_failed."""
         path = Path(path)
         if not self.confirm_overwrite(path):
             return False
@@ -1042,18 +1052,24 @@ class MainWindow(QMainWindow):
             ckpt = self.run_report.checkpoint if self.run_report is not None else None
             if self.opened_run is not None and ckpt is not None and ckpt.is_file():
                 return self.export_checkpoint_grid(ckpt, path, count=count, nrow=nrow, seed=seed, size=size,
-                                                   confirmed=True)
+                                                   confirmed=True, classes=classes)
             self.export_failed.emit("nothing to export: start a run or open one")
             return False
         trainer, worker = self.trainer, self.worker
         toy_payload = self.samples.payload if trainer.is_toy else None
         cfg = trainer.config
 
+        k = int(getattr(trainer, "num_classes", 0))
+        if classes is not None and not k:
+            self._export_error("classes chosen, but this run is not conditional", "")
+            return False
+        chosen = (list(range(k)) if classes is None else list(classes)) if k else None
+
         def write(snapshot):
             generator, gen_iter = snapshot
-            samples = generate(generator, count, cfg.model.z_dim, seed)
+            samples = generate(generator, count, cfg.model.z_dim, seed, classes=chosen)
             return ex.write_grid(path, samples, config=cfg, gen_iter=gen_iter, seed=seed, nrow=nrow, size=size,
-                                 source=str(self.run_path or ""), toy_payload=toy_payload)
+                                 source=str(self.run_path or ""), toy_payload=toy_payload, classes=chosen)
 
         def have_snapshot(fut: Future):
             try:
@@ -1074,20 +1090,23 @@ class MainWindow(QMainWindow):
             return
         dlg = ex.ExportGridDialog(self, ex.unique_path(Path(path).parent, Path(path).stem + "-samples", ".png"),
                                   is_toy=(self.config_panel.config() or Config()).is_toy,
-                                  title="Export sample grid from checkpoint")
+                                  title="Export sample grid from checkpoint",
+                                  num_classes=ex.checkpoint_classes(path))
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.export_checkpoint_grid(path, **dlg.values())
 
     def export_checkpoint_grid(self, checkpoint: str | Path, path: str | Path, count: int = 64, nrow: int = 8,
-                               seed: int = 0, size: int = 512, confirmed: bool = False) -> bool:
+                               seed: int = 0, size: int = 512, confirmed: bool = False,
+                               classes: list[int] | None = None) -> bool:
         path = Path(path)
         if not confirmed and not self.confirm_overwrite(path):
             return False
 
         def work():
-            res = ex.sample_checkpoint(checkpoint, count, seed)
+            res = ex.sample_checkpoint(checkpoint, count, seed, classes)
             return ex.write_grid(path, res["samples"], config=res["config"], gen_iter=res["gen_iter"], seed=seed,
-                                 nrow=nrow, size=size, source=str(checkpoint), toy_payload=res["toy_payload"])
+                                 nrow=nrow, size=size, source=str(checkpoint), toy_payload=res["toy_payload"],
+                                 classes=res["classes"])
 
         self._run_task(work, self._export_done, self._export_error)
         return True

@@ -134,12 +134,16 @@ def live_toy_payload(trainer: Trainer, field_res: int = LIVE_FIELD_RES, arrows: 
     its gradient arrows only when ``arrows``. Call it on the training thread, at a boundary."""
     extent = trainer.data.extent
     with torch.no_grad():
-        fake = frozen_bn_forward(trainer.generator, trainer.fixed_noise).float().cpu().numpy()
+        fake = frozen_bn_forward(trainer.generator, trainer.fixed_noise, trainer.fixed_labels).float().cpu().numpy()
     field, arrow_pos, arrow_grad = critic_field(trainer.critic, extent, field_res, ARROW_RES if arrows else 0)
     real = trainer.display_real.float().cpu().numpy()
-    return {"kind": "toy", "gen_iter": trainer.gen_iter, "fake": fake, "real": real, "field": field,
-            "extent": extent, "arrow_pos": arrow_pos, "arrow_grad": arrow_grad,
-            "label": f"{trainer.config.data.name}  iteration {trainer.gen_iter}"}
+    payload = {"kind": "toy", "gen_iter": trainer.gen_iter, "fake": fake, "real": real, "field": field,
+               "extent": extent, "arrow_pos": arrow_pos, "arrow_grad": arrow_grad,
+               "label": f"{trainer.config.data.name}  iteration {trainer.gen_iter}"}
+    if trainer.fixed_labels is not None:  # conditional: the generated points' classes
+        labels = trainer.fixed_labels.cpu().numpy()
+        payload.update(labels=labels, nrow=int((labels == labels[0]).sum()), num_classes=trainer.num_classes)
+    return payload
 
 
 class TrainingWorker(QObject):

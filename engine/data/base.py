@@ -26,5 +26,10 @@ class DataSource:
         """Return ``(x, labels)``: ``x`` float32 on the device, labels int64 or None."""
         raise NotImplementedError
 
+    def sample_labels(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` labels drawn as the data's labels are (for the generator step of conditional
+        training); only for labelled data."""
+        return self.sample(n, generator)[1]
+
     def to(self, device) -> DataSource:  # pragma: no cover - overridden
         raise NotImplementedError

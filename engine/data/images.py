@@ -682,6 +682,11 @@ class ImageData(DataSource):
     def to(self, device) -> ImageData:
         return ImageData(self.name, self.images, self.labels, device=device)
 
+    def sample_labels(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Labels of ``n`` random images: the data set's own class frequencies."""
+        idx = torch.randint(0, len(self), (n,), generator=generator, device=self.device)
+        return self.labels[idx]
+
     def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = torch.randint(0, len(self), (n,), generator=generator, device=self.device)
         x = self.images[idx].to(torch.float32).div_(127.5).sub_(1.0)

@@ -66,6 +66,10 @@ class ToyData(DataSource):
         k = torch.arange(n, device=self.device) % len(self.centres)
         return self.centres[k] + self.std * torch.randn(n, 2, generator=generator, device=self.device)
 
+    def sample_labels(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Mixture components, uniform (as :meth:`sample` draws them)."""
+        return torch.randint(0, len(self.centres), (n,), generator=generator, device=self.device)
+
     def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         dev, g = self.device, generator
         if self.centres is not None:

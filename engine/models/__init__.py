@@ -18,19 +18,26 @@ from .mlp import MLPCritic, MLPGenerator
 __all__ = ["DCGANCritic", "DCGANGenerator", "MLPCritic", "MLPGenerator", "build_models", "has_batchnorm"]
 
 
-def build_models(cfg: Config, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
-    """Return ``(generator, critic)`` for samples of ``sample_shape`` (``(2,)`` or ``(C, H, W)``)."""
+def build_models(cfg: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+    """Return ``(generator, critic)`` for samples of ``sample_shape`` (``(2,)`` or ``(C, H, W)``).
+    With ``[model] conditional`` other than "none", both take the label: ``g(z, y)``, ``f(x, y)``
+    for ``y`` in ``0 .. num_classes - 1``."""
     m = cfg.model
+    k = num_classes if m.conditional != "none" else 0
+    if m.conditional != "none" and k <= 0:
+        raise ValueError("a conditional model needs num_classes > 0")
+    cond = m.conditional if k else "none"
     if m.arch == "mlp":
         out_dim = int(math.prod(sample_shape))
         image = len(sample_shape) == 3
         g = MLPGenerator(m.z_dim, sample_shape, hidden=m.hidden, layers=m.layers,
-                         norm=m.generator_norm, tanh=image)
-        f = MLPCritic(out_dim, hidden=m.hidden, layers=m.layers, norm=m.critic_norm)
+                         norm=m.generator_norm, tanh=image, num_classes=k)
+        f = MLPCritic(out_dim, hidden=m.hidden, layers=m.layers, norm=m.critic_norm, num_classes=k,
+                      conditional=cond)
     else:
         c, h, _ = sample_shape
-        g = DCGANGenerator(m.z_dim, c, h, features=m.features, norm=m.generator_norm)
-        f = DCGANCritic(c, h, features=m.features, norm=m.critic_norm)
+        g = DCGANGenerator(m.z_dim, c, h, features=m.features, norm=m.generator_norm, num_classes=k)
+        f = DCGANCritic(c, h, features=m.features, norm=m.critic_norm, num_classes=k, conditional=cond)
     if m.init == "normal":
         for net in (g, f):
             reference_init(net)

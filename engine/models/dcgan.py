@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .activations import CriticReLU
+from .mlp import label_dim
 
 
 def _norm2d(kind: str, ch: int) -> nn.Module | None:
@@ -19,15 +20,22 @@ def _norm2d(kind: str, ch: int) -> nn.Module | None:
 
 
 class DCGANGenerator(nn.Module):
+    """``g(z)``, or ``g(z, y)`` with ``num_classes > 0``: a learned label embedding is
+    concatenated to z before the first (transposed) convolution."""
+
     def __init__(self, z_dim: int = 100, channels: int = 3, size: int = 64, features: int = 64,
-                 norm: str = "batch"):
+                 norm: str = "batch", num_classes: int = 0):
         super().__init__()
         if size not in (32, 64):
             raise ValueError("DCGAN generator: size must be 32 or 64")
         self.z_dim = z_dim
+        self.num_classes = num_classes
+        e = label_dim(num_classes) if num_classes else 0
+        if num_classes:
+            self.embed = nn.Embedding(num_classes, e)
         ups = 3 if size == 32 else 4  # 4 -> 32 takes three doublings, 4 -> 64 four
         width = features * 2 ** (ups - 1)
-        mods: list[nn.Module] = [nn.ConvTranspose2d(z_dim, width, 4, 1, 0, bias=norm != "batch")]
+        mods: list[nn.Module] = [nn.ConvTranspose2d(z_dim + e, width, 4, 1, 0, bias=norm != "batch")]
         # state size: width x 4 x 4
         for _ in range(ups - 1):
             if norm == "batch":
@@ -40,19 +48,31 @@ class DCGANGenerator(nn.Module):
         # state size: channels x size x size
         self.net = nn.Sequential(*mods)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            z = torch.cat((z.flatten(1), self.embed(y)), 1)
         return self.net(z.view(z.shape[0], -1, 1, 1))
 
 
 class DCGANCritic(nn.Module):
-    def __init__(self, channels: int = 3, size: int = 64, features: int = 64, norm: str = "none"):
+    """``f(x)``, or ``f(x, y)`` with ``num_classes > 0``: 'concat' appends the label embedding as
+    constant extra input channels; 'projection' adds ``<embed(y), phi(x)>`` to ``psi(phi(x))``
+    (Miyato & Koyama 2018), phi(x) being the flattened last feature map and psi the last conv."""
+
+    def __init__(self, channels: int = 3, size: int = 64, features: int = 64, norm: str = "none",
+                 num_classes: int = 0, conditional: str = "concat"):
         super().__init__()
         if size not in (32, 64):
             raise ValueError("DCGAN critic: size must be 32 or 64")
+        self.num_classes = num_classes
+        self.conditional = conditional if num_classes else "none"
+        e = label_dim(num_classes) if self.conditional == "concat" else 0
+        if e:
+            self.embed = nn.Embedding(num_classes, e)
         downs = 3 if size == 32 else 4
         width = features
         # CriticReLU(0.2) = LeakyReLU(0.2) with a cheaper double backward (gradient penalty).
-        mods: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), CriticReLU(0.2)]
+        mods: list[nn.Module] = [nn.Conv2d(channels + e, width, 4, 2, 1), CriticReLU(0.2)]
         # state size: features x size/2 x size/2 (no norm on the first layer, as in DCGAN)
         for _ in range(downs - 1):
             mods.append(nn.Conv2d(width, width * 2, 4, 2, 1, bias=norm == "none"))
@@ -64,6 +84,16 @@ class DCGANCritic(nn.Module):
         # state size: width x 4 x 4
         mods.append(nn.Conv2d(width, 1, 4, 1, 0))
         self.net = nn.Sequential(*mods)
+        if self.conditional == "projection":
+            # zeros: the critic starts as the unconditional one; the class term is learned
+            self.embed = nn.Embedding(num_classes, width * 16)
+            nn.init.zeros_(self.embed.weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.conditional == "concat":
+            n, _, h, w = x.shape
+            x = torch.cat((x, self.embed(y)[:, :, None, None].expand(n, -1, h, w)), 1)
+        elif self.conditional == "projection":
+            phi = self.net[:-1](x)
+            return self.net[-1](phi).view(x.shape[0]) + (self.embed(y) * phi.flatten(1)).sum(1)
         return self.net(x).view(x.shape[0])  # f(x): one real number per sample, no sigmoid

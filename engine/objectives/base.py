@@ -20,7 +20,9 @@ class Objective:
     uses_penalty = False        # wgan-gp: needs x_real, x_fake and the critic for the penalty
 
     def critic_loss(self, f_real: torch.Tensor, f_fake: torch.Tensor, *, critic=None, real=None,
-                    fake=None, generator=None, gp_lambda: float = 0.0) -> CriticOutput:
+                    fake=None, generator=None, gp_lambda: float = 0.0, labels=None) -> CriticOutput:
+        """``labels``: the class labels of a conditional run (those of the real batch, which the
+        fake batch was generated with), for objectives that call the critic themselves."""
         raise NotImplementedError
 
     def generator_loss(self, f_fake: torch.Tensor) -> torch.Tensor:

@@ -7,14 +7,17 @@ import torch
 from .base import CriticOutput, Objective
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
-                     ) -> torch.Tensor:
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None,
+                     labels: torch.Tensor | None = None) -> torch.Tensor:
     """``mean_i (||grad_x f(x_hat_i)||_2 - 1)^2`` with ``x_hat_i = eps_i x_i + (1 - eps_i) x~_i``.
 
     - one eps per sample, broadcast over its features (not one per batch: PyTorch-GAN #20);
     - the norm is over all features of a sample, flattened (not dim=1 of an image: wgan-gp #25);
     - computed in fp32 with autocast off (fp16 overflows to NaN: StudioGAN #175);
-    - create_graph=True so the penalty's gradient reaches the critic's weights.
+    - create_graph=True so the penalty's gradient reaches the critic's weights;
+    - conditional critics (``labels`` given): ``f(x_hat_i, y_i)`` with the real sample's label
+      (the fake of a conditional critic step is made with the same labels); the gradient is
+      with respect to x only.
     """
     real = real.detach().float()
     fake = fake.detach().float()
@@ -22,7 +25,7 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: 
     eps = torch.rand(shape, device=real.device, generator=generator)
     x_hat = torch.lerp(fake, real, eps).requires_grad_(True)  # eps * real + (1 - eps) * fake
     with torch.autocast(device_type=real.device.type, enabled=False):
-        out = critic(x_hat)
+        out = critic(x_hat) if labels is None else critic(x_hat, labels)
         (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
         norm = grad.flatten(1).norm(2, dim=1)
         return ((norm - 1) ** 2).mean()
@@ -33,9 +36,9 @@ class WGANGPObjective(Objective):
     uses_penalty = True
 
     def critic_loss(self, f_real, f_fake, *, critic=None, real=None, fake=None, generator=None,
-                    gp_lambda: float = 10.0) -> CriticOutput:
+                    gp_lambda: float = 10.0, labels=None) -> CriticOutput:
         w = self.w_estimate(f_real, f_fake)
-        gp = gradient_penalty(critic, real, fake, generator)
+        gp = gradient_penalty(critic, real, fake, generator, labels)
         return CriticOutput(-w + gp_lambda * gp, w.detach(), gp.detach())
 
     def generator_loss(self, f_fake: torch.Tensor) -> torch.Tensor:

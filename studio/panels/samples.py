@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.render import diverging_rgb
+from engine.render import CLASS_RGB, diverging_rgb
 from studio.theme import FAKE, REAL, plot_colours
 
 PAD = 2
@@ -64,13 +64,17 @@ class _SmoothImageItem(pg.ImageItem):
 
 
 class ImageGridView(QWidget):
-    """The fixed-noise grid; click a sample to see it enlarged beside the grid."""
+    """The fixed-noise grid; click a sample to see it enlarged beside the grid. Conditional runs:
+    one row per class (the class written left of its row), as many per row as samples per class."""
 
     sample_clicked = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.images: np.ndarray | None = None
+        self.labels: np.ndarray | None = None   # conditional runs: the class of each sample
+        self.row_labels: list[pg.TextItem] = []
+        self._payload_nrow: int | None = None
         self.gen_iter = 0
         self.selected: int | None = None
         self.nrow_spin = QSpinBox()
@@ -119,11 +123,37 @@ class ImageGridView(QWidget):
     def nrow(self) -> int:
         return self.nrow_spin.value()
 
-    def set_images(self, images: np.ndarray, gen_iter: int) -> None:
-        first = self.images is None or self.images.shape[1:] != images.shape[1:]
+    def set_images(self, images: np.ndarray, gen_iter: int, labels: np.ndarray | None = None,
+                   nrow: int | None = None) -> None:
+        first = (self.images is None or self.images.shape[1:] != images.shape[1:]
+                 or (labels is None) != (self.labels is None))
         self.images = np.asarray(images, dtype=np.float32)
+        self.labels = None if labels is None else np.asarray(labels)
         self.gen_iter = gen_iter
+        if nrow is not None and (first or nrow != self._payload_nrow):
+            self.nrow_spin.blockSignals(True)  # one row per class; the user may still change it
+            self.nrow_spin.setValue(int(nrow))
+            self.nrow_spin.blockSignals(False)
+        self._payload_nrow = nrow
         self._redraw(autorange=first)
+
+    def _place_row_labels(self) -> None:
+        """The class of each grid row (when every row holds one class), left of the row."""
+        for item in self.row_labels:
+            self.vb.removeItem(item)
+        self.row_labels = []
+        if self.labels is None or self.images is None:
+            return
+        n, _, h, _ = self.images.shape
+        ncol = max(1, min(self.nrow, n))
+        rows = [self.labels[r * ncol:(r + 1) * ncol] for r in range((n + ncol - 1) // ncol)]
+        if not all(len(set(row.tolist())) == 1 for row in rows):
+            return  # rows mix classes: labelling them would mislead
+        for r, row in enumerate(rows):
+            item = pg.TextItem(str(int(row[0])), anchor=(1.0, 0.5), color=(160, 160, 160))
+            item.setPos(-1, PAD + r * (h + PAD) + h / 2)
+            self.vb.addItem(item, ignoreBounds=True)
+            self.row_labels.append(item)
 
     def _redraw(self, *_, autorange: bool = True) -> None:
         if self.images is None:
@@ -133,7 +163,13 @@ class ImageGridView(QWidget):
         if autorange:
             self.vb.autoRange(padding=0.01)
         n = len(self.images)
-        self.caption.setText(f"{n} samples from fixed noise, generator iteration {self.gen_iter}")
+        self._place_row_labels()
+        if self.labels is not None:
+            k = len(np.unique(self.labels))
+            self.caption.setText(f"{n} samples from fixed noise, {k} classes (one row each, one noise per column), "
+                                 f"generator iteration {self.gen_iter}")
+        else:
+            self.caption.setText(f"{n} samples from fixed noise, generator iteration {self.gen_iter}")
         if self.selected is not None and self.selected < n:
             self.select(self.selected)
 
@@ -169,7 +205,8 @@ class ImageGridView(QWidget):
         r, k = divmod(i, ncol)
         self.highlight.setRect(PAD + k * (w + PAD) - 1, PAD + r * (h + PAD) - 1, w + 2, h + 2)
         self.highlight.setVisible(True)
-        self.zoom_label.setText(f"sample #{i}  ({w}×{h} px)")
+        cls = f", class {int(self.labels[i])}" if self.labels is not None else ""
+        self.zoom_label.setText(f"sample #{i}{cls}  ({w}×{h} px)")
         self.sample_clicked.emit(i)
 
 
@@ -247,7 +284,13 @@ class ToyView(QWidget):
         self.field_item.setRect(pg.QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colorbar.setLevels((-vmax, vmax))
         self.real_item.setData(pos=np.asarray(payload["real"], dtype=np.float64))
-        self.fake_item.setData(pos=np.asarray(payload["fake"], dtype=np.float64))
+        fake = np.asarray(payload["fake"], dtype=np.float64)
+        labels = payload.get("labels")
+        if labels is not None and len(labels) == len(fake):  # conditional: generated points by class
+            brushes = [pg.mkBrush(*c, 200) for c in CLASS_RGB]
+            self.fake_item.setData(pos=fake, brush=[brushes[int(k) % len(brushes)] for k in labels])
+        else:
+            self.fake_item.setData(pos=fake, brush=pg.mkBrush(*FAKE, 200))
         if self._extent != (x0, x1, y0, y1):
             self._extent = (x0, x1, y0, y1)
             self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
@@ -318,7 +361,8 @@ class SamplesPanel(QStackedWidget):
             self.toy.set_payload(payload)
         elif "images" in payload:
             self.setCurrentWidget(self.grid)
-            self.grid.set_images(payload["images"], int(payload.get("gen_iter", 0)))
+            self.grid.set_images(payload["images"], int(payload.get("gen_iter", 0)), payload.get("labels"),
+                                 payload.get("nrow"))
 
     def set_dark(self, dark: bool) -> None:
         self.toy.set_dark(dark)

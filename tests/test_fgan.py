@@ -84,3 +84,67 @@ def test_bad_divergence_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="divergence") as e:
         load_config(p)
     assert "kl" in str(e.value) and "c.toml" in str(e.value)
+
+
+def test_js_critic_loss_value_by_hand():
+    # g_f(v) = log(2 D(v)) and f*(g_f(v)) = -log(2 (1 - D(v))) with D = sigmoid (Nowozin Table 2 / GAN)
+    def d(v):
+        return 1 / (1 + math.exp(-v))
+    js = get_objective("f-gan", divergence="js")
+    est = (math.log(2 * d(0.0)) + math.log(2 * d(1.0))) / 2 - (-math.log(2 * (1 - d(1.0))))
+    assert float(js.critic_loss(torch.tensor([0.0, 1.0]), torch.tensor([1.0])).loss) == pytest.approx(-est)
+
+
+E = math.e
+FAKE = torch.tensor([-0.5, 1.0])
+SP = [math.log1p(math.exp(v)) for v in (-0.5, 1.0)]      # softplus(v)
+SPN = [math.log1p(math.exp(-v)) for v in (-0.5, 1.0)]    # softplus(-v)
+GENERATOR_LOSSES_BY_HAND = {
+    # trick: -mean g_f(V(fake));  minimax: -mean f*(g_f(V(fake)))
+    ("kl", "trick"): -(-0.5 + 1.0) / 2,
+    ("kl", "minimax"): -(E ** -1.5 + E ** 0.0) / 2,
+    ("reverse-kl", "trick"): (E ** 0.5 + E ** -1.0) / 2,
+    ("reverse-kl", "minimax"): -((-0.5 - 1) + (1.0 - 1)) / 2,
+    ("js", "trick"): -((math.log(2) - SPN[0]) + (math.log(2) - SPN[1])) / 2,
+    ("js", "minimax"): -((SP[0] - math.log(2)) + (SP[1] - math.log(2))) / 2,
+    ("pearson", "trick"): -(-0.5 + 1.0) / 2,
+    ("pearson", "minimax"): -((0.0625 - 0.5) + (0.25 + 1.0)) / 2,
+    ("hellinger", "trick"): -((1 - E ** 0.5) + (1 - E ** -1.0)) / 2,
+    ("hellinger", "minimax"): -((E ** -0.5 - 1) + (E - 1)) / 2,
+}
+
+
+@pytest.mark.parametrize("div,form", list(GENERATOR_LOSSES_BY_HAND))
+def test_generator_loss_values_by_hand(div, form):
+    obj = get_objective("f-gan", divergence=div, fgan_generator=form)
+    assert float(obj.generator_loss(FAKE)) == pytest.approx(GENERATOR_LOSSES_BY_HAND[(div, form)], rel=1e-6)
+
+
+# The critic output whose activation is f'(1): the optimal T when P = Q (Nowozin eq. 5, T* = f'(p/q)).
+V_AT_EQUALITY = {"kl": 1.0, "reverse-kl": 0.0, "js": 0.0, "pearson": 0.0, "hellinger": 0.0}
+
+
+@pytest.mark.parametrize("div", DIVERGENCES)
+def test_estimate_is_zero_for_the_optimal_critic_of_equal_distributions(div):
+    u = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    (fprime,) = torch.autograd.grad(generator_f(div, u), u)
+    v0 = torch.full((3,), V_AT_EQUALITY[div], dtype=torch.float64)
+    assert float(activation(div, v0[0])) == pytest.approx(float(fprime), abs=1e-12)
+    obj = get_objective("f-gan", divergence=div)
+    assert float(obj.critic_loss(v0, v0).loss) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("form", ["trick", "minimax"])
+@pytest.mark.parametrize("div", DIVERGENCES)
+def test_loss_signs(div, form):
+    """Critic: scoring real higher or fake lower lowers its loss; generator: a higher critic score
+    on its samples lowers its loss (both forms). Pearson's f* is increasing for t > -2 only (the
+    density ratio f*'(t) = t/2 + 1 must be positive), hence the range of scores."""
+    obj = get_objective("f-gan", divergence=div, fgan_generator=form)
+    f_real = torch.linspace(-1.5, 2, 8, requires_grad=True)
+    f_fake = torch.linspace(-1.5, 2, 8, requires_grad=True)
+    obj.critic_loss(f_real, f_fake).loss.backward()
+    assert (f_real.grad < 0).all() and (f_fake.grad > 0).all()
+    g_fake = torch.linspace(-1.5, 2, 8, requires_grad=True)
+    obj.generator_loss(g_fake).backward()
+    assert (g_fake.grad < 0).all()

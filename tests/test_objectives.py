@@ -124,3 +124,61 @@ def test_clipping_bounds_every_parameter_norm_scales_included():
     bn = [m for m in critic.modules() if isinstance(m, nn.BatchNorm2d)]
     assert bn and bn[0].weight.abs().max().item() <= 0.01
     assert clip_fraction(params, 0.01).item() > 0.9
+
+
+# ---------------------------------------------------------------- loss values and signs by hand
+
+def _sigmoid(v):
+    return 1 / (1 + math.exp(-v))
+
+
+def test_gan_loss_values_by_hand():
+    # D = sigmoid(f). Critic: -mean log D(x) - mean log(1 - D(x~)); generator: -mean log D(x~).
+    f_real, f_fake = torch.tensor([1.0, -2.0]), torch.tensor([0.5, -1.0])
+    obj = GANObjective()
+    expected = (-(math.log(_sigmoid(1.0)) + math.log(_sigmoid(-2.0))) / 2
+                - (math.log(1 - _sigmoid(0.5)) + math.log(1 - _sigmoid(-1.0))) / 2)
+    out = obj.critic_loss(f_real, f_fake)
+    assert out.loss.item() == pytest.approx(expected, rel=1e-6)
+    assert out.w_estimate.item() == pytest.approx(-0.5 - (-0.25))  # mean f(real) - mean f(fake)
+    assert obj.generator_loss(f_fake).item() == pytest.approx(
+        -(math.log(_sigmoid(0.5)) + math.log(_sigmoid(-1.0))) / 2, rel=1e-6)
+
+
+def test_wgan_gp_loss_value_by_hand():
+    # f(x) = 3 x1 + 4 x2: |grad f| = 5 everywhere, GP = (5 - 1)^2 = 16.
+    critic = Linear([3.0, 4.0])
+    real = torch.tensor([[1.0, 0.0], [0.0, 1.0]])    # f = 3, 4   -> mean 3.5
+    fake = torch.tensor([[0.0, 0.0], [-1.0, 0.0]])   # f = 0, -3  -> mean -1.5
+    obj = WGANGPObjective()
+    out = obj.critic_loss(critic(real), critic(fake), critic=critic, real=real, fake=fake, gp_lambda=10.0)
+    assert out.w_estimate.item() == pytest.approx(5.0)
+    assert out.penalty.item() == pytest.approx(16.0, rel=1e-5)
+    assert out.loss.item() == pytest.approx(-5.0 + 10.0 * 16.0, rel=1e-5)
+    assert obj.generator_loss(critic(fake)).item() == pytest.approx(1.5)
+    # a 1-Lipschitz critic with unit gradient pays no penalty: the loss is exactly -W_est
+    unit = Linear([0.6, 0.8])
+    out = obj.critic_loss(unit(real), unit(fake), critic=unit, real=real, fake=fake, gp_lambda=10.0)
+    assert out.penalty.item() == pytest.approx(0.0, abs=1e-10)
+    assert out.loss.item() == pytest.approx(-(0.7 - (-0.3)))
+
+
+@pytest.mark.parametrize("obj", [GANObjective(), WGANClipObjective(), WGANGPObjective()], ids=lambda o: o.kind)
+def test_loss_signs(obj):
+    """The critic lowers its loss by scoring real higher and fake lower; the generator lowers its
+    loss by making the critic score its samples higher (the gradient signs, sample by sample)."""
+    f_real = torch.linspace(-3, 3, 7, requires_grad=True)
+    f_fake = torch.linspace(-3, 3, 7, requires_grad=True)
+    kw = {}
+    if obj.uses_penalty:  # the penalty depends on the critic's weights, not on these scores
+        kw = dict(critic=Linear([0.6, 0.8]), real=torch.randn(7, 2), fake=torch.randn(7, 2), gp_lambda=10.0)
+    obj.critic_loss(f_real, f_fake, **kw).loss.backward()
+    assert (f_real.grad < 0).all() and (f_fake.grad > 0).all()
+    g_fake = torch.linspace(-3, 3, 7, requires_grad=True)
+    obj.generator_loss(g_fake).backward()
+    assert (g_fake.grad < 0).all()
+    # and the critic loss of a separating critic is below that of a critic that swaps the sets
+    hi, lo = torch.full((4,), 2.0), torch.full((4,), -2.0)
+    if obj.uses_penalty:
+        kw = dict(kw, real=torch.randn(4, 2), fake=torch.randn(4, 2))
+    assert obj.critic_loss(hi, lo, **kw).loss.item() < obj.critic_loss(lo, hi, **kw).loss.item()

@@ -100,7 +100,9 @@ def section(res: dict) -> list[str]:
         head = f"Exact W1 over the run: {name[3:]}"
     load = res.get("load_before")
     lines = [f"### {head}", "",
-             f"`benchmarks/{BENCHMARKS[name][0]}` — {res['seconds']:.0f} s, run {res.get('when', '?')}"
+             f"`benchmarks/{BENCHMARKS[name][0]}` — "
+             + (f"{res['seconds']:.0f} s, " if res.get("seconds") is not None else "")
+             + f"run {res.get('when', '?')}"
              + (f", 1-minute load average {load:.1f} when it started" if load is not None else "")]
     if d is None:
         lines += ["", f"**Did not complete** (exit {res['rc']}). Last lines:", "", "```",
@@ -159,14 +161,29 @@ def main(argv=None) -> int:
     ap.add_argument("--merge", action="store_true",
                     help="keep the other benchmarks' results from the existing raw JSON beside --out "
                          "(to re-run only the timing benchmarks on a quiet machine, say)")
+    ap.add_argument("--use", nargs="+", default=[], metavar="NAME=FILE.json",
+                    help="take NAME's figures from a JSON its script wrote earlier (--json) instead of running it "
+                         "(the soak's 20,000 iterations take half an hour, say)")
     args = ap.parse_args(argv)
     names = args.only or list(BENCHMARKS)
+    used: dict = {}
+    for item in args.use:
+        name, _, file = item.partition("=")
+        if name not in BENCHMARKS or not Path(file).is_file():
+            ap.error(f"--use {item}: expected NAME=FILE.json with NAME one of {', '.join(BENCHMARKS)} "
+                     "and an existing file")
+        f = Path(file)
+        used[name] = {"name": name, "seconds": None, "rc": 0, "load_before": None, "tail": [],
+                      "when": dt.datetime.fromtimestamp(f.stat().st_mtime).strftime("%Y-%m-%d %H:%M") + " (imported)",
+                      "data": json.loads(f.read_text())}
+    names = [n for n in names if n not in used]
     raw = args.out.with_suffix(".json")
     kept: dict = {}
     if args.merge and raw.is_file():
         old = json.loads(raw.read_text())
         kept = {k: v for k, v in old.items() if k in BENCHMARKS and isinstance(v, dict) and "rc" in v}
     with tempfile.TemporaryDirectory() as tmp:
+        kept.update(used)
         kept.update({n: run_one(n, args.quick, Path(tmp)) for n in names})
     results = [kept[n] for n in BENCHMARKS if n in kept]
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")

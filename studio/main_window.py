@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -177,7 +179,13 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.samples, "Samples")
         # Example 1 of the WGAN paper: its own critics, its own thread; independent of the run.
         self.distances = DistancesPanel(self)
-        self.tabs.addTab(self.distances, "Distances")
+        # Scrollable: its form, plots and table would otherwise set the whole tab area's minimum
+        # height (~450 px) and squeeze the training plots below it.
+        self.distances_scroll = QScrollArea()
+        self.distances_scroll.setWidget(self.distances)
+        self.distances_scroll.setWidgetResizable(True)
+        self.distances_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.tabs.addTab(self.distances_scroll, "Distances")
         self.tabs.setTabToolTip(1, "Example 1 of the WGAN paper: W vs JS between two parallel segments")
         # The training thread draws live pictures only while they are shown, arrows only when ticked.
         self.tabs.currentChanged.connect(lambda *_: self._sync_live_view())
@@ -217,6 +225,9 @@ class MainWindow(QMainWindow):
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.config_dock, self.steer_dock], [330, 270], Qt.Orientation.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
+        # Samples above, plots below: the five plots need more height than the one picture.
+        total = sum(self.splitter.sizes()) or 800
+        self.splitter.setSizes([int(total * 0.42), total - int(total * 0.42)])
 
     def _action(self, text, slot, shortcut=None, icon_name=None, tip=None) -> QAction:
         a = QAction(text, self)

@@ -1,0 +1,101 @@
+"""Screenshots of the studio for docs/, taken the way a user sees it: the real window under an X
+server (Xvfb), captured with ImageMagick's ``import -window root``.
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py [--only toy-light ...]
+
+Each shot starts a fresh window on a preset, trains it live for a while (the run goes to a
+temporary folder, the user's settings are not touched), captures the screen and stops the run.
+Needs Debian's ``xvfb imagemagick`` and the xcb libraries listed in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# name -> (preset, theme, generator iterations to train before the picture, overrides)
+SHOTS = {
+    "toy-light": ("toy-wgan-gp", "light", 300, {}),
+    "toy-dark": ("toy-wgan-gp", "dark", 300, {}),
+    "digits-light": ("digits-wgan-gp", "light", 120, {}),
+    "digits-dark": ("digits-wgan-gp", "dark", 120, {}),
+}
+
+
+def shoot(app, name: str, out_dir: Path, tmp: Path) -> Path:
+    from PySide6.QtCore import QEventLoop
+
+    from studio.main_window import MainWindow
+
+    preset, theme, iters, overrides = SHOTS[name]
+
+    def wait(pred, timeout):
+        end = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > end:
+                raise SystemExit(f"{name}: timed out")
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.01)
+
+    win = MainWindow(theme=theme, live_samples_s=0.5)
+    win.question_handler = lambda *_: True
+    win.load_preset(preset)
+    win.resize(1600, 1000)
+    win.move(0, 0)
+    win.show()
+    win.samples.toy.show_arrows.setChecked(name.startswith("toy"))
+    wait(lambda: win.isVisible(), 10)
+    assert win.start(), f"{name}: could not start"
+    wait(lambda: win.trainer is not None and win.trainer.gen_iter >= iters // 2, 1800)
+    win.request_edit("lr_critic", 2 * win.trainer.hp["lr_critic"])  # a live edit: its marker shows
+    wait(lambda: win.trainer.gen_iter >= iters, 1800)
+    end = time.monotonic() + 2.5  # let the last live picture and plot batch arrive
+    wait(lambda: time.monotonic() > end, 10)
+    path = out_dir / f"studio-{name}.png"
+    subprocess.run(["import", "-window", "root", str(path)], check=True)
+    win.stop()
+    wait(lambda: not win.is_active(), 120)
+    win.close()
+    app.processEvents()
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="+", choices=list(SHOTS))
+    ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: as the studio picks)")
+    args = ap.parse_args(argv)
+    if not os.environ.get("DISPLAY"):
+        print("no DISPLAY: run under xvfb-run (see the docstring)", file=sys.stderr)
+        return 2
+    if shutil.which("import") is None:
+        print("ImageMagick's 'import' is missing (apt install imagemagick)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="wgan-shots-") as tmp:
+        tmp = Path(tmp)
+        os.environ["WGAN_STUDIO_RUNS"] = str(tmp / "runs")
+        os.environ["WGAN_STUDIO_NO_CONFIRM"] = "1"
+        from PySide6.QtCore import QSettings
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+        if args.threads:
+            import torch
+            torch.set_num_threads(args.threads)
+        from studio.app import make_app
+        app = make_app(["wgan-studio"])
+        for name in args.only or list(SHOTS):
+            print(shoot(app, name, args.out, tmp), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -271,6 +271,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=2, help="headless/studio pairs; the best of each counts")
     ap.add_argument("--warm-up", action="store_true",
                     help="call studio.worker.warm_up() first (what the window should do once shown)")
+    ap.add_argument("--json", help="also write the figures to this JSON file (benchmarks/run_all.py)")
     ap.add_argument("--headless-child", nargs=2, metavar=("N", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.headless_child:
@@ -322,7 +323,8 @@ def main(argv=None) -> int:
     say(f"studio        {g:8.2f} it/s (best of {args.repeats})")
     say(f"ratio         {g / h:8.3f}   (target >= 0.90; median of the pair ratios {pair_ratio:.3f})")
     (hi, hs), (gi, gs) = quiet["headless"], quiet["studio"]
-    if hs >= 10 and gs >= 10:
+    quiet_ratio = (gi / gs) / (hi / hs) if hs >= 10 and gs >= 10 else None
+    if quiet_ratio is not None:
         say(f"quiet ratio   {(gi / gs) / (hi / hs):8.3f}   (only the 1 s windows in which other processes used "
             f"< 5% of a core: headless {hi / hs:.2f} it/s over {hs:.0f} s, studio {gi / gs:.2f} it/s over {gs:.0f} s)")
     else:
@@ -335,6 +337,15 @@ def main(argv=None) -> int:
     say(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     ok = g / h >= 0.9 and np.percentile(late, 99) < 50 and late.max() < 200
     say("PASS" if ok else "MISS (see above)")
+    if args.json:
+        fig = {"iterations": args.iterations, "pairs": args.repeats, "headless_its": h, "studio_its": g,
+               "ratio_best_of_each": g / h, "ratio_median_of_pairs": pair_ratio, "quiet_ratio": quiet_ratio,
+               "stall_p99_ms": float(np.percentile(late, 99)), "stall_max_ms": float(late.max()),
+               "stall_p99_while_training_ms": float(np.percentile(late_training, 99)),
+               "stall_max_while_training_ms": float(late_training.max()),
+               "redraw_100k_median_ms": redraw, "redraw_100k_max_ms": redraw_max,
+               "load_average_end": os.getloadavg()[0], "pass": bool(ok)}
+        Path(args.json).write_text(json.dumps(fig, indent=1))
     return 0
 
 

@@ -241,3 +241,32 @@ def test_short_conditional_run_on_8gaussians_improves_w1_and_learns_the_labels(c
     centres = t.data.centres.numpy()
     nearest = np.argmin(((x[:, None, :] - centres[None]) ** 2).sum(-1), 1)
     assert (nearest == np.repeat(np.arange(8), 100)).mean() > 0.8
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_short_conditional_gan_run_on_8gaussians_improves_w1_and_learns_the_labels(seed):
+    """The conditional GAN (non-saturating, concat critic): 150 iterations of a 2 x 64 MLP, the
+    discriminator 5 steps per generator step (tests/test_objective_training.py's GAN setting).
+    Measured (W1 untrained -> trained, share of samples at their label's component), seeds 0-3:
+    1.41 -> 0.22 (88%), 0.63 (75%), 0.17 (100%), 0.08 (100%). A projection critic does not learn
+    the labels in this budget (0-26%), so it is not tested here."""
+    torch.set_num_threads(1)
+    cfg = load_preset("toy-gan")
+    cfg.model.conditional = "concat"
+    cfg.model.hidden, cfg.model.layers, cfg.model.z_dim = 64, 2, 2
+    cfg.optimiser.name = "adam"
+    cfg.optimiser.lr_critic = cfg.optimiser.lr_generator = 1e-3
+    cfg.optimiser.betas = (0.0, 0.9)
+    cfg.objective.n_critic = 5
+    cfg.train.batch_size, cfg.train.seed, cfg.train.device = 256, seed, "cpu"
+    cfg.train.iterations = 150
+    cfg.train.checkpoint_every = cfg.train.sample_every = cfg.train.eval_every = 0
+    t = Trainer(cfg)
+    before = t.evaluate()["w1_exact"]
+    t.run()
+    after = t.evaluate()["w1_exact"]
+    assert after < 0.5 * before, (before, after)
+    x = t.sample(100, seed=5)
+    centres = t.data.centres.numpy()
+    nearest = np.argmin(((x[:, None, :] - centres[None]) ** 2).sum(-1), 1)
+    assert (nearest == np.repeat(np.arange(8), 100)).mean() > 0.7

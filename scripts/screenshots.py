@@ -22,21 +22,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# name -> (preset, theme, generator iterations to train before the picture, overrides)
+# name -> (preset, theme, generator iterations to train before the picture)
 SHOTS = {
-    "toy-light": ("toy-wgan-gp", "light", 300, {}),
-    "toy-dark": ("toy-wgan-gp", "dark", 300, {}),
-    "digits-light": ("digits-wgan-gp", "light", 120, {}),
-    "digits-dark": ("digits-wgan-gp", "dark", 120, {}),
+    "toy-light": ("toy-wgan-gp", "light", 300),
+    "toy-dark": ("toy-wgan-gp", "dark", 300),
+    "digits-light": ("digits-wgan-gp", "light", 120),
+    "digits-dark": ("digits-wgan-gp", "dark", 120),
 }
 
 
-def shoot(app, name: str, out_dir: Path, tmp: Path) -> Path:
+def shoot(app, name: str, out_dir: Path) -> Path:
     from PySide6.QtCore import QEventLoop
 
     from studio.main_window import MainWindow
 
-    preset, theme, iters, overrides = SHOTS[name]
+    preset, theme, iters = SHOTS[name]
 
     def wait(pred, timeout):
         end = time.monotonic() + timeout
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         from studio.app import make_app
         app = make_app(["wgan-studio"])
         for name in args.only or list(SHOTS):
-            print(shoot(app, name, args.out, tmp), flush=True)
+            print(shoot(app, name, args.out), flush=True)
     return 0
 
 

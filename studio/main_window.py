@@ -157,7 +157,8 @@ class MainWindow(QMainWindow):
             hints.colorSchemeChanged.connect(lambda *_: self.apply_theme())
 
         self.status_timer = QTimer(self)
-        self.status_timer.setInterval(250)
+        # 2 Hz: every repaint holds the GIL that the training thread needs (see studio/panels/plots.py).
+        self.status_timer.setInterval(500)
         self.status_timer.timeout.connect(self._update_status)
         self.status_timer.start()
         self._update_actions()

@@ -108,11 +108,18 @@ def _light_palette() -> QPalette:
 
 def apply_theme(app: QApplication, dark: bool) -> None:
     """Fusion + palette + the matching style sheet. Fusion renders the same on every platform,
-    which is what lets one style sheet per theme work everywhere."""
+    which is what lets one style sheet per theme work everywhere.
+
+    Does nothing when that theme is already applied: each call re-polishes every widget of
+    every window (a new window applying the theme it found took 1-3 s with a few others open)."""
+    key = "dark" if dark else "light"
+    if app.property("wgan_studio_theme") == key:
+        return
     app.setStyle("Fusion")
     app.setPalette(_dark_palette() if dark else _light_palette())
     qss = resource_path("style-dark.qss" if dark else "style-light.qss")
     app.setStyleSheet(qss.read_text("utf-8") if qss.is_file() else "")
+    app.setProperty("wgan_studio_theme", key)
 
 
 def plot_colours(dark: bool) -> PlotColours:

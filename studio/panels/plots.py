@@ -6,8 +6,14 @@ Smooth with 100,000+ points per curve, and cheap enough to leave CPU time to tra
 - the data live in preallocated NumPy buffers that grow by doubling (no per-row allocation) up to
   ``ColumnBuffer.max_rows``; past that the oldest half is thinned out, so memory stays bounded
   on runs of any length while recent rows keep every point;
-- every curve is created once; a 5 Hz QTimer calls ``setData(x[:n], y[:n], skipFiniteCheck=True)``
+- every curve is created once; a QTimer calls ``setData(x[:n], y[:n], skipFiniteCheck=True)``
   for the curves shown, only when new rows arrived and the window is visible and not minimised;
+- the redraws keep to a time budget (:data:`FRAME_BUDGET`, a share of wall time): at most 5 a
+  second, fewer when a frame (update + paint) takes longer. Why a budget: PySide6 holds Python's
+  GIL through every Qt call, painting included, and the training thread needs the GIL between
+  its tensor operations, so it waits out every millisecond the GUI thread paints (measured: the
+  training thread ran 97% of the time with the window idle, 90% while the plots redrew at 5 Hz,
+  whatever ``sys.setswitchinterval``);
 - ``setDownsampling(mode="peak")`` + ``setClipToView(True)`` draw at most a few points per pixel;
 - auto-range moves in steps (:class:`_SteppedViewBox`): the view grows with some headroom when
   the data leave it, instead of changing a little on every frame. A changed range makes
@@ -18,6 +24,8 @@ negated; it should fall as the generator improves.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -198,6 +206,19 @@ class _SteppedViewBox(pg.ViewBox):
         return [lo - extra if below else lo, hi + extra if above else hi]
 
 
+class _TimedGraphicsLayout(pg.GraphicsLayoutWidget):
+    """A GraphicsLayoutWidget that keeps the wall time of its last paint (``paint_s``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.paint_s = 0.0
+
+    def paintEvent(self, ev):  # noqa: N802 - Qt's name
+        t0 = time.perf_counter()
+        super().paintEvent(ev)
+        self.paint_s = time.perf_counter() - t0
+
+
 class _Ema:
     """Exponential moving average, updated incrementally (lfilter with carried state)."""
 
@@ -218,7 +239,9 @@ class _Ema:
         return y
 
 
-REDRAW_MS = 200
+REDRAW_MS = 200          # the fastest redraw rate: 5 a second
+MAX_REDRAW_MS = 2000     # the slowest, however long a frame takes
+FRAME_BUDGET = 0.02      # the share of wall time the live redraws may take (see the module doc)
 
 COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
            "critic_grad_norm", "lr_critic", "lr_generator", "clip_value", "n_critic")
@@ -275,7 +298,7 @@ class PlotsPanel(QWidget):
         top.addWidget(self.readout, 1)
 
         # ---------------------------------------------------------------- plots
-        self.glw = pg.GraphicsLayoutWidget()
+        self.glw = _TimedGraphicsLayout()
         self.glw.setObjectName("plots")
         c = self.colours
         self.w_plot = self._plot(0, 0, "W-estimate  (should fall)", "W_est", colspan=2)
@@ -336,11 +359,12 @@ class PlotsPanel(QWidget):
         layout.addWidget(self.glw, 1)
 
         self.timer = QTimer(self)
-        # 5 Hz redraws: the curves still move smoothly (a few rows arrive per frame), and each
-        # frame takes CPU time from training on a small machine (benchmarks/gui_overhead.py).
+        # At most 5 Hz: the curves still move smoothly (a few rows arrive per frame), and each
+        # frame takes time from training (see FRAME_BUDGET). refresh() sets the interval.
         self.timer.setInterval(REDRAW_MS)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._on_timer)
         self.timer.start()
+        self._frame_s = 0.0   # moving average of one frame's wall time: refresh() + its paint
 
     def _plot(self, row, col, title, ylabel, colspan=1) -> pg.PlotItem:
         p = self.glw.addPlot(row=row, col=col, colspan=colspan, title=title, viewBox=_SteppedViewBox())
@@ -524,6 +548,22 @@ class PlotsPanel(QWidget):
             return False
         win = self.window()
         return win is None or not win.isMinimized()
+
+    def _on_timer(self) -> None:
+        if not self._dirty or not self._shown():
+            return
+        t0 = time.perf_counter()
+        paints = self.glw.paint_s
+        self.refresh()
+        # The paint that shows this frame comes later; the last one finished stands in for it.
+        frame = time.perf_counter() - t0 + paints
+        self._frame_s = frame if self._frame_s == 0.0 else 0.8 * self._frame_s + 0.2 * frame
+        self.timer.setInterval(self.redraw_interval_ms())
+
+    def redraw_interval_ms(self) -> int:
+        """Time between live redraws: a frame every ``frame time / FRAME_BUDGET``, within
+        [REDRAW_MS, MAX_REDRAW_MS]."""
+        return int(min(max(self._frame_s / FRAME_BUDGET * 1000.0, REDRAW_MS), MAX_REDRAW_MS))
 
     def refresh(self, force: bool = False) -> None:
         if not (self._dirty or force) or (not force and not self._shown()):

@@ -2,7 +2,7 @@
 over the critic's value, with optional gradient arrows): the picture that explains WGAN.
 
 Both draw one ``ImageItem`` each (STYLE.md): the grid is tiled into one array and shown with
-``levels=(-1, 1)``; the critic field is one small image (48 x 48 live, see ``studio.worker``)
+``levels=(-1, 1)``; the critic field is one small image (40 x 40 live, see ``studio.worker``)
 scaled smoothly to the data extent. The gradient arrows are laid out only while they are shown.
 """
 
@@ -264,6 +264,7 @@ class ToyView(QWidget):
         legend.addItem(self.fake_item, "generated")
         self.legend = legend
         self._extent = None
+        self._real: np.ndarray | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -283,7 +284,10 @@ class ToyView(QWidget):
         self.field_item.setImage(rel.astype(np.float32), autoLevels=False)
         self.field_item.setRect(pg.QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colorbar.setLevels((-vmax, vmax))
-        self.real_item.setData(pos=np.asarray(payload["real"], dtype=np.float64))
+        real = np.asarray(payload["real"], dtype=np.float64)
+        if self._real is None or not np.array_equal(self._real, real):  # the same all run long
+            self._real = real
+            self.real_item.setData(pos=real)
         fake = np.asarray(payload["fake"], dtype=np.float64)
         labels = payload.get("labels")
         if labels is not None and len(labels) == len(fake):  # conditional: generated points by class

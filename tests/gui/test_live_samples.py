@@ -71,6 +71,39 @@ def test_bridge_emits_live_pictures_at_most_every_live_samples_s(qtbot):
     assert len(got) == 2
 
 
+def test_slow_live_pictures_come_less_often(qtbot, monkeypatch):
+    """A live picture that takes long (a slow machine, a big critic) is made less often, so the
+    pictures never take more than LIVE_BUDGET of the training time."""
+    import time
+
+    from studio import worker as mod
+
+    t = _trainer()
+    w = TrainingWorker(t.config, live_samples_s=0.001)
+    w.trainer = t
+    got = []
+    w.samples.connect(got.append)
+    real = mod.live_toy_payload
+
+    def slow(*args, **kwargs):
+        time.sleep(0.05)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mod, "live_toy_payload", slow)
+    bridge = _Bridge(w)
+    cols = {"gen_iter": np.array([1]), "w_estimate": np.array([0.1]), "critic_loss": np.array([-0.1]),
+            "generator_loss": np.array([0.2])}
+    bridge.on_metrics(cols)
+    assert len(got) == 1
+    time.sleep(0.2)  # far past live_samples_s, but the 50 ms picture may come every 2.5 s only
+    bridge.on_metrics(cols)
+    assert len(got) == 1
+    assert w._samples_wait_s >= 0.05 / mod.LIVE_BUDGET
+    w._last_samples_t -= w._samples_wait_s  # its time has come
+    bridge.on_metrics(cols)
+    assert len(got) == 2
+
+
 def test_window_draws_live_pictures_only_while_shown(qtbot, window):
     """The training thread pays for the live critic field: the window switches it off while the
     Samples tab is hidden, and the arrows follow their check box."""

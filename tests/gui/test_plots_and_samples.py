@@ -201,6 +201,39 @@ def test_live_view_follows_the_data_in_steps(qtbot, plots):
     assert hi - 1_000 < 0.12 * (hi - lo)  # fitted: no headroom left on the right (only pyqtgraph's padding)
 
 
+def test_redraws_keep_to_their_time_budget(qtbot, plots, monkeypatch):
+    """Every live frame costs training time (the GUI thread holds the GIL while it paints), so a
+    slow frame makes the redraws rarer: 5 a second at most, one every 2 s at least."""
+    from studio.panels import plots as mod
+
+    plots.timer.stop()
+    plots.append_metrics(rows(0, 50))
+    plots._on_timer()
+    qtbot.waitUntil(lambda: plots.glw.paint_s > 0, timeout=5_000)  # the frame is painted and timed
+    assert plots.redraw_interval_ms() >= mod.REDRAW_MS
+    x, _ = plots.curves["w_raw"].getOriginalDataset()
+    assert len(x) == 50  # the frame drew the new rows
+
+    monkeypatch.setattr(plots.glw, "paint_s", 0.030)  # a 30 ms paint: 1.5 s between frames at a 2% budget
+    for start in range(50, 70):
+        plots.append_metrics(rows(start, 1))
+        plots._on_timer()
+    assert 1_400 <= plots.timer.interval() <= 1_700
+    monkeypatch.setattr(plots.glw, "paint_s", 0.5)
+    for start in range(70, 90):
+        plots.append_metrics(rows(start, 1))
+        plots._on_timer()
+    assert plots.timer.interval() == mod.MAX_REDRAW_MS
+    monkeypatch.setattr(plots.glw, "paint_s", 0.0)
+    for start in range(90, 150):
+        plots.append_metrics(rows(start, 1))
+        plots._on_timer()
+    assert plots.timer.interval() < 400  # cheap frames again: back towards 5 a second
+    n_before = plots.timer.interval()
+    plots._on_timer()  # nothing new: no frame, the interval is left alone
+    assert plots.timer.interval() == n_before
+
+
 def test_auto_range_button_fits_exactly(plots):
     plots.append_metrics(rows(0, 300))
     plots.refresh(force=True)

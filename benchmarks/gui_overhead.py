@@ -18,12 +18,17 @@ load average and the CPU time other processes took during each run (``other``, i
 quiet the machine was. Targets (issue): studio >= 90% of headless it/s; event-loop stall p99 <
 50 ms, max < 200 ms.
 
-Where the studio's time went (2 cores; measured with this script, cProfile of the GUI thread and
-thread CPU times): the GUI thread competes with torch's two intra-op threads, and every
-millisecond it runs stalls the pair (one is preempted, the other waits at the next barrier), so
-GUI CPU time costs about as much training time. The plots were ~15% of a core (auto-range changed
-the view on every frame: axes laid out again and the scene painted twice, at 10 Hz); the live
-critic heat map ~5% of the training thread. See studio/panels/plots.py and studio/worker.py.
+Where the studio's time went (2 cores; this script, py-spy, cProfile, thread CPU times and
+context-switch counts): PySide6 holds Python's GIL through every Qt call, painting included,
+and the training thread needs the GIL between its tensor operations, so it waits out every
+millisecond the GUI thread paints, whatever ``sys.setswitchinterval`` says. The training
+thread ran 97% of the time with the window idle and 90% with the plots at 5 Hz (voluntary
+context switches, i.e. waits for the GIL: 151 vs 1,012 per run), and the studio lost 12-17%.
+Now the plot redraws keep to a 2% time budget, the status bar updates at 2 Hz and the live
+critic picture keeps to 2% of training time (studio/panels/plots.py, studio/worker.py): GUI
+thread 0.04 of a core instead of 0.08-0.09, training thread 0.94-0.95.
+The 200+ ms freezes right after the first Start were full garbage collections during the
+warm-up import (see ``studio.worker.warm_up``).
 """
 
 from __future__ import annotations

@@ -330,7 +330,7 @@ def main(argv=None) -> int:
     (hi, hs), (gi, gs) = quiet["headless"], quiet["studio"]
     quiet_ratio = (gi / gs) / (hi / hs) if hs >= 10 and gs >= 10 else None
     if quiet_ratio is not None:
-        say(f"quiet ratio   {(gi / gs) / (hi / hs):8.3f}   (only the 1 s windows in which other processes used "
+        say(f"quiet ratio   {quiet_ratio:8.3f}   (only the 1 s windows in which other processes used "
             f"< 5% of a core: headless {hi / hs:.2f} it/s over {hs:.0f} s, studio {gi / gs:.2f} it/s over {gs:.0f} s)")
     else:
         say(f"quiet ratio        n/a   (under 10 s without other load: headless {hs:.0f} s, studio {gs:.0f} s)")

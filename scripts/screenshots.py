@@ -32,19 +32,14 @@ SHOTS = {
 
 
 def shoot(app, name: str, out_dir: Path) -> Path:
-    from PySide6.QtCore import QEventLoop
-
+    from studio.app import process_events_until
     from studio.main_window import MainWindow
 
     preset, theme, iters = SHOTS[name]
 
     def wait(pred, timeout):
-        end = time.monotonic() + timeout
-        while not pred():
-            if time.monotonic() > end:
-                raise SystemExit(f"{name}: timed out")
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            time.sleep(0.01)
+        if not process_events_until(app, pred, timeout):
+            raise SystemExit(f"{name}: timed out")
 
     win = MainWindow(theme=theme, live_samples_s=0.5)
     win.question_handler = lambda *_: True

@@ -173,22 +173,29 @@ def _excepthook(exc_type, exc, tb):
         pass
 
 
+def process_events_until(app, pred, timeout_s: float) -> bool:
+    """Keep the GUI running until ``pred()`` holds (True) or ``timeout_s`` has passed (False):
+    for scripted runs of the window (the smoke test, scripts/screenshots.py)."""
+    from PySide6.QtCore import QEventLoop
+
+    end = time.monotonic() + timeout_s
+    while not pred():
+        if time.monotonic() > end:
+            return False
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+    return True
+
+
 def smoke_test(app, keep_dir: str | None = None) -> int:
     """Train 20 iterations of the default preset, export a grid, check the PNG."""
     from PIL import Image
-    from PySide6.QtCore import QEventLoop
 
     from engine import DEFAULT_PRESET
     from studio.main_window import MainWindow
 
     def wait(pred, timeout):
-        end = time.monotonic() + timeout
-        while not pred():
-            if time.monotonic() > end:
-                return False
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            time.sleep(0.01)
-        return True
+        return process_events_until(app, pred, timeout)
 
     with tempfile.TemporaryDirectory(prefix="wgan-studio-smoke-") as tmp:
         os.environ["WGAN_STUDIO_RUNS"] = str(Path(tmp) / "runs")

@@ -360,7 +360,7 @@ class PlotsPanel(QWidget):
 
         self.timer = QTimer(self)
         # At most 5 Hz: the curves still move smoothly (a few rows arrive per frame), and each
-        # frame takes time from training (see FRAME_BUDGET). refresh() sets the interval.
+        # frame takes time from training (see FRAME_BUDGET). _on_timer() sets the interval.
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self._on_timer)
         self.timer.start()

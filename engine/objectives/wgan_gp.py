@@ -21,14 +21,20 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: 
     """
     real = real.detach().float()
     fake = fake.detach().float()
-    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(shape, device=real.device, generator=generator)
+    eps = draw_eps(real, generator)
     x_hat = torch.lerp(fake, real, eps).requires_grad_(True)  # eps * real + (1 - eps) * fake
     with torch.autocast(device_type=real.device.type, enabled=False):
         out = critic(x_hat) if labels is None else critic(x_hat, labels)
         (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
         norm = grad.flatten(1).norm(2, dim=1)
         return ((norm - 1) ** 2).mean()
+
+
+def draw_eps(real: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One interpolation weight per sample, ``U[0, 1]``, shaped ``[m, 1, ...]`` to broadcast over
+    the sample's features."""
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    return torch.rand(shape, device=real.device, generator=generator)
 
 
 class WGANGPObjective(Objective):

@@ -506,22 +506,19 @@ class Trainer:
             fake = self.generator(z) if y is None else self.generator(z, y)
         if clip and self.config.objective.clip_before_step:
             clip_parameters(self._critic_params, c)
-        if self._mlp_gp is not None:
-            eps = draw_eps(real, self.rng)  # the same draw, in the same order, as gradient_penalty's
-            self.opt_critic.zero_grad(set_to_none=True)
-            out = self._mlp_gp(real, fake, eps, self.hp["gp_lambda"])
-            grad_norm = _grad_norm(self._critic_params) if record else None
-            self.opt_critic.step()
-            return out, grad_norm
-        if self._critic_bn:
-            f_real, f_fake = self._critic(real, y), self._critic(fake, y)
-        else:
-            f = self._critic(torch.cat((real, fake)), None if y is None else torch.cat((y, y)))
-            f_real, f_fake = f[:m], f[m:]
-        out = obj.critic_loss(f_real, f_fake, critic=self.critic, real=real, fake=fake, generator=self.rng,
-                              gp_lambda=self.hp["gp_lambda"], labels=y)
         self.opt_critic.zero_grad(set_to_none=True)
-        out.loss.backward()
+        if self._mlp_gp is not None:  # writes the gradients itself
+            eps = draw_eps(real, self.rng)  # the same draw, in the same order, as gradient_penalty's
+            out = self._mlp_gp(real, fake, eps, self.hp["gp_lambda"])
+        else:
+            if self._critic_bn:
+                f_real, f_fake = self._critic(real, y), self._critic(fake, y)
+            else:
+                f = self._critic(torch.cat((real, fake)), None if y is None else torch.cat((y, y)))
+                f_real, f_fake = f[:m], f[m:]
+            out = obj.critic_loss(f_real, f_fake, critic=self.critic, real=real, fake=fake, generator=self.rng,
+                                  gp_lambda=self.hp["gp_lambda"], labels=y)
+            out.loss.backward()
         grad_norm = _grad_norm(self._critic_params) if record else None
         self.opt_critic.step()
         if clip and not self.config.objective.clip_before_step:

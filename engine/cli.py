@@ -242,6 +242,9 @@ def _sample_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--nrow", type=int, help="images per row in a PNG grid (default: about sqrt(n))")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.add_argument("--raw", action="store_true",
+                   help="runs with [model] ema_decay > 0: sample the weights the optimiser left instead of "
+                        "their moving average (which the run's own samples and metrics show)")
     return p
 
 
@@ -264,7 +267,7 @@ def sample_main(argv: list[str] | None = None) -> int:
     if not out.parent.is_dir():
         return _err(f"{out.parent}: no such folder")
     try:
-        model = load_model(args.source)
+        model = load_model(args.source, raw=args.raw)
     except CheckpointError as e:
         return _err(str(e))
     from .inference import parse_classes

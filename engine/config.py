@@ -119,6 +119,12 @@ class ModelConfig:
     init: str = spec("normal", "Weight initialisation: 'normal' draws weights from N(0, 0.02) with zero biases "
                      "(the reference code's weights_init, DCGAN); 'pytorch' keeps PyTorch's default "
                      "(Kaiming-uniform).", choices=("normal", "pytorch"))
+    ema_decay: float = spec(0.0, "Moving average of the generator's weights (Yazici et al. 2019, 'The unusual "
+                            "effectiveness of averaging in GAN training'): after each generator step the average "
+                            "moves towards the weights by 1 - min(decay, (1 + t) / (10 + t)) at iteration t. "
+                            "Samples, quality metrics and exports use the average; training itself is unchanged "
+                            "(the critic trains against the current generator). 0 = off.",
+                            symbol="β_EMA", min=0.0, max=0.9999)
     conditional: str = spec("none", "Conditional training on labelled data: the class label y goes to both nets, "
                             "with any objective (gan = conditional GAN, wgan-gp = conditional WGAN-GP). The "
                             "generator gets a learned label embedding next to z. 'concat': the critic gets the "

@@ -23,6 +23,7 @@ class LoadedModel:
     sample_shape: tuple[int, ...]
     path: Path
     num_classes: int = 0        # > 0: a conditional run, ``g(z, y)`` for y in 0 .. num_classes - 1
+    averaged: bool = False      # ``generator`` holds the moving average of the weights ([model] ema_decay)
 
     @property
     def conditional(self) -> bool:
@@ -37,7 +38,8 @@ class LoadedModel:
     def metadata(self, seed: int, classes=None) -> dict[str, str]:
         """PNG text metadata for an export: enough to reproduce the picture."""
         meta = {"Software": "WGAN Studio", "gen_iter": str(self.gen_iter), "seed": str(seed),
-                "checkpoint": str(self.path), "config": dumps_config(self.config)}
+                "checkpoint": str(self.path), "config": dumps_config(self.config),
+                "weights": "moving average" if self.averaged else "as trained"}
         if classes is not None:
             meta["classes"] = ",".join(str(int(c)) for c in classes)
         return meta
@@ -98,8 +100,12 @@ def generate(generator: torch.nn.Module, n: int, z_dim: int, seed: int, chunk: i
     return torch.cat(out).numpy()
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load the generator and critic from a checkpoint file or a run folder (its latest.pt)."""
+def load_model(path: str | Path, device: str | torch.device = "cpu", raw: bool = False) -> LoadedModel:
+    """Load the generator and critic from a checkpoint file or a run folder (its latest.pt).
+
+    A run trained with ``[model] ema_decay`` > 0 samples from the moving average of the
+    generator's weights, as its own samples and metrics did; ``raw=True`` loads the weights the
+    optimiser left instead."""
     path = Path(path)
     state = load_checkpoint(path)
     if path.is_dir():
@@ -119,7 +125,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         raise CheckpointError(f"{path}: a conditional run, but the checkpoint does not record its number of classes")
     generator, critic = build_models(cfg, shape, num_classes)
     try:
-        generator.load_state_dict(state["generator"])
+        averaged = not raw and state.get("generator_ema") is not None
+        generator.load_state_dict(state["generator_ema" if averaged else "generator"])
         critic.load_state_dict(state["critic"])
     except (RuntimeError, KeyError) as e:
         raise CheckpointError(f"{path}: the weights do not fit the stored configuration: "
@@ -127,4 +134,4 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     generator.to(device).train()
     critic.to(device).train()
     return LoadedModel(cfg, generator, critic, int(state["gen_iter"]), shape, path,
-                       num_classes if cfg.model.conditional != "none" else 0)
+                       num_classes if cfg.model.conditional != "none" else 0, averaged)

@@ -52,6 +52,7 @@ from .data.toy import ToyData
 from .device import describe, pick_device
 from .metrics import mode_stats, sliced_wasserstein, w1_exact
 from .models import build_models, has_batchnorm
+from .models.ema import WeightAverage
 from .objectives import WGANGPObjective, get_objective
 from .objectives.mlp_gp import MLPGradientPenaltyStep, plain_relu_mlp
 from .objectives.wgan_clip import clip_fraction, clip_parameters
@@ -208,6 +209,9 @@ class Trainer:
         self.generator, self.critic = build_models(cfg, self.data.shape, self.num_classes)
         self.generator.to(self.device)
         self.critic.to(self.device)
+        # The moving average of the generator's weights (config [model] ema_decay): what samples,
+        # evaluations and exports show. None: they use the generator itself.
+        self._ema = WeightAverage(self.generator, cfg.model.ema_decay) if cfg.model.ema_decay > 0 else None
         self.objective = get_objective(cfg.objective.kind, divergence=cfg.objective.divergence,
                                        fgan_generator=cfg.objective.fgan_generator)
         self._critic_params = list(self.critic.parameters())
@@ -328,6 +332,11 @@ class Trainer:
             self.critic.load_state_dict(state["critic"])
             self.opt_generator.load_state_dict(state["opt_generator"])
             self.opt_critic.load_state_dict(state["opt_critic"])
+            if self._ema is not None:
+                if state.get("generator_ema") is not None:
+                    self._ema.model.load_state_dict(state["generator_ema"])
+                else:  # written without an average (or by an older version): start one here
+                    self._ema.reset()
         except (RuntimeError, ValueError, KeyError) as e:
             raise CheckpointError(f"{source}: the weights do not fit the configured networks: "
                                   f"{str(e).splitlines()[0]}") from None
@@ -372,6 +381,7 @@ class Trainer:
             "sample_shape": list(self.data.shape),
             "num_classes": self.num_classes,
             "generator": self.generator.state_dict(),
+            "generator_ema": self._ema.model.state_dict() if self._ema is not None else None,
             "critic": self.critic.state_dict(),
             "opt_generator": self.opt_generator.state_dict(),
             "opt_critic": self.opt_critic.state_dict(),
@@ -393,6 +403,13 @@ class Trainer:
             "edit_log": copy.deepcopy(self.edit_log),
             "elapsed_s": self._elapsed(),
         }
+
+    @property
+    def sampler(self) -> torch.nn.Module:
+        """The generator that samples, evaluations and exports use: the moving average of the
+        weights when ``[model] ema_decay`` > 0, else the generator being trained. Training thread
+        only (an optimiser step changes both)."""
+        return self._ema.model if self._ema is not None else self.generator
 
     # ================================================================== thread-safe control
     def pause(self) -> None:
@@ -568,6 +585,8 @@ class Trainer:
         # ---- (2) Update the generator once
         g_loss = self._generator_step()
         self.gen_iter += 1
+        if self._ema is not None:
+            self._ema.update(self.gen_iter)
         # ---- record on the device (no sync): reported in batches by _flush
         c = self.hp["clip_value"]
         cf = clip_fraction(self._critic_params, c) if self.objective.clips_weights else out.w_estimate.new_zeros(())
@@ -682,7 +701,8 @@ class Trainer:
     @torch.no_grad()
     def _weights_finite(self) -> bool:
         """Every weight of both nets finite (one sync; checked before each checkpoint only)."""
-        params = [p for net in (self.generator, self.critic) for p in net.parameters()]
+        nets = (self.generator, self.critic) + ((self._ema.model,) if self._ema is not None else ())
+        params = [p for net in nets for p in net.parameters()]
         return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
 
     def _on_nonfinite(self, first_bad: int, what: str = "losses") -> None:
@@ -720,9 +740,9 @@ class Trainer:
         metrics.csv row of this iteration waits for them (see :meth:`_flush`), so the files are
         the same as with a synchronous evaluation."""
         if self.eval_labels is None:
-            fake = torch.cat([_frozen_bn_forward(self.generator, z) for z in self.eval_noise.split(250)])
+            fake = torch.cat([_frozen_bn_forward(self.sampler, z) for z in self.eval_noise.split(250)])
         else:
-            fake = torch.cat([_frozen_bn_forward(self.generator, z, y)
+            fake = torch.cat([_frozen_bn_forward(self.sampler, z, y)
                               for z, y in zip(self.eval_noise.split(250), self.eval_labels.split(250), strict=True)])
         fake_np = fake.float().cpu().numpy()
         real_np = self.eval_real_np
@@ -758,7 +778,7 @@ class Trainer:
         samples/iter_NNNNNNN.png when ``write``."""
         with self._lock:
             self._samples_requested = False
-        fake = _frozen_bn_forward(self.generator, self.fixed_noise, self.fixed_labels).float()
+        fake = _frozen_bn_forward(self.sampler, self.fixed_noise, self.fixed_labels).float()
         payload: dict = {"kind": "toy" if self.is_toy else "image", "gen_iter": self.gen_iter}
         nrow = int(math.ceil(math.sqrt(len(fake))))
         if self.fixed_labels is not None:
@@ -784,7 +804,7 @@ class Trainer:
         """``n`` fresh samples in data space (toy ``[n, 2]``, images ``[n, C, H, W]`` in [-1, 1]).
         Conditional runs: ``n`` per class of ``classes`` (default all), class by class."""
         from .inference import generate
-        return generate(self.generator, n, self.config.model.z_dim,
+        return generate(self.sampler, n, self.config.model.z_dim,
                         seed if seed is not None else self.config.train.seed, classes=classes)
 
     def save_checkpoint(self, numbered: bool = False) -> Path | None:

@@ -154,7 +154,7 @@ def live_toy_payload(trainer: Trainer, field_res: int = LIVE_FIELD_RES, arrows: 
     its gradient arrows only when ``arrows``. Call it on the training thread, at a boundary."""
     extent = trainer.data.extent
     with torch.no_grad():
-        fake = frozen_bn_forward(trainer.generator, trainer.fixed_noise, trainer.fixed_labels).float().cpu().numpy()
+        fake = frozen_bn_forward(trainer.sampler, trainer.fixed_noise, trainer.fixed_labels).float().cpu().numpy()
     field, arrow_pos, arrow_grad = critic_field(trainer.critic, extent, field_res, ARROW_RES if arrows else 0)
     real = trainer.display_real.float().cpu().numpy()
     payload = {"kind": "toy", "gen_iter": trainer.gen_iter, "fake": fake, "real": real, "field": field,
@@ -305,7 +305,7 @@ class TrainingWorker(QObject):
         def snap(trainer):
             if trainer is None:
                 raise RuntimeError("the run could not start")
-            return copy.deepcopy(trainer.generator).cpu(), int(trainer.gen_iter)
+            return copy.deepcopy(trainer.sampler).cpu(), int(trainer.gen_iter)
         return self.at_boundary(snap)
 
 

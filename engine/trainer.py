@@ -405,6 +405,11 @@ class Trainer:
         }
 
     @property
+    def averaged(self) -> bool:
+        """Samples and metrics come from the moving average of the generator's weights."""
+        return self._ema is not None
+
+    @property
     def sampler(self) -> torch.nn.Module:
         """The generator that samples, evaluations and exports use: the moving average of the
         weights when ``[model] ema_decay`` > 0, else the generator being trained. Training thread
@@ -779,7 +784,8 @@ class Trainer:
         with self._lock:
             self._samples_requested = False
         fake = _frozen_bn_forward(self.sampler, self.fixed_noise, self.fixed_labels).float()
-        payload: dict = {"kind": "toy" if self.is_toy else "image", "gen_iter": self.gen_iter}
+        payload: dict = {"kind": "toy" if self.is_toy else "image", "gen_iter": self.gen_iter,
+                         "averaged": self.averaged}
         nrow = int(math.ceil(math.sqrt(len(fake))))
         if self.fixed_labels is not None:
             # one row per class: the row's class is labels[row * nrow]

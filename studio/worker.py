@@ -157,8 +157,8 @@ def live_toy_payload(trainer: Trainer, field_res: int = LIVE_FIELD_RES, arrows: 
         fake = frozen_bn_forward(trainer.sampler, trainer.fixed_noise, trainer.fixed_labels).float().cpu().numpy()
     field, arrow_pos, arrow_grad = critic_field(trainer.critic, extent, field_res, ARROW_RES if arrows else 0)
     real = trainer.display_real.float().cpu().numpy()
-    payload = {"kind": "toy", "gen_iter": trainer.gen_iter, "fake": fake, "real": real, "field": field,
-               "extent": extent, "arrow_pos": arrow_pos, "arrow_grad": arrow_grad,
+    payload = {"kind": "toy", "gen_iter": trainer.gen_iter, "averaged": trainer.averaged, "fake": fake,
+               "real": real, "field": field, "extent": extent, "arrow_pos": arrow_pos, "arrow_grad": arrow_grad,
                "label": f"{trainer.config.data.name}  iteration {trainer.gen_iter}"}
     if trainer.fixed_labels is not None:  # conditional: the generated points' classes
         labels = trainer.fixed_labels.cpu().numpy()

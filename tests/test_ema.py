@@ -58,7 +58,8 @@ def test_training_is_unchanged_and_samples_come_from_the_average(tmp_path):
     payload = avg.make_samples(write=False)
     with torch.no_grad():
         shown = avg.sampler(avg.fixed_noise).numpy()
-    assert np.allclose(payload["fake"], shown)
+    assert np.allclose(payload["fake"], shown) and payload["averaged"] is True
+    assert plain.make_samples(write=False)["averaged"] is False
     state = load_checkpoint(tmp_path / "avg" / "checkpoints" / "latest.pt")
     for k, v in avg.sampler.state_dict().items():
         assert torch.equal(state["generator_ema"][k], v)

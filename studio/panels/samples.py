@@ -29,6 +29,10 @@ from studio.theme import FAKE, REAL, plot_colours
 PAD = 2
 
 
+AVERAGED_TIP = ("Generated from the moving average of the generator's weights ([model] ema_decay); "
+                "training uses the weights themselves")
+
+
 def tile(images: np.ndarray, nrow: int, pad: int = PAD) -> np.ndarray:
     """``[N, C, H, W]`` in [-1, 1] -> one ``[rows*(H+pad)+pad, nrow*(W+pad)+pad(, 3)]`` array,
     row-major, padding at -1 (black)."""
@@ -41,6 +45,13 @@ def tile(images: np.ndarray, nrow: int, pad: int = PAD) -> np.ndarray:
         y, x = pad + r * (h + pad), pad + k * (w + pad)
         grid[y:y + h, x:x + w] = images[i].transpose(1, 2, 0)
     return grid[..., 0] if c == 1 else grid
+
+
+def _mark_averaged(caption: QLabel, averaged: bool) -> None:
+    """Say on the caption when the samples come from the averaged generator weights."""
+    if averaged:
+        caption.setText(caption.text() + " (averaged weights)")
+    caption.setToolTip(AVERAGED_TIP if averaged else "")
 
 
 def diverging_colormap() -> pg.ColorMap:
@@ -76,6 +87,7 @@ class ImageGridView(QWidget):
         self.row_labels: list[pg.TextItem] = []
         self._payload_nrow: int | None = None
         self.gen_iter = 0
+        self.averaged = False   # the samples come from the averaged generator weights
         self.selected: int | None = None
         self.nrow_spin = QSpinBox()
         self.nrow_spin.setRange(1, 64)
@@ -124,7 +136,8 @@ class ImageGridView(QWidget):
         return self.nrow_spin.value()
 
     def set_images(self, images: np.ndarray, gen_iter: int, labels: np.ndarray | None = None,
-                   nrow: int | None = None) -> None:
+                   nrow: int | None = None, averaged: bool = False) -> None:
+        self.averaged = averaged
         first = (self.images is None or self.images.shape[1:] != images.shape[1:]
                  or (labels is None) != (self.labels is None))
         self.images = np.asarray(images, dtype=np.float32)
@@ -170,6 +183,7 @@ class ImageGridView(QWidget):
                                  f"generator iteration {self.gen_iter}")
         else:
             self.caption.setText(f"{n} samples from fixed noise, generator iteration {self.gen_iter}")
+        _mark_averaged(self.caption, self.averaged)
         if self.selected is not None and self.selected < n:
             self.select(self.selected)
 
@@ -300,6 +314,7 @@ class ToyView(QWidget):
             self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
         self.caption.setText(f"{len(payload['fake'])} generated / {len(payload['real'])} real points, "
                              f"generator iteration {payload.get('gen_iter', '?')}")
+        _mark_averaged(self.caption, bool(payload.get("averaged")))
         self._update_visibility()
 
     def _set_arrows(self, payload: dict) -> None:
@@ -366,7 +381,7 @@ class SamplesPanel(QStackedWidget):
         elif "images" in payload:
             self.setCurrentWidget(self.grid)
             self.grid.set_images(payload["images"], int(payload.get("gen_iter", 0)), payload.get("labels"),
-                                 payload.get("nrow"))
+                                 payload.get("nrow"), bool(payload.get("averaged")))
 
     def set_dark(self, dark: bool) -> None:
         self.toy.set_dark(dark)

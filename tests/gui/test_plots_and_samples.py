@@ -120,6 +120,20 @@ def test_toy_view_shows_real_fake_field_and_arrows(qtbot):
     assert view.arrows.isVisible()
     x, y = view.arrows.getData()
     assert len(x) == 16 * 6 and np.all(y[1::6] > y[0::6])  # every shaft points up the critic's slope
+    assert "averaged" not in view.caption.text() and not view.caption.toolTip()
+    view.set_payload(dict(payload, averaged=True))  # [model] ema_decay > 0: the caption says so
+    assert view.caption.text().endswith("(averaged weights)") and "ema_decay" in view.caption.toolTip()
+
+
+def test_grid_caption_says_when_the_weights_are_averaged(qtbot):
+    grid = ImageGridView()
+    qtbot.addWidget(grid)
+    images = np.zeros((4, 1, 8, 8), np.float32)
+    grid.set_images(images, gen_iter=7)
+    assert grid.caption.text() == "4 samples from fixed noise, generator iteration 7"
+    grid.set_images(images, gen_iter=8, averaged=True)
+    assert grid.caption.text() == "4 samples from fixed noise, generator iteration 8 (averaged weights)"
+    assert "moving average" in grid.caption.toolTip()
 
 
 def test_all_plots_share_the_iteration_axis(qtbot, plots):

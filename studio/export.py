@@ -67,7 +67,9 @@ def grid_metadata(config: Config, gen_iter: int, seed: int, count: int, source: 
     """Enough to reproduce the picture: the full config (TOML), the generator iteration, the
     noise seed, what it was drawn from and (conditional runs) the classes, one row each."""
     meta = {"Software": f"WGAN Studio {__version__}", "gen_iter": str(gen_iter), "seed": str(seed),
-            "count": str(count), "source": source, "config": dumps_config(config)}
+            "count": str(count), "source": source, "config": dumps_config(config),
+            # the studio samples what the run shows: the averaged weights when [model] ema_decay > 0
+            "weights": "moving average" if config.model.ema_decay > 0 else "as trained"}
     if classes is not None:
         meta["classes"] = ",".join(str(int(c)) for c in classes)
     return meta

@@ -72,6 +72,7 @@ def test_export_from_checkpoint(qtbot, finished_digits, tmp_path):
     with Image.open(out) as img:
         assert img.size[0] == 150
         assert img.text["source"] == str(ckpt) and img.text["gen_iter"] == "3"
+        assert img.text["weights"] == "as trained"  # digits-wgan-gp keeps no moving average
 
 
 def test_export_metrics_csv_and_plots(qtbot, finished_digits, tmp_path):
@@ -93,5 +94,6 @@ def test_export_toy_grid_while_running(qtbot, window, tmp_path):
     assert window.is_active(), "exporting does not stop the run"
     with Image.open(out) as img:
         assert img.size == (256, 256) and int(img.text["gen_iter"]) > 0
+        assert img.text["weights"] == "moving average"  # toy-wgan-gp samples its averaged generator
     window.stop()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)

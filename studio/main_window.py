@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import (
+    LIVE_KEYS,
     Config,
     ConfigError,
     RunDir,
@@ -555,6 +556,10 @@ class MainWindow(QMainWindow):
         return True
 
     def _on_config_changed(self) -> None:
+        if not self.is_active() and self.opened_run is None:
+            cfg = self.config_panel.config()
+            if cfg is not None:
+                self.steer.preview_config(cfg)
         self._update_actions()
 
     # ================================================================== opening a run folder
@@ -589,6 +594,10 @@ class MainWindow(QMainWindow):
         for ev in rep.events:
             if ev.get("type") == "edit":
                 self.steer.add_edit(ev)
+        if cfg is not None:
+            # The values the run ended with: its config's, then every logged edit on top
+            last = {k: rep.columns[k][-1] for k in LIVE_KEYS if rep.columns.get(k)}
+            self.steer.preview_config(cfg, last)
         self.log_panel.set_run_path(rd.path)
         self.run_path = rd.path
         self.samples.set_kind(is_toy)

@@ -318,6 +318,7 @@ class PlotsPanel(QWidget):
         # a factor of 2 tall, so a constant rate does not get a pile of overlapping tick labels).
         self.lr_plot.setLogMode(False, True)
         self.lr_plot.vb.setLimits(minYRange=0.3)
+        self._empty_lr_range()
         self.glw.ci.layout.setRowStretchFactor(0, 3)
         self.glw.ci.layout.setRowStretchFactor(1, 2)
         self.glw.ci.layout.setRowStretchFactor(2, 2)
@@ -442,6 +443,12 @@ class PlotsPanel(QWidget):
             self.curves[name].setSymbolPen(pg.mkPen(c.w1_exact))
 
     # ------------------------------------------------------------------ data in
+    def _empty_lr_range(self) -> None:
+        """Without data the log axis would span 1..10 and crowd its minor-tick labels: show the
+        range a run at the usual 1e-4 shows (1e-4 .. 2e-4 labelled) until the first rates arrive."""
+        self.lr_plot.setYRange(-4.02, -3.62, padding=0)
+        self.lr_plot.enableAutoRange(y=True)
+
     def reset(self, objective: str = "wgan-gp", is_toy: bool = True) -> None:
         """Forget every point and marker (a new run)."""
         self.buf.clear()
@@ -468,6 +475,7 @@ class PlotsPanel(QWidget):
         self._set_titles()
         for curve in self.curves.values():
             curve.setData([], [])
+        self._empty_lr_range()
         self.auto_range()
         self._dirty = False
 

@@ -260,6 +260,9 @@ class ToyView(QWidget):
         self.plot.showGrid(x=False, y=False)
         self.plot.setLabel("bottom", "x₁")
         self.plot.setLabel("left", "x₂")
+        for side in ("bottom", "left"):  # an empty plot would otherwise read "x₂ (x0.001)"
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
+        self.plot.setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)  # the toy sets' scale until data arrive
         self.field_item = _SmoothImageItem(axisOrder="row-major")
         self.field_item.setZValue(-20)
         self.plot.addItem(self.field_item)

@@ -178,6 +178,14 @@ class SteerPanel(QWidget):
             if key == "clip_value":
                 self.clip_slider.set_from_value(float(v))
 
+    def preview_config(self, cfg, overrides: dict | None = None) -> None:
+        """Between runs: show the values the next run starts with (greyed out until it starts);
+        ``overrides`` (an opened run's last logged values) win over the config's."""
+        values = {key: cfg.get(f"{section}.{name}") for key, (section, name) in LIVE_KEYS.items()}
+        values.update({k: v for k, v in (overrides or {}).items() if k in values and math.isfinite(v)})
+        self.set_values(values)
+        self.set_objective(cfg.objective.kind)
+
     def set_objective(self, objective: str) -> None:
         self.objective = objective
         self._update_enabled()

@@ -32,6 +32,7 @@ def test_open_run_folder_shows_curves_markers_and_samples(qtbot, stopped_run):
     assert win.plots.buf.n == 6
     assert win.plots.markers == [(0, "n_critic 5→3")]
     assert win.steer.history.count() == 1
+    assert win.steer.n_critic.value() == 3, "the steer fields show the value the run ended with (config: 5)"
     assert "old-run" in win.log_panel.run_link.text()
     assert win.iter_label.text() == "6 / 9"
     qtbot.waitUntil(lambda: win.samples.payload is not None, timeout=30_000)

@@ -285,3 +285,15 @@ def test_no_redraw_while_minimised(qtbot, plots):
     plots.window().showNormal()
     plots.refresh()
     assert calls == [1]
+
+
+def test_before_a_run_the_empty_plots_have_readable_axes(window):
+    """No "x₂ (x0.001)" on the empty toy plot, and the empty log axis of the learning rates shows the
+    1e-4 decade (not 1..10 with its minor-tick labels piled up), still following the data once they come."""
+    toy = window.samples.toy.plot
+    assert not toy.getAxis("left").autoSIPrefix and not toy.getAxis("bottom").autoSIPrefix
+    (x0, x1), (y0, y1) = toy.vb.viewRange()
+    assert y0 <= -1.4 and y1 >= 1.4, "the toy sets' scale is shown before the first samples"
+    lo, hi = window.plots.lr_plot.vb.viewRange()[1]
+    assert lo <= -4 <= hi and hi - lo < 1, (lo, hi)  # log10 of the rate
+    assert window.plots.lr_plot.vb.autoRangeEnabled()[1]

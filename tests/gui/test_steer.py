@@ -57,3 +57,17 @@ def test_learning_rate_and_n_critic_edits(qtbot, window):
     assert {t for _, t in window.plots.markers} == {"α_D 0.0001→0.0003", "n_critic 5→2"}
     window.stop()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+
+
+def test_between_runs_the_steer_fields_show_what_the_next_run_starts_with(window):
+    """Before Start the (greyed-out) fields show the form's values, not the spin boxes' minimums,
+    and follow edits of the form."""
+    use(window, tiny(optimiser__lr_critic=2e-4, objective__n_critic=7))
+    steer = window.steer
+    assert not steer.lr_critic.isEnabled()
+    assert steer.lr_critic.value() == 2e-4 and steer.n_critic.value() == 7
+    assert steer.gp_lambda.value() == window.config_panel.config().objective.gp_lambda
+    window.config_panel.set_field_text("optimiser.lr_generator", "3e-05")
+    assert steer.lr_generator.value() == 3e-5
+    window.config_panel.set_field_text("optimiser.lr_generator", "not a number")  # invalid: left as it was
+    assert steer.lr_generator.value() == 3e-5

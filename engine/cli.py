@@ -214,6 +214,11 @@ def train_main(argv: list[str] | None = None) -> int:
     state = "finished" if trainer.state == "finished" else "stopped"
     print(f"{state} at iteration {trainer.gen_iter} in {_fmt_time(summary['elapsed_s'])}{extra}; "
           f"run folder: {trainer.run_dir.path}", file=sys.stderr)
+    corr = summary.get("w_estimate_vs_quality")
+    if corr and trainer.config.objective.kind.startswith("wgan") and corr["spearman"] is not None:
+        name = {"w1_exact": "exact W1", "sliced_w": "sliced W"}[corr["measure"]]
+        print(f"W-estimate vs {name} over the {corr['evaluations']} evaluations: Spearman rank correlation "
+              f"{corr['spearman']:.2f} (1 = they fall together)", file=sys.stderr)
     return 0
 
 

@@ -117,8 +117,8 @@ class ModelConfig:
     generator_norm: str = spec("batch", "Normalisation in the generator (DCGAN and MLP).",
                                choices=("none", "batch"))
     init: str = spec("normal", "Weight initialisation: 'normal' draws weights from N(0, 0.02) with zero biases "
-                     "(the reference code's weights_init, DCGAN); 'pytorch' keeps PyTorch's default "
-                     "(Kaiming-uniform).", choices=("normal", "pytorch"))
+                     "(DCGAN's weights_init, also used by the PyTorch port of the WGAN-GP toy code); "
+                     "'pytorch' keeps PyTorch's default (Kaiming-uniform).", choices=("normal", "pytorch"))
     ema_decay: float = spec(0.0, "Moving average of the generator's weights (Yazici et al. 2019, 'The unusual "
                             "effectiveness of averaging in GAN training'): after each generator step the average "
                             "moves towards the weights by 1 - min(decay, (1 + t) / (10 + t)) at iteration t. "

@@ -50,7 +50,7 @@ from .config import (
 from .data import DataSource, make_data
 from .data.toy import ToyData
 from .device import describe, pick_device
-from .metrics import mode_stats, sliced_wasserstein, w1_exact
+from .metrics import mode_stats, sliced_wasserstein, spearman, w1_exact
 from .models import build_models, has_batchnorm
 from .models.ema import WeightAverage
 from .objectives import WGANGPObjective, get_objective
@@ -58,7 +58,7 @@ from .objectives.mlp_gp import MLPGradientPenaltyStep, plain_relu_mlp
 from .objectives.wgan_clip import clip_fraction, clip_parameters
 from .objectives.wgan_gp import draw_eps
 from .render import payload_image, save_png
-from .rundir import BASE_COLUMNS, RunDir, metric_columns, uses_digit_classifier
+from .rundir import BASE_COLUMNS, RunDir, metric_columns, read_metrics, uses_digit_classifier
 
 EVAL_POINTS = 1000          # points for exact W1 / sliced W (ALGORITHM.md)
 FIELD_RES = 64              # critic heat map resolution (toy view)
@@ -937,4 +937,26 @@ class Trainer:
             "last_eval": self.last_eval,
             "edits": len(self.edit_log),
         }
+        corr = self.w_estimate_correlation()
+        if corr is not None:
+            s["w_estimate_vs_quality"] = corr
         return s
+
+    def w_estimate_correlation(self) -> dict | None:
+        """The WGAN paper's key claim measured on this run: the Spearman rank correlation between
+        the logged W-estimate and the quality measure (exact W1 on toy sets, sliced W on images)
+        over the evaluations in metrics.csv, earlier sessions of a resumed run included. With
+        ``eval_every`` = ``checkpoint_every`` these are ALGORITHM.md's "across checkpoints"."""
+        if self.run_dir is None or not self.run_dir.metrics_path.is_file():
+            return None
+        m = read_metrics(self.run_dir.metrics_path)
+        key = next((k for k in ("w1_exact", "sliced_w") if k in m), None)
+        if key is None:
+            return None
+        w, q = np.asarray(m["w_estimate"], dtype=np.float64), np.asarray(m[key], dtype=np.float64)
+        ok = np.isfinite(w) & np.isfinite(q)
+        if ok.sum() < 3:
+            return None
+        rho = spearman(w[ok], q[ok])
+        return {"measure": key, "evaluations": int(ok.sum()),
+                "spearman": round(rho, 4) if math.isfinite(rho) else None}  # None: a constant column

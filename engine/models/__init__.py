@@ -46,8 +46,9 @@ def build_models(cfg: Config, sample_shape: tuple[int, ...], num_classes: int = 
 
 @torch.no_grad()
 def reference_init(module: nn.Module) -> None:
-    """The reference code's ``weights_init`` (WGAN-GP gan_toy.py, DCGAN): weights ~ N(0, 0.02),
-    biases 0; norm scales ~ N(1, 0.02), shifts 0."""
+    """DCGAN's ``weights_init``, which the PyTorch port of the WGAN-GP toy code (caogang/wgan-gp
+    gan_toy.py) also applies to its MLPs: weights ~ N(0, 0.02), biases 0; norm scales ~ N(1, 0.02),
+    shifts 0. (The original TensorFlow gan_toy.py draws He-uniform weights instead.)"""
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, 0.02)

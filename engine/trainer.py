@@ -778,29 +778,37 @@ class Trainer:
     def critic_field(self, extent, res: int = FIELD_RES, arrows: int = ARROW_RES):
         return critic_field(self.critic, extent, res, arrows)
 
-    def make_samples(self, write: bool = True) -> dict:
-        """Samples from the fixed noise, handed to the observers; written to
-        samples/iter_NNNNNNN.png when ``write``."""
-        with self._lock:
-            self._samples_requested = False
+    def sample_payload(self, field_res: int = FIELD_RES, arrows: bool = True) -> dict:
+        """The picture of the fixed noise batch that observers receive (see :meth:`make_samples`):
+        generated points or images, and on toy sets the real points and the critic's value on a
+        ``field_res`` x ``field_res`` grid with its gradient arrows (none unless ``arrows``; the
+        studio's live view asks for a coarser grid). Call it at a generator-iteration boundary."""
         fake = _frozen_bn_forward(self.sampler, self.fixed_noise, self.fixed_labels).float()
         payload: dict = {"kind": "toy" if self.is_toy else "image", "gen_iter": self.gen_iter,
                          "averaged": self.averaged}
-        nrow = int(math.ceil(math.sqrt(len(fake))))
         if self.fixed_labels is not None:
             # one row per class: the row's class is labels[row * nrow]
             labels = self.fixed_labels.cpu().numpy()
-            nrow = int((labels == labels[0]).sum())
-            payload.update(labels=labels, nrow=nrow, num_classes=self.num_classes)
+            payload.update(labels=labels, nrow=int((labels == labels[0]).sum()), num_classes=self.num_classes)
         if self.is_toy:
             extent = self.data.extent
-            field, arrow_pos, arrow_grad = self.critic_field(extent)
+            field, arrow_pos, arrow_grad = self.critic_field(extent, field_res, ARROW_RES if arrows else 0)
             payload.update(fake=fake.cpu().numpy(), real=self.display_real.float().cpu().numpy(), field=field,
                            extent=extent, arrow_pos=arrow_pos, arrow_grad=arrow_grad,
                            label=f"{self.config.data.name}  iteration {self.gen_iter}")
         else:
             payload["images"] = fake.cpu().numpy()
+        return payload
+
+    def make_samples(self, write: bool = True) -> dict:
+        """Samples from the fixed noise, handed to the observers; written to
+        samples/iter_NNNNNNN.png when ``write``."""
+        with self._lock:
+            self._samples_requested = False
+        payload = self.sample_payload()
         if write and self.run_dir is not None:
+            n = len(self.fixed_noise)
+            nrow = payload.get("nrow", int(math.ceil(math.sqrt(n))))
             save_png(payload_image(payload, nrow=nrow), self.run_dir.sample_path(self.gen_iter),
                      {"gen_iter": str(self.gen_iter), "seed": str(self.config.train.seed)})
         self._notify("on_samples", payload)

@@ -39,11 +39,9 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
-import torch
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine import Config, Trainer
-from engine.trainer import ARROW_RES, critic_field, frozen_bn_forward
 
 LIVE_FIELD_RES = 40   # live heat map grid (the engine's pictures: engine.trainer.FIELD_RES, 64)
 # The share of training time the live toy pictures may take: they are made at most every
@@ -152,18 +150,7 @@ def live_toy_payload(trainer: Trainer, field_res: int = LIVE_FIELD_RES, arrows: 
     """The toy view's picture, as ``Trainer.make_samples(write=False)`` hands it over (same keys),
     but made for the live view: the critic's value on a ``field_res`` x ``field_res`` grid, and
     its gradient arrows only when ``arrows``. Call it on the training thread, at a boundary."""
-    extent = trainer.data.extent
-    with torch.no_grad():
-        fake = frozen_bn_forward(trainer.sampler, trainer.fixed_noise, trainer.fixed_labels).float().cpu().numpy()
-    field, arrow_pos, arrow_grad = critic_field(trainer.critic, extent, field_res, ARROW_RES if arrows else 0)
-    real = trainer.display_real.float().cpu().numpy()
-    payload = {"kind": "toy", "gen_iter": trainer.gen_iter, "averaged": trainer.averaged, "fake": fake,
-               "real": real, "field": field, "extent": extent, "arrow_pos": arrow_pos, "arrow_grad": arrow_grad,
-               "label": f"{trainer.config.data.name}  iteration {trainer.gen_iter}"}
-    if trainer.fixed_labels is not None:  # conditional: the generated points' classes
-        labels = trainer.fixed_labels.cpu().numpy()
-        payload.update(labels=labels, nrow=int((labels == labels[0]).sum()), num_classes=trainer.num_classes)
-    return payload
+    return trainer.sample_payload(field_res, arrows)
 
 
 class TrainingWorker(QObject):

@@ -144,7 +144,9 @@ def section(res: dict) -> list[str]:
                   "|---|" + "---|" * len(want),
                   "| exact W1 | " + " | ".join(_fmt(at.get(k), ".4f") for k in want) + " |", "",
                   f"Final: W1 {r['w1']:.4f}, modes covered {r['modes']}/8, high-quality share {r['hq']:.2f}, "
-                  f"Spearman(W-estimate, W1) {r['spearman']:.2f}, {r['its']:.1f} it/s (seed {r['seed']}, 1 thread)."]
+                  f"Spearman(W-estimate, W1) {r['spearman']:.2f} over the evaluations"
+                  + (f" ({r['spearman_ckpt']:.2f} at the checkpoints)" if "spearman_ckpt" in r else "")
+                  + f", {r['its']:.1f} it/s (seed {r['seed']}, 1 thread)."]
     else:  # gui_overhead, soak and anything new: the figures as given
         flat = d if isinstance(d, dict) else {"result": d}
         lines += ["| figure | value |", "|---|---|"]

@@ -118,7 +118,10 @@ class ModelConfig:
                                choices=("none", "batch"))
     init: str = spec("normal", "Weight initialisation: 'normal' draws weights from N(0, 0.02) with zero biases "
                      "(DCGAN's weights_init, also used by the PyTorch port of the WGAN-GP toy code); "
-                     "'pytorch' keeps PyTorch's default (Kaiming-uniform).", choices=("normal", "pytorch"))
+                     "'pytorch' keeps PyTorch's default (Kaiming-uniform); 'mixed': 'normal' for the "
+                     "generator and the critic's input layer, PyTorch's default for the critic's deeper "
+                     "layers (keeps the W-estimate following W1 early in toy-wgan-gp).",
+                     choices=("normal", "pytorch", "mixed"))
     ema_decay: float = spec(0.0, "Moving average of the generator's weights (Yazici et al. 2019, 'The unusual "
                             "effectiveness of averaging in GAN training'): after each generator step the average "
                             "moves towards the weights by 1 - min(decay, (1 + t) / (10 + t)) at iteration t. "

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 from scipy.signal import lfilter
 
+from engine.metrics import spearman
 from studio.theme import PlotColours, plot_colours
 
 W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the critic's estimate of the "
@@ -49,7 +50,9 @@ W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the 
              "Lipschitz constant.<br><b>It should fall</b> as training improves. The WGAN paper's reference "
              "code prints −W_est as the critic loss; this plot shows W_est itself, sign unchanged."
              "<br>Orange points: the exact W1 between 1,000 generated and 1,000 real points (toy sets), or "
-             "the sliced W1 (images), computed every eval_every iterations.")
+             "the sliced W1 (images), computed every eval_every iterations.<br><b>ρ</b>: Spearman rank "
+             "correlation of W_est with them over the evaluations so far (1 = they fall together: the "
+             "paper's claim that the estimate tracks sample quality).")
 SYMBOLS = {"clip_value": "c", "lr_critic": "α_D", "lr_generator": "α_G", "n_critic": "n_critic",
            "gp_lambda": "λ"}
 SMOOTHED = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm")
@@ -257,7 +260,8 @@ class PlotsPanel(QWidget):
         self.colours: PlotColours = plot_colours(dark)
         self.buf = ColumnBuffer(COLUMNS)
         self.smooth = ColumnBuffer(SMOOTHED)
-        self.evals = ColumnBuffer(("gen_iter", "w1_exact", "sliced_w"), capacity=256)
+        self.evals = ColumnBuffer(("gen_iter", "w1_exact", "sliced_w", "w_estimate"), capacity=256)
+        self.rho: float | None = None   # Spearman(W_est, W1 or sliced W) over the evaluations shown
         self._ema = {k: _Ema(0.9) for k in SMOOTHED}
         self._dirty = False
         self._fit_pending = False
@@ -390,8 +394,10 @@ class PlotsPanel(QWidget):
         sep = " &nbsp; "
         fg = f"color:{c.foreground}"
         w1 = key(c.w1_exact, "exact W1" if self._is_toy else "sliced W1", "●")
+        against = "W1" if self._is_toy else "sliced W1"
+        rho = f"{sep}<span style='{fg}'>ρ(W_est, {against}) = {self.rho:.2f}</span>" if self.rho is not None else ""
         self.w_plot.setTitle(f"<span style='{fg}'>W-estimate (should fall)</span>{sep}"
-                             f"{key(c.w_raw, 'raw')}{sep}{key(c.w_smooth, 'smoothed')}{sep}{w1}")
+                             f"{key(c.w_raw, 'raw')}{sep}{key(c.w_smooth, 'smoothed')}{sep}{w1}{rho}")
         self.loss_plot.setTitle(f"<span style='{fg}'>Losses</span>{sep}{key(c.critic, 'critic L_f')}{sep}"
                                 f"{key(c.generator, 'generator L_g')}")
         if self._objective == "wgan-clip":
@@ -454,6 +460,7 @@ class PlotsPanel(QWidget):
         self.buf.clear()
         self.smooth.clear()
         self.evals.clear()
+        self.rho = None
         for e in self._ema.values():
             e.last = None
         for item, plot in self._marker_items:
@@ -495,10 +502,23 @@ class PlotsPanel(QWidget):
             if mask.any():
                 rows = {"gen_iter": np.asarray(cols["gen_iter"], dtype=np.float64)[mask]}
                 rows.update({k: v[mask] for k, v in ev.items()})
+                if "w_estimate" in cols:
+                    rows["w_estimate"] = np.asarray(cols["w_estimate"], dtype=np.float64)[mask]
                 self.evals.append(rows)
+                self._update_rho()
         if self._pause_region is not None:
             self._pause_region.setRegion((self._pause_start, float(cols["gen_iter"][-1])))
         self._dirty = True
+
+    def _update_rho(self) -> None:
+        """ρ in the W plot's title: a rank correlation of at most a few hundred points, redone
+        at each evaluation (every eval_every iterations), not per frame."""
+        q = self.evals.view("w1_exact" if self._is_toy else "sliced_w")
+        rho = spearman(self.evals.view("w_estimate"), q)
+        rho = rho if np.isfinite(rho) else None
+        if rho != self.rho:
+            self.rho = rho
+            self._set_titles()
 
     def add_event(self, ev: dict) -> None:
         """A dashed, labelled vertical marker on every plot for edits, pauses and resumes; a

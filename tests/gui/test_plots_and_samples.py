@@ -297,3 +297,27 @@ def test_before_a_run_the_empty_plots_have_readable_axes(window):
     lo, hi = window.plots.lr_plot.vb.viewRange()[1]
     assert lo <= -4 <= hi and hi - lo < 1, (lo, hi)  # log10 of the rate
     assert window.plots.lr_plot.vb.autoRangeEnabled()[1]
+
+
+def test_w_plot_title_shows_how_the_estimate_follows_w1(qtbot):
+    """ρ (Spearman of W_est with exact W1 over the evaluations) appears once there are three
+    evaluations, follows new ones, and goes with a new run."""
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.reset("wgan-gp", True)
+
+    def rows(its, w, w1):
+        n = len(its)
+        cols = {k: np.zeros(n) for k in ("wall_time_s", "critic_loss", "generator_loss", "gradient_penalty",
+                                          "critic_grad_norm", "lr_critic", "lr_generator")}
+        cols.update(gen_iter=np.array(its, float), w_estimate=np.array(w, float), w1_exact=np.array(w1, float))
+        return cols
+
+    panel.append_metrics(rows([1, 2, 3, 4], [3.0, 2.5, 2.0, 1.8], [np.nan, 0.9, np.nan, 0.7]))
+    assert panel.rho is None and "ρ" not in panel.w_plot.titleLabel.text
+    panel.append_metrics(rows([5, 6], [1.5, 1.0], [np.nan, 0.5]))
+    assert panel.rho == pytest.approx(1.0) and "ρ(W_est, W1) = 1.00" in panel.w_plot.titleLabel.text
+    panel.append_metrics(rows([7, 8], [1.2, 3.0], [np.nan, 0.4]))  # the estimate jumps while W1 falls
+    assert panel.rho == pytest.approx(-0.2) and "ρ(W_est, W1) = -0.20" in panel.w_plot.titleLabel.text
+    panel.reset("wgan-gp", True)
+    assert panel.rho is None and "ρ" not in panel.w_plot.titleLabel.text

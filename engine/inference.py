@@ -14,6 +14,11 @@ from .models import build_models
 from .trainer import _frozen_bn_forward
 
 
+def weights_label(averaged: bool) -> str:
+    """The ``weights`` PNG metadata of an export: which generator weights drew it."""
+    return "moving average" if averaged else "as trained"
+
+
 @dataclass
 class LoadedModel:
     config: Config
@@ -39,7 +44,7 @@ class LoadedModel:
         """PNG text metadata for an export: enough to reproduce the picture."""
         meta = {"Software": "WGAN Studio", "gen_iter": str(self.gen_iter), "seed": str(seed),
                 "checkpoint": str(self.path), "config": dumps_config(self.config),
-                "weights": "moving average" if self.averaged else "as trained"}
+                "weights": weights_label(self.averaged)}
         if classes is not None:
             meta["classes"] = ",".join(str(int(c)) for c in classes)
         return meta

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from engine import Config, Trainer, __version__, dumps_config, load_checkpoint
 from engine.config import config_from_dict
-from engine.inference import load_model, parse_classes
+from engine.inference import load_model, parse_classes, weights_label
 from engine.render import grid_image, save_png, toy_image
 
 
@@ -69,7 +69,7 @@ def grid_metadata(config: Config, gen_iter: int, seed: int, count: int, source: 
     meta = {"Software": f"WGAN Studio {__version__}", "gen_iter": str(gen_iter), "seed": str(seed),
             "count": str(count), "source": source, "config": dumps_config(config),
             # the studio samples what the run shows: the averaged weights when [model] ema_decay > 0
-            "weights": "moving average" if config.model.ema_decay > 0 else "as trained"}
+            "weights": weights_label(config.model.ema_decay > 0)}
     if classes is not None:
         meta["classes"] = ",".join(str(int(c)) for c in classes)
     return meta

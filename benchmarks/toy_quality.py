@@ -22,6 +22,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def _nan_if_none(v) -> float:
+    return float("nan") if v is None else float(v)
+
+
 def one(preset: str, seed: int, overrides: list[str], device: str, iters: int | None) -> dict:
     import torch
     torch.set_num_threads(1)
@@ -33,14 +37,14 @@ def one(preset: str, seed: int, overrides: list[str], device: str, iters: int | 
     cfg.train.sample_every = 0
     with tempfile.TemporaryDirectory() as d:
         t = Trainer(cfg, Path(d) / "run", report_interval_s=1.0)
-        t.run(iters)
+        summary = t.run(iters)  # its Spearman over every evaluation is what summary.json reports
         m = read_metrics(Path(d) / "run" / "metrics.csv")
     w1 = np.array(m["w1_exact"])
     ok = np.isfinite(w1)
     at_ckpt = ok & (np.array(m["gen_iter"]) % every == 0) if every else ok
     return {"seed": seed, "w1": float(w1[ok][-1]), "modes": int(np.array(m["modes_covered"])[ok][-1]),
             "hq": float(np.array(m["high_quality_share"])[ok][-1]),
-            "spearman": spearman(np.array(m["w_estimate"])[ok], w1[ok]),
+            "spearman": _nan_if_none((summary.get("w_estimate_vs_quality") or {}).get("spearman")),
             "spearman_ckpt": spearman(np.array(m["w_estimate"])[at_ckpt], w1[at_ckpt]),
             "its": t.gen_iter / t.elapsed_s, "w1_curve": [round(v, 4) for v in w1[ok]],
             "w1_iters": [int(v) for v in np.array(m["gen_iter"])[ok]],

@@ -7,6 +7,7 @@ a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
@@ -50,7 +51,7 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.interval_s = interval_s if interval_s is not None else (0.2 if self.tty else 10.0)
-        self._last = 0.0
+        self._last = -math.inf  # the first report prints at once, whatever the uptime
         self._last_iter = -1
         self._w1 = float("nan")
 

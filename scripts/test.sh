@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set everything up (first time only) and run the whole test suite. Extra arguments go to pytest
-# (which then runs exactly what they select; add -m "not bundle" to leave out the packaged build).
+# (which then runs what they select, without the packaged build unless they say -m bundle).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"

@@ -14,6 +14,7 @@ The compute part, :func:`run_plan`, knows nothing of Qt and can be called direct
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import traceback
@@ -85,7 +86,7 @@ class DistanceWorker(QObject):
         self.device = device
         self.progress_interval_s = progress_interval_s
         self._stop = threading.Event()
-        self._last_progress = 0.0
+        self._last_progress = -math.inf  # the first report is emitted at once
 
     def stop(self) -> None:
         """Thread-safe: the engine sees it at its next poll (every 50 critic steps)."""

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import gc
 import logging
+import math
 import threading
 import time
 import traceback
@@ -74,7 +75,7 @@ class _Bridge:
     def on_metrics(self, cols):
         w = self.worker
         w.metrics.emit(cols)
-        now = time.monotonic()
+        now = w.clock()
         trainer = w.trainer
         if (trainer is not None and w.live_samples_enabled and w.live_samples_s > 0
                 and now - w._last_samples_t >= max(w.live_samples_s, w._samples_wait_s)):
@@ -90,12 +91,12 @@ class _Bridge:
                 except Exception:  # noqa: BLE001 - a missing picture must never stop the run
                     log.exception("live samples failed")
                 else:
-                    w._samples_wait_s = (time.monotonic() - now) / LIVE_BUDGET
+                    w._samples_wait_s = (w.clock() - now) / w.live_budget
                     w.samples.emit(payload)
         w._run_boundary_calls()
 
     def on_samples(self, payload):
-        self.worker._last_samples_t = time.monotonic()
+        self.worker._last_samples_t = self.worker.clock()
         self.worker.samples.emit(payload)
         self.worker._run_boundary_calls()
 
@@ -183,8 +184,13 @@ class TrainingWorker(QObject):
         self.live_field_res = LIVE_FIELD_RES
         self.live_arrows = True              # the toy view's "gradient arrows" check box
         self.trainer: Trainer | None = None
-        self._last_samples_t = 0.0
-        self._samples_wait_s = 0.0   # the last toy picture's cost / LIVE_BUDGET
+        # The clock of the live pictures' schedule (tests inject their own). The first picture is
+        # due at once: a 0 baseline would hold it back until time.monotonic() (seconds since
+        # boot) exceeds live_samples_s.
+        self.clock = time.monotonic
+        self.live_budget = LIVE_BUDGET
+        self._last_samples_t = -math.inf
+        self._samples_wait_s = 0.0   # the last toy picture's cost / live_budget
         self._lock = threading.Lock()
         # Control requests made before the Trainer exists are replayed once it does.
         self._pending: list[tuple[str, tuple, dict]] = []

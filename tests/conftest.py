@@ -31,6 +31,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
             for pattern in _QT_NOISE:
                 item.add_marker(pytest.mark.qt_log_ignore(pattern))
+    # A bare `pytest` (a contributor, an editor) runs the main suite; the packaged build takes
+    # minutes and runs only when asked for with -m (scripts/test.sh asks for it after the rest).
+    if not config.getoption("markexpr"):
+        bundle = [item for item in items if item.get_closest_marker("bundle")]
+        if bundle:
+            config.hook.pytest_deselected(items=bundle)
+            items[:] = [item for item in items if not item.get_closest_marker("bundle")]
 
 
 @pytest.fixture(autouse=True)

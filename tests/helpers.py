@@ -1,23 +1,86 @@
-"""Small configurations that train in a fraction of a second, for tests."""
+"""What the engine's and the studio's tests share: a tiny configuration, a wait on a condition,
+and clocks that tests control.
+
+Nothing here asserts a wall time: a loaded or slow machine only makes the waits longer, and the
+timeouts are generous upper bounds, not expectations."""
 
 from __future__ import annotations
 
+import itertools
+import time
+
 from engine import Config, load_preset
 
+LIVE_ITERATIONS = 100_000  # "until stopped": runs the test stops itself
 
-def tiny_config(preset: str = "toy-wgan-gp", **overrides) -> Config:
-    """A preset shrunk to a few hundred parameters and a few iterations."""
+
+def tiny_config(preset: str = "toy-wgan-gp", *, live: bool = False, **overrides) -> Config:
+    """A preset shrunk to train in milliseconds per iteration on 2 shared CPU cores.
+
+    By default 20 iterations with a checkpoint, samples and an evaluation every 10. With
+    ``live=True`` (the studio's tests) the run goes on until the test stops it and does no
+    periodic work. ``overrides`` are ``section__key=value``, applied last."""
     cfg = load_preset(preset)
     cfg.model.hidden = 32
+    cfg.model.layers = 2
     cfg.model.features = 8
+    cfg.model.z_dim = min(cfg.model.z_dim, 16)
     cfg.train.batch_size = 32
-    cfg.train.iterations = 20
-    cfg.train.checkpoint_every = 10
-    cfg.train.sample_every = 10
-    cfg.train.eval_every = 10
     cfg.train.sample_count = 16
     cfg.train.device = "cpu"
+    if live:
+        cfg.train.iterations = LIVE_ITERATIONS
+        cfg.train.checkpoint_every = cfg.train.sample_every = cfg.train.eval_every = 0
+    else:
+        cfg.train.iterations = 20
+        cfg.train.checkpoint_every = cfg.train.sample_every = cfg.train.eval_every = 10
     for dotted, value in overrides.items():
         sec, key = dotted.split("__", 1)
         setattr(getattr(cfg, sec), key, value)
     return cfg
+
+
+def wait_until(cond, timeout: float = 60.0, *, qtbot=None, proc=None, what: str = "") -> None:
+    """Wait until ``cond()`` is true; fail after ``timeout`` seconds (an upper bound for a slow,
+    loaded machine, never an expectation).
+
+    ``qtbot``: keep Qt's event loop running meanwhile (GUI tests). ``proc``: a subprocess that must
+    stay alive while we wait; its exit fails at once with its stderr."""
+    if qtbot is not None:
+        qtbot.waitUntil(cond, timeout=int(timeout * 1000))
+        return
+    end = time.monotonic() + timeout
+    for_what = f" for {what}" if what else ""
+    while not cond():
+        if proc is not None and proc.poll() is not None:
+            err = proc.stderr.read() if proc.stderr is not None else ""
+            raise AssertionError(f"the process exited (code {proc.returncode}) while waiting{for_what}: {err}")
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout:g} s waiting{for_what}")
+        time.sleep(0.005)
+
+
+class ManualClock:
+    """A clock that moves only when the test says so (``advance``), from an arbitrary start: code
+    must never assume a clock starts at 0 (``time.monotonic()`` counts from boot)."""
+
+    def __init__(self, start: float = 12_345.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class TickingClock:
+    """A clock that moves by ``step`` seconds at every reading: each timed piece of work takes
+    exactly ``step`` per reading, however busy the machine. Safe to read from several threads."""
+
+    def __init__(self, step: float, start: float = 12_345.0):
+        self.step, self.start = step, start
+        self._n = itertools.count()
+
+    def __call__(self) -> float:
+        return self.start + next(self._n) * self.step

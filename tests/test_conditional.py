@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import tiny_config
 from PIL import Image
 
 from engine import ConfigError, Trainer, load_checkpoint, load_preset
@@ -18,6 +17,7 @@ from engine.models import build_models
 from engine.models.dcgan import DCGANCritic
 from engine.models.mlp import MLPCritic
 from engine.objectives import get_objective, gradient_penalty
+from tests.helpers import tiny_config
 
 
 def csv_without_wall_time(path):

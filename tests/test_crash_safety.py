@@ -18,6 +18,7 @@ import pytest
 
 from engine import load_checkpoint
 from engine.rundir import read_metrics
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,16 +58,6 @@ def start(run, midwrite=None):
                             stderr=subprocess.PIPE, text=True)
 
 
-def wait_for(cond, proc, timeout=60):
-    end = time.monotonic() + timeout
-    while not cond():
-        if proc.poll() is not None:
-            raise AssertionError(f"trainer exited early: {proc.stderr.read()}")
-        if time.monotonic() > end:
-            raise AssertionError("timed out")
-        time.sleep(0.01)
-
-
 def check_run_folder(run):
     state = load_checkpoint(run)  # loadable after every kill
     text = (run / "metrics.csv").read_text()
@@ -93,9 +84,9 @@ def test_sigkill_at_random_moments_and_mid_checkpoint_never_loses_the_run(tmp_pa
                 return ((run / "checkpoints" / "latest.pt").is_file() and (run / "metrics.csv").is_file()
                         and len((run / "metrics.csv").read_text().splitlines()) > need)
 
-            wait_for(progressed, proc)
+            wait_until(progressed, proc=proc, what='training progress')
             if mid:
-                wait_for(marker.exists, proc)
+                wait_until(marker.exists, proc=proc, what='the mid-write marker')
                 midwrite_kills += 1
             else:
                 time.sleep(rng.uniform(0.0, 0.6))

@@ -4,7 +4,6 @@ formula, training is unchanged by it, samples/metrics/exports use it, and it sur
 import numpy as np
 import pytest
 import torch
-from helpers import tiny_config
 from test_trainer import csv_without_wall_time
 
 from engine import ConfigError, Trainer, apply_overrides, load_checkpoint, load_preset, read_metrics
@@ -12,6 +11,7 @@ from engine.cli import sample_main
 from engine.inference import generate, load_model
 from engine.models.ema import WeightAverage
 from engine.rundir import TOY_EVAL_COLUMNS
+from tests.helpers import tiny_config
 
 
 def test_average_follows_the_formula_and_copies_buffers():

@@ -8,12 +8,12 @@ import threading
 
 import numpy as np
 import torch
-from helpers import tiny_config
 
 from engine import Trainer, read_metrics
 from engine import digits_classifier as dc
 from engine import trainer as trainer_mod
 from engine.data.images import _fit, _load_digits
+from tests.helpers import tiny_config
 
 
 def _metrics(path) -> dict[str, np.ndarray]:

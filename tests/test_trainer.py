@@ -3,10 +3,10 @@ import threading
 import numpy as np
 import pytest
 import torch
-from helpers import tiny_config
 
 from engine import CheckpointError, ConfigError, RunDir, Trainer, TrainingError, load_checkpoint, read_metrics
 from engine.rundir import BASE_COLUMNS, TOY_EVAL_COLUMNS, read_events
+from tests.helpers import tiny_config, wait_until
 
 
 def csv_without_wall_time(path):
@@ -126,14 +126,14 @@ def test_pause_step_resume_stop_from_another_thread(tmp_path):
     th = threading.Thread(target=t.run)
     th.start()
     try:
-        _wait(lambda: t.state == "paused")
+        wait_until(lambda: t.state == "paused")
         assert t.gen_iter == 0
         t.request_step()
-        _wait(lambda: t.gen_iter == 1)
-        _wait(lambda: t.state == "paused")
+        wait_until(lambda: t.gen_iter == 1)
+        wait_until(lambda: t.state == "paused")
         assert t.gen_iter == 1
         t.resume()
-        _wait(lambda: t.gen_iter > 5)
+        wait_until(lambda: t.gen_iter > 5)
         t.stop()
         th.join(30)
         assert not th.is_alive()
@@ -147,15 +147,6 @@ def test_pause_step_resume_stop_from_another_thread(tmp_path):
     assert load_checkpoint(tmp_path / "r")["gen_iter"] == t.gen_iter  # stop writes a checkpoint
     rows = np.concatenate([m["gen_iter"] for m in rec.metrics])
     assert list(rows) == list(range(1, t.gen_iter + 1))
-
-
-def _wait(cond, timeout=30.0):
-    import time
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError("timed out")
-        time.sleep(0.005)
 
 
 def test_samples_payload_for_toy_and_images(tmp_path):

@@ -78,7 +78,7 @@ def test_quit_after_shown_reports_the_start_up_time(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     m = re.search(r"main window shown (\d+\.\d+) s after the process started", proc.stderr)
     assert m, proc.stderr[-3000:]
-    assert 0 < float(m.group(1)) < 120
+    assert float(m.group(1)) > 0  # a time, not a limit: a loaded machine may take long
     log = (tmp_path / "data" / "WGAN Studio" / "WGAN Studio" / "logs" / "studio.log").read_text("utf-8")
     assert f"main window shown {m.group(1)} s" in log
 

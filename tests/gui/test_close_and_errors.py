@@ -17,12 +17,13 @@ import engine.trainer
 from engine import Trainer, load_checkpoint, read_events
 from engine.io import atomic_open
 from studio.worker import live_threads
+from tests.helpers import tiny_config
 
-from .helpers import tiny, use, wait_state
+from .helpers import use, wait_state
 
 
 def test_close_mid_run_stops_with_checkpoint_and_no_thread(qtbot, window, monkeypatch):
-    use(window, tiny())
+    use(window, tiny_config(live=True))
     window.start()
     qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 3, timeout=30_000)
 
@@ -45,7 +46,7 @@ def test_close_mid_run_stops_with_checkpoint_and_no_thread(qtbot, window, monkey
 
 
 def test_close_while_paused(qtbot, window):
-    use(window, tiny())
+    use(window, tiny_config(live=True))
     window.start()
     wait_state(qtbot, window, "running")
     window.toggle_pause()
@@ -64,7 +65,7 @@ def test_worker_exception_shows_error_and_reenables_controls(qtbot, window, monk
         return original(self)
 
     monkeypatch.setattr(Trainer, "_generator_step", failing)
-    use(window, tiny(train__checkpoint_every=2))
+    use(window, tiny_config(live=True, train__checkpoint_every=2))
     with qtbot.waitSignal(window.run_finished, timeout=60_000) as finished:
         window.start()
     assert finished.args == ["error"]
@@ -90,7 +91,7 @@ def test_worker_exception_shows_error_and_reenables_controls(qtbot, window, monk
 
 @pytest.mark.parametrize("bad", ["nonexistent-folder"])
 def test_data_error_at_start_is_reported(qtbot, window, tmp_path, bad):
-    cfg = tiny("digits-wgan-gp")
+    cfg = tiny_config("digits-wgan-gp", live=True)
     cfg.data.name, cfg.data.path = "folder", str(tmp_path / bad)
     use(window, cfg)
     with qtbot.waitSignal(window.run_finished, timeout=30_000):
@@ -132,7 +133,7 @@ class SlowCheckpoints:
 def close_during_checkpoint_write(qtbot, window, monkeypatch, release_after_ms: int) -> SlowCheckpoints:
     slow = SlowCheckpoints()
     monkeypatch.setattr(engine.trainer, "save_checkpoint", slow)
-    use(window, tiny(train__checkpoint_every=5))
+    use(window, tiny_config(live=True, train__checkpoint_every=5))
     window.start()
     qtbot.waitUntil(slow.writing.is_set, timeout=60_000)  # iteration 5's checkpoint is half written
     assert not slow.written and window.is_active()

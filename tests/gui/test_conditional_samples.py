@@ -11,11 +11,12 @@ from studio import export as ex
 from studio.worker import live_toy_payload
 from tests.helpers import tiny_config
 
-from .helpers import tiny, use
+from .helpers import use
 
 
 def test_conditional_grid_rows_and_export_of_chosen_classes(qtbot, window, tmp_path):
-    use(window, tiny("digits-cwgan-gp", train__iterations=3, train__sample_every=3, train__sample_count=20))
+    use(window, tiny_config("digits-cwgan-gp", live=True, train__iterations=3, train__sample_every=3,
+                            train__sample_count=20))
     with qtbot.waitSignal(window.run_finished, timeout=120_000) as done:
         window.start()
     assert done.args == ["finished"]

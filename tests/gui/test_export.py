@@ -9,13 +9,15 @@ import tomllib
 import pytest
 from PIL import Image
 
-from .helpers import tiny, use
+from tests.helpers import tiny_config
+
+from .helpers import use
 
 
 @pytest.fixture
 def finished_digits(qtbot, window):
     """A tiny DCGAN run on the bundled digits, trained to the end (3 iterations)."""
-    use(window, tiny("digits-wgan-gp", train__iterations=3))
+    use(window, tiny_config("digits-wgan-gp", live=True, train__iterations=3))
     with qtbot.waitSignal(window.run_finished, timeout=120_000) as done:
         window.start()
     assert done.args == ["finished"]
@@ -87,7 +89,7 @@ def test_export_metrics_csv_and_plots(qtbot, finished_digits, tmp_path):
 
 
 def test_export_toy_grid_while_running(qtbot, window, tmp_path):
-    use(window, tiny())
+    use(window, tiny_config(live=True))
     window.start()
     qtbot.waitUntil(lambda: window.samples.payload is not None, timeout=30_000)
     out = export(qtbot, window, window.export_grid, tmp_path / "toy.png", count=200, seed=2, size=256)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from engine import Trainer
 from studio.worker import LIVE_FIELD_RES, TrainingWorker, _Bridge, live_toy_payload
-from tests.helpers import tiny_config
+from tests.helpers import ManualClock, TickingClock, tiny_config
 
 
 def _trainer(tmp_path=None, **overrides):
@@ -46,60 +47,70 @@ def test_live_pictures_do_not_change_the_run():
         assert pa.grad is None or torch.equal(pa.grad, pb.grad)  # no gradient left behind by the arrows
 
 
+def _report():
+    return {"gen_iter": np.array([1]), "w_estimate": np.array([0.1]), "critic_loss": np.array([-0.1]),
+            "generator_loss": np.array([0.2])}
+
+
 def test_bridge_emits_live_pictures_at_most_every_live_samples_s(qtbot):
     t = _trainer()
     w = TrainingWorker(t.config, live_samples_s=3600)
     w.trainer = t
+    # The first picture is due at once, whatever the uptime: the clock starts where time.monotonic()
+    # would be on a machine booted 3 minutes ago, well under live_samples_s.
+    w.clock = clock = ManualClock(start=180.0)
     got = []
     w.samples.connect(got.append)
     bridge = _Bridge(w)
-    cols = {"gen_iter": np.array([1]), "w_estimate": np.array([0.1]), "critic_loss": np.array([-0.1]),
-            "generator_loss": np.array([0.2])}
+    cols = _report()
     bridge.on_metrics(cols)
+    clock.advance(3599)
     bridge.on_metrics(cols)  # not due again for an hour
     assert len(got) == 1 and got[0]["field"].shape == (LIVE_FIELD_RES, LIVE_FIELD_RES)
     w.live_arrows = False
-    w._last_samples_t = 0.0
+    clock.advance(1)
     bridge.on_metrics(cols)
     assert len(got) == 2 and len(got[1]["arrow_pos"]) == 0
     w.live_samples_enabled = False  # e.g. while the samples are not shown
-    w._last_samples_t = 0.0
+    clock.advance(3600)
     bridge.on_metrics(cols)
+    assert len(got) == 2
     w.live_samples_enabled = True
     bad = dict(cols, critic_loss=np.array([np.nan]))  # the engine rolls back: no picture of that state
     bridge.on_metrics(bad)
     assert len(got) == 2
+    clock.advance(3600)
+    bridge.on_metrics(cols)
+    assert len(got) == 3
 
 
 def test_slow_live_pictures_come_less_often(qtbot, monkeypatch):
     """A live picture that takes long (a slow machine, a big critic) is made less often, so the
     pictures never take more than LIVE_BUDGET of the training time."""
-    import time
-
     from studio import worker as mod
 
     t = _trainer()
     w = TrainingWorker(t.config, live_samples_s=0.001)
     w.trainer = t
+    w.clock = clock = ManualClock()
     got = []
     w.samples.connect(got.append)
     real = mod.live_toy_payload
 
     def slow(*args, **kwargs):
-        time.sleep(0.05)
+        clock.advance(0.05)  # a 50 ms picture
         return real(*args, **kwargs)
 
     monkeypatch.setattr(mod, "live_toy_payload", slow)
     bridge = _Bridge(w)
-    cols = {"gen_iter": np.array([1]), "w_estimate": np.array([0.1]), "critic_loss": np.array([-0.1]),
-            "generator_loss": np.array([0.2])}
+    cols = _report()
     bridge.on_metrics(cols)
     assert len(got) == 1
-    time.sleep(0.2)  # far past live_samples_s, but the 50 ms picture may come every 2.5 s only
+    assert w._samples_wait_s == pytest.approx(0.05 / mod.LIVE_BUDGET)  # 2.5 s
+    clock.advance(0.2)  # far past live_samples_s, but a 50 ms picture may come every 2.5 s only
     bridge.on_metrics(cols)
     assert len(got) == 1
-    assert w._samples_wait_s >= 0.05 / mod.LIVE_BUDGET
-    w._last_samples_t -= w._samples_wait_s  # its time has come
+    clock.advance(2.5 - 0.2)  # its time has come
     bridge.on_metrics(cols)
     assert len(got) == 2
 
@@ -107,23 +118,30 @@ def test_slow_live_pictures_come_less_often(qtbot, monkeypatch):
 def test_window_draws_live_pictures_only_while_shown(qtbot, window):
     """The training thread pays for the live critic field: the window switches it off while the
     Samples tab is hidden, and the arrows follow their check box."""
-    from .helpers import tiny, use, wait_state
+    from .helpers import use, wait_state
 
-    use(window, tiny())
+    use(window, tiny_config(live=True))
     window.act_start.trigger()
     wait_state(qtbot, window, "running")
     w = window.worker
+    # Every report boundary is due for a picture: the clock moves 1 s at each reading (live_samples_s
+    # is 0.3 here) and a picture's cost of 1 s may take all of it.
+    w.clock, w.live_budget = TickingClock(1.0), 1.0
     assert w.live_samples_enabled and not w.live_arrows  # arrows unticked by default
     window.samples.toy.show_arrows.setChecked(True)
     assert w.live_arrows
-    got = []
+    got, reports = [], []
     w.samples.connect(got.append)
+    w.metrics.connect(reports.append)
     qtbot.waitUntil(lambda: len(got) > 0 and got[-1]["arrow_pos"].shape[0] > 0, timeout=60_000)
     window.tabs.setCurrentWidget(window.distances_scroll)
     assert not w.live_samples_enabled
-    qtbot.wait(1000)  # a picture already on its way when the tab changed still arrives
+    # A picture already on its way when the tab changed was emitted before the next report (same
+    # thread, same queue): once two more reports are in, nothing of the shown tab is still coming.
+    r0 = len(reports)
+    qtbot.waitUntil(lambda: len(reports) >= r0 + 2, timeout=60_000)
     n = len(got)
-    qtbot.wait(1500)  # live_samples_s is 0.3 in these tests: several pictures would have come
+    qtbot.waitUntil(lambda: len(reports) >= r0 + 10, timeout=60_000)  # each one was due for a picture
     assert len(got) == n, "no live pictures while the Samples tab is hidden"
     window.tabs.setCurrentWidget(window.samples)
     assert w.live_samples_enabled

@@ -9,14 +9,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
 from engine import read_events, read_metrics
+from tests.helpers import tiny_config
 
-from .helpers import tiny, use, wait_state
+from .helpers import use, wait_state
 
 
 def diverge(qtbot, window) -> dict:
     """Train to a checkpoint, then set learning rates that make the losses NaN within an
     iteration; returns the engine's "nonfinite" event once the banner is up."""
-    use(window, tiny(train__checkpoint_every=5))
+    use(window, tiny_config(live=True, train__checkpoint_every=5))
     window.start()
     qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 6, timeout=60_000)
     window.toggle_pause()

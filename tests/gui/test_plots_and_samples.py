@@ -8,6 +8,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from studio.panels.plots import PlotsPanel
 from studio.panels.samples import ImageGridView, ToyView
+from tests.helpers import TickingClock
 
 
 def rows(start, n):
@@ -94,7 +95,7 @@ def test_click_a_sample_to_enlarge_it(qtbot):
     # click the middle of sample #6 (row 1, column 2)
     centre = QPointF(2 + 2 * 10 + 4, 2 + 1 * 10 + 4)
     pos = grid.view.mapFromScene(grid.vb.mapViewToScene(centre))
-    with qtbot.waitSignal(grid.sample_clicked, timeout=2_000) as sig:
+    with qtbot.waitSignal(grid.sample_clicked, timeout=60_000) as sig:
         qtbot.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert sig.args == [6]
     assert grid.zoom_label.text().startswith("sample #6")
@@ -139,7 +140,7 @@ def test_grid_caption_says_when_the_weights_are_averaged(qtbot):
 def test_all_plots_share_the_iteration_axis(qtbot, plots):
     plots.append_metrics(rows(0, 500))
     plots.refresh(force=True)
-    qtbot.waitUntil(lambda: plots.w_plot.viewRange()[0][1] >= 500, timeout=5_000)
+    qtbot.waitUntil(lambda: plots.w_plot.viewRange()[0][1] >= 500, timeout=60_000)
     ranges = {tuple(round(v, 6) for v in p.viewRange()[0]) for p in plots.plots}
     assert len(ranges) == 1
     plots.grad_plot.setXRange(100, 200, padding=0)  # zoom one plot: every plot follows
@@ -221,18 +222,23 @@ def test_redraws_keep_to_their_time_budget(qtbot, plots, monkeypatch):
     from studio.panels import plots as mod
 
     plots.timer.stop()
+    # Frames are timed with a clock that moves 1 ms per reading: refresh() and each paint take
+    # exactly 1 ms, however busy the machine is.
+    plots.clock = plots.glw.clock = TickingClock(0.001)
+    plots.glw.paint_s = 0.0  # forget the paint that showed the panel
     plots.append_metrics(rows(0, 50))
     plots._on_timer()
-    qtbot.waitUntil(lambda: plots.glw.paint_s > 0, timeout=5_000)  # the frame is painted and timed
-    assert plots.redraw_interval_ms() >= mod.REDRAW_MS
+    qtbot.waitUntil(lambda: plots.glw.paint_s > 0, timeout=60_000)  # the frame is painted and timed
+    assert plots.glw.paint_s == pytest.approx(0.001)
+    assert plots.redraw_interval_ms() == mod.REDRAW_MS  # a 2 ms frame: as often as allowed
     x, _ = plots.curves["w_raw"].getOriginalDataset()
     assert len(x) == 50  # the frame drew the new rows
 
-    monkeypatch.setattr(plots.glw, "paint_s", 0.030)  # a 30 ms paint: 1.5 s between frames at a 2% budget
+    monkeypatch.setattr(plots.glw, "paint_s", 0.029)  # a 30 ms frame: 1.5 s between frames at a 2% budget
     for start in range(50, 70):
         plots.append_metrics(rows(start, 1))
         plots._on_timer()
-    assert 1_400 <= plots.timer.interval() <= 1_700
+    assert 1_400 <= plots.timer.interval() <= 1_500  # the moving average is 99% of the way there
     monkeypatch.setattr(plots.glw, "paint_s", 0.5)
     for start in range(70, 90):
         plots.append_metrics(rows(start, 1))
@@ -242,8 +248,12 @@ def test_redraws_keep_to_their_time_budget(qtbot, plots, monkeypatch):
     for start in range(90, 150):
         plots.append_metrics(rows(start, 1))
         plots._on_timer()
-    assert plots.timer.interval() < 400  # cheap frames again: back towards 5 a second
+    assert plots.timer.interval() == mod.REDRAW_MS  # cheap frames again: 5 a second
+    monkeypatch.setattr(plots.glw, "paint_s", 0.029)
+    plots.append_metrics(rows(150, 1))
+    plots._on_timer()
     n_before = plots.timer.interval()
+    assert n_before > mod.REDRAW_MS
     plots._on_timer()  # nothing new: no frame, the interval is left alone
     assert plots.timer.interval() == n_before
 

@@ -8,8 +8,9 @@ import pytest
 
 from engine import read_events, read_metrics
 from studio.main_window import MainWindow
+from tests.helpers import tiny_config
 
-from .helpers import tiny, use, wait_state
+from .helpers import use, wait_state
 
 
 def recent_action(window, path):
@@ -21,7 +22,7 @@ def recent_action(window, path):
 
 
 def test_stopped_run_continues_from_the_recent_list(qtbot, window, tmp_path):
-    use(window, tiny())
+    use(window, tiny_config(live=True))
     window.start()
     qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 8, timeout=60_000)
     window.stop()
@@ -69,7 +70,7 @@ def test_stopped_run_continues_from_the_recent_list(qtbot, window, tmp_path):
 
 
 def test_open_run_that_cannot_continue_says_why(qtbot, window):
-    use(window, tiny(train__iterations=6))
+    use(window, tiny_config(live=True, train__iterations=6))
     with qtbot.waitSignal(window.run_finished, timeout=60_000):
         window.start()
     run = window.run_path

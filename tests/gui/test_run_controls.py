@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from engine import load_checkpoint, read_events
+from tests.helpers import tiny_config
 
-from .helpers import tiny, use, wait_state
+from .helpers import use, wait_state
 
 
 def test_start_pause_step_resume_stop(qtbot, window):
-    use(window, tiny())
+    use(window, tiny_config(live=True))
     assert window.act_start.isEnabled()
     assert not window.act_pause.isEnabled() and not window.act_stop.isEnabled()
 
@@ -29,11 +30,12 @@ def test_start_pause_step_resume_stop(qtbot, window):
 
     it = trainer.gen_iter
     window.act_step.trigger()
-    qtbot.waitUntil(lambda: trainer.gen_iter == it + 1, timeout=30_000)
-    qtbot.wait(300)
+    # The step's row reaches the plots when the loop flushes it on going back to sleep: by then a
+    # second iteration would have run already.
+    qtbot.waitUntil(lambda: window.plots.buf.n and window.plots.buf.view("gen_iter")[-1] >= it + 1, timeout=60_000)
     assert trainer.gen_iter == it + 1, "a step runs exactly one generator iteration and stays paused"
+    assert window.plots.buf.view("gen_iter")[-1] == it + 1
     assert window.run_state == "paused"
-    qtbot.waitUntil(lambda: window.plots.buf.n and window.plots.buf.view("gen_iter")[-1] == it + 1, timeout=10_000)
     window._update_status()
     assert window.iter_label.text() == f"{it + 1} / 100000"
 
@@ -57,7 +59,7 @@ def test_start_pause_step_resume_stop(qtbot, window):
 
 
 def test_status_bar_shows_rate_eta_and_device(qtbot, window):
-    use(window, tiny())
+    use(window, tiny_config(live=True))
     window.start()
     qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.its_per_sec > 0, timeout=30_000)
     window._update_status()

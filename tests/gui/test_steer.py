@@ -4,12 +4,14 @@ and shows as a labelled marker on the plots; undo re-applies the old value as a 
 from __future__ import annotations
 
 from engine import read_events
+from tests.helpers import tiny_config
 
-from .helpers import tiny, use, wait_state
+from .helpers import use, wait_state
 
 
 def test_live_clip_edit_reaches_trainer_log_and_plots(qtbot, window):
-    use(window, tiny(objective__kind="wgan-clip", optimiser__name="rmsprop", objective__clip_value=0.01))
+    use(window, tiny_config(live=True, objective__kind="wgan-clip", optimiser__name="rmsprop",
+                            objective__clip_value=0.01))
     window.start()
     wait_state(qtbot, window, "running")
     qtbot.waitUntil(lambda: window.steer.clip_spin.isEnabled(), timeout=30_000)
@@ -20,7 +22,7 @@ def test_live_clip_edit_reaches_trainer_log_and_plots(qtbot, window):
     window.steer.request("clip_value", 0.05)
     qtbot.waitUntil(lambda: trainer.hp["clip_value"] == 0.05, timeout=30_000)
     assert trainer.state == "running", "the edit must not stop the run"
-    qtbot.waitUntil(lambda: any("0.05" in text for _, text in window.plots.markers), timeout=10_000)
+    qtbot.waitUntil(lambda: any("0.05" in text for _, text in window.plots.markers), timeout=60_000)
     it, text = window.plots.markers[-1]
     assert text == "c 0.01→0.05"
     edits = [e for e in read_events(window.run_path / "events.jsonl") if e["type"] == "edit"]
@@ -35,7 +37,7 @@ def test_live_clip_edit_reaches_trainer_log_and_plots(qtbot, window):
 
     window.steer.undo()
     qtbot.waitUntil(lambda: trainer.hp["clip_value"] == 0.01, timeout=30_000)
-    qtbot.waitUntil(lambda: window.steer.history.count() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: window.steer.history.count() == 2, timeout=60_000)
     assert not window.steer.undo_button.isEnabled(), "the undo itself is not undone again"
     window.stop()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
@@ -44,7 +46,7 @@ def test_live_clip_edit_reaches_trainer_log_and_plots(qtbot, window):
 
 
 def test_learning_rate_and_n_critic_edits(qtbot, window):
-    use(window, tiny())
+    use(window, tiny_config(live=True))
     window.start()
     wait_state(qtbot, window, "running")
     qtbot.waitUntil(lambda: window.steer.lr_critic.isEnabled(), timeout=30_000)
@@ -53,7 +55,7 @@ def test_learning_rate_and_n_critic_edits(qtbot, window):
     window.steer.request("n_critic", 2)
     qtbot.waitUntil(lambda: trainer.hp["lr_critic"] == 3e-4 and trainer.hp["n_critic"] == 2, timeout=30_000)
     assert trainer.opt_critic.param_groups[0]["lr"] == 3e-4
-    qtbot.waitUntil(lambda: len(window.plots.markers) == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.plots.markers) == 2, timeout=60_000)
     assert {t for _, t in window.plots.markers} == {"α_D 0.0001→0.0003", "n_critic 5→2"}
     window.stop()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
@@ -62,7 +64,7 @@ def test_learning_rate_and_n_critic_edits(qtbot, window):
 def test_between_runs_the_steer_fields_show_what_the_next_run_starts_with(window):
     """Before Start the (greyed-out) fields show the form's values, not the spin boxes' minimums,
     and follow edits of the form."""
-    use(window, tiny(optimiser__lr_critic=2e-4, objective__n_critic=7))
+    use(window, tiny_config(live=True, optimiser__lr_critic=2e-4, objective__n_critic=7))
     steer = window.steer
     assert not steer.lr_critic.isEnabled()
     assert steer.lr_critic.value() == 2e-4 and steer.n_critic.value() == 7

@@ -19,7 +19,10 @@ from typing import Any
 
 import tomli_w
 
+from .io import unreadable_reason
+
 CONFIG_VERSION = 1
+MAX_CONFIG_BYTES = 1 << 20  # a configuration is a few kB; anything this large is not one
 
 SECTIONS = ("data", "model", "objective", "optimiser", "train")
 
@@ -419,6 +422,9 @@ def unlabelled_message(name: str) -> str:
 
 def load_config(path: str | os.PathLike, *, base: Config | None = None) -> Config:
     path = Path(path)
+    reason = unreadable_reason(path, MAX_CONFIG_BYTES, "a .toml file")
+    if reason is not None:
+        raise ConfigError(reason, file=path)
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:

@@ -1,6 +1,9 @@
 """Crash-safe file writing: a temp file in the same folder, flushed, fsync-ed, then renamed.
 
 A reader (or a crash at any moment) sees either the old file or the new one, never a part.
+
+Reading what a user names: :func:`unreadable_reason` refuses, before a byte is read, what would
+never end (a device such as /dev/zero, a FIFO) or could not fit in memory.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,3 +64,26 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def format_bytes(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
+
+
+def unreadable_reason(path: str | os.PathLike, max_bytes: int, expected: str = "a file") -> str | None:
+    """Why ``path`` must not be read, or None: it does not exist, is a folder, is not a regular
+    file (a device or a FIFO would be read forever), or is larger than ``max_bytes``. Links are
+    followed. Checked before reading, so nothing is read from such a path."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as e:
+        return f"cannot read ({e.strerror or e})"
+    if stat.S_ISDIR(st.st_mode):
+        return f"is a folder, expected {expected}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"is not a regular file (a device, a pipe or a socket), expected {expected}"
+    if st.st_size > max_bytes:
+        return f"is {format_bytes(st.st_size)}, more than the {format_bytes(max_bytes)} allowed for {expected}"
+    return None

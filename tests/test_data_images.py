@@ -449,3 +449,40 @@ def test_image_data_on_the_auto_device():
     data = ImageData("npz", images, labels).to(dev)
     assert data.images.device.type == dev.type and data.labels.device.type == dev.type
     check_batch(data, dev.type)
+
+
+# ----------------------------------------------------------------------------- paths that never end
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10", "npz"])
+def test_devices_and_pipes_are_refused_before_reading(tmp_path, name):
+    """/dev/zero would be read until memory runs out, a FIFO would block for ever: both are
+    refused at once, naming the path and what was expected."""
+    with pytest.raises(DataError, match=r"/dev/zero: is not a regular file \(a device, a pipe or a socket\)"):
+        load_images(cfg_for(name, "/dev/zero"))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="pipe: is not a regular file"):
+        load_images(cfg_for(name, fifo))
+
+
+def test_data_files_beyond_the_limit_are_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr(im, "MAX_DATA_FILE_BYTES", 1000)
+    big = tmp_path / "big.npz"
+    np.savez(big, images=np.zeros((100, 8, 8), np.uint8))
+    assert big.stat().st_size > 1000
+    with pytest.raises(DataError, match=r"big.npz: is \d+ bytes, more than the 1000 bytes allowed for an .npz"):
+        load_images(cfg_for("npz", big))
+
+
+def test_gzip_that_inflates_beyond_the_limit_is_refused(tmp_path, monkeypatch):
+    write_mnist(tmp_path / "m", n=200, gz=True)  # 200 x 16 x 16: 51 kB inflated, ~1 kB on disk
+    monkeypatch.setattr(im, "MAX_DATA_FILE_BYTES", 20_000)
+    with pytest.raises(DataError, match="images-idx3-ubyte.gz: decompresses to more than the 20000 bytes allowed"):
+        load_images(cfg_for("mnist", tmp_path / "m", size=16))
+
+
+def test_a_config_that_is_a_device_is_refused(tmp_path):
+    from engine import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="/dev/zero.*is not a regular file"):
+        load_config("/dev/zero")

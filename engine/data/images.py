@@ -23,6 +23,7 @@ import codecs
 import contextlib
 import gzip
 import hashlib
+import io
 import json
 import math
 import os
@@ -37,12 +38,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from ..io import format_bytes, unreadable_reason
 from .base import DataError, DataSource
 
 __all__ = [
     "DataWarning",
     "ImageData",
     "IMAGE_EXTENSIONS",
+    "MAX_DATA_FILE_BYTES",
     "MAX_FILE_BYTES",
     "MAX_PIXELS",
     "cache_dir",
@@ -56,6 +59,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 MAX_FILE_BYTES = 100 * 1024 * 1024
 #: Images with more pixels than this are skipped (``folder``): decompression-bomb guard.
 MAX_PIXELS = 100_000_000
+#: The largest data file read whole (IDX, CIFAR-10 batch, .npz/.npy), before and after gunzip:
+#: MNIST's training images are 47 MB, a CIFAR-10 batch 31 MB.
+MAX_DATA_FILE_BYTES = 4 << 30
 #: Bumped whenever the folder pipeline changes, so old cache files are not reused.
 CACHE_VERSION = 1
 
@@ -166,7 +172,14 @@ def _check_labels(labels, n: int, where: str) -> np.ndarray:
     return labels
 
 
+def _check_data_file(path: Path, what: str = "a file") -> None:
+    reason = unreadable_reason(path, MAX_DATA_FILE_BYTES, what)
+    if reason is not None:
+        raise DataError(f"{path}: {reason}")
+
+
 def _read_bytes(path: Path, what: str = "file") -> bytes:
+    _check_data_file(path, f"{'an' if what[0] in 'aeiouAEIOU' else 'a'} {what}")
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -182,9 +195,14 @@ def _maybe_gunzip(raw: bytes, path: Path) -> bytes:
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
-        return gzip.decompress(raw)
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+            out = gz.read(MAX_DATA_FILE_BYTES + 1)  # bounded: a small file may inflate without end
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    if len(out) > MAX_DATA_FILE_BYTES:
+        raise DataError(f"{path}: decompresses to more than the {format_bytes(MAX_DATA_FILE_BYTES)} allowed "
+                        "for a data file")
+    return out
 
 
 # ----------------------------------------------------------------------------- digits
@@ -421,7 +439,7 @@ def _mnist_labels_path(images_path: Path) -> Path | None:
 
 
 def _read_idx(path: Path, magic_expected: int, what: str) -> tuple[tuple[int, ...], bytes]:
-    raw = _maybe_gunzip(_read_bytes(path), path)
+    raw = _maybe_gunzip(_read_bytes(path, f"IDX {what} file"), path)
     ndim = magic_expected & 0xFF
     header = 4 + 4 * ndim
     if len(raw) < 4:
@@ -513,8 +531,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def _unpickle(path: Path):
-    import io
-    raw = _read_bytes(path)
+    raw = _read_bytes(path, "CIFAR-10 batch file")
     if raw[:2] == b"\x1f\x8b":
         raise DataError(f"{path}: is a gzip/tar archive, not a CIFAR-10 batch; extract it "
                         "(tar xzf) and set [data] path to the cifar-10-batches-py folder")
@@ -531,7 +548,8 @@ def _unpickle(path: Path):
 def _cifar_batches(path: Path) -> list[Path]:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    if path.is_file():
+    if not path.is_dir():
+        _check_data_file(path, "a CIFAR-10 batch file or folder")
         return [path]
     folder = path
     if not (folder / "data_batch_1").is_file() and (folder / "cifar-10-batches-py").is_dir():
@@ -588,10 +606,7 @@ _NPZ_ALLOWED = "uint8 with shape (N, H, W) or (N, H, W, C), C in 1, 3, 4 (alpha 
 
 def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder, expected an .npz file")
+    _check_data_file(path, "an .npz or .npy file")
     try:
         with open(path, "rb") as fh:  # our handle: closed even when NumPy fails half-way
             z = np.load(fh, allow_pickle=False)

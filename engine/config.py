@@ -54,7 +54,10 @@ LIVE_KEYS = {
 
 
 class ConfigError(ValueError):
-    """A configuration value that cannot be used. ``str(err)`` is the user-facing message."""
+    """A configuration value that cannot be used. ``str(err)`` is the user-facing message.
+
+    One error names one key; :meth:`combine` makes one error of several (``errors`` lists them,
+    the first one's fields stand for the whole), so a user fixes a file in one go."""
 
     def __init__(self, problem: str, *, file: str | os.PathLike | None = None,
                  key: str | None = None, value: Any = None, allowed: str | None = None):
@@ -63,7 +66,21 @@ class ConfigError(ValueError):
         self.key = key
         self.value = value
         self.allowed = allowed
+        self.errors: list[ConfigError] = [self]
         super().__init__(self._format())
+
+    @classmethod
+    def combine(cls, errors: list[ConfigError]) -> ConfigError:
+        """One error for all of ``errors`` (at least one): the message lists every one, a line each."""
+        errors = [one for e in errors for one in e.errors]
+        if len(errors) == 1:
+            return errors[0]
+        first = errors[0]
+        out = cls(first.problem, file=first.file, key=first.key, value=first.value, allowed=first.allowed)
+        out.errors = errors
+        where = f" in {first.file}" if first.file and all(e.file == first.file for e in errors) else ""
+        out.args = (f"{len(errors)} problems{where}:\n" + "\n".join(f"  {e._format()}" for e in errors),)
+        return out
 
     def _format(self) -> str:
         parts = []
@@ -78,7 +95,8 @@ class ConfigError(ValueError):
         return msg
 
     def with_file(self, file) -> ConfigError:
-        return ConfigError(self.problem, file=file, key=self.key, value=self.value, allowed=self.allowed)
+        return ConfigError.combine([ConfigError(e.problem, file=file, key=e.key, value=e.value, allowed=e.allowed)
+                                    for e in self.errors])
 
 
 def spec(default, help: str, *, symbol: str = "", unit: str = "", choices: tuple = (),
@@ -351,63 +369,82 @@ def coerce_value(info: FieldInfo, value: Any, *, file=None) -> Any:
 
 def config_from_dict(raw: dict, *, file=None, base: Config | None = None) -> Config:
     """Build and validate a Config from a (TOML-shaped) dict. Missing keys take their defaults
-    (or ``base``'s values); unknown keys are errors."""
+    (or ``base``'s values); unknown keys are errors. Every problem is reported at once."""
     if not isinstance(raw, dict):
         raise ConfigError("the configuration must be a table of sections", file=file)
     cfg = base.copy() if base is not None else Config()
     cfg.source = str(file) if file is not None else (base.source if base is not None else None)
     top_allowed = ("config_version", "description") + SECTIONS
+    errors: list[ConfigError] = []
     for key, value in raw.items():
         if key == "config_version":
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= CONFIG_VERSION:
-                raise ConfigError("unsupported configuration version", file=file, key="config_version",
-                                  value=value, allowed=f"1 to {CONFIG_VERSION}")
-            cfg.config_version = value
+                errors.append(ConfigError("unsupported configuration version", file=file, key="config_version",
+                                          value=value, allowed=f"1 to {CONFIG_VERSION}"))
+            else:
+                cfg.config_version = value
         elif key == "description":
             if not isinstance(value, str):
-                raise ConfigError("expected a string", file=file, key="description", value=value)
-            cfg.description = value
+                errors.append(ConfigError("expected a string", file=file, key="description", value=value))
+            else:
+                cfg.description = value
         elif key in SECTIONS:
             if not isinstance(value, dict):
-                raise ConfigError("expected a table [section]", file=file, key=key, value=value)
+                errors.append(ConfigError("expected a table [section]", file=file, key=key, value=value))
+                continue
             section = getattr(cfg, key)
             for k, v in value.items():
                 info = SCHEMA.get(f"{key}.{k}")
                 if info is None:
                     known = ", ".join(f.name for f in dataclasses.fields(SECTION_TYPES[key]))
-                    raise ConfigError("unknown key", file=file, key=f"[{key}] {k}", value=v, allowed=known)
-                setattr(section, k, coerce_value(info, v, file=file))
+                    errors.append(ConfigError("unknown key", file=file, key=f"[{key}] {k}", value=v, allowed=known))
+                    continue
+                try:
+                    setattr(section, k, coerce_value(info, v, file=file))
+                except ConfigError as e:
+                    errors.append(e)
         else:
-            raise ConfigError("unknown key", file=file, key=str(key), value=value,
-                              allowed=", ".join(top_allowed))
+            errors.append(ConfigError("unknown key", file=file, key=str(key), value=value,
+                                      allowed=", ".join(top_allowed)))
+    if errors:  # the combinations are checked once every value is valid
+        raise ConfigError.combine(errors)
     validate(cfg, file=file)
     return cfg
 
 
 def validate(cfg: Config, *, file=None) -> list[str]:
-    """Cross-field checks. Raises ConfigError for combinations that cannot train; returns warnings
-    for combinations that train badly but are allowed (the paper's own caveats)."""
+    """Cross-field checks. Raises ConfigError for combinations that cannot train (all of them in
+    one error); returns warnings for combinations that train badly but are allowed (the paper's
+    own caveats)."""
+    errors: list[ConfigError] = []
     for info in SCHEMA.values():  # re-check values set programmatically
-        coerce_value(info, cfg.get(info.dotted), file=file)
+        try:
+            coerce_value(info, cfg.get(info.dotted), file=file)
+        except ConfigError as e:
+            errors.append(e)
+    if errors:
+        raise ConfigError.combine(errors)
     d, m, o = cfg.data, cfg.model, cfg.objective
     if d.name in DATASETS_WITH_PATH and not d.path:
-        raise ConfigError(f"data set {d.name!r} needs a path", file=file, key="[data] path", value=d.path,
-                          allowed="a file or folder")
+        errors.append(ConfigError(f"data set {d.name!r} needs a path", file=file, key="[data] path", value=d.path,
+                                  allowed="a file or folder"))
     if o.kind == "wgan-gp" and m.critic_norm == "batch":
-        raise ConfigError("batch-norm in the critic cannot be used with the gradient penalty: the "
-                          "penalty is per sample and batch-norm couples the samples of a batch "
-                          "(Gulrajani et al. sec. 4); use 'layer' or 'none'", file=file,
-                          key="[model] critic_norm", value=m.critic_norm, allowed="'none', 'layer'")
+        errors.append(ConfigError("batch-norm in the critic cannot be used with the gradient penalty: the "
+                                  "penalty is per sample and batch-norm couples the samples of a batch "
+                                  "(Gulrajani et al. sec. 4); use 'layer' or 'none'", file=file,
+                                  key="[model] critic_norm", value=m.critic_norm, allowed="'none', 'layer'"))
     if m.conditional != "none" and d.name in UNLABELLED_DATASETS:
-        raise ConfigError(unlabelled_message(d.name), file=file, key="[model] conditional", value=m.conditional,
-                          allowed="'none' for this data set")
+        errors.append(ConfigError(unlabelled_message(d.name), file=file, key="[model] conditional",
+                                  value=m.conditional, allowed="'none' for this data set"))
     if m.arch == "dcgan":
         if d.name in TOY_DATASETS:
-            raise ConfigError("the DCGAN networks need an image data set", file=file, key="[model] arch",
-                              value=m.arch, allowed="'mlp' for toy sets")
-        if d.image_size not in (32, 64):
-            raise ConfigError("the DCGAN networks are built for 32 or 64 pixels", file=file,
-                              key="[data] image_size", value=d.image_size, allowed="32, 64")
+            errors.append(ConfigError("the DCGAN networks need an image data set", file=file, key="[model] arch",
+                                      value=m.arch, allowed="'mlp' for toy sets"))
+        elif d.image_size not in (32, 64):
+            errors.append(ConfigError("the DCGAN networks are built for 32 or 64 pixels", file=file,
+                                      key="[data] image_size", value=d.image_size, allowed="32, 64"))
+    if errors:
+        raise ConfigError.combine(errors)
     warnings = []
     if o.kind == "wgan-clip" and cfg.optimiser.name == "adam":
         warnings.append("Adam with weight clipping: the WGAN paper reports that momentum-based optimisers "
@@ -485,7 +522,7 @@ def apply_overrides(cfg: Config, items: list[str]) -> Config:
     try:
         return config_from_dict(raw, base=cfg)
     except ConfigError as e:
-        raise ConfigError(e.problem, file="--set", key=e.key, value=e.value, allowed=e.allowed) from None
+        raise e.with_file("--set") from None
 
 
 # ----------------------------------------------------------------------------- presets

@@ -74,6 +74,35 @@ def test_bad_values_name_file_key_value_and_allowed(tmp_path, text, key, value_s
     assert str(p) in msg and key in msg and value_shown in msg and allowed in msg
 
 
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
+    p = write(tmp_path, "[model]\nz_dim = 'lots'\ncolour = 'red'\n[train]\niterations = -5\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    lines = str(e.value).splitlines()
+    assert lines[0] == f"3 problems in {p}:"
+    for line, (key, value, allowed) in zip(lines[1:], [("[model] z_dim", "'lots'", "an integer in [1, 1024]"),
+                                                        ("[model] colour", "'red'", "z_dim"),
+                                                        ("[train] iterations", "-5", "an integer in [1,")],
+                                           strict=True):
+        assert f"{p}: {key} = {value}:" in line and allowed in line
+    assert [err.key for err in e.value.errors] == ["[model] z_dim", "[model] colour", "[train] iterations"]
+    with pytest.raises(ConfigError) as e:  # --set names itself in every line
+        apply_overrides(load_preset("toy-wgan-gp"), ["model.z_dim=lots", "train.iterations=-5"])
+    assert str(e.value).splitlines()[1:] == [
+        "  --set: [model] z_dim = 'lots': expected an integer (allowed: an integer in [1, 1024])",
+        "  --set: [train] iterations = -5: too small (allowed: an integer in [1, 1e+08])"]
+
+
+def test_every_impossible_combination_is_reported_at_once():
+    cfg = load_preset("digits-wgan-gp")
+    cfg.model.critic_norm = "batch"
+    cfg.data.name = "folder"
+    cfg.data.path = ""
+    with pytest.raises(ConfigError) as e:
+        validate(cfg)
+    assert {err.key for err in e.value.errors} == {"[data] path", "[model] critic_norm"}
+
+
 def test_batchnorm_with_gradient_penalty_is_refused_with_the_reason():
     cfg = load_preset("toy-wgan-gp")
     cfg.model.critic_norm = "batch"

@@ -88,3 +88,29 @@ def test_out_must_not_hold_a_run_and_resume_continues_it(tmp_path):
     assert train_main(["--out", str(out), "--iters", "5", "--quiet", *TINY]) == 2
     assert train_main(["--resume", str(out), "--iters", "8", "--quiet"]) == 0
     assert read_metrics(out / "metrics.csv")["gen_iter"] == list(range(1, 9))
+
+
+def test_mnist_preset_trains_on_idx_files_in_a_folder(tmp_path):
+    """The MNIST preset reads the IDX layout MNIST ships in (gzip here), at 32 px, with labels."""
+    import gzip
+    import struct
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    n = 70
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(
+        gzip.compress(struct.pack(">IIII", 0x803, n, 28, 28) + images.tobytes()))
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(struct.pack(">II", 0x801, n) + labels.tobytes()))
+    out = tmp_path / "run"
+    r = run_cli("wgan-train", "--preset", "mnist-wgan-gp", "--set", f"data.path={folder}", "--out", out,
+                "--iters", 2, "--set", "train.batch_size=8", "--set", "model.features=8", "--set", "train.eval_every=0",
+                "--set", "train.sample_every=2", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    assert read_metrics(out / "metrics.csv")["gen_iter"] == [1, 2]
+    assert "name = \"mnist\"" in (out / "config.toml").read_text()
+    r = run_cli("wgan-train", "--preset", "mnist-wgan-gp", "--set", f"data.path={tmp_path / 'nowhere'}", "--out",
+                tmp_path / "run2", "--iters", 1, "--device", "cpu")
+    assert r.returncode != 0 and "nowhere: no such file or folder" in r.stderr

@@ -26,19 +26,20 @@ MAX_CONFIG_BYTES = 1 << 20  # a configuration is a few kB; anything this large i
 
 SECTIONS = ("data", "model", "objective", "optimiser", "train")
 
-TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "parallel-lines")
+TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "parallel-lines", "points")
 IMAGE_DATASETS = ("digits", "folder", "mnist", "cifar10", "npz")
 DATASETS = TOY_DATASETS + IMAGE_DATASETS
-DATASETS_WITH_PATH = ("folder", "mnist", "cifar10", "npz")
+DATASETS_WITH_PATH = ("points", "folder", "mnist", "cifar10", "npz")
 OBJECTIVES = ("wgan-gp", "wgan-clip", "gan", "f-gan")
 DIVERGENCES = ("kl", "reverse-kl", "js", "pearson", "hellinger")  # f-gan, Nowozin et al. Table 2
 ARCHS = ("mlp", "dcgan")
 CONDITIONAL = ("none", "concat", "projection")
 # Data sets that never carry class labels (conditional training is refused on them at once);
-# mnist (without its labels file), npz (without a 'labels' array) are checked when loaded.
+# mnist (without its labels file), npz (without a 'labels' array), points (without a mode
+# column) are checked when loaded.
 UNLABELLED_DATASETS = ("swissroll", "parallel-lines", "folder")
-LABELLED_DATASETS_TEXT = ("8gaussians and 25gaussians (the mixture component), digits, cifar10, mnist with its "
-                          "labels file, npz with a 'labels' array")
+LABELLED_DATASETS_TEXT = ("8gaussians and 25gaussians (the mixture component), points with a mode column, digits, "
+                          "cifar10, mnist with its labels file, npz with a 'labels' array")
 NORMS = ("none", "layer", "batch")
 OPTIMISERS = ("adam", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -114,7 +115,7 @@ def spec(default, help: str, *, symbol: str = "", unit: str = "", choices: tuple
 class DataConfig:
     name: str = spec("8gaussians", "Data set. Toy sets are generated on the fly; image sets are loaded "
                      "once and kept on the device.", choices=DATASETS)
-    path: str = spec("", "File or folder of the data set (folder, mnist, cifar10, npz). Relative paths "
+    path: str = spec("", "File or folder of the data set (points, folder, mnist, cifar10, npz). Relative paths "
                      "are resolved against the config file's folder.", kind="path")
     image_size: int = spec(32, "Images are centre-cropped and resized to this many pixels a side.",
                            unit="px", choices=(8, 16, 32, 64))

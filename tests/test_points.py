@@ -1,0 +1,124 @@
+"""Your own 2-D points ([data] name = "points"): the loader, its messages, and the data source."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.config import ConfigError, load_preset, validate
+from engine.data import DataError, make_data
+from engine.data import points as pts
+from engine.data.points import PointSet, load_points, write_points
+
+
+def ring(n_per=50, seed=0, radius=1.5):
+    rng = np.random.default_rng(seed)
+    ang = np.arange(8) * np.pi / 4
+    centres = np.stack([np.cos(ang), np.sin(ang)], 1) * radius
+    modes = np.repeat(np.arange(8), n_per)
+    return centres[modes] + 0.05 * rng.standard_normal((8 * n_per, 2)), modes, centres
+
+
+def points_config(path, **kw):
+    cfg = load_preset("toy-wgan-gp")
+    cfg.data.name = "points"
+    cfg.data.path = str(path)
+    for k, v in kw.items():
+        setattr(cfg.model, k, v)
+    return cfg
+
+
+@pytest.mark.parametrize("text, sep", [("x,y\n", ","), ("", "\t"), ("# my ring\n", " "), ("a;b\n", ";")])
+def test_text_tables_with_or_without_header(tmp_path, text, sep):
+    p = tmp_path / "p.csv"
+    p.write_text(text + "\n".join(f"{x}{sep}{y}" for x, y in [(0.5, 1.0), (-2.0, 3.25), (1e-3, -4)]) + "\n\n")
+    s = load_points(p)
+    np.testing.assert_array_equal(s.points, np.array([[0.5, 1.0], [-2.0, 3.25], [1e-3, -4]], np.float32))
+    assert s.modes is None and s.centres() is None
+
+
+def test_written_points_read_back_exactly_with_modes_and_centres(tmp_path):
+    x, m, centres = ring()
+    write_points(tmp_path / "r.csv", x, m)
+    s = load_points(tmp_path / "r.csv")
+    np.testing.assert_array_equal(s.points, x.astype(np.float32))
+    np.testing.assert_array_equal(s.modes, m)
+    c, spread = s.centres()
+    np.testing.assert_allclose(c, centres, atol=0.03)
+    assert 0.03 < spread < 0.07  # the blobs' std, 0.05
+    np.save(tmp_path / "r.npy", np.column_stack([x, m + 10]))  # any whole numbers name the modes
+    s2 = load_points(tmp_path / "r.npy")
+    np.testing.assert_array_equal(s2.modes, m)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("1.0\n2.0\n3.0\n", r"line 1: 1 value; allowed: x, y"),
+    ("x,y\n1,2\nhello,3\n", r"line 3: 'hello' is not a number"),
+    ("1,2\n3,nan\n", r"line 2: not a finite number \(3.0, nan\)"),
+    ("1,2\n", r"1 point; at least 2 are needed"),
+    ("x,y\n", r"0 points; at least 2 are needed"),
+    ("1,2\n3,4,5,6\n", r"line 2: 4 values; allowed"),
+    ("1,2,0\n3,4\n", r"line 2: 2 values, the lines before have 3"),
+    ("1,2,0\n3,4,1.5\n", r"line 2: mode 1.5 is not a whole number >= 0"),
+])
+def test_bad_text_files_name_file_line_and_what_is_wrong(tmp_path, content, message):
+    p = tmp_path / "bad.csv"
+    p.write_text(content)
+    with pytest.raises(DataError, match=rf"bad.csv: {message}"):
+        load_points(p)
+
+
+def test_bad_npy_files_and_binary_text(tmp_path):
+    np.save(tmp_path / "one.npy", np.zeros((5, 1)))
+    with pytest.raises(DataError, match=r"one.npy: an array of shape \(5, 1\); allowed"):
+        load_points(tmp_path / "one.npy")
+    np.save(tmp_path / "nan.npy", np.array([[0, 0], [1, np.inf], [2, 2]], float))
+    with pytest.raises(DataError, match=r"nan.npy: row 1: not a finite number"):
+        load_points(tmp_path / "nan.npy")
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x81" * 10)
+    with pytest.raises(DataError, match=r"bin.csv: not a text file"):
+        load_points(tmp_path / "bin.csv")
+
+
+def test_ten_million_rows_are_refused_without_reading_them_all(tmp_path, monkeypatch):
+    monkeypatch.setattr(pts, "MAX_POINTS", 1_000)  # the same rule, at a size a test can write
+    p = tmp_path / "huge.csv"
+    p.write_text("0.5,0.25\n" * 10_000)
+    with pytest.raises(DataError, match=r"huge.csv: more than the 1,000 points allowed \(line 1001\)"):
+        load_points(p)
+    with pytest.raises(DataError, match="is not a regular file"):
+        load_points("/dev/zero")
+
+
+def test_the_points_data_source_draws_the_files_points_and_modes(tmp_path):
+    x, m, centres = ring()
+    write_points(tmp_path / "r.csv", x, m)
+    data = make_data(points_config(tmp_path / "r.csv"))
+    assert data.kind == "toy" and data.num_classes == 8
+    g = torch.Generator().manual_seed(0)
+    batch, labels = data.sample(256, g)
+    table = torch.from_numpy(x.astype(np.float32))
+    hit = (batch[:, None, :] == table[None]).all(-1)
+    assert hit.any(1).all(), "every sample is one of the file's points"
+    assert torch.equal(labels, torch.from_numpy(m)[hit.float().argmax(1)])
+    strat = data.stratified_sample(80, g)
+    near = torch.cdist(strat.double(), torch.from_numpy(centres)).argmin(1)
+    assert torch.equal(torch.bincount(near, minlength=8), torch.full((8,), 10)), "the modes in turn"
+    lo_x, hi_x, lo_y, hi_y = data.extent
+    assert lo_x < x[:, 0].min() and hi_x > x[:, 0].max() and lo_y < x[:, 1].min() and hi_y > x[:, 1].max()
+
+
+def test_points_need_a_path_and_modes_for_conditional_runs(tmp_path):
+    cfg = points_config("")
+    with pytest.raises(ConfigError, match=r"\[data\] path"):
+        validate(cfg)
+    p = tmp_path / "plain.csv"
+    write_points(p, ring()[0])
+    with pytest.raises(DataError, match="conditional training needs a mode column"):
+        make_data(points_config(p, conditional="concat"))
+
+
+def test_points_all_in_one_place_still_get_a_frame():
+    lo_x, hi_x, lo_y, hi_y = PointSet(np.ones((2, 2), np.float32)).extent()
+    assert lo_x < 1 < hi_x and lo_y < 1 < hi_y

@@ -1,0 +1,73 @@
+"""The image quality measure: a Fréchet distance in the features of small shipped networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from engine.config import load_preset
+from engine.data.images import load_images
+from engine.image_quality import (
+    confident_share,
+    feature_stats,
+    features,
+    frechet_distance,
+    load_random_features,
+    make_random_features,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    imgs, labels = load_images(load_preset("digits-wgan-gp"))
+    x = torch.from_numpy(imgs.astype(np.float32) / 127.5 - 1.0)
+    perm = torch.from_numpy(np.random.default_rng(0).permutation(len(x)))
+    return x[perm[:800]], x[perm[800:1600]], torch.from_numpy(labels)[perm[800:1600]]
+
+
+def test_frechet_distance_of_gaussians_matches_the_closed_form():
+    rng = np.random.default_rng(0)
+    a = (np.zeros(3), np.diag([1.0, 2.0, 3.0]))
+    b = (np.array([1.0, 0.0, 2.0]), np.diag([4.0, 2.0, 0.5]))
+    # diagonal covariances: |mu|^2 + sum (sqrt(s1) - sqrt(s2))^2
+    want = 5.0 + (1 - 2) ** 2 + 0 + (np.sqrt(3) - np.sqrt(0.5)) ** 2
+    assert frechet_distance(a, b) == pytest.approx(want, rel=1e-9)
+    f = rng.standard_normal((500, 8))
+    assert frechet_distance(feature_stats(f), feature_stats(f)) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("net", ["digits", "random"])
+def test_distance_grows_as_digits_are_degraded(digits, net):
+    """Real held-out digits are closest; noisier, blurrier and collapsed sets are further away in
+    the order the eye ranks them."""
+    a, b, labels = digits
+    g = torch.Generator().manual_seed(0)
+    ref = feature_stats(features(a, net))
+
+    def fd(x):
+        return frechet_distance(ref, feature_stats(features(x.clamp(-1, 1), net)))
+
+    real = fd(b)
+    slightly_noisy = fd(b + 0.3 * torch.randn(b.shape, generator=g))
+    blurred = fd(F.interpolate(F.avg_pool2d(b, 8), size=32, mode="bilinear"))
+    noise = fd(torch.rand(b.shape, generator=g) * 2 - 1)
+    assert real < slightly_noisy < blurred < noise
+    assert real < 0.25 * slightly_noisy
+    if net == "digits":  # the classifier's features see a collapse onto one digit
+        assert fd(b[labels == 3].repeat(8, 1, 1, 1)[:800]) > blurred
+
+
+def test_confident_share_tells_digits_from_noise_and_blends(digits):
+    _, b, _ = digits
+    g = torch.Generator().manual_seed(0)
+    assert confident_share(b) > 0.95
+    assert confident_share(torch.rand(b.shape, generator=g) * 2 - 1) < 0.05
+    assert confident_share(0.5 * (b + b.roll(1, 0))) < 0.8  # two digits on top of each other
+
+
+def test_the_shipped_random_features_are_the_seeded_network():
+    shipped, rebuilt = load_random_features(), make_random_features(0)
+    for (k, v), (k2, v2) in zip(shipped.state_dict().items(), rebuilt.state_dict().items(), strict=True):
+        assert k == k2 and torch.equal(v, v2), "random_features.npz is stale: run scripts/make_random_features.py"

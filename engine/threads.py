@@ -1,0 +1,148 @@
+"""How many CPU threads train fastest right now: a small online tuner for the CPU path.
+
+PyTorch splits each operation over ``torch.get_num_threads()`` threads and waits at the end for
+the slowest. When another process takes one of the cores, one of our threads gets half a core
+and every operation waits for it: with 2 threads on 2 shared cores the digits preset ran 3.7x
+slower beside one busy process, for half of the machine taken. With fewer threads it loses
+only the share that is taken. No setting is right for both a quiet and a busy laptop, and the
+load changes during a run, so the tuner measures: now and then it runs a few iterations with
+each candidate count, keeps the fastest, and holds it for a while (longer while nothing
+changes, so a quiet machine spends well under 1% of its time on trials). When the iterations
+become much slower or faster than at the last trial (another process started or ended), it
+looks again at once.
+
+Iteration times are wall times between generator-iteration boundaries, read on the training
+thread with no device sync; it runs on the CPU device only (a GPU's speed does not depend on
+the host's thread count in this way).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import torch
+
+HOLD_S = 20.0        # the first hold between trials, doubled while nothing changes ...
+MAX_HOLD_S = 160.0   # ... up to this
+TRIAL_S = 0.4        # each candidate runs at least this long in a trial ...
+TRIAL_ITS = 3        # ... and at least this many timed iterations
+SWITCH_GAIN = 0.08   # a candidate must be this much faster than the current count to replace it
+SLOWER, FASTER = 1.3, 0.88  # iterations this much slower or faster than at the last trial: look again now
+RECENT = 8           # iterations the drift is judged on
+
+
+def default_threads() -> int:
+    """The thread count PyTorch would use, bounded by the CPUs this process may run on."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(torch.get_num_threads(), cpus))
+
+
+def candidates(n: int) -> list[int]:
+    """Thread counts worth trying on ``n`` CPUs: all of them, one fewer, half, and one."""
+    return sorted({n, max(n - 1, 1), max(n // 2, 1), 1}, reverse=True)
+
+
+class ThreadTuner:
+    """Call :meth:`iteration` at each generator-iteration boundary on the training thread.
+
+    ``plain=False`` marks an iteration that did other work too (a checkpoint, an evaluation, a
+    picture, a pause): its time says nothing about the thread count and is not counted.
+    ``clock`` and ``set_threads`` are injectable for tests."""
+
+    def __init__(self, max_threads: int | None = None, *, clock=time.perf_counter, set_threads=torch.set_num_threads,
+                 hold_s: float = HOLD_S, max_hold_s: float = MAX_HOLD_S, trial_s: float = TRIAL_S,
+                 trial_its: int = TRIAL_ITS):
+        self.max_threads = max_threads or default_threads()
+        self.clock, self._set = clock, set_threads
+        self.hold_s, self.max_hold_s, self.trial_s, self.trial_its = hold_s, max_hold_s, trial_s, trial_its
+        self.current = self.max_threads
+        self.choices = candidates(self.max_threads)
+        self.history: list[tuple[float, int, dict[int, float]]] = []  # (time, chosen, median s/it per count)
+        self._hold = hold_s
+        self._last: float | None = None
+        self._next_trial: float | None = None
+        self._queue: list[int] = []       # counts still to try in this trial
+        self._trying: int | None = None
+        self._trial_start = 0.0
+        self._times: dict[int, list[float]] = {}
+        self._skip_next = False
+        self._reference: float | None = None  # the current count's median at the last trial
+        self._recent: list[float] = []
+
+    @property
+    def active(self) -> bool:
+        return len(self.choices) > 1
+
+    def iteration(self, plain: bool = True) -> None:
+        now = self.clock()
+        last, self._last = self._last, now
+        if not self.active:
+            return
+        if self._next_trial is None:
+            self._next_trial = now + self._hold
+        if last is None:
+            return
+        dt = now - last
+        if self._trying is None:
+            if plain:
+                self._recent = (self._recent + [dt])[-RECENT:]
+            if now >= self._next_trial or self._drifted():
+                self._start_trial(now)
+            return
+        if plain and not self._skip_next:
+            self._times.setdefault(self._trying, []).append(dt)
+        self._skip_next = False
+        done = (len(self._times.get(self._trying, [])) >= self.trial_its and now - self._trial_start >= self.trial_s)
+        if done:
+            self._next_candidate(now)
+
+    def interrupted(self) -> None:
+        """The loop stopped for a while (a pause): the next interval is not an iteration's time."""
+        self._last = None
+
+    # ------------------------------------------------------------------ trials
+    def _drifted(self) -> bool:
+        if self._reference is None or len(self._recent) < RECENT:
+            return False
+        ratio = statistics.median(self._recent) / self._reference
+        return ratio > SLOWER or ratio < FASTER
+
+    def _start_trial(self, now: float) -> None:
+        self._recent = []
+        # The current count last, so it is measured in the same conditions as the others.
+        self._queue = [c for c in self.choices if c != self.current] + [self.current]
+        self._times = {}
+        self._next_candidate(now)
+
+    def _next_candidate(self, now: float) -> None:
+        if not self._queue:
+            self._decide(now)
+            return
+        self._trying = self._queue.pop(0)
+        self._trial_start = now
+        self._apply(self._trying)
+        self._skip_next = True  # the first iteration after a change wakes the new thread team
+
+    def _decide(self, now: float) -> None:
+        medians = {c: statistics.median(t) for c, t in self._times.items() if t}
+        best = min(medians, key=medians.get) if medians else self.current
+        cur = medians.get(self.current)
+        changed = cur is not None and best != self.current and medians[best] < (1 - SWITCH_GAIN) * cur
+        if changed:
+            self.current = best
+            self._hold = self.hold_s  # the load moved: look again soon
+        else:
+            self._hold = min(self._hold * 2, self.max_hold_s)
+        self._reference = medians.get(self.current, self._reference)
+        self.history.append((now, self.current, medians))
+        self._apply(self.current)
+        self._trying = None
+        self._next_trial = now + self._hold
+
+    def _apply(self, n: int) -> None:
+        self._set(n)

@@ -1,0 +1,76 @@
+"""The thread tuner: on a simulated 2-core machine whose speed per thread count the test sets."""
+
+from __future__ import annotations
+
+from engine.threads import ThreadTuner, candidates
+from tests.helpers import ManualClock
+
+
+class Machine:
+    """Seconds per iteration by thread count: quiet, 2 threads win; with a busy neighbour, 1 wins."""
+
+    QUIET = {2: 0.10, 1: 0.16}
+    BUSY = {2: 0.37, 1: 0.19}  # the 3.7x loss of 2 threads beside a busy process, and 1 thread's ~2x
+
+    def __init__(self):
+        self.clock = ManualClock()
+        self.threads = 2
+        self.speeds = self.QUIET
+        self.tuner = ThreadTuner(2, clock=self.clock, set_threads=self.set_threads)
+        self.time_at = {1: 0.0, 2: 0.0}
+
+    def set_threads(self, n):
+        self.threads = n
+
+    def run(self, seconds):
+        end = self.clock.now + seconds
+        while self.clock.now < end:
+            dt = self.speeds[self.threads]
+            self.clock.advance(dt)
+            self.time_at[self.threads] += dt
+            self.tuner.iteration()
+
+
+def test_candidates():
+    assert candidates(1) == [1] and candidates(2) == [2, 1] and candidates(8) == [8, 7, 4, 1]
+    assert not ThreadTuner(1).active
+
+
+def test_quiet_machine_keeps_every_thread_and_spends_little_on_trials():
+    m = Machine()
+    m.run(600)
+    assert m.threads == 2 and m.tuner.current == 2
+    assert len(m.tuner.history) >= 3  # it did look
+    assert m.time_at[1] / 600 < 0.01, "trials cost under 1% of a quiet run"
+
+
+def test_busy_neighbour_moves_to_one_thread_and_back_when_it_leaves():
+    m = Machine()
+    m.run(30)
+    m.speeds = Machine.BUSY  # another process starts
+    m.run(5)
+    assert m.threads == 1, "a slowdown is noticed within a few iterations, not at the next planned trial"
+    m.time_at = {1: 0.0, 2: 0.0}
+    m.run(120)
+    assert m.time_at[2] / 120 < 0.05  # it stays on 1 thread while the neighbour runs
+    m.speeds = Machine.QUIET  # the neighbour ends
+    m.run(5)
+    assert m.threads == 2, m.tuner.history
+
+
+def test_a_slowdown_that_threads_cannot_help_does_not_flip_flop():
+    m = Machine()
+    m.run(30)
+    m.speeds = {2: 0.30, 1: 0.48}  # everything 3x slower (e.g. a throttled CPU): 2 threads still win
+    m.run(300)
+    assert m.threads == 2 and m.time_at[1] / 330 < 0.03
+
+
+def test_iterations_with_other_work_and_pauses_are_not_counted():
+    m = Machine()
+    m.run(25)  # into the first trial
+    m.tuner.interrupted()
+    m.clock.advance(1000)  # a long pause: not an iteration's time
+    m.tuner.iteration(plain=False)  # and an iteration that wrote a checkpoint
+    m.run(30)
+    assert m.threads == 2 and all(max(med.values()) < 1 for _, _, med in m.tuner.history)

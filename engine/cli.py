@@ -121,6 +121,9 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--iters", type=int, help="generator iterations in all (overrides train.iterations)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="overrides train.device")
     p.add_argument("--seed", type=int, help="overrides train.seed")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard event files in RUN/tensorboard (train.tensorboard = true; needs "
+                        "pip install 'wgan-studio[tensorboard]')")
     p.add_argument("--list-presets", action="store_true", help="list the bundled presets and exit")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
@@ -137,7 +140,7 @@ def train_main(argv: list[str] | None = None) -> int:
         return 0
     try:
         if args.resume:
-            if args.config or args.preset or args.seed is not None or args.out:
+            if args.config or args.preset or args.seed is not None or args.out or args.tensorboard:
                 return _err("--resume continues a run with its own configuration; only --iters, --device and "
                             "--set of the live parameters (" + ", ".join(f"{s}.{k}" for s, k in LIVE_KEYS.values())
                             + ") may be given with it")
@@ -166,6 +169,8 @@ def train_main(argv: list[str] | None = None) -> int:
                 overrides.append(f"train.device={args.device!r}".replace("'", '"'))
             if args.seed is not None:
                 overrides.append(f"train.seed={args.seed}")
+            if args.tensorboard:
+                overrides.append("train.tensorboard=true")
             if overrides:
                 cfg = apply_overrides(cfg, overrides)
             out = Path(args.out)

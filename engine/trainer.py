@@ -189,6 +189,9 @@ class Trainer:
         self.config = config.copy()
         self.device = torch.device(device) if device is not None else pick_device(config.train.device)
         self.observers = list(observers)
+        if self.config.train.tensorboard and run_dir is not None:
+            from .tensorboard_log import TensorBoardLog
+            self.observers.append(TensorBoardLog(run_dir, self.config))
         self.report_interval_s = report_interval_s
         self.run_dir = RunDir(run_dir) if run_dir is not None else None
         cfg = self.config

@@ -448,8 +448,9 @@ def _export_parser() -> argparse.ArgumentParser:
                     "g(z) (conditional runs: g(z, y)) returns samples in data space.")
     p.add_argument("source", metavar="RUN_DIR_OR_CHECKPOINT")
     p.add_argument("--format", required=True, choices=FORMATS,
-                   help="torchscript (torch.jit.load) or exported-program (torch.export.load)")
-    p.add_argument("--out", required=True, type=Path, help="the file to write (.pt, .pt2)")
+                   help="torchscript (torch.jit.load), exported-program (torch.export.load) or onnx (any ONNX "
+                        "runtime; writing it needs pip install 'wgan-studio[onnx]')")
+    p.add_argument("--out", required=True, type=Path, help="the file to write (.pt, .pt2, .onnx)")
     p.add_argument("--raw", action="store_true",
                    help="runs with [model] ema_decay > 0: export the weights the optimiser left instead of "
                         "their moving average")
@@ -475,6 +476,8 @@ def export_main(argv: list[str] | None = None) -> int:
         meta = export_generator(model, out, args.format)
     except OSError as e:
         return _err(f"{out}: cannot write ({e.strerror or e}); nothing was written")
+    except RuntimeError as e:  # a missing optional package
+        return _err(str(e))
     ins = ", ".join(f"{k} {v['shape']}" for k, v in meta["inputs"].items())
     print(f"wrote {args.format} generator of iteration {model.gen_iter} ({meta['weights']} weights) to {out}: "
           f"{ins} -> {meta['output']['shape']}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Take a trained generator elsewhere: one self-contained file that plain PyTorch loads.
 
-``wgan-export RUN_OR_CHECKPOINT --format torchscript|exported-program --out FILE [--raw]``
+``wgan-export RUN_OR_CHECKPOINT --format torchscript|exported-program|onnx --out FILE [--raw]``
 
 The file holds the generator (the moving average of its weights unless ``--raw``) as a module
 ``g(z)`` (conditional runs: ``g(z, y)``, ``y`` int64 class numbers) that returns samples in data
@@ -11,6 +11,8 @@ WGAN Studio to load:
   (``torch.jit.load(path, _extra_files={"wgan_studio.json": ""})``).
 - ExportedProgram: ``torch.export.load(path).module()``; the metadata is the extra file
   ``wgan_studio.json`` (``torch.export.load(path, extra_files={"wgan_studio.json": ""})``).
+- ONNX (needs ``pip install 'wgan-studio[onnx]'`` to write; any ONNX runtime runs it): inputs
+  ``z`` (and ``y``), the metadata in the model's ``metadata_props`` under ``wgan_studio.json``.
 
 Batch-norm generators are trained and sampled with the statistics of each batch (as
 ``wgan-sample`` and the studio do); the exported module keeps that behaviour (it normalises each
@@ -32,7 +34,7 @@ from .config import dumps_config
 from .inference import LoadedModel, weights_label
 from .io import atomic_open
 
-FORMATS = ("torchscript", "exported-program")
+FORMATS = ("torchscript", "exported-program", "onnx")
 META_FILE = "wgan_studio.json"
 
 
@@ -116,7 +118,32 @@ def export_generator(model: LoadedModel, out: str | Path, fmt: str) -> dict:
     else:
         batch = torch.export.Dim("batch", min=1)
         shapes = ({"z": {0: batch}, "y": {0: batch}} if model.conditional else {"z": {0: batch}})
-        program = torch.export.export(module, args, dynamic_shapes=shapes)
-        with atomic_open(out, "wb") as fh:
-            torch.export.save(program, fh, extra_files=extra)
+        if fmt == "exported-program":
+            program = torch.export.export(module, args, dynamic_shapes=shapes)
+            with atomic_open(out, "wb") as fh:
+                torch.export.save(program, fh, extra_files=extra)
+        else:
+            proto = _onnx_proto(module, args, shapes)
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = META_FILE, extra[META_FILE]
+            with atomic_open(out, "wb") as fh:
+                fh.write(proto.SerializeToString())
     return meta
+
+
+ONNX_INSTALL = "pip install 'wgan-studio[onnx]' (or: pip install onnx onnxscript)"
+
+
+def _onnx_proto(module: nn.Module, args: tuple, shapes: dict):
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError:
+        raise RuntimeError(f"--format onnx needs the onnx and onnxscript packages: {ONNX_INSTALL}") from None
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # the exporter's progress chatter
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(module, args, dynamo=True, dynamic_shapes=shapes)
+    return program.model_proto

@@ -43,8 +43,26 @@ def trained(tmp_path_factory):
     return get
 
 
+class _OnnxModule:
+    """An ONNX Runtime session called like the PyTorch module."""
+
+    def __init__(self, path):
+        import onnxruntime
+
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def __call__(self, z, y=None):
+        feed = {"z": z.numpy()} | ({"y": y.numpy()} if y is not None else {})
+        return torch.from_numpy(self.session.run(None, feed)[0])
+
+
 def _load_plain(path, fmt):
-    """Load as a user would, with plain PyTorch: the module and its metadata."""
+    """Load as a user would, with plain PyTorch (or ONNX Runtime): the module and its metadata."""
+    if fmt == "onnx":
+        import onnx
+
+        props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+        return _OnnxModule(path), json.loads(props["wgan_studio.json"])
     if fmt == "torchscript":
         extra = {"wgan_studio.json": ""}
         module = torch.jit.load(str(path), _extra_files=extra)
@@ -56,7 +74,8 @@ def _load_plain(path, fmt):
 
 @pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 @pytest.mark.parametrize("kind", list(CASES))
-@pytest.mark.parametrize("fmt, raw", [("torchscript", False), ("exported-program", False), ("exported-program", True)])
+@pytest.mark.parametrize("fmt, raw", [("torchscript", False), ("exported-program", False), ("exported-program", True),
+                                      ("onnx", False)])
 def test_exported_generator_reproduces_wgan_sample(trained, tmp_path, kind, fmt, raw):
     folder = trained(kind)
     out = tmp_path / f"g-{fmt}.pt"
@@ -97,3 +116,19 @@ def test_the_readme_example_loads_it_without_wgan_studio(trained, tmp_path, kind
     with Image.open(tmp_path / "grid.png") as img:
         assert img.size == (8 * 32, 8 * 32)
         assert len(img.convert("L").getcolors(256) or []) > 4  # a picture, not a blank
+
+
+def test_onnx_without_its_packages_says_what_to_install(trained, tmp_path, monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_onnx(name, *args, **kwargs):
+        if name in ("onnx", "onnxscript"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_onnx)
+    out = tmp_path / "g.onnx"
+    assert export_main([str(trained("toy")), "--format", "onnx", "--out", str(out)]) == 2
+    assert "pip install 'wgan-studio[onnx]'" in capsys.readouterr().err and not out.exists()

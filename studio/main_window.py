@@ -62,6 +62,7 @@ from studio.panels.log import LogPanel
 from studio.panels.plots import PlotsPanel
 from studio.panels.samples import SamplesPanel
 from studio.panels.steer import SteerPanel
+from studio.run_model import run_kind
 from studio.runcheck import RunReport, inspect_run, is_run_folder, read_metrics_report, use_as_latest
 from studio.settings import Settings
 from studio.theme import apply_theme, icon, resolve_dark
@@ -84,25 +85,8 @@ SHORTCUTS = [
 ]
 
 
-fmt_duration = format_duration
-
-
 def no_confirm() -> bool:
     return os.environ.get("WGAN_STUDIO_NO_CONFIRM", "") not in ("", "0")
-
-
-def _kind_of(rep: RunReport) -> tuple[str, bool]:
-    """(objective, is_toy) of an opened run; guessed from metrics.csv when no configuration
-    could be read (a toy run has the w1_exact column; each objective fills its regulariser)."""
-    if rep.config is not None:
-        return rep.config.objective.kind, rep.config.is_toy
-    cols = rep.columns
-
-    def filled(name):
-        return any(v == v for v in cols.get(name, ()))  # any non-NaN
-
-    objective = "wgan-clip" if filled("clip_fraction") else "wgan-gp" if filled("gradient_penalty") else "gan"
-    return objective, "sliced_w" not in cols
 
 
 class MainWindow(QMainWindow):
@@ -585,7 +569,7 @@ class MainWindow(QMainWindow):
         self._events = list(rep.events)
         if cfg is not None:
             self.config_panel.set_config(cfg)
-        objective, is_toy = _kind_of(rep)
+        objective, is_toy = run_kind(rep.config, rep.columns)
         self.plots.load_run(rep.columns, rep.events, objective, is_toy)
         self.log_panel.clear()
         for ev in rep.events:
@@ -1001,9 +985,9 @@ class MainWindow(QMainWindow):
             self.progress.setValue(min(it, total))
             running = s in ("running", "starting")
             self.rate_label.setText(f"{rate:.1f} it/s" if running and rate > 0 else "– it/s")
-            self.elapsed_label.setText(f"elapsed {fmt_duration(elapsed)}")
+            self.elapsed_label.setText(f"elapsed {format_duration(elapsed)}")
             eta = (total - it) / rate if running and rate > 0 else None
-            self.eta_label.setText(f"ETA {fmt_duration(eta)}")
+            self.eta_label.setText(f"ETA {format_duration(eta)}")
             self.device_label.setText(str(t.device))
         elif self.opened_run is not None:
             self.iter_label.setText(f"{self._opened_iter} / {self._opened_total}")
@@ -1273,7 +1257,7 @@ class MainWindow(QMainWindow):
                 # A slow disk (a big checkpoint on a network drive): the user decides how long to wait.
                 while not ok and not no_confirm() and self.question_handler(
                         "Still writing the checkpoint?",
-                        f"The run has not stopped after {fmt_duration(waited)}: it is probably still writing its "
+                        f"The run has not stopped after {format_duration(waited)}: it is probably still writing its "
                         "checkpoint. Keep waiting?\n\nNo quits anyway; the last complete checkpoint is kept "
                         "(checkpoints are written to a temporary file and renamed when complete)."):
                     ok = self.handle.stop_and_wait(self.close_timeout_s, pump)

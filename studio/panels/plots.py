@@ -222,8 +222,9 @@ class _TimedGraphicsLayout(pg.GraphicsLayoutWidget):
         self.paint_s = time.perf_counter() - t0
 
 
-class _Ema:
-    """Exponential moving average, updated incrementally (lfilter with carried state)."""
+class Smoother:
+    """The plots' smoothing: an exponential moving average of a curve, updated incrementally
+    (lfilter with carried state). Not the generator's weight average ("EMA", [model] ema_decay)."""
 
     def __init__(self, weight: float):
         self.weight = weight
@@ -262,7 +263,7 @@ class PlotsPanel(QWidget):
         self.smooth = ColumnBuffer(SMOOTHED)
         self.evals = ColumnBuffer(("gen_iter", "w1_exact", "sliced_w", "w_estimate"), capacity=256)
         self.rho: float | None = None   # Spearman(W_est, W1 or sliced W) over the evaluations shown
-        self._ema = {k: _Ema(0.9) for k in SMOOTHED}
+        self._smoothers = {k: Smoother(0.9) for k in SMOOTHED}
         self._dirty = False
         self._fit_pending = False
         self.markers: list[tuple[int, str]] = []     # (gen_iter, label) of every marker drawn
@@ -461,7 +462,7 @@ class PlotsPanel(QWidget):
         self.smooth.clear()
         self.evals.clear()
         self.rho = None
-        for e in self._ema.values():
+        for e in self._smoothers.values():
             e.last = None
         for item, plot in self._marker_items:
             plot.removeItem(item)
@@ -492,7 +493,7 @@ class PlotsPanel(QWidget):
         k = len(cols["gen_iter"]) if "gen_iter" in cols else len(next(iter(cols.values())))
         # Every smoothed column, so that both buffers always have the same rows (they are thinned
         # out together once they hold ColumnBuffer.max_rows).
-        self.smooth.append({name: self._ema[name].run(np.asarray(cols[name], dtype=np.float64))
+        self.smooth.append({name: self._smoothers[name].run(np.asarray(cols[name], dtype=np.float64))
                             if name in cols else np.full(k, np.nan) for name in SMOOTHED})
         ev = {k: np.asarray(cols[k], dtype=np.float64) for k in ("w1_exact", "sliced_w") if k in cols}
         if ev:
@@ -666,8 +667,8 @@ class PlotsPanel(QWidget):
         self.smooth.clear()
         cols = {}
         for name in SMOOTHED:
-            self._ema[name] = _Ema(a)
-            cols[name] = self._ema[name].run(self.buf.view(name))
+            self._smoothers[name] = Smoother(a)
+            cols[name] = self._smoothers[name].run(self.buf.view(name))
         if self.buf.n:
             self.smooth.append(cols)
         self._dirty = True

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from scipy.signal import lfilter
 
 from engine.metrics import spearman
+from studio.run_model import ColumnBuffer
 from studio.theme import PlotColours, plot_colours
 
 W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the critic's estimate of the "
@@ -75,82 +76,6 @@ def event_label(ev: dict) -> str | None:
     if kind == "resume_run":
         return "continued"
     return None
-
-
-class ColumnBuffer:
-    """Named float64 columns that grow by doubling; ``view(name)`` is the filled part.
-
-    At most ``max_rows`` rows are kept: when an append would go past that, the older half of the
-    rows is thinned out to every other row (the first row stays) until the new rows fit. Recent
-    rows keep full detail, older ones get coarser step by step, and memory stays bounded however
-    long the run."""
-
-    MAX_ROWS = 2 ** 18
-
-    def __init__(self, names, capacity: int = 4096, max_rows: int | None = None):
-        self.names = tuple(names)
-        self.max_rows = int(max_rows if max_rows is not None else self.MAX_ROWS)
-        if self.max_rows < 4:
-            raise ValueError("max_rows must be at least 4")
-        self.n = 0
-        self._cap = max(1, min(capacity, self.max_rows))
-        self._data = {k: np.full(self._cap, np.nan) for k in self.names}
-        self.decimations = 0  # how many times the older rows were thinned out
-
-    @property
-    def capacity(self) -> int:
-        return self._cap
-
-    def append(self, cols: dict) -> int:
-        k = len(next(iter(cols.values()))) if cols else 0
-        if k == 0:
-            return 0
-        half = self.max_rows // 2
-        if k > half:  # more rows than the recent half holds: feed them in pieces
-            for s in range(0, k, half):
-                self.append({name: np.asarray(v)[s:s + half] for name, v in cols.items()})
-            return k
-        while self.n + k > self.max_rows:
-            self._decimate()
-        need = self.n + k
-        if need > self._cap:
-            cap = self._cap
-            while cap < need:
-                cap *= 2
-            cap = min(cap, self.max_rows)
-            for name, arr in self._data.items():
-                grown = np.full(cap, np.nan)
-                grown[:self.n] = arr[:self.n]
-                self._data[name] = grown
-            self._cap = cap
-        for name in self.names:
-            if name in cols:
-                self._data[name][self.n:need] = np.asarray(cols[name], dtype=np.float64)
-            else:
-                self._data[name][self.n:need] = np.nan
-        self.n = need
-        return k
-
-    def _decimate(self) -> None:
-        """Keep every other row of the older half (row 0 included), then the newer half whole.
-
-        Into new arrays: the plots may still hold views of the old ones until their next redraw."""
-        n = self.n
-        old = n // 2
-        kept = (old + 1) // 2
-        for name, arr in self._data.items():
-            new = np.full(self._cap, np.nan)
-            new[:kept] = arr[:old:2]
-            new[kept:kept + n - old] = arr[old:n]
-            self._data[name] = new
-        self.n = kept + n - old
-        self.decimations += 1
-
-    def view(self, name: str) -> np.ndarray:
-        return self._data[name][:self.n]
-
-    def clear(self) -> None:
-        self.n = 0
 
 
 class _SteppedViewBox(pg.ViewBox):
@@ -483,6 +408,10 @@ class PlotsPanel(QWidget):
         self._set_titles()
         for curve in self.curves.values():
             curve.setData([], [])
+        for line in self._vlines:  # the crosshair read out the earlier run's values
+            line.setVisible(False)
+        self.readout.setText("")
+        self.readout.setToolTip("")
         self._empty_lr_range()
         self.auto_range()
         self._dirty = False
@@ -561,14 +490,26 @@ class PlotsPanel(QWidget):
         self._dirty = True
 
     def load_run(self, cols: dict[str, list], events: list[dict], objective: str, is_toy: bool) -> None:
-        """Show the curves and markers of a finished or stopped run (``read_metrics`` columns)."""
+        """Show the curves and markers of a run (``read_metrics`` columns or arrays)."""
         self.reset(objective, is_toy)
-        if cols and cols.get("gen_iter"):
+        if cols and len(cols.get("gen_iter", ())):
             self.append_metrics({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()})
         for ev in events:
             self.add_event(ev)
         self.refresh(force=True)
         self.auto_range()
+
+    def bind(self, model) -> None:
+        """Draw the run of ``model`` (a :class:`studio.run_model.RunModel`) from now on."""
+        self.model = model
+        model.run_changed.connect(self._redraw_from_model)
+        model.metrics_replaced.connect(self._redraw_from_model)
+        model.metrics_appended.connect(self.append_metrics)
+        model.event_added.connect(self.add_event)
+
+    def _redraw_from_model(self) -> None:
+        m = self.model
+        self.load_run(m.columns(), m.events, m.objective, m.is_toy)
 
     # ------------------------------------------------------------------ drawing
     def _shown(self) -> bool:

@@ -29,6 +29,7 @@ from studio.theme import FAKE, REAL, plot_colours
 PAD = 2
 
 
+NO_SAMPLES = "No samples yet: start a run"
 AVERAGED_TIP = ("Generated from the moving average of the generator's weights ([model] ema_decay); "
                 "training uses the weights themselves")
 
@@ -94,7 +95,7 @@ class ImageGridView(QWidget):
         self.nrow_spin.setValue(8)
         self.nrow_spin.setToolTip("Samples per row of the grid")
         self.nrow_spin.valueChanged.connect(self._redraw)
-        self.caption = QLabel("No samples yet: start a run")
+        self.caption = QLabel(NO_SAMPLES)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(QLabel("per row"))
@@ -134,6 +135,18 @@ class ImageGridView(QWidget):
     @property
     def nrow(self) -> int:
         return self.nrow_spin.value()
+
+    def clear(self) -> None:
+        """No samples (another run): the grid, the enlarged sample and its outline go."""
+        self.images, self.labels, self.selected, self._payload_nrow = None, None, None, None
+        self.gen_iter, self.averaged = 0, False
+        self.item.clear()
+        self.zoom_item.clear()
+        self.highlight.setVisible(False)
+        self._place_row_labels()
+        self.zoom_label.setText("Click a sample\nto enlarge it")
+        self.caption.setText(NO_SAMPLES)
+        self.caption.setToolTip("")
 
     def set_images(self, images: np.ndarray, gen_iter: int, labels: np.ndarray | None = None,
                    nrow: int | None = None, averaged: bool = False) -> None:
@@ -246,7 +259,7 @@ class ToyView(QWidget):
         for cb in (self.show_field, self.show_arrows, self.show_real, self.show_fake):
             cb.toggled.connect(self._update_visibility)
         self._arrows_for = None  # the payload the arrows were laid out for
-        self.caption = QLabel("No samples yet: start a run")
+        self.caption = QLabel(NO_SAMPLES)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         for w in (self.show_field, self.show_arrows, self.show_real, self.show_fake):
@@ -287,6 +300,16 @@ class ToyView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
+
+    def clear(self) -> None:
+        """No samples (another run): points, critic field and arrows go."""
+        self.payload, self._arrows_for, self._real, self._extent = None, None, None, None
+        self.field_item.clear()
+        self.real_item.setData(pos=np.zeros((0, 2)))
+        self.fake_item.setData(pos=np.zeros((0, 2)))
+        self.arrows.setData([], [])
+        self.caption.setText(NO_SAMPLES)
+        self.caption.setToolTip("")
 
     def set_payload(self, payload: dict) -> None:
         self.payload = payload
@@ -375,6 +398,23 @@ class SamplesPanel(QStackedWidget):
 
     def set_kind(self, is_toy: bool) -> None:
         self.setCurrentWidget(self.toy if is_toy else self.grid)
+
+    def clear(self) -> None:
+        self.payload = None
+        self.toy.clear()
+        self.grid.clear()
+
+    def bind(self, model) -> None:
+        """Show the samples of ``model``'s run (a :class:`studio.run_model.RunModel`) from now on."""
+        self.model = model
+        model.run_changed.connect(self._redraw_from_model)
+        model.samples_changed.connect(self.set_payload)
+
+    def _redraw_from_model(self) -> None:
+        self.clear()
+        self.set_kind(self.model.is_toy)
+        if self.model.samples is not None:
+            self.set_payload(self.model.samples)
 
     def set_payload(self, payload: dict) -> None:
         self.payload = payload

@@ -114,7 +114,7 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         self.status_timer.start()
         self._update_actions()
         # Import what the first run needs (torch._dynamo via torch.optim) in the background once the
-        # window is up, so the first Start does not freeze the window for ~200 ms.
+        # window is up, so that the first Start does not freeze the window.
         QTimer.singleShot(500, warm_up)
 
     # ================================================================== construction

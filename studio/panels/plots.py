@@ -11,13 +11,12 @@ Smooth with 100,000+ points per curve, and cheap enough to leave CPU time to tra
 - the redraws keep to a time budget (:data:`FRAME_BUDGET`, a share of wall time): at most 5 a
   second, fewer when a frame (update + paint) takes longer. Why a budget: PySide6 holds Python's
   GIL through every Qt call, painting included, and the training thread needs the GIL between
-  its tensor operations, so it waits out every millisecond the GUI thread paints (measured: the
-  training thread ran 97% of the time with the window idle, 90% while the plots redrew at 5 Hz,
-  whatever ``sys.setswitchinterval``);
+  its tensor operations, so it waits out every millisecond the GUI thread paints (README,
+  "Figures");
 - ``setDownsampling(mode="peak")`` + ``setClipToView(True)`` draw at most a few points per pixel;
 - auto-range moves in steps (:class:`_SteppedViewBox`): the view grows with some headroom when
   the data leave it, instead of changing a little on every frame. A changed range makes
-  pyqtgraph lay out every axis again and paint twice; that was ~85% of the cost of a frame.
+  pyqtgraph lay out every axis again and paint twice, most of the cost of a frame.
 
 Sign convention (ALGORITHM.md): the W plot shows ``W_est = mean f(real) - mean f(fake)``, never
 negated; it should fall as the generator improves.
@@ -301,8 +300,8 @@ class PlotsPanel(QWidget):
         p = self.glw.addPlot(row=row, col=col, colspan=colspan, title=title, viewBox=_SteppedViewBox())
         p.setLabel("bottom", "generator iteration")
         p.setLabel("left", ylabel)
-        # No grid: pyqtgraph draws grid lines through the axis items, and on a 2-core CPU that
-        # alone cost ~40 ms per redraw of the five plots (measured; the crosshair gives values).
+        # No grid: pyqtgraph draws grid lines through the axis items, which made every redraw of
+        # the five plots several times slower (README, "Figures"); the crosshair gives values.
         p.getAxis("left").enableAutoSIPrefix(False)  # "x1e-06" scale labels confuse more than help
         p.getAxis("left").setWidth(52)               # equal widths keep the linked x axes aligned
         # No legend inside the plots: in plots this short it would hide the data. The curve

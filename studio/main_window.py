@@ -325,7 +325,7 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         s.set_value("window/geometry", self.saveGeometry())
         s.set_value("window/state", self.saveState())
         s.set_value("window/splitter", self.splitter.saveState())
-        s.set_value("samples/nrow", self.samples.grid.nrow)
+        s.set_value("samples/nrow", self.samples.grid.user_nrow)
         s.set_value("plots/smoothing", self.plots.smooth_slider.value())
         s.set_value("plots/log_y", self.plots.log_check.isChecked())
         s.sync()

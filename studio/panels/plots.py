@@ -171,6 +171,7 @@ REDRAW_MS = 200          # the fastest redraw rate: 5 a second
 MAX_REDRAW_MS = 2000     # the slowest, however long a frame takes
 FRAME_BUDGET = 0.02      # the share of wall time the live redraws may take (see the module doc)
 
+EMPTY_RANGE = (0.0, 1.0)   # both axes of a plot with no data yet
 COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
            "critic_grad_norm", "lr_critic", "lr_generator", "clip_value", "n_critic")
 
@@ -407,6 +408,10 @@ class PlotsPanel(QWidget):
         self._set_titles()
         for curve in self.curves.values():
             curve.setData([], [])
+        # Empty plots keep whatever range they had: give them a neutral one, not the earlier run's.
+        for p in self.plots:
+            if p is not self.lr_plot:
+                p.setRange(xRange=EMPTY_RANGE, yRange=EMPTY_RANGE, padding=0)
         for line in self._vlines:  # the crosshair read out the earlier run's values
             line.setVisible(False)
         self.readout.setText("")

@@ -30,6 +30,7 @@ PAD = 2
 
 
 NO_SAMPLES = "No samples yet: start a run"
+TOY_RANGE = (-2.0, 2.0)
 AVERAGED_TIP = ("Generated from the moving average of the generator's weights ([model] ema_decay); "
                 "training uses the weights themselves")
 
@@ -87,6 +88,7 @@ class ImageGridView(QWidget):
         self.labels: np.ndarray | None = None   # conditional runs: the class of each sample
         self.row_labels: list[pg.TextItem] = []
         self._payload_nrow: int | None = None
+        self._user_nrow: int | None = None      # the user's samples per row while a payload sets its own
         self.gen_iter = 0
         self.averaged = False   # the samples come from the averaged generator weights
         self.selected: int | None = None
@@ -136,9 +138,19 @@ class ImageGridView(QWidget):
     def nrow(self) -> int:
         return self.nrow_spin.value()
 
+    @property
+    def user_nrow(self) -> int:
+        """Samples per row as the user set them (a payload may impose its own for a while)."""
+        return self._user_nrow if self._user_nrow is not None else self.nrow
+
     def clear(self) -> None:
         """No samples (another run): the grid, the enlarged sample and its outline go."""
         self.images, self.labels, self.selected, self._payload_nrow = None, None, None, None
+        if self._user_nrow is not None:  # the earlier run's own layout (one row per class...) goes too
+            self.nrow_spin.blockSignals(True)
+            self.nrow_spin.setValue(self._user_nrow)
+            self.nrow_spin.blockSignals(False)
+            self._user_nrow = None
         self.gen_iter, self.averaged = 0, False
         self.item.clear()
         self.zoom_item.clear()
@@ -157,6 +169,8 @@ class ImageGridView(QWidget):
         self.labels = None if labels is None else np.asarray(labels)
         self.gen_iter = gen_iter
         if nrow is not None and (first or nrow != self._payload_nrow):
+            if self._user_nrow is None:
+                self._user_nrow = self.nrow
             self.nrow_spin.blockSignals(True)  # one row per class; the user may still change it
             self.nrow_spin.setValue(int(nrow))
             self.nrow_spin.blockSignals(False)
@@ -275,7 +289,7 @@ class ToyView(QWidget):
         self.plot.setLabel("left", "x₂")
         for side in ("bottom", "left"):  # an empty plot would otherwise read "x₂ (x0.001)"
             self.plot.getAxis(side).enableAutoSIPrefix(False)
-        self.plot.setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)  # the toy sets' scale until data arrive
+        self.plot.setRange(xRange=TOY_RANGE, yRange=TOY_RANGE, padding=0)  # the toy sets' scale until data arrive
         self.field_item = _SmoothImageItem(axisOrder="row-major")
         self.field_item.setZValue(-20)
         self.plot.addItem(self.field_item)
@@ -308,6 +322,8 @@ class ToyView(QWidget):
         self.real_item.setData(pos=np.zeros((0, 2)))
         self.fake_item.setData(pos=np.zeros((0, 2)))
         self.arrows.setData([], [])
+        self.colorbar.setLevels((-1, 1))
+        self.plot.setRange(xRange=TOY_RANGE, yRange=TOY_RANGE, padding=0)
         self.caption.setText(NO_SAMPLES)
         self.caption.setToolTip("")
 

@@ -11,6 +11,7 @@ import pytest
 
 from engine import read_events
 from engine.text import format_duration
+from studio.panels.plots import EMPTY_RANGE
 from studio.panels.samples import NO_SAMPLES
 from studio.panels.steer import IDLE_STATUS
 
@@ -75,6 +76,7 @@ def test_samples_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
         assert window.samples.payload is None and toy.payload is None and window.model.samples is None
         assert toy.caption.text() == NO_SAMPLES
         assert len(toy.fake_item.data) == 0 and len(toy.real_item.data) == 0 and toy.field_item.image is None
+        assert toy.colorbar.levels() == (-1, 1), "the colour bar does not keep A's critic values"
 
     def check_b(a, b):
         # B's samples are rebuilt from its checkpoint in the background: until then, none at all.
@@ -122,6 +124,10 @@ def test_plots_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
             x, _ = curve.getData()
             assert x is None or len(x) == 0, name
         assert not any(line.isVisible() for line in plots._vlines)
+        # The empty plots do not keep the axes of A's iterations and values.
+        for p in plots.plots:
+            if p is not plots.lr_plot:
+                assert p.vb.viewRange() == [list(EMPTY_RANGE), list(EMPTY_RANGE)], p.titleLabel.text
 
     def check_b(a, b):
         assert np.array_equal(plots.buf.view("gen_iter"), np.arange(1, 7))
@@ -232,3 +238,19 @@ def test_samples_loading_for_an_earlier_opened_run_are_dropped(qtbot, window, tm
     qtbot.waitUntil(lambda: not window.tasks, timeout=60_000)
     assert window.opened_run == b and window.samples.payload is None and window.model.samples is None
     assert window.samples.toy.caption.text() == NO_SAMPLES
+
+
+def test_a_runs_own_grid_layout_goes_with_it(qtbot):
+    """A payload may set its own samples per row (one row per class; an opened run's saved PNG is
+    one picture): the next run's grid is laid out as the user set it again."""
+    from studio.panels.samples import ImageGridView
+
+    grid = ImageGridView()
+    qtbot.addWidget(grid)
+    grid.nrow_spin.setValue(6)
+    grid.set_images(np.zeros((1, 3, 40, 40), np.float32), 6, nrow=1)  # a saved PNG grid
+    assert grid.nrow == 1 and grid.user_nrow == 6
+    grid.clear()
+    assert grid.nrow == 6 and grid.images is None and grid.caption.text() == NO_SAMPLES
+    grid.set_images(np.zeros((12, 1, 8, 8), np.float32), 1)
+    assert grid.nrow == 6

@@ -103,6 +103,8 @@ class RunControl:
         return True
 
     def open_config(self, path: str | Path) -> bool:
+        if self._refuse_while_active():
+            return False
         path = Path(path)
         try:
             cfg = load_config(path)
@@ -116,9 +118,13 @@ class RunControl:
         self._remember(path)
         return True
 
-    def open_path(self, path: str | Path) -> bool:
+    def _refuse_while_active(self) -> bool:
         if self.is_active():
             self._warn("A run is in progress", "Stop the run before opening another configuration or run.")
+        return self.is_active()
+
+    def open_path(self, path: str | Path) -> bool:
+        if self._refuse_while_active():
             return False
         path = Path(path)
         if path.is_dir():
@@ -136,6 +142,8 @@ class RunControl:
         """Show a run folder: its curves, markers, log and latest samples, ready to continue
         (Start reads "Continue run") when one of its checkpoints loads. Damaged or missing files
         are named in one message, and whatever is still readable is shown."""
+        if self._refuse_while_active():
+            return False
         rd = RunDir(path)
         if not is_run_folder(rd.path):
             self._warn("Not a run folder", f"{path}: no config.toml, metrics.csv, events.jsonl or checkpoint in "

@@ -239,6 +239,9 @@ class RunModel(QObject):
         source.start()
 
     def _replace(self, source: RunSource | None) -> None:
+        if self._active:
+            # Its thread would go on with nobody listening, and the window would think it idle.
+            raise RuntimeError("a run is in progress: stop it before showing another")
         old = self.source
         if old is not None and old is not source:
             # Late signals of the earlier run (queued before it was replaced) must not reach this one.

@@ -254,3 +254,25 @@ def test_a_runs_own_grid_layout_goes_with_it(qtbot):
     assert grid.nrow == 6 and grid.images is None and grid.caption.text() == NO_SAMPLES
     grid.set_images(np.zeros((12, 1, 8, 8), np.float32), 1)
     assert grid.nrow == 6
+
+
+def test_nothing_replaces_a_run_in_progress(qtbot, window, tmp_path):
+    """Opening a configuration, a preset or a run folder while a run goes on would leave its
+    thread running unseen: each is refused and the run stays on screen."""
+    b = stopped_run(tmp_path, "run-b")
+    toml = tmp_path / "other.toml"
+    use(window, tiny())
+    assert window.save_config_to(toml)
+    window.start()
+    wait_state(qtbot, window, "running")
+    run = window.run_path
+    assert not window.load_preset(PRESET)
+    assert not window.open_config(toml) and window.warning_box.isVisible()
+    window.warning_box.close()
+    assert not window.open_run(b)
+    window.warning_box.close()
+    assert window.is_active() and window.run_path == run and window.opened_run is None
+    with pytest.raises(RuntimeError):
+        window.model.clear()
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)

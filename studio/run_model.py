@@ -40,7 +40,8 @@ def config_live_values(cfg: Config, overrides: Mapping | None = None) -> dict:
     """The live parameters a run of ``cfg`` starts with; finite ``overrides`` win (an opened run's
     last logged values)."""
     values = {key: cfg.get(f"{section}.{name}") for key, (section, name) in LIVE_KEYS.items()}
-    values.update({k: v for k, v in (overrides or {}).items() if k in values and math.isfinite(v)})
+    values.update({k: v for k, v in (overrides or {}).items()
+                   if k in values and isinstance(v, int | float) and math.isfinite(v)})
     return values
 
 
@@ -215,7 +216,9 @@ class RunModel(QObject):
             self._append({k: np.asarray(v, dtype=np.float64) for k, v in columns.items()})
         self.events = list(events)
         self.log = list(self.events)
-        last = {k: columns[k][-1] for k in LIVE_KEYS if len(columns.get(k, ()))}
+        # The values the run ended with: its config's, every logged edit, then its last row's.
+        last = {e["key"]: e["new"] for e in self.events if e.get("type") == "edit" and "new" in e}
+        last.update({k: columns[k][-1] for k in LIVE_KEYS if len(columns.get(k, ()))})
         self.live_values = config_live_values(config, last) if config is not None else {}
         self.state = state
         self._changed()

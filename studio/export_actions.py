@@ -24,8 +24,7 @@ class ExportActions:
     def _export_defaults(self) -> tuple[Path, bool]:
         folder = self.run_path if self.run_path is not None and self.run_path.is_dir() else self._default_dir()
         it = self.trainer.gen_iter if self.trainer is not None else self.model.last_iter()
-        cfg = self.config_panel.config() or Config()
-        return ex.unique_path(folder, f"samples-iter{it:07d}", ".png"), cfg.is_toy
+        return ex.unique_path(folder, f"samples-iter{it:07d}", ".png"), self.model.is_toy
 
     def export_grid_dialog(self) -> None:
         if self.trainer is None and self.opened_run is None:

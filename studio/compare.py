@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QDateTime, QEvent, Qt, Slot
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -53,11 +53,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine import ConfigError, RunDir, load_config
-from engine.io import atomic_open
 from engine.rundir import DIGITS_EVAL_COLUMNS, IMAGE_EVAL_COLUMNS, TOY_EVAL_COLUMNS
 from engine.text import format_duration
-from studio.panels.plots import SMOOTHED, _Ema
-from studio.runcheck import RunReport, _expected_columns, is_run_folder, read_metrics_report
+from studio.csv_table import ask_csv_path, copy_csv, write_csv
+from studio.export import unique_path
+from studio.panels.plots import SMOOTHED, Smoother
+from studio.run_model import run_kind
+from studio.runcheck import expected_columns, is_run_folder, read_metrics_report
 from studio.theme import plot_colours
 
 log = logging.getLogger(__name__)
@@ -162,7 +164,7 @@ def read_run(path: str | Path) -> ComparedRun:
             problems.append(f"config.toml: {e.with_file(None)}")
     else:
         problems.append("config.toml: missing")
-    cols, problem = read_metrics_report(rd.metrics_path, _expected_columns(cfg) if cfg is not None else None)
+    cols, problem = read_metrics_report(rd.metrics_path, expected_columns(cfg) if cfg is not None else None)
     if not cols.get("gen_iter"):
         raise RunUnreadable(f"metrics.csv: {problem or 'no rows yet: no curves to show'}")
     if problem:
@@ -174,8 +176,7 @@ def read_run(path: str | Path) -> ComparedRun:
             objective = f"f-gan {cfg.objective.divergence}"
         data = cfg.data.name
     else:
-        from studio.main_window import _kind_of  # the same guess the main window makes
-        objective = _kind_of(RunReport(path=rd.path, columns=cols))[0] + "?"
+        objective = run_kind(None, cols)[0] + "?"  # the same guess the main window makes
         data = "?"
     pngs = sorted(rd.samples.glob("iter_*.png")) if rd.samples.is_dir() else []
     return ComparedRun(rd.path, objective, data, columns, pngs[-1] if pngs else None, problems)
@@ -592,7 +593,7 @@ class CompareWindow(QWidget):
                 elif self.smooth_check.isChecked() and metric in SMOOTHED:
                     finite = np.isfinite(y)  # rows after a non-finite step stay gaps
                     y = y.copy()
-                    y[finite] = _Ema(0.9).run(y[finite])
+                    y[finite] = Smoother(0.9).run(y[finite])
                 curve.setData(x, y)
             if not sparse:
                 curve.setDownsampling(auto=True, method="peak")
@@ -692,30 +693,16 @@ class CompareWindow(QWidget):
 
     @Slot()
     def copy_csv(self) -> None:
-        QGuiApplication.clipboard().setText(self.csv_text())
-        self._set_status(f"Copied {len(self.runs)} rows as CSV.")
+        copy_csv(self.csv_text(), len(self.runs), self._set_status)
 
     def export_csv(self, path: str | Path) -> bool:
-        path = Path(path)
-        try:
-            with atomic_open(path, "w") as fh:
-                fh.write(self.csv_text())
-        except OSError as e:
-            self._set_status(f"{path}: cannot write ({e.strerror or e}); nothing was written.", error=True)
-            return False
-        self._set_status(f"Wrote {len(self.runs)} rows to {path}.")
-        return True
+        return write_csv(path, self.csv_text(), len(self.runs), self._set_status)
 
     def _ask_save_path(self, default: str) -> str:
-        # QFileDialog asks before replacing an existing file (its default).
-        dlg = QFileDialog(self, "Export comparison", default, "CSV (*.csv)")
-        dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dlg.setDefaultSuffix("csv")
-        return dlg.selectedFiles()[0] if dlg.exec() and dlg.selectedFiles() else ""
+        return ask_csv_path(self, "Export comparison", default)
 
     @Slot()
     def export_csv_dialog(self) -> bool:
-        from studio.export import unique_path
         folder = self.runs_dir if self.runs_dir.is_dir() else Path.home()
         path = self.save_path_handler(str(unique_path(folder, "comparison", ".csv")))
         return bool(path) and self.export_csv(path)

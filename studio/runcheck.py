@@ -93,7 +93,7 @@ def _without_path(message: str, path: Path) -> str:
     return message
 
 
-def _expected_columns(cfg: Config) -> list[tuple[str, ...]]:
+def expected_columns(cfg: Config) -> list[tuple[str, ...]]:
     """The column sets a run of ``cfg`` may have written (the engine adds evaluation columns by
     data set; asking for each variant keeps this working as that list grows)."""
     out = [metric_columns(cfg.is_toy)]
@@ -259,7 +259,7 @@ def inspect_run(path: str | os.PathLike) -> RunReport:
         rep.problems.insert(0, f"config.toml: {config_problem}{shown}")
 
     # ---- metrics.csv and events.jsonl
-    fallback = _expected_columns(rep.config) if rep.config is not None else None
+    fallback = expected_columns(rep.config) if rep.config is not None else None
     rep.columns, problem = read_metrics_report(rd.metrics_path, fallback)
     if problem:
         rep.problems.append(f"metrics.csv: {problem}")

@@ -15,11 +15,9 @@ Threading model (STYLE.md, "Threads and signals"):
 - The engine already batches metrics (~10 reports a second), so nothing more is throttled
   here except the live samples, made at most every ``live_samples_s``.
 
-Live samples cost training time (on a 2-core CPU the toy preset's critic heat map was ~5% of
-it at one picture a second), so the worker makes them itself, at a report boundary on the
-training thread, more cheaply than ``Trainer.make_samples``: the heat map on a
-``live_field_res`` grid (40 x 40 rather than 64 x 64: 61% fewer critic evaluations; the view
-draws it smoothly scaled; 24 ms instead of ~35 ms at 48 x 48 on the toy preset), the gradient
+Live samples cost training time (README, "Figures"), so the worker makes them itself, at a
+report boundary on the training thread, more cheaply than ``Trainer.make_samples``: the heat map
+on a coarser ``live_field_res`` grid (the view draws it smoothly scaled), the gradient
 arrows only while ``live_arrows`` is on, nothing while ``live_samples_enabled`` is off (the window
 can switch it off while the samples are not shown), and never more than :data:`LIVE_BUDGET` of
 the training time (a slow machine or a big critic gets fewer pictures, not a slower run).
@@ -113,16 +111,13 @@ _warm_up: threading.Thread | None = None
 
 def warm_up() -> threading.Thread:
     """Import, in a background thread, what the first run would otherwise import on the training
-    thread: the first ``torch.optim`` optimiser imports ``torch._dynamo`` (and sympy), ~1.5-2 s
-    of imports. Call it once the window is shown (idempotent; returns the thread).
+    thread: the first ``torch.optim`` optimiser imports ``torch._dynamo`` (and sympy), seconds of
+    imports. Call it once the window is shown (idempotent; returns the thread).
 
-    What froze the window was not the imports themselves but Python's cyclic garbage collector:
-    the imports create so many objects that they set off full collections, each walking every
-    object of torch, sympy and Qt (110-160 ms here) while holding the GIL, so the GUI thread
-    could not run (measured with a 2 ms probe thread: worst waits 158, 121, 109 ms). So the
-    collector is off during the import (worst wait then 10 ms, and the import is 30% faster),
-    and afterwards ``gc.freeze()`` moves every object alive by then, all long-lived, out of the
-    collector's reach: a later full collection (during training, say) walks only newer objects."""
+    The collector is off during the import: the imports create so many objects that they set off
+    full collections, each walking every object of torch, sympy and Qt while holding the GIL, and
+    those, not the imports, froze the window (README, "Figures"). Afterwards ``gc.freeze()``
+    moves everything alive by then, all long-lived, out of the collector's reach."""
     global _warm_up
     if _warm_up is None:
         def work():

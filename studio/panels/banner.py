@@ -119,6 +119,14 @@ class RunBanner(QFrame):
             self.message.setText(nonfinite_text(self.info, self.values) + " The run has ended since: to go on "
                                  "from the checkpoint, open it (File > Open recent) and press Continue run.")
 
+    def clear(self) -> None:
+        """Another run: whatever this said was about the earlier one."""
+        self.info, self.values = None, None
+        self.hide()
+
+    def bind(self, model) -> None:
+        model.run_changed.connect(self.clear)
+
     def _dismiss(self) -> None:
         self.hide()
         self.dismissed.emit()

@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QDoubleSpinBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -57,8 +56,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine import distance as lab
-from engine.io import atomic_open
 from engine.text import format_duration
+from studio.csv_table import ask_csv_path, copy_csv, write_csv
 from studio.distance_worker import DistanceWorker
 from studio.theme import PlotColours, plot_colours
 from studio.worker import RunHandle, start_worker
@@ -98,8 +97,6 @@ CSV_KEYS = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad
 SYMBOL = {"wgan-gp": "o", "wgan-clip": "s", "gan": "t"}
 
 
-sweep_thetas = lab.even_thetas
-fmt_duration = format_duration
 
 
 def fmt_value(v) -> str:
@@ -500,7 +497,7 @@ class DistancesPanel(QWidget):
         return [o for o in lab.OBJECTIVES if self.objective_checks[o].isChecked()]
 
     def thetas(self) -> list[float]:
-        return sweep_thetas(self.theta_from.value(), self.theta_to.value(), self.theta_count.value())
+        return lab.even_thetas(self.theta_from.value(), self.theta_to.value(), self.theta_count.value())
 
     def settings(self) -> lab.LabSettings:
         """The lab settings of the form (objective set per sweep by the worker). Raises ValueError."""
@@ -591,10 +588,10 @@ class DistancesPanel(QWidget):
         self.progress.setValue(int(1000 * done / total))
         el = p["elapsed_s"]
         eta = el / done * (total - done) if done else float("nan")
-        self.progress.setFormat(f"%p%  ETA {fmt_duration(eta)}")
+        self.progress.setFormat(f"%p%  ETA {format_duration(eta)}")
         if self.state == "running":
             self._set_status(f"{p['objective']} θ = {p['theta']:+.3g} ({p['index'] + 1}/{p['count']}) · critic step "
-                             f"{p['step']}/{p['steps']} · W-est {p['w_running']:.4g} · elapsed {fmt_duration(el)}")
+                             f"{p['step']}/{p['steps']} · W-est {p['w_running']:.4g} · elapsed {format_duration(el)}")
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
@@ -616,7 +613,7 @@ class DistancesPanel(QWidget):
         s = self._summary or {"status": "error", "results": len(self.results), "elapsed_s": time.monotonic() - self._t0}
         self.state = "idle"
         self.last_status = s["status"]
-        el = fmt_duration(s["elapsed_s"])
+        el = format_duration(s["elapsed_s"])
         self.progress.setFormat("%p%")
         if s["status"] == "finished":
             self.progress.setValue(1000)
@@ -721,30 +718,16 @@ class DistancesPanel(QWidget):
 
     @Slot()
     def copy_csv(self) -> None:
-        QGuiApplication.clipboard().setText(self.csv_text())
-        self._set_status(f"Copied {len(self.results)} rows as CSV.")
+        copy_csv(self.csv_text(), len(self.results), self._set_status)
 
     def export_csv(self, path: str | Path) -> bool:
-        """Write the table to ``path`` atomically (the old file stays whole if anything fails). The
-        caller has already agreed to replace an existing file (the save dialog asks)."""
-        path = Path(path)
-        try:
-            with atomic_open(path, "w") as fh:
-                fh.write(self.csv_text())
-        except OSError as e:
-            self._set_status(f"{path}: cannot write ({e.strerror or e}); nothing was written.", error=True)
+        if not write_csv(path, self.csv_text(), len(self.results), self._set_status):
             return False
-        self._last_dir = str(path.parent)
-        self._set_status(f"Wrote {len(self.results)} rows to {path}.")
+        self._last_dir = str(Path(path).parent)
         return True
 
     def _ask_save_path(self, default: str) -> str:
-        # QFileDialog asks before replacing an existing file (its default); with the default
-        # suffix it asks about the name that will really be written.
-        dlg = QFileDialog(self, "Export distances", default, "CSV (*.csv)")
-        dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dlg.setDefaultSuffix("csv")
-        return dlg.selectedFiles()[0] if dlg.exec() and dlg.selectedFiles() else ""
+        return ask_csv_path(self, "Export distances", default)
 
     @Slot()
     def export_csv_dialog(self) -> bool:

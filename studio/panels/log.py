@@ -92,3 +92,16 @@ class LogPanel(QWidget):
 
     def clear(self) -> None:
         self.text.clear()
+
+    def bind(self, model) -> None:
+        """Show the log of ``model``'s run (a :class:`studio.run_model.RunModel`) from now on."""
+        self.model = model
+        model.run_changed.connect(self._redraw_from_model)
+        model.event_added.connect(self.add_event)
+        model.note_added.connect(self.add_line)
+
+    def _redraw_from_model(self) -> None:
+        self.clear()
+        self.set_run_path(self.model.path)
+        for entry in self.model.log:
+            self.add_line(entry if isinstance(entry, str) else describe_event(entry))

@@ -11,13 +11,12 @@ Smooth with 100,000+ points per curve, and cheap enough to leave CPU time to tra
 - the redraws keep to a time budget (:data:`FRAME_BUDGET`, a share of wall time): at most 5 a
   second, fewer when a frame (update + paint) takes longer. Why a budget: PySide6 holds Python's
   GIL through every Qt call, painting included, and the training thread needs the GIL between
-  its tensor operations, so it waits out every millisecond the GUI thread paints (measured: the
-  training thread ran 97% of the time with the window idle, 90% while the plots redrew at 5 Hz,
-  whatever ``sys.setswitchinterval``);
+  its tensor operations, so it waits out every millisecond the GUI thread paints (README,
+  "Figures");
 - ``setDownsampling(mode="peak")`` + ``setClipToView(True)`` draw at most a few points per pixel;
 - auto-range moves in steps (:class:`_SteppedViewBox`): the view grows with some headroom when
   the data leave it, instead of changing a little on every frame. A changed range makes
-  pyqtgraph lay out every axis again and paint twice; that was ~85% of the cost of a frame.
+  pyqtgraph lay out every axis again and paint twice, most of the cost of a frame.
 
 Sign convention (ALGORITHM.md): the W plot shows ``W_est = mean f(real) - mean f(fake)``, never
 negated; it should fall as the generator improves.
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
 from scipy.signal import lfilter
 
 from engine.metrics import spearman
+from studio.run_model import ColumnBuffer
 from studio.theme import PlotColours, plot_colours
 
 W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the critic's estimate of the "
@@ -75,82 +75,6 @@ def event_label(ev: dict) -> str | None:
     if kind == "resume_run":
         return "continued"
     return None
-
-
-class ColumnBuffer:
-    """Named float64 columns that grow by doubling; ``view(name)`` is the filled part.
-
-    At most ``max_rows`` rows are kept: when an append would go past that, the older half of the
-    rows is thinned out to every other row (the first row stays) until the new rows fit. Recent
-    rows keep full detail, older ones get coarser step by step, and memory stays bounded however
-    long the run."""
-
-    MAX_ROWS = 2 ** 18
-
-    def __init__(self, names, capacity: int = 4096, max_rows: int | None = None):
-        self.names = tuple(names)
-        self.max_rows = int(max_rows if max_rows is not None else self.MAX_ROWS)
-        if self.max_rows < 4:
-            raise ValueError("max_rows must be at least 4")
-        self.n = 0
-        self._cap = max(1, min(capacity, self.max_rows))
-        self._data = {k: np.full(self._cap, np.nan) for k in self.names}
-        self.decimations = 0  # how many times the older rows were thinned out
-
-    @property
-    def capacity(self) -> int:
-        return self._cap
-
-    def append(self, cols: dict) -> int:
-        k = len(next(iter(cols.values()))) if cols else 0
-        if k == 0:
-            return 0
-        half = self.max_rows // 2
-        if k > half:  # more rows than the recent half holds: feed them in pieces
-            for s in range(0, k, half):
-                self.append({name: np.asarray(v)[s:s + half] for name, v in cols.items()})
-            return k
-        while self.n + k > self.max_rows:
-            self._decimate()
-        need = self.n + k
-        if need > self._cap:
-            cap = self._cap
-            while cap < need:
-                cap *= 2
-            cap = min(cap, self.max_rows)
-            for name, arr in self._data.items():
-                grown = np.full(cap, np.nan)
-                grown[:self.n] = arr[:self.n]
-                self._data[name] = grown
-            self._cap = cap
-        for name in self.names:
-            if name in cols:
-                self._data[name][self.n:need] = np.asarray(cols[name], dtype=np.float64)
-            else:
-                self._data[name][self.n:need] = np.nan
-        self.n = need
-        return k
-
-    def _decimate(self) -> None:
-        """Keep every other row of the older half (row 0 included), then the newer half whole.
-
-        Into new arrays: the plots may still hold views of the old ones until their next redraw."""
-        n = self.n
-        old = n // 2
-        kept = (old + 1) // 2
-        for name, arr in self._data.items():
-            new = np.full(self._cap, np.nan)
-            new[:kept] = arr[:old:2]
-            new[kept:kept + n - old] = arr[old:n]
-            self._data[name] = new
-        self.n = kept + n - old
-        self.decimations += 1
-
-    def view(self, name: str) -> np.ndarray:
-        return self._data[name][:self.n]
-
-    def clear(self) -> None:
-        self.n = 0
 
 
 class _SteppedViewBox(pg.ViewBox):
@@ -223,8 +147,9 @@ class _TimedGraphicsLayout(pg.GraphicsLayoutWidget):
         self.paint_s = self.clock() - t0
 
 
-class _Ema:
-    """Exponential moving average, updated incrementally (lfilter with carried state)."""
+class Smoother:
+    """The plots' smoothing: an exponential moving average of a curve, updated incrementally
+    (lfilter with carried state). Not the generator's weight average ("EMA", [model] ema_decay)."""
 
     def __init__(self, weight: float):
         self.weight = weight
@@ -247,6 +172,7 @@ REDRAW_MS = 200          # the fastest redraw rate: 5 a second
 MAX_REDRAW_MS = 2000     # the slowest, however long a frame takes
 FRAME_BUDGET = 0.02      # the share of wall time the live redraws may take (see the module doc)
 
+EMPTY_RANGE = (0.0, 1.0)   # both axes of a plot with no data yet
 COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
            "critic_grad_norm", "lr_critic", "lr_generator", "clip_value", "n_critic")
 
@@ -263,7 +189,7 @@ class PlotsPanel(QWidget):
         self.smooth = ColumnBuffer(SMOOTHED)
         self.evals = ColumnBuffer(("gen_iter", "w1_exact", "sliced_w", "w_estimate"), capacity=256)
         self.rho: float | None = None   # Spearman(W_est, W1 or sliced W) over the evaluations shown
-        self._ema = {k: _Ema(0.9) for k in SMOOTHED}
+        self._smoothers = {k: Smoother(0.9) for k in SMOOTHED}
         self._dirty = False
         self._fit_pending = False
         self.markers: list[tuple[int, str]] = []     # (gen_iter, label) of every marker drawn
@@ -377,8 +303,8 @@ class PlotsPanel(QWidget):
         p = self.glw.addPlot(row=row, col=col, colspan=colspan, title=title, viewBox=_SteppedViewBox())
         p.setLabel("bottom", "generator iteration")
         p.setLabel("left", ylabel)
-        # No grid: pyqtgraph draws grid lines through the axis items, and on a 2-core CPU that
-        # alone cost ~40 ms per redraw of the five plots (measured; the crosshair gives values).
+        # No grid: pyqtgraph draws grid lines through the axis items, which made every redraw of
+        # the five plots several times slower (README, "Figures"); the crosshair gives values.
         p.getAxis("left").enableAutoSIPrefix(False)  # "x1e-06" scale labels confuse more than help
         p.getAxis("left").setWidth(52)               # equal widths keep the linked x axes aligned
         # No legend inside the plots: in plots this short it would hide the data. The curve
@@ -463,7 +389,7 @@ class PlotsPanel(QWidget):
         self.smooth.clear()
         self.evals.clear()
         self.rho = None
-        for e in self._ema.values():
+        for e in self._smoothers.values():
             e.last = None
         for item, plot in self._marker_items:
             plot.removeItem(item)
@@ -484,6 +410,14 @@ class PlotsPanel(QWidget):
         self._set_titles()
         for curve in self.curves.values():
             curve.setData([], [])
+        # Empty plots keep whatever range they had: give them a neutral one, not the earlier run's.
+        for p in self.plots:
+            if p is not self.lr_plot:
+                p.setRange(xRange=EMPTY_RANGE, yRange=EMPTY_RANGE, padding=0)
+        for line in self._vlines:  # the crosshair read out the earlier run's values
+            line.setVisible(False)
+        self.readout.setText("")
+        self.readout.setToolTip("")
         self._empty_lr_range()
         self.auto_range()
         self._dirty = False
@@ -494,7 +428,7 @@ class PlotsPanel(QWidget):
         k = len(cols["gen_iter"]) if "gen_iter" in cols else len(next(iter(cols.values())))
         # Every smoothed column, so that both buffers always have the same rows (they are thinned
         # out together once they hold ColumnBuffer.max_rows).
-        self.smooth.append({name: self._ema[name].run(np.asarray(cols[name], dtype=np.float64))
+        self.smooth.append({name: self._smoothers[name].run(np.asarray(cols[name], dtype=np.float64))
                             if name in cols else np.full(k, np.nan) for name in SMOOTHED})
         ev = {k: np.asarray(cols[k], dtype=np.float64) for k in ("w1_exact", "sliced_w") if k in cols}
         if ev:
@@ -562,14 +496,26 @@ class PlotsPanel(QWidget):
         self._dirty = True
 
     def load_run(self, cols: dict[str, list], events: list[dict], objective: str, is_toy: bool) -> None:
-        """Show the curves and markers of a finished or stopped run (``read_metrics`` columns)."""
+        """Show the curves and markers of a run (``read_metrics`` columns or arrays)."""
         self.reset(objective, is_toy)
-        if cols and cols.get("gen_iter"):
+        if cols and len(cols.get("gen_iter", ())):
             self.append_metrics({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()})
         for ev in events:
             self.add_event(ev)
         self.refresh(force=True)
         self.auto_range()
+
+    def bind(self, model) -> None:
+        """Draw the run of ``model`` (a :class:`studio.run_model.RunModel`) from now on."""
+        self.model = model
+        model.run_changed.connect(self._redraw_from_model)
+        model.metrics_replaced.connect(self._redraw_from_model)
+        model.metrics_appended.connect(self.append_metrics)
+        model.event_added.connect(self.add_event)
+
+    def _redraw_from_model(self) -> None:
+        m = self.model
+        self.load_run(m.columns(), m.events, m.objective, m.is_toy)
 
     # ------------------------------------------------------------------ drawing
     def _shown(self) -> bool:
@@ -668,8 +614,8 @@ class PlotsPanel(QWidget):
         self.smooth.clear()
         cols = {}
         for name in SMOOTHED:
-            self._ema[name] = _Ema(a)
-            cols[name] = self._ema[name].run(self.buf.view(name))
+            self._smoothers[name] = Smoother(a)
+            cols[name] = self._smoothers[name].run(self.buf.view(name))
         if self.buf.n:
             self.smooth.append(cols)
         self._dirty = True

@@ -29,6 +29,8 @@ from studio.theme import FAKE, REAL, plot_colours
 PAD = 2
 
 
+NO_SAMPLES = "No samples yet: start a run"
+TOY_RANGE = (-2.0, 2.0)
 AVERAGED_TIP = ("Generated from the moving average of the generator's weights ([model] ema_decay); "
                 "training uses the weights themselves")
 
@@ -86,6 +88,7 @@ class ImageGridView(QWidget):
         self.labels: np.ndarray | None = None   # conditional runs: the class of each sample
         self.row_labels: list[pg.TextItem] = []
         self._payload_nrow: int | None = None
+        self._user_nrow: int | None = None      # the user's samples per row while a payload sets its own
         self.gen_iter = 0
         self.averaged = False   # the samples come from the averaged generator weights
         self.selected: int | None = None
@@ -94,7 +97,7 @@ class ImageGridView(QWidget):
         self.nrow_spin.setValue(8)
         self.nrow_spin.setToolTip("Samples per row of the grid")
         self.nrow_spin.valueChanged.connect(self._redraw)
-        self.caption = QLabel("No samples yet: start a run")
+        self.caption = QLabel(NO_SAMPLES)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(QLabel("per row"))
@@ -135,6 +138,28 @@ class ImageGridView(QWidget):
     def nrow(self) -> int:
         return self.nrow_spin.value()
 
+    @property
+    def user_nrow(self) -> int:
+        """Samples per row as the user set them (a payload may impose its own for a while)."""
+        return self._user_nrow if self._user_nrow is not None else self.nrow
+
+    def clear(self) -> None:
+        """No samples (another run): the grid, the enlarged sample and its outline go."""
+        self.images, self.labels, self.selected, self._payload_nrow = None, None, None, None
+        if self._user_nrow is not None:  # the earlier run's own layout (one row per class...) goes too
+            self.nrow_spin.blockSignals(True)
+            self.nrow_spin.setValue(self._user_nrow)
+            self.nrow_spin.blockSignals(False)
+            self._user_nrow = None
+        self.gen_iter, self.averaged = 0, False
+        self.item.clear()
+        self.zoom_item.clear()
+        self.highlight.setVisible(False)
+        self._place_row_labels()
+        self.zoom_label.setText("Click a sample\nto enlarge it")
+        self.caption.setText(NO_SAMPLES)
+        self.caption.setToolTip("")
+
     def set_images(self, images: np.ndarray, gen_iter: int, labels: np.ndarray | None = None,
                    nrow: int | None = None, averaged: bool = False) -> None:
         self.averaged = averaged
@@ -144,6 +169,8 @@ class ImageGridView(QWidget):
         self.labels = None if labels is None else np.asarray(labels)
         self.gen_iter = gen_iter
         if nrow is not None and (first or nrow != self._payload_nrow):
+            if self._user_nrow is None:
+                self._user_nrow = self.nrow
             self.nrow_spin.blockSignals(True)  # one row per class; the user may still change it
             self.nrow_spin.setValue(int(nrow))
             self.nrow_spin.blockSignals(False)
@@ -246,7 +273,7 @@ class ToyView(QWidget):
         for cb in (self.show_field, self.show_arrows, self.show_real, self.show_fake):
             cb.toggled.connect(self._update_visibility)
         self._arrows_for = None  # the payload the arrows were laid out for
-        self.caption = QLabel("No samples yet: start a run")
+        self.caption = QLabel(NO_SAMPLES)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         for w in (self.show_field, self.show_arrows, self.show_real, self.show_fake):
@@ -262,7 +289,7 @@ class ToyView(QWidget):
         self.plot.setLabel("left", "x₂")
         for side in ("bottom", "left"):  # an empty plot would otherwise read "x₂ (x0.001)"
             self.plot.getAxis(side).enableAutoSIPrefix(False)
-        self.plot.setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)  # the toy sets' scale until data arrive
+        self.plot.setRange(xRange=TOY_RANGE, yRange=TOY_RANGE, padding=0)  # the toy sets' scale until data arrive
         self.field_item = _SmoothImageItem(axisOrder="row-major")
         self.field_item.setZValue(-20)
         self.plot.addItem(self.field_item)
@@ -287,6 +314,18 @@ class ToyView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
+
+    def clear(self) -> None:
+        """No samples (another run): points, critic field and arrows go."""
+        self.payload, self._arrows_for, self._real, self._extent = None, None, None, None
+        self.field_item.clear()
+        self.real_item.setData(pos=np.zeros((0, 2)))
+        self.fake_item.setData(pos=np.zeros((0, 2)))
+        self.arrows.setData([], [])
+        self.colorbar.setLevels((-1, 1))
+        self.plot.setRange(xRange=TOY_RANGE, yRange=TOY_RANGE, padding=0)
+        self.caption.setText(NO_SAMPLES)
+        self.caption.setToolTip("")
 
     def set_payload(self, payload: dict) -> None:
         self.payload = payload
@@ -375,6 +414,23 @@ class SamplesPanel(QStackedWidget):
 
     def set_kind(self, is_toy: bool) -> None:
         self.setCurrentWidget(self.toy if is_toy else self.grid)
+
+    def clear(self) -> None:
+        self.payload = None
+        self.toy.clear()
+        self.grid.clear()
+
+    def bind(self, model) -> None:
+        """Show the samples of ``model``'s run (a :class:`studio.run_model.RunModel`) from now on."""
+        self.model = model
+        model.run_changed.connect(self._redraw_from_model)
+        model.samples_changed.connect(self.set_payload)
+
+    def _redraw_from_model(self) -> None:
+        self.clear()
+        self.set_kind(self.model.is_toy)
+        if self.model.samples is not None:
+            self.set_payload(self.model.samples)
 
     def set_payload(self, payload: dict) -> None:
         self.payload = payload

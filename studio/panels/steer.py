@@ -31,6 +31,7 @@ from studio.panels.plots import SYMBOLS
 
 _NUMBER = re.compile(r"^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d*)?$")
 APPLY_DELAY_MS = 350
+IDLE_STATUS = "Start a run to steer it."
 
 
 def live_info(key: str):
@@ -145,7 +146,7 @@ class SteerPanel(QWidget):
             if key == "clip_value":  # the log slider gets a row of its own: it needs the width
                 form.addRow(self.clip_slider)
 
-        self.status = QLabel("Start a run to steer it.")
+        self.status = QLabel(IDLE_STATUS)
         self.status.setWordWrap(True)
         self.status.setObjectName("steerStatus")
         self.history = QListWidget()
@@ -178,13 +179,30 @@ class SteerPanel(QWidget):
             if key == "clip_value":
                 self.clip_slider.set_from_value(float(v))
 
-    def preview_config(self, cfg, overrides: dict | None = None) -> None:
-        """Between runs: show the values the next run starts with (greyed out until it starts);
-        ``overrides`` (an opened run's last logged values) win over the config's."""
-        values = {key: cfg.get(f"{section}.{name}") for key, (section, name) in LIVE_KEYS.items()}
-        values.update({k: v for k, v in (overrides or {}).items() if k in values and math.isfinite(v)})
+    def bind(self, model) -> None:
+        """Steer ``model``'s run (a :class:`studio.run_model.RunModel`) from now on: its values (or,
+        between runs, those the next run starts with), its edit history and its objective."""
+        self.model = model
+        model.run_changed.connect(self._redraw_from_model)
+        model.live_values_changed.connect(self._on_live_values)
+        model.event_added.connect(self._on_event)
+
+    def _redraw_from_model(self) -> None:
+        m = self.model
+        self.clear_history()
+        self.status.setText(IDLE_STATUS)
+        self.set_values(m.live_values)
+        self.set_objective(m.objective)
+        for ev in m.events:
+            self._on_event(ev)
+
+    def _on_live_values(self, values: dict) -> None:
         self.set_values(values)
-        self.set_objective(cfg.objective.kind)
+        self.set_objective(self.model.objective)
+
+    def _on_event(self, ev: dict) -> None:
+        if ev.get("type") == "edit":
+            self.add_edit(ev)
 
     def set_objective(self, objective: str) -> None:
         self.objective = objective

@@ -69,7 +69,7 @@ def test_crosshair_readout_smoothing_and_log(plots):
     np.testing.assert_allclose(plots.curves["w_estimate"].getData()[1], plots.buf.view("w_estimate"))
     plots.set_smoothing(0.95)
     smoothed = plots.curves["w_estimate"].getData()[1]
-    assert smoothed[-1] > plots.buf.view("w_estimate")[-1]  # an EMA of a falling curve lags above it
+    assert smoothed[-1] > plots.buf.view("w_estimate")[-1]  # the smoothed curve of a falling one lags above it
 
     plots.log_check.setChecked(True)
     assert all(p.ctrl.logYCheck.isChecked() for p in plots.plots)

@@ -1,0 +1,169 @@
+"""Exports of the main window: the sample grid (from the running generator or any checkpoint),
+the metrics as CSV, the plots as PNG or SVG. Sampling and writing run in background threads; the
+window hears back through ``export_finished`` / ``export_failed``.
+
+A mixin of :class:`studio.main_window.MainWindow`: it reads the current run from ``self.model``
+and uses the window's helpers (confirm_overwrite, _warn, _run_task, _when_done, _default_dir).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from pathlib import Path
+
+from PySide6.QtWidgets import QDialog, QFileDialog
+
+from engine import Config, RunDir
+from engine.inference import generate
+from studio import export as ex
+
+
+class ExportActions:
+    """Mixed into :class:`studio.main_window.MainWindow`."""
+
+    def _export_defaults(self) -> tuple[Path, bool]:
+        folder = self.run_path if self.run_path is not None and self.run_path.is_dir() else self._default_dir()
+        it = self.trainer.gen_iter if self.trainer is not None else self.model.last_iter()
+        return ex.unique_path(folder, f"samples-iter{it:07d}", ".png"), self.model.is_toy
+
+    def export_grid_dialog(self) -> None:
+        if self.trainer is None and self.opened_run is None:
+            self._warn("Nothing to export", "Start a run or open one first.")
+            return
+        default, is_toy = self._export_defaults()
+        dlg = ex.ExportGridDialog(self, default, is_toy=is_toy, num_classes=self.export_num_classes())
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.export_grid(**dlg.values())
+
+    def export_num_classes(self) -> int:
+        """Classes of the current or opened run when it is conditional (0 otherwise): the export
+        dialog then offers a class picker."""
+        if self.trainer is not None:
+            return int(getattr(self.trainer, "num_classes", 0))
+        ckpt = self.run_report.checkpoint if self.run_report is not None else None
+        return ex.checkpoint_classes(ckpt) if ckpt is not None and ckpt.is_file() else 0
+
+    def export_grid(self, path: str | Path, count: int = 64, nrow: int = 8, seed: int = 0, size: int = 512,
+                    classes: list[int] | None = None) -> bool:
+        """Write a grid of ``count`` fresh samples (noise seed ``seed``) from the current
+        generator, ``size`` pixels wide. Conditional runs: ``count`` per class of ``classes``
+        (default all), one row per class. Asynchronous: emits export_finished / export_failed."""
+        path = Path(path)
+        if not self.confirm_overwrite(path):
+            return False
+        if self.trainer is None:
+            ckpt = self.run_report.checkpoint if self.run_report is not None else None
+            if self.opened_run is not None and ckpt is not None and ckpt.is_file():
+                return self.export_checkpoint_grid(ckpt, path, count=count, nrow=nrow, seed=seed, size=size,
+                                                   confirmed=True, classes=classes)
+            self.export_failed.emit("nothing to export: start a run or open one")
+            return False
+        trainer, worker = self.trainer, self.worker
+        toy_payload = self.model.samples if trainer.is_toy else None
+        cfg = trainer.config
+
+        k = int(getattr(trainer, "num_classes", 0))
+        if classes is not None and not k:
+            self._export_error("classes chosen, but this run is not conditional", "")
+            return False
+        chosen = (list(range(k)) if classes is None else list(classes)) if k else None
+
+        def write(snapshot):
+            generator, gen_iter = snapshot
+            samples = generate(generator, count, cfg.model.z_dim, seed, classes=chosen)
+            return ex.write_grid(path, samples, config=cfg, gen_iter=gen_iter, seed=seed, nrow=nrow, size=size,
+                                 source=str(self.run_path or ""), toy_payload=toy_payload, classes=chosen)
+
+        def have_snapshot(fut: Future):
+            try:
+                snap = fut.result()
+            except Exception as e:  # noqa: BLE001 - shown to the user
+                self._export_error(f"{type(e).__name__}: {e}", "")
+                return
+            self._run_task(lambda: write(snap), self._export_done, self._export_error)
+
+        self.statusBar().showMessage(f"Exporting {path.name}…", 3000)
+        self._when_done(worker.snapshot_generator(), have_snapshot)
+        return True
+
+    def export_checkpoint_dialog(self) -> None:
+        start = RunDir(self.run_path).checkpoints if self.run_path else self.settings.runs_dir
+        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", str(start), "Checkpoints (*.pt)")
+        if not path:
+            return
+        dlg = ex.ExportGridDialog(self, ex.unique_path(Path(path).parent, Path(path).stem + "-samples", ".png"),
+                                  is_toy=(self.config_panel.config() or Config()).is_toy,
+                                  title="Export sample grid from checkpoint",
+                                  num_classes=ex.checkpoint_classes(path))
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.export_checkpoint_grid(path, **dlg.values())
+
+    def export_checkpoint_grid(self, checkpoint: str | Path, path: str | Path, count: int = 64, nrow: int = 8,
+                               seed: int = 0, size: int = 512, confirmed: bool = False,
+                               classes: list[int] | None = None) -> bool:
+        path = Path(path)
+        if not confirmed and not self.confirm_overwrite(path):
+            return False
+
+        def work():
+            res = ex.sample_checkpoint(checkpoint, count, seed, classes)
+            return ex.write_grid(path, res["samples"], config=res["config"], gen_iter=res["gen_iter"], seed=seed,
+                                 nrow=nrow, size=size, source=str(checkpoint), toy_payload=res["toy_payload"],
+                                 classes=res["classes"])
+
+        self._run_task(work, self._export_done, self._export_error)
+        return True
+
+    def _export_done(self, path) -> None:
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+        self.model.add_note(f"exported {path}")
+        self.export_finished.emit(str(path))
+
+    def _export_error(self, message: str, details: str) -> None:
+        self._warn("Export failed", message)
+        self.export_failed.emit(message)
+
+    def export_metrics(self, path: str | Path) -> bool:
+        path = Path(path)
+        if not self.confirm_overwrite(path):
+            return False
+        src = RunDir(self.run_path).metrics_path if self.run_path else None
+        try:
+            if src is not None and src.is_file():
+                ex.copy_metrics_csv(src, path)
+            else:
+                ex.write_columns_csv(self.model.columns(), path)
+        except OSError as e:
+            self._warn("Export failed", f"{path}: {e.strerror or e}")
+            return False
+        self._export_done(path)
+        return True
+
+    def export_metrics_dialog(self) -> None:
+        folder = self.run_path or self._default_dir()
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", str(ex.unique_path(folder, "metrics-export",
+                                              ".csv")), "CSV (*.csv)", options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.export_metrics(path)
+
+    def export_plots(self, path: str | Path) -> bool:
+        path = Path(path)
+        if not self.confirm_overwrite(path):
+            return False
+        try:
+            self.plots.export(str(path))
+        except Exception as e:  # noqa: BLE001 - pyqtgraph's exporters raise plain Exceptions
+            self._warn("Export failed", f"{path}: {e}")
+            return False
+        self._export_done(path)
+        return True
+
+    def export_plots_dialog(self) -> None:
+        folder = self.run_path or self._default_dir()
+        path, flt = QFileDialog.getSaveFileName(self, "Export plots", str(ex.unique_path(folder, "plots", ".png")),
+                                                "PNG image (*.png);;SVG drawing (*.svg)",
+                                                options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            if not path.lower().endswith((".png", ".svg")):
+                path += ".svg" if "svg" in flt.lower() else ".png"
+            self.export_plots(path)

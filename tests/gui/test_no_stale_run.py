@@ -1,0 +1,280 @@
+"""Nothing of an earlier run stays on screen. Run A (wgan-clip) gets a live edit and a pause,
+then the user switches preset, then opens run B (another run folder): after each step, no panel
+shows anything of A. One test per panel, each going through the whole story."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from engine import read_events
+from engine.text import format_duration
+from studio.panels.plots import EMPTY_RANGE
+from studio.panels.samples import NO_SAMPLES
+from studio.panels.steer import IDLE_STATUS
+from tests.helpers import tiny_config
+
+from .helpers import stopped_run, use, wait_state
+
+PRESET = "toy-wgan-gp"
+
+
+def run_a(qtbot, window) -> dict:
+    """Run A: a clip edit 0.01 -> 0.05, live samples, a pause, the crosshair on the plots; then
+    stopped. Returns what identifies it."""
+    use(window, tiny_config(live=True, objective__kind="wgan-clip", optimiser__name="rmsprop",
+                            objective__clip_value=0.01))
+    window.start()
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: window.steer.clip_spin.isEnabled(), timeout=30_000)
+    window.steer.request("clip_value", 0.05)
+    qtbot.waitUntil(lambda: window.steer.history.count() == 1, timeout=30_000)
+    qtbot.waitUntil(lambda: window.model.samples is not None and window.plots.buf.n > 0, timeout=30_000)
+    window.toggle_pause()
+    wait_state(qtbot, window, "paused")
+    qtbot.waitUntil(lambda: any(text == "pause" for _, text in window.plots.markers), timeout=30_000)
+    window.plots.refresh(force=True)
+    window.plots.show_crosshair(float(window.plots.buf.view("gen_iter")[-1]))
+    window._update_status()
+    a = {"path": window.run_path, "samples": window.model.samples, "rows": window.plots.buf.n,
+         "status": window.steer.status.text(), "elapsed": window.elapsed_label.text(), "title": window.windowTitle()}
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    return a
+
+
+def switch_preset(window, name: str = PRESET) -> None:
+    """As the user does it: pick the preset in the toolbar's combo box."""
+    combo = window.preset_combo
+    combo.activated.emit(combo.findData(name))
+
+
+def open_b(qtbot, window, tmp_path):
+    run = stopped_run(tmp_path, "run-b")
+    assert window.open_path(run)
+    return run
+
+
+def story(qtbot, window, tmp_path, check_a, check_clean, check_b) -> None:
+    a = run_a(qtbot, window)
+    check_a(a)
+    switch_preset(window)
+    assert window.run_state == "idle" and window.preset_combo.currentData() == PRESET
+    check_clean(a)
+    b = open_b(qtbot, window, tmp_path)
+    check_b(a, b)
+
+
+# ---------------------------------------------------------------------------------- per panel
+def test_samples_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+    toy = window.samples.toy
+
+    def check_a(a):
+        assert toy.payload is a["samples"] and "generator iteration" in toy.caption.text()
+
+    def check_clean(a):
+        assert window.samples.payload is None and toy.payload is None and window.model.samples is None
+        assert toy.caption.text() == NO_SAMPLES
+        assert len(toy.fake_item.data) == 0 and len(toy.real_item.data) == 0 and toy.field_item.image is None
+        assert toy.colorbar.levels() == (-1, 1), "the colour bar does not keep A's critic values"
+
+    def check_b(a, b):
+        # B's samples are rebuilt from its checkpoint in the background: until then, none at all.
+        assert toy.payload is None or toy.payload["gen_iter"] == 6
+        qtbot.waitUntil(lambda: toy.payload is not None, timeout=60_000)
+        assert toy.payload is not a["samples"] and toy.payload["gen_iter"] == 6
+        assert "generator iteration 6" in toy.caption.text()
+
+    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+
+
+def test_steer_shows_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+    steer = window.steer
+
+    def check_a(a):
+        assert a["status"].startswith("c = 0.05 since generator iteration")
+        assert "0.01 → 0.05" in steer.history.item(0).text()
+
+    def check_clean(a):
+        assert steer.history.count() == 0 and steer.status.text() == IDLE_STATUS
+        assert not steer.undo_button.isEnabled()
+        cfg = window.config_panel.config()
+        assert steer.objective == "wgan-gp" and steer.gp_lambda.value() == pytest.approx(cfg.objective.gp_lambda)
+        assert steer.clip_spin.value() == pytest.approx(cfg.objective.clip_value)  # not A's 0.05
+
+    def check_b(a, b):
+        assert [steer.history.item(i).text() for i in range(steer.history.count())] == \
+            [f"it {e['gen_iter']}   n_critic  5 → 3" for e in read_events(b / "events.jsonl") if e["type"] == "edit"]
+        assert not steer.status.text().startswith("c = ") and steer.status.text().startswith("n_critic = 3")
+        assert steer.n_critic.value() == 3 and steer.objective == "wgan-gp"
+
+    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+
+
+def test_plots_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+    plots = window.plots
+
+    def check_a(a):
+        assert a["rows"] > 0 and {"c 0.01→0.05", "pause"} <= {t for _, t in plots.markers}
+        assert plots.readout.text().startswith("it ")
+
+    def check_clean(a):
+        assert plots.buf.n == 0 and plots.markers == [] and plots.readout.text() == ""
+        for name, curve in plots.curves.items():
+            x, _ = curve.getData()
+            assert x is None or len(x) == 0, name
+        assert not any(line.isVisible() for line in plots._vlines)
+        # The empty plots do not keep the axes of A's iterations and values.
+        for p in plots.plots:
+            if p is not plots.lr_plot:
+                assert p.vb.viewRange() == [list(EMPTY_RANGE), list(EMPTY_RANGE)], p.titleLabel.text
+
+    def check_b(a, b):
+        assert np.array_equal(plots.buf.view("gen_iter"), np.arange(1, 7))
+        edits = [e for e in read_events(b / "events.jsonl") if e["type"] == "edit"]
+        assert plots.markers == [(e["gen_iter"], "n_critic 5→3") for e in edits]
+        assert plots.readout.text() == ""
+
+    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+
+
+def test_log_shows_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+    lines = window.log_panel.lines
+
+    def check_a(a):
+        assert any(a["path"].name in line for line in lines()) and any("clip_value" in line for line in lines())
+
+    def check_clean(a):
+        assert not any(a["path"].name in line or "clip_value" in line or "paused" in line for line in lines())
+        assert window.log_panel.run_path is None and window.log_panel.run_link.text() == "No run yet"
+
+    def check_b(a, b):
+        assert any(f"opened {b.name}" in line for line in lines())
+        assert not any(a["path"].name in line or "clip_value" in line for line in lines())
+        assert window.log_panel.run_path == b
+
+    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+
+
+def test_status_bar_and_title_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+    def check_a(a):
+        assert a["elapsed"] != "elapsed –" and window.device_label.text() == "cpu"
+        assert a["path"].name in a["title"] and window.act_export.isEnabled()
+
+    def check_clean(a):
+        window._update_status()
+        total = window.config_panel.config().train.iterations
+        assert window.iter_label.text() == f"0 / {total}" and window.progress.value() == 0
+        assert window.elapsed_label.text() == "elapsed –" and window.rate_label.text() == "– it/s"
+        assert window.eta_label.text() == "ETA –" and window.device_label.text() == ""
+        assert window.path_label.text() == "" and "Idle" in window.state_label.text()
+        assert a["path"].name not in window.windowTitle() and PRESET in window.windowTitle()
+        assert not window.act_export.isEnabled(), "exporting would sample run A's generator"
+        assert window.trainer is None and window.run_path is None
+
+    def check_b(a, b):
+        window._update_status()
+        end = [e for e in read_events(b / "events.jsonl") if "elapsed_s" in e][-1]  # B's training time
+        assert window.iter_label.text() == "6 / 9"
+        assert window.elapsed_label.text() == f"elapsed {format_duration(end['elapsed_s'])}"
+        assert window.rate_label.text() == "– it/s" and window.device_label.text() == ""
+        assert window.path_label.text() == str(b) and b.name in window.windowTitle()
+
+    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+
+
+# ---------------------------------------------------------------------------------- more ways in
+def test_banner_of_a_diverged_run_goes_with_it(qtbot, window, tmp_path):
+    use(window, tiny_config(live=True, train__checkpoint_every=5))
+    window.start()
+    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 6, timeout=60_000)
+    window.toggle_pause()
+    wait_state(qtbot, window, "paused")
+    for key, value in (("lr_critic", 1e6), ("lr_generator", 1e6), ("gp_lambda", 1e4)):
+        assert window.request_edit(key, value)
+    window.toggle_pause()
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60_000)
+    wait_state(qtbot, window, "paused")
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    assert window.banner.isVisible(), "the rollback stays in view while its run is shown"
+
+    switch_preset(window)
+    assert not window.banner.isVisible() and window.banner.info is None
+    open_b(qtbot, window, tmp_path)
+    assert not window.banner.isVisible()
+
+
+def test_a_new_run_shows_no_samples_of_the_earlier_one(qtbot, window):
+    """With the Samples tab hidden no live pictures are made, so a new run has none to show:
+    the earlier run's must not stand in for them."""
+    use(window, tiny_config(live=True))
+    window.start()
+    qtbot.waitUntil(lambda: window.samples.toy.payload is not None, timeout=30_000)
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    window.tabs.setCurrentWidget(window.distances_scroll)
+    window.start()
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: window.plots.buf.n > 0, timeout=30_000)
+    assert window.samples.toy.payload is None and window.model.samples is None
+    assert window.samples.toy.caption.text() == NO_SAMPLES
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+
+
+def test_samples_loading_for_an_earlier_opened_run_are_dropped(qtbot, window, tmp_path):
+    """Opening run A starts rebuilding its samples from its checkpoint in the background; if run B
+    (no checkpoint, no saved picture) is opened meanwhile, A's samples must not land on B."""
+    a = stopped_run(tmp_path, "run-a")
+    b = tmp_path / "runs" / "run-b"
+    shutil.copytree(a, b)
+    shutil.rmtree(b / "checkpoints")
+    shutil.rmtree(b / "samples")
+    assert window.open_path(a)
+    assert window.tasks, "A's samples are being rebuilt in the background"
+    assert window.open_path(b)
+    window.damage_box.close()  # B has no checkpoint: the user is told, and reads it
+    qtbot.waitUntil(lambda: not window.tasks, timeout=60_000)
+    assert window.opened_run == b and window.samples.payload is None and window.model.samples is None
+    assert window.samples.toy.caption.text() == NO_SAMPLES
+
+
+def test_a_runs_own_grid_layout_goes_with_it(qtbot):
+    """A payload may set its own samples per row (one row per class; an opened run's saved PNG is
+    one picture): the next run's grid is laid out as the user set it again."""
+    from studio.panels.samples import ImageGridView
+
+    grid = ImageGridView()
+    qtbot.addWidget(grid)
+    grid.nrow_spin.setValue(6)
+    grid.set_images(np.zeros((1, 3, 40, 40), np.float32), 6, nrow=1)  # a saved PNG grid
+    assert grid.nrow == 1 and grid.user_nrow == 6
+    grid.clear()
+    assert grid.nrow == 6 and grid.images is None and grid.caption.text() == NO_SAMPLES
+    grid.set_images(np.zeros((12, 1, 8, 8), np.float32), 1)
+    assert grid.nrow == 6
+
+
+def test_nothing_replaces_a_run_in_progress(qtbot, window, tmp_path):
+    """Opening a configuration, a preset or a run folder while a run goes on would leave its
+    thread running unseen: each is refused and the run stays on screen."""
+    b = stopped_run(tmp_path, "run-b")
+    toml = tmp_path / "other.toml"
+    use(window, tiny_config(live=True))
+    assert window.save_config_to(toml)
+    window.start()
+    wait_state(qtbot, window, "running")
+    run = window.run_path
+    assert not window.load_preset(PRESET)
+    assert not window.open_config(toml) and window.warning_box.isVisible()
+    window.warning_box.close()
+    assert not window.open_run(b)
+    window.warning_box.close()
+    assert window.is_active() and window.run_path == run and window.opened_run is None
+    with pytest.raises(RuntimeError):
+        window.model.clear()
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)

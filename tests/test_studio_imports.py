@@ -1,0 +1,90 @@
+"""The studio's import structure (read from the source, nothing imported): no module imports
+another's private (underscore) names, no import cycles, and the layers of STYLE.md hold:
+window > panels > run model / sources / worker > engine."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDIO = ROOT / "studio"
+
+# Modules below the panels: they know the engine and each other, never a widget module above them.
+MODEL_LAYER = {"studio.run_model", "studio.sources", "studio.worker", "studio.distance_worker", "studio.runcheck",
+               "studio.settings", "studio.theme", "studio._compat"}
+WINDOW_LAYER = {"studio.main_window", "studio.run_control", "studio.export_actions", "studio.dialogs",
+                "studio.compare", "studio.app"}
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in STUDIO.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every ``import`` / ``from ... import`` in the file, nested ones too."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append((node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            out.extend((a.name, []) for a in node.names)
+    return out
+
+
+def studio_graph() -> dict[str, set[str]]:
+    mods = modules()
+    graph = {}
+    for name, path in mods.items():
+        deps = set()
+        for module, names in imports(path):
+            if module in mods:
+                deps.add(module)
+            deps.update(f"{module}.{n}" for n in names if f"{module}.{n}" in mods)
+        graph[name] = deps - {name}
+    return graph
+
+
+def test_no_module_imports_private_names_of_another():
+    bad = []
+    for name, path in modules().items():
+        for module, names in imports(path):
+            if module.startswith(("studio", "engine")) and module != name:
+                bad += [f"{name}: from {module} import {n}" for n in names if n.startswith("_") and n != "__version__"]
+    assert not bad, bad
+
+
+def test_no_import_cycles():
+    graph = studio_graph()
+    seen, on_path, cycles = set(), [], []
+
+    def visit(node):
+        if node in on_path:
+            cycles.append(on_path[on_path.index(node):] + [node])
+            return
+        if node in seen:
+            return
+        seen.add(node)
+        on_path.append(node)
+        for dep in sorted(graph[node]):
+            visit(dep)
+        on_path.pop()
+
+    for node in sorted(graph):
+        visit(node)
+    # A package importing its own submodules (studio/__init__ -> studio._compat) is no cycle of ours.
+    cycles = [c for c in cycles if not all(m == "studio" or m == "studio._compat" for m in c)]
+    assert not cycles, cycles
+
+
+def test_layers():
+    graph = studio_graph()
+    panels = {m for m in graph if m.startswith("studio.panels")}
+    wrong = [f"{m} -> {d}" for m in panels for d in graph[m] if d in WINDOW_LAYER]
+    wrong += [f"{m} -> {d}" for m in MODEL_LAYER & set(graph) for d in graph[m] if d in WINDOW_LAYER | panels]
+    assert not wrong, wrong

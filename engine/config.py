@@ -318,6 +318,8 @@ def _build_schema() -> dict[str, FieldInfo]:
 
 #: Every configurable key, by ``"section.key"``, in display order.
 SCHEMA: dict[str, FieldInfo] = _build_schema()
+#: The symbols of the live parameters, as the papers write them (c, α_D, α_G, λ), by LIVE_KEYS name.
+LIVE_SYMBOLS: dict[str, str] = {name: SCHEMA[f"{sec}.{key}"].symbol or name for name, (sec, key) in LIVE_KEYS.items()}
 
 
 def coerce_value(info: FieldInfo, value: Any, *, file=None) -> Any:

@@ -1,6 +1,6 @@
 """The studio's import structure (read from the source, nothing imported): no module imports
-another's private (underscore) names, no import cycles, and the layers of STYLE.md hold:
-window > panels > run model / sources / worker > engine."""
+another's private (underscore) names, and no import cycles. The layers (window > panels > run
+model / sources / worker > engine) are import-linter contracts: tests/test_architecture.py."""
 
 from __future__ import annotations
 
@@ -9,13 +9,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIO = ROOT / "studio"
-
-# Modules below the panels: they know the engine and each other, never a widget module above them.
-MODEL_LAYER = {"studio.run_model", "studio.sources", "studio.worker", "studio.distance_worker", "studio.runcheck",
-               "studio.settings", "studio.theme", "studio._compat"}
-WINDOW_LAYER = {"studio.main_window", "studio.run_control", "studio.export_actions", "studio.dialogs",
-                "studio.compare", "studio.app"}
-
 
 def modules() -> dict[str, Path]:
     out = {}
@@ -80,11 +73,3 @@ def test_no_import_cycles():
     # A package importing its own submodules (studio/__init__ -> studio._compat) is no cycle of ours.
     cycles = [c for c in cycles if not all(m == "studio" or m == "studio._compat" for m in c)]
     assert not cycles, cycles
-
-
-def test_layers():
-    graph = studio_graph()
-    panels = {m for m in graph if m.startswith("studio.panels")}
-    wrong = [f"{m} -> {d}" for m in panels for d in graph[m] if d in WINDOW_LAYER]
-    wrong += [f"{m} -> {d}" for m in MODEL_LAYER & set(graph) for d in graph[m] if d in WINDOW_LAYER | panels]
-    assert not wrong, wrong

@@ -11,7 +11,7 @@ import math
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout
 
-from studio.panels.plots import SYMBOLS
+from engine.config import LIVE_SYMBOLS
 
 # The per-iteration statistics that can turn non-finite, as the user knows them from the plots.
 QUANTITIES = {"critic_loss": "critic loss L_f", "generator_loss": "generator loss L_g",
@@ -43,8 +43,8 @@ def nonfinite_text(event: dict, values: dict | None) -> str:
         head = f"Training diverged at generator iteration {first}: the losses became NaN or infinite."
     lrs = ""
     if "lr_critic" in event and "lr_generator" in event:
-        lrs = (f" The learning rates are back to their values then: {SYMBOLS['lr_critic']} = "
-               f"{_num(event['lr_critic'])}, {SYMBOLS['lr_generator']} = {_num(event['lr_generator'])}.")
+        lrs = (f" The learning rates are back to their values then: {LIVE_SYMBOLS['lr_critic']} = "
+               f"{_num(event['lr_critic'])}, {LIVE_SYMBOLS['lr_generator']} = {_num(event['lr_generator'])}.")
     return (f"{head} The run rolled back to its last good checkpoint (iteration {back}) and is paused; "
             f"nothing after it was kept.{lrs}")
 
@@ -106,7 +106,7 @@ class RunBanner(QFrame):
                            f"{event.get('rolled_back_to', event.get('gen_iter', '?'))}</b>")
         self.message.setText(nonfinite_text(event, values))
         self.lower_button.setToolTip(
-            f"Set {SYMBOLS['lr_critic']} to {lowered(lr_critic):g} and {SYMBOLS['lr_generator']} to "
+            f"Set {LIVE_SYMBOLS['lr_critic']} to {lowered(lr_critic):g} and {LIVE_SYMBOLS['lr_generator']} to "
             f"{lowered(lr_generator):g} (logged as edits and marked on the plots), then resume")
         self.set_run_active(True)
         self.show()

@@ -8,7 +8,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from studio.panels.plots import SYMBOLS
+from engine.config import LIVE_SYMBOLS
 
 # The log keeps the newest lines only (QPlainTextEdit drops the oldest blocks): a long run with
 # many edits or pauses must not grow the window's memory without bound. events.jsonl has them all.
@@ -24,7 +24,7 @@ def describe_event(ev: dict) -> str:
     it = ev.get("gen_iter", "?")
     if kind == "edit":
         key = ev.get("key", "?")
-        text = f"edit {key} ({SYMBOLS.get(key, key)}) {_g(ev.get('old'))} → {_g(ev.get('new'))}"
+        text = f"edit {key} ({LIVE_SYMBOLS.get(key, key)}) {_g(ev.get('old'))} → {_g(ev.get('new'))}"
     elif kind == "start":
         text = f"started on {ev.get('device', '?')}, {ev.get('total', '?')} generator iterations"
         if ev.get("warnings"):

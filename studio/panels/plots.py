@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 from scipy.signal import lfilter
 
+from engine.config import LIVE_SYMBOLS
 from engine.metrics import spearman
 from studio.run_model import ColumnBuffer
 from studio.theme import PlotColours, plot_colours
@@ -53,8 +54,6 @@ W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the 
              "the sliced W1 (images), computed every eval_every iterations.<br><b>ρ</b>: Spearman rank "
              "correlation of W_est with them over the evaluations so far (1 = they fall together: the "
              "paper's claim that the estimate tracks sample quality).")
-SYMBOLS = {"clip_value": "c", "lr_critic": "α_D", "lr_generator": "α_G", "n_critic": "n_critic",
-           "gp_lambda": "λ"}
 SMOOTHED = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm")
 
 
@@ -69,7 +68,7 @@ def event_label(ev: dict) -> str | None:
     kind = ev.get("type")
     if kind == "edit":
         key = ev.get("key", "?")
-        return f"{SYMBOLS.get(key, key)} {_fmt(ev.get('old'))}→{_fmt(ev.get('new'))}"
+        return f"{LIVE_SYMBOLS.get(key, key)} {_fmt(ev.get('old'))}→{_fmt(ev.get('new'))}"
     if kind in ("pause", "resume"):
         return kind
     if kind == "resume_run":

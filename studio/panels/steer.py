@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import LIVE_KEYS, SCHEMA
-from studio.panels.plots import SYMBOLS
+from engine.config import LIVE_SYMBOLS
 
 _NUMBER = re.compile(r"^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d*)?$")
 APPLY_DELAY_MS = 350
@@ -123,7 +123,7 @@ class SteerPanel(QWidget):
         for key, spin in self.spins.items():
             info = live_info(key)
             spin.setObjectName(f"steer_{key}")
-            spin.setToolTip(f"<b>{SYMBOLS[key]}</b> ({key}): {info.help}<br>Allowed: {info.allowed()}<br>"
+            spin.setToolTip(f"<b>{LIVE_SYMBOLS[key]}</b> ({key}): {info.help}<br>Allowed: {info.allowed()}<br>"
                             "Applied at the next generator iteration, marked on the plots and logged.")
             spin.valueChanged.connect(lambda _v, k=key: self._on_spin(k))
             t = QTimer(self)
@@ -139,7 +139,7 @@ class SteerPanel(QWidget):
         for key, widget in (("clip_value", self.clip_spin), ("lr_critic", self.lr_critic),
                             ("lr_generator", self.lr_generator), ("n_critic", self.n_critic),
                             ("gp_lambda", self.gp_lambda)):
-            label = QLabel(f"<i>{SYMBOLS[key]}</i> &nbsp;{key}")
+            label = QLabel(f"<i>{LIVE_SYMBOLS[key]}</i> &nbsp;{key}")
             label.setToolTip(self.spins[key].toolTip())
             self.labels[key] = label
             form.addRow(label, widget)
@@ -227,14 +227,14 @@ class SteerPanel(QWidget):
     def add_edit(self, ev: dict) -> None:
         """An applied edit (engine event): history row, undo stack, control value."""
         key, old, new = ev.get("key"), ev.get("old"), ev.get("new")
-        self.history.addItem(f"it {ev.get('gen_iter')}   {SYMBOLS.get(key, key)}  {old:g} → {new:g}")
+        self.history.addItem(f"it {ev.get('gen_iter')}   {LIVE_SYMBOLS.get(key, key)}  {old:g} → {new:g}")
         self.history.scrollToBottom()
         if self._pending_undo == (key, new):
             self._pending_undo = None       # this edit was an undo: do not stack it
         else:
             self._undo_stack.append(dict(ev))
         self.set_values({key: new})
-        self.status.setText(f"{SYMBOLS.get(key, key)} = {new:g} since generator iteration {ev.get('gen_iter')}.")
+        self.status.setText(f"{LIVE_SYMBOLS.get(key, key)} = {new:g} since generator iteration {ev.get('gen_iter')}.")
         self._update_enabled()
 
     def clear_history(self) -> None:
@@ -264,7 +264,7 @@ class SteerPanel(QWidget):
         value = int(spin.value()) if key == "n_critic" else float(spin.value())
         if self._values.get(key) == value:
             return
-        self.status.setText(f"{SYMBOLS[key]} → {value:g} requested: applies at the next generator iteration.")
+        self.status.setText(f"{LIVE_SYMBOLS[key]} → {value:g} requested: applies at the next generator iteration.")
         self.edit_requested.emit(key, value)
 
     def request(self, key: str, value) -> None:
@@ -281,7 +281,7 @@ class SteerPanel(QWidget):
             return
         last = self._undo_stack.pop()
         self._pending_undo = (last["key"], last["old"])
-        self.status.setText(f"Undo: {SYMBOLS.get(last['key'], last['key'])} back to {last['old']:g}.")
+        self.status.setText(f"Undo: {LIVE_SYMBOLS.get(last['key'], last['key'])} back to {last['old']:g}.")
         self.edit_requested.emit(last["key"], last["old"])
         self._update_enabled()
 

@@ -484,5 +484,75 @@ def export_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- wgan-ctl
+def _ctl_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wgan-ctl",
+        description="Steer a run through its folder, wherever it trains: the trainer applies the request at its "
+                    "next iteration (or refuses it) and records the outcome in events.jsonl. Whoever can write to "
+                    "a run folder can steer its run.")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("action", choices=("pause", "resume", "step", "stop", "set", "status"))
+    p.add_argument("arg", nargs="?", metavar="KEY=VALUE | N",
+                   help="set: a live parameter (clip_value, lr_critic, lr_generator, n_critic, gp_lambda); "
+                        "step: how many iterations (default 1)")
+    p.add_argument("--wait", type=float, default=30.0, metavar="S",
+                   help="wait up to S seconds for the outcome and print it (default 30; 0: do not wait)")
+    return p
+
+
+def ctl_main(argv: list[str] | None = None) -> int:
+    import time as _time
+
+    from .follow import RunFollower, describe_state
+    from .requests import write_request
+
+    args = _ctl_parser().parse_args(argv)
+    run = Path(args.run)
+    if not (run / "config.toml").is_file() and not (run / "events.jsonl").is_file():
+        return _err(f"{run}: not a run folder (no config.toml or events.jsonl)")
+    follower = RunFollower(run)
+    up = follower.poll()
+    if args.action == "status":
+        st = follower.status or {}
+        print(f"{run}: {describe_state(up.state, up.silent_s)}; iteration {st.get('gen_iter', '?')} of "
+              f"{st.get('total', '?')}" + (f", {st['its_per_sec']:.2f} it/s" if st.get("its_per_sec") else ""))
+        return 0
+    fields: dict = {}
+    try:
+        if args.action == "set":
+            if not args.arg or "=" not in args.arg:
+                return _err("set needs KEY=VALUE, e.g. set lr_critic=2e-4")
+            key, _, text = args.arg.partition("=")
+            _, value = parse_override(f"x.{key.strip()}={text}")
+            fields = {"key": key.strip(), "value": value}
+        elif args.action == "step":
+            fields = {"n": int(args.arg) if args.arg else 1}
+        elif args.arg:
+            return _err(f"{args.action} takes no argument")
+        req = write_request(run, args.action, by="wgan-ctl", **fields)
+    except ValueError as e:  # ConfigError included: the key, the value and what is allowed
+        return _err(str(e))
+    print(f"requested: {args.action} {args.arg or ''}".rstrip() + f" (request {req['id']})", file=sys.stderr)
+    if up.state in ("finished", "stopped", "failed", "not responding"):
+        print(f"note: the run is {describe_state(up.state, up.silent_s)}; the request waits for it to be continued",
+              file=sys.stderr)
+        return 0
+    deadline = _time.monotonic() + args.wait
+    while _time.monotonic() < deadline:
+        for ev in follower.poll().events:
+            if ev.get("type") == "request" and ev.get("id") == req["id"]:
+                if ev.get("outcome") == "applied":
+                    print(f"applied at iteration {ev.get('gen_iter')}")
+                    return 0
+                print(f"refused: {ev.get('reason')}")
+                return 1
+        _time.sleep(0.1)
+    if args.wait > 0:
+        print(f"no answer within {args.wait:g} s; the request stays in {run / 'requests'} for the trainer",
+              file=sys.stderr)
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(train_main())

@@ -1,0 +1,115 @@
+"""Following a run folder written by another process, and steering it through request files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from engine.config import ConfigError
+from engine.follow import RunFollower, describe_state
+from engine.requests import RequestInbox, check_request, requests_dir, write_request, write_status
+from tests.helpers import ManualClock
+
+HEADER = "gen_iter,wall_time_s,w_estimate\n"
+
+
+def append(path, text):
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def test_rows_arrive_in_order_once_and_never_half_written(tmp_path):
+    m = tmp_path / "metrics.csv"
+    f = RunFollower(tmp_path)
+    assert f.poll().rows == {}  # nothing yet
+    append(m, HEADER + "1,0.1,0.5\n2,0.2,0.4\n3,0.3,0.3")  # row 3 is being written
+    up = f.poll()
+    assert up.rows["gen_iter"] == [1, 2] and up.rows["w_estimate"] == [0.5, 0.4] and not up.reset
+    assert f.poll().rows == {}  # none twice
+    append(m, "5\n4,0.4,0.2\n")
+    up = f.poll()
+    assert up.rows["gen_iter"] == [3, 4] and up.rows["w_estimate"] == [0.35, 0.2]
+
+
+def test_a_rewritten_metrics_file_is_read_again_from_the_top(tmp_path):
+    m = tmp_path / "metrics.csv"
+    m.write_text(HEADER + "1,0.1,0.5\n2,0.2,0.4\n3,0.3,0.3\n")
+    f = RunFollower(tmp_path)
+    assert f.poll().rows["gen_iter"] == [1, 2, 3]
+    tmp = tmp_path / "new.csv"  # --resume keeps the rows up to its checkpoint (atomic replace)
+    tmp.write_text(HEADER + "1,0.1,0.5\n2,0.2,0.4\n")
+    os.replace(tmp, m)
+    up = f.poll()
+    assert up.reset and up.rows["gen_iter"] == [1, 2]
+
+
+def test_damaged_event_lines_are_skipped_and_the_state_follows_the_run(tmp_path):
+    clock = ManualClock()
+    f = RunFollower(tmp_path, clock=clock, silent_s=30)
+    assert f.poll().state == "waiting"
+    ev = tmp_path / "events.jsonl"
+    append(ev, json.dumps({"type": "start", "gen_iter": 0}) + "\n{not json\n" + json.dumps({"type": "pause"}) + "\n")
+    write_status(tmp_path, {"state": "paused", "gen_iter": 4})
+    up = f.poll()
+    assert [e["type"] for e in up.events] == ["start", "pause"] and up.state == "paused"
+    clock.advance(29)
+    assert f.poll().state == "paused"
+    clock.advance(2)  # no heartbeat for 31 s
+    up = f.poll()
+    assert up.state == "not responding" and "no sign of life for 31 s" in describe_state(up.state, up.silent_s)
+    write_status(tmp_path, {"state": "running", "gen_iter": 5})
+    assert f.poll().state == "running"
+    append(ev, json.dumps({"type": "finish", "gen_iter": 9}) + "\n")
+    clock.advance(1000)
+    assert f.poll().state == "finished"  # an ended run is not "not responding"
+
+
+def test_newest_picture_is_reported_when_it_changes(tmp_path):
+    (tmp_path / "samples").mkdir()
+    f = RunFollower(tmp_path)
+    (tmp_path / "samples" / "iter_0000100.png").write_bytes(b"x")
+    assert f.poll().sample.name == "iter_0000100.png"
+    assert f.poll().sample is None
+    (tmp_path / "samples" / "iter_0000200.png").write_bytes(b"x")
+    assert f.poll().sample.name == "iter_0000200.png"
+
+
+def test_requests_are_checked_when_written_and_when_read(tmp_path):
+    with pytest.raises(ConfigError, match="cannot be changed during a run"):
+        write_request(tmp_path, "set", key="batch_size", value=3)
+    with pytest.raises(ConfigError, match=r"lr_critic = -5: too small"):
+        write_request(tmp_path, "set", key="lr_critic", value=-5)
+    with pytest.raises(ConfigError, match="unknown action"):
+        write_request(tmp_path, "explode")
+    clock = ManualClock(start=1_000_000.0)
+    inbox = RequestInbox(tmp_path, clock=clock)
+    a = write_request(tmp_path, "pause", clock=clock)
+    b = write_request(tmp_path, "set", key="lr_critic", value=2e-4, clock=clock)
+    (requests_dir(tmp_path) / "zz-bad.json").write_text("{half")
+    (requests_dir(tmp_path) / ".x.tmp").write_text("{}")  # a request still being written: not read
+    got = inbox.take()
+    assert [(r and r.get("id"), reason) for r, reason, _ in got[:2]] == [(a["id"], None), (b["id"], None)]
+    assert got[1][0]["value"] == 2e-4
+    assert got[2][0] is None and got[2][1].startswith("malformed: not JSON")
+    assert sorted(p.name for p in requests_dir(tmp_path).iterdir()) == [".x.tmp"]  # each read once
+    write_request(tmp_path, "resume", clock=clock)
+    assert inbox.take() == []  # looked 0 s ago: the next look waits POLL_S
+    clock.advance(0.25)
+    assert [r["action"] for r, _, _ in inbox.take()] == ["resume"]
+
+
+@pytest.mark.parametrize("req, reason", [
+    ({"action": "set", "key": "batch_size", "value": 3, "created": 100.0}, "'batch_size' cannot be changed"),
+    ({"action": "set", "key": "n_critic", "value": 2.5, "created": 100.0}, "expected an integer"),
+    ({"action": "pause", "created": 10.0}, "stale: written before this run"),
+    ({"action": "pause", "created": 100.0}, "stale: written 1000 s ago"),
+    ({"action": "pause"}, "malformed: no 'created' time"),
+    ({"action": "step", "n": 0, "created": 100.0}, "expected a whole number >= 1"),
+    (["pause"], "malformed: not a JSON object"),
+])
+def test_refused_requests_say_why(req, reason):
+    now = 1100.0 if "1000 s ago" in reason else 101.0
+    got, why = check_request(json.dumps(req).encode(), run_started=50.0, now=now)
+    assert why is not None and reason in why

@@ -60,7 +60,7 @@ class Progress:
         rate = t.its_per_sec
         eta = (total - k) / rate if rate > 0 else float("nan")
         w = t.last_metrics.get("w_estimate", float("nan"))
-        parts = [f"it {k}/{total}", f"{rate:.2f} it/s", f"elapsed {_fmt_time(t._elapsed())}",
+        parts = [f"it {k}/{total}", f"{rate:.2f} it/s", f"elapsed {_fmt_time(t.elapsed)}",
                  f"ETA {_fmt_time(eta)}", f"W_est {w:.4f}"]
         if np.isfinite(self._w1):
             parts.append(f"W1 {self._w1:.4f}")
@@ -181,7 +181,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
     # Ctrl+C: stop at the next iteration boundary and write a checkpoint; twice: abort.
     def on_sigint(signum, frame):
-        if trainer._stop:
+        if trainer.control.stop_requested:
             raise KeyboardInterrupt
         print("\nstopping after this iteration (Ctrl+C again to abort)...", file=sys.stderr)
         trainer.stop()
@@ -295,7 +295,7 @@ def sample_main(argv: list[str] | None = None) -> int:
                 np.save(fh, x)
         elif model.config.is_toy:
             from .data.toy import ToyData
-            from .trainer import critic_field
+            from .sampling import critic_field
             data = ToyData(model.config.data.name, theta=model.config.data.theta)
             real = data.sample(max(args.n, 512), torch.Generator().manual_seed(args.seed))[0].numpy()
             field = critic_field(model.critic, data.extent)

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from .base import CriticOutput
+from .wgan_gp import draw_eps
 
 
 def plain_relu_mlp(critic: nn.Module) -> list[nn.Linear] | None:
@@ -139,3 +140,17 @@ class MLPGradientPenaltyStep:
         out.weight.grad = torch.mm(scale.t(), a_last, out=self._get("gw_out", out.weight.shape, x))
         out.bias.grad = self._get("gb_out", out.bias.shape, x).zero_()
         return CriticOutput(-w_est + gp_lambda * gp, w_est, gp)
+
+
+class HandDerivedGradients:
+    """The WGAN-GP critic's gradients by :class:`MLPGradientPenaltyStep`: interchangeable with
+    :class:`engine.algorithm.AutogradGradients` for the critics :func:`plain_relu_mlp` accepts."""
+
+    def __init__(self, layers: list[nn.Linear], rng: torch.Generator):
+        self.step = MLPGradientPenaltyStep(layers)
+        self.rng = rng
+
+    def __call__(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+                 gp_lambda: float) -> CriticOutput:
+        eps = draw_eps(real, self.rng)  # the same draw, in the same order, as gradient_penalty's
+        return self.step(real, fake, eps, gp_lambda)

@@ -150,6 +150,8 @@ def train_main(argv: list[str] | None = None) -> int:
                 edits[live[dotted]] = value
             trainer = Trainer.resume_run(args.resume, iterations=args.iters, on_nonfinite="raise",
                                          device=None if args.device is None else _device(args.device))
+            if not args.quiet or trainer.resumed_from.uses_fallback:
+                print(trainer.resumed_from.describe(), file=sys.stderr)
             if edits:
                 trainer.request_edit(**edits)  # applied and logged at the first iteration
         else:

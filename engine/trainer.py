@@ -48,6 +48,7 @@ from .recorder import MetricsRecorder
 from .render import payload_image, save_png
 from .rng import capture_rng, restore_rng, seed_everything
 from .rundir import RunDir, metric_columns, uses_digit_classifier
+from .runfolder import ResumePoint, prepare_resume
 from .sampling import (
     ARROW_RES,
     FIELD_RES,
@@ -157,6 +158,7 @@ class Trainer:
         self.state = "idle"
         self._in_pause = False
         self._resumed = False
+        self.resumed_from: ResumePoint | None = None  # set by resume_run
         self._rolled_back = False
         self._started = False
         self.error: BaseException | None = None
@@ -191,14 +193,15 @@ class Trainer:
 
     @classmethod
     def resume_run(cls, run_dir: str | Path, iterations: int | None = None, **kwargs) -> Trainer:
-        """Continue a stopped or crashed run in its own folder from checkpoints/latest.pt."""
-        rd = RunDir(run_dir)
-        if not rd.latest_checkpoint.is_file():
-            raise CheckpointError(f"{rd.path}: nothing to resume (no checkpoints/latest.pt)")
-        trainer = cls.from_checkpoint(rd.latest_checkpoint, run_dir=rd.path, **kwargs)
+        """Continue a stopped or crashed run in its own folder from the checkpoint
+        :func:`engine.runfolder.prepare_resume` chooses (latest.pt, or the newest numbered one
+        that loads when latest.pt is damaged); ``trainer.resumed_from`` says which."""
+        point = prepare_resume(run_dir)
+        trainer = cls.from_checkpoint(point.checkpoint, run_dir=point.run_dir, **kwargs)
         if iterations is not None:
             trainer.total_iters = iterations
         trainer._resumed = True
+        trainer.resumed_from = point
         return trainer
 
     def load_state(self, state: dict, source="checkpoint") -> None:

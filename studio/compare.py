@@ -9,7 +9,7 @@ One window (File > Compare runs…) with, for every run in the comparison:
   and Export CSV.
 
 Only small files are read, on the GUI thread: config.toml, metrics.csv (with
-:func:`studio.runcheck.read_metrics_report`, which keeps every readable row) and one PNG. No
+:func:`engine.runfolder.read_metrics_report`, which keeps every readable row) and one PNG. No
 checkpoint is loaded and torch is never touched here. A folder that is not a run, or whose
 metrics.csv has no readable rows, is named in one message with what is wrong and skipped; the
 other folders still load.
@@ -55,9 +55,9 @@ from PySide6.QtWidgets import (
 from engine import ConfigError, RunDir, load_config
 from engine.io import atomic_open
 from engine.rundir import DIGITS_EVAL_COLUMNS, IMAGE_EVAL_COLUMNS, TOY_EVAL_COLUMNS
+from engine.runfolder import RunReport, expected_columns, is_run_folder, read_metrics_report, run_kind
 from engine.text import format_duration
 from studio.panels.plots import SMOOTHED, _Ema
-from studio.runcheck import RunReport, _expected_columns, is_run_folder, read_metrics_report
 from studio.theme import plot_colours
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def read_run(path: str | Path) -> ComparedRun:
             problems.append(f"config.toml: {e.with_file(None)}")
     else:
         problems.append("config.toml: missing")
-    cols, problem = read_metrics_report(rd.metrics_path, _expected_columns(cfg) if cfg is not None else None)
+    cols, problem = read_metrics_report(rd.metrics_path, expected_columns(cfg) if cfg is not None else None)
     if not cols.get("gen_iter"):
         raise RunUnreadable(f"metrics.csv: {problem or 'no rows yet: no curves to show'}")
     if problem:
@@ -174,8 +174,7 @@ def read_run(path: str | Path) -> ComparedRun:
             objective = f"f-gan {cfg.objective.divergence}"
         data = cfg.data.name
     else:
-        from studio.main_window import _kind_of  # the same guess the main window makes
-        objective = _kind_of(RunReport(path=rd.path, columns=cols))[0] + "?"
+        objective = run_kind(RunReport(path=rd.path, columns=cols))[0] + "?"
         data = "?"
     pngs = sorted(rd.samples.glob("iter_*.png")) if rd.samples.is_dir() else []
     return ComparedRun(rd.path, objective, data, columns, pngs[-1] if pngs else None, problems)

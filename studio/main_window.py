@@ -52,6 +52,7 @@ from engine import (
     save_config,
 )
 from engine.inference import generate
+from engine.runfolder import RunReport, inspect_run, is_run_folder, read_metrics_report, run_kind, use_as_latest
 from engine.text import format_duration
 from studio import export as ex
 from studio.compare import CompareWindow, RunChooser
@@ -62,7 +63,6 @@ from studio.panels.log import LogPanel
 from studio.panels.plots import PlotsPanel
 from studio.panels.samples import SamplesPanel
 from studio.panels.steer import SteerPanel
-from studio.runcheck import RunReport, inspect_run, is_run_folder, read_metrics_report, use_as_latest
 from studio.settings import Settings
 from studio.theme import apply_theme, icon, resolve_dark
 from studio.worker import RunHandle, Task, TrainingWorker, start_worker, warm_up
@@ -89,20 +89,6 @@ fmt_duration = format_duration
 
 def no_confirm() -> bool:
     return os.environ.get("WGAN_STUDIO_NO_CONFIRM", "") not in ("", "0")
-
-
-def _kind_of(rep: RunReport) -> tuple[str, bool]:
-    """(objective, is_toy) of an opened run; guessed from metrics.csv when no configuration
-    could be read (a toy run has the w1_exact column; each objective fills its regulariser)."""
-    if rep.config is not None:
-        return rep.config.objective.kind, rep.config.is_toy
-    cols = rep.columns
-
-    def filled(name):
-        return any(v == v for v in cols.get(name, ()))  # any non-NaN
-
-    objective = "wgan-clip" if filled("clip_fraction") else "wgan-gp" if filled("gradient_penalty") else "gan"
-    return objective, "sliced_w" not in cols
 
 
 class MainWindow(QMainWindow):
@@ -585,7 +571,7 @@ class MainWindow(QMainWindow):
         self._events = list(rep.events)
         if cfg is not None:
             self.config_panel.set_config(cfg)
-        objective, is_toy = _kind_of(rep)
+        objective, is_toy = run_kind(rep)
         self.plots.load_run(rep.columns, rep.events, objective, is_toy)
         self.log_panel.clear()
         for ev in rep.events:

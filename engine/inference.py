@@ -9,14 +9,9 @@ import numpy as np
 import torch
 
 from .checkpoint import CheckpointError, load_checkpoint
-from .config import Config, ConfigError, config_from_dict, dumps_config
+from .config import Config, ConfigError, config_from_dict
 from .models import build_models
 from .sampling import frozen_bn_forward
-
-
-def weights_label(averaged: bool) -> str:
-    """The ``weights`` PNG metadata of an export: which generator weights drew it."""
-    return "moving average" if averaged else "as trained"
 
 
 @dataclass
@@ -39,15 +34,6 @@ class LoadedModel:
         """``n`` samples; conditional runs: ``n`` per class of ``classes`` (default all), class
         after class (see :func:`generate`)."""
         return generate(self.generator, n, self.config.model.z_dim, seed, classes=classes)
-
-    def metadata(self, seed: int, classes=None) -> dict[str, str]:
-        """PNG text metadata for an export: enough to reproduce the picture."""
-        meta = {"Software": "WGAN Studio", "gen_iter": str(self.gen_iter), "seed": str(seed),
-                "checkpoint": str(self.path), "config": dumps_config(self.config),
-                "weights": weights_label(self.averaged)}
-        if classes is not None:
-            meta["classes"] = ",".join(str(int(c)) for c in classes)
-        return meta
 
 
 def parse_classes(text: str | list[str] | None, num_classes: int) -> list[int] | None:

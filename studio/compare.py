@@ -714,7 +714,7 @@ class CompareWindow(QWidget):
 
     @Slot()
     def export_csv_dialog(self) -> bool:
-        from studio.export import unique_path
+        from engine.export import unique_path
         folder = self.runs_dir if self.runs_dir.is_dir() else Path.home()
         path = self.save_path_handler(str(unique_path(folder, "comparison", ".csv")))
         return bool(path) and self.export_csv(path)

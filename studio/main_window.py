@@ -51,11 +51,12 @@ from engine import (
     load_preset,
     save_config,
 )
+from engine import export as ex
 from engine.inference import generate
 from engine.runfolder import RunReport, inspect_run, is_run_folder, read_metrics_report, run_kind, use_as_latest
 from engine.text import format_duration
-from studio import export as ex
 from studio.compare import CompareWindow, RunChooser
+from studio.export import ExportGridDialog
 from studio.panels.banner import QUANTITIES, RunBanner, lowered
 from studio.panels.config_panel import ConfigPanel
 from studio.panels.distances import DistancesPanel
@@ -1035,7 +1036,7 @@ class MainWindow(QMainWindow):
             self._warn("Nothing to export", "Start a run or open one first.")
             return
         default, is_toy = self._export_defaults()
-        dlg = ex.ExportGridDialog(self, default, is_toy=is_toy, num_classes=self.export_num_classes())
+        dlg = ExportGridDialog(self, default, is_toy=is_toy, num_classes=self.export_num_classes())
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.export_grid(**dlg.values())
 
@@ -1095,7 +1096,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", str(start), "Checkpoints (*.pt)")
         if not path:
             return
-        dlg = ex.ExportGridDialog(self, ex.unique_path(Path(path).parent, Path(path).stem + "-samples", ".png"),
+        dlg = ExportGridDialog(self, ex.unique_path(Path(path).parent, Path(path).stem + "-samples", ".png"),
                                   is_toy=(self.config_panel.config() or Config()).is_toy,
                                   title="Export sample grid from checkpoint",
                                   num_classes=ex.checkpoint_classes(path))
@@ -1110,10 +1111,7 @@ class MainWindow(QMainWindow):
             return False
 
         def work():
-            res = ex.sample_checkpoint(checkpoint, count, seed, classes)
-            return ex.write_grid(path, res["samples"], config=res["config"], gen_iter=res["gen_iter"], seed=seed,
-                                 nrow=nrow, size=size, source=str(checkpoint), toy_payload=res["toy_payload"],
-                                 classes=res["classes"])
+            return ex.write_checkpoint_samples(checkpoint, path, count, seed, classes=classes, nrow=nrow, size=size)
 
         self._run_task(work, self._export_done, self._export_error)
         return True

@@ -374,32 +374,26 @@ def distance_main(argv: list[str] | None = None) -> int:
         return _err(f"--out {args.out}: allowed suffixes are .csv and .json")
     thetas = args.sweep if args.sweep is not None else [args.theta]
     tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    t0 = time.perf_counter()
-    done = [0]
 
-    def progress(step, steps, w):
-        total = len(thetas) * steps
-        k = done[0] * steps + step
-        el = time.perf_counter() - t0
+    def progress(p):
+        k, total, el = p["done_steps"], p["total_steps"], p["elapsed_s"]
         eta = el / k * (total - k) if k else float("nan")
-        line = (f"theta {thetas[done[0]]:+.3f} ({done[0] + 1}/{len(thetas)})  critic step {step}/{steps}  "
-                f"W-est {w:.4f}  elapsed {_fmt_time(el)}  ETA {_fmt_time(eta)}")
+        line = (f"theta {p['theta']:+.3f} ({p['index'] + 1}/{p['count']})  critic step {p['step']}/{p['steps']}  "
+                f"W-est {p['w_running']:.4f}  elapsed {_fmt_time(el)}  ETA {_fmt_time(eta)}")
         if tty:
             print("\r" + line.ljust(100), end="", file=sys.stderr, flush=True)
-        elif step == steps:
+        elif p["step"] == p["steps"]:
             print(line, file=sys.stderr, flush=True)
 
     def on_result(r):
-        done[0] += 1
         if tty:
             print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
 
     try:
-        results = lab.sweep(thetas, settings, device=device, on_result=on_result, progress=progress)
+        results = lab.run_plan(thetas, [settings], device=device, on_result=on_result, on_progress=progress)
     except KeyboardInterrupt:
         return _err("interrupted")
-    keys = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad_theta", "w_exact", "js", "kl", "tv")
-    rows = [{k: r[k] for k in keys if k in r} for r in results]
+    rows = [{k: r[k] for k in lab.CSV_KEYS if k in r} for r in results]
     if args.json:
         print(json.dumps(rows[0] if args.sweep is None else rows, indent=None if args.sweep is None else 1))
     else:
@@ -418,10 +412,7 @@ def distance_main(argv: list[str] | None = None) -> int:
                 if args.out.suffix.lower() == ".json":
                     json.dump(rows, fh, indent=1)
                 else:
-                    keys = list(rows[0])
-                    fh.write(",".join(keys) + "\n")
-                    for r in rows:
-                        fh.write(",".join(str(r[k]) for k in keys) + "\n")
+                    fh.write(lab.results_csv(rows))
         except OSError as e:
             return _err(f"{args.out}: cannot write ({e.strerror or e}); nothing was written")
         print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)

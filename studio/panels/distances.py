@@ -25,7 +25,6 @@ Hosting (the main window): ``panel = DistancesPanel(parent)``, then
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import time
@@ -92,13 +91,9 @@ COLUMNS = (
     ("kl", "KL", "the exact Kullback–Leibler divergence: +∞ for θ ≠ 0, 0 at θ = 0"),
     ("tv", "TV", "the exact total variation distance: 1 for θ ≠ 0, 0 at θ = 0"),
 )
-# CSV columns: the same names as ``wgan-distance --out`` (one word for one thing).
-CSV_KEYS = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad_theta", "w_exact", "js", "kl", "tv")
-
 SYMBOL = {"wgan-gp": "o", "wgan-clip": "s", "gan": "t"}
 
 
-sweep_thetas = lab.even_thetas
 fmt_duration = format_duration
 
 
@@ -113,15 +108,6 @@ def fmt_value(v) -> str:
     if math.isnan(v):
         return "–"
     return f"{v:.4g}"
-
-
-def csv_text(results) -> str:
-    """The results as CSV text (header + one line per result; KL = inf is written ``inf``)."""
-    out = io.StringIO()
-    out.write(",".join(CSV_KEYS) + "\n")
-    for r in results:
-        out.write(",".join("" if r.get(k) is None else str(r[k]) for k in CSV_KEYS) + "\n")
-    return out.getvalue()
 
 
 def _rgba(colour, alpha: int) -> tuple:
@@ -500,7 +486,7 @@ class DistancesPanel(QWidget):
         return [o for o in lab.OBJECTIVES if self.objective_checks[o].isChecked()]
 
     def thetas(self) -> list[float]:
-        return sweep_thetas(self.theta_from.value(), self.theta_to.value(), self.theta_count.value())
+        return lab.even_thetas(self.theta_from.value(), self.theta_to.value(), self.theta_count.value())
 
     def settings(self) -> lab.LabSettings:
         """The lab settings of the form (objective set per sweep by the worker). Raises ValueError."""
@@ -717,7 +703,7 @@ class DistancesPanel(QWidget):
 
     # ================================================================== CSV
     def csv_text(self) -> str:
-        return csv_text(self.results)
+        return lab.results_csv(self.results)
 
     @Slot()
     def copy_csv(self) -> None:

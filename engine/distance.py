@@ -63,7 +63,7 @@ class LabSettings:
     - lambda = 30, not the paper's 10. The penalty trades slope for W: a converged critic that is
       linear with slope s across the gap minimises ``-s |theta| + lambda (s - 1)^2``, so
       ``s = 1 + |theta| / (2 lambda)`` and the estimate is ``|theta| (1 + |theta| / (2 lambda))``.
-      With lambda = 10 that is +10% at theta = 2 (measured: 2.21); with 30 it is +3.3% (2.08).
+      With lambda = 10 that is +10% at theta = 2; with 30 it is +3.3% (README, Example 1).
       Pass ``gp_lambda=10`` (``--gp-lambda 10``) to see the paper's bias.
     """
 
@@ -141,8 +141,7 @@ def _estimates(critic, objective: str, theta: float, n: int, gen: torch.Generato
 @contextlib.contextmanager
 def _cpu_threads(device: torch.device, settings: LabSettings):
     """One intra-op thread for the lab's small critics on the CPU: their matmuls are too small to
-    split, and with the default team the threads spin at barriers (measured on the 2-core CI
-    machine under load: 25 s with 2 threads, 2.3 s with 1, same result)."""
+    split, and with the default team the threads spin at barriers (README, "Figures")."""
     small = settings.hidden * max(settings.batch, 1) <= 256 * 256
     if device.type != "cpu" or not small or torch.get_num_threads() == 1:
         yield

@@ -170,7 +170,7 @@ class Trainer:
         params = list(model.parameters())
         if o.name == "adam":
             # Fused Adam: one kernel per parameter instead of ~10 elementwise passes (foreach), the
-            # fastest of the three on the CPU (benchmarks/RESULTS.md). Same update rule; results
+            # fastest of the three on the CPU (README, "Figures"). Same update rule; results
             # differ from foreach in the last bits, runs stay deterministic.
             try:
                 return torch.optim.Adam(params, lr=lr, betas=tuple(o.betas), eps=o.eps, fused=True)

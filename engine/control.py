@@ -24,24 +24,24 @@ class RunControl:
         self._samples_requested = False
 
     # ---------------------------------------------------------------- from any thread
-    def pause(self) -> None:
+    def _set(self, **flags) -> None:
         with self._wake:
-            self._pause = True
-            self._wake.notify_all()
+            for name, value in flags.items():
+                setattr(self, name, value)
+            self._wake.notify_all()  # a paused loop re-reads its flags
+
+    def pause(self) -> None:
+        self._set(_pause=True)
 
     def resume(self) -> None:
-        with self._wake:
-            self._pause = False
-            self._wake.notify_all()
+        self._set(_pause=False)
+
+    def stop(self) -> None:
+        self._set(_stop=True)
 
     def request_step(self, n: int = 1) -> None:
         with self._wake:
             self._step_requests += n
-            self._wake.notify_all()
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stop = True
             self._wake.notify_all()
 
     def request_samples(self) -> None:

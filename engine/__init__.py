@@ -2,7 +2,10 @@
 
 Public API (the studio and the command line use only this):
 ``Config``, ``ConfigError``, ``load_config``, ``load_preset``, ``list_presets``, ``Trainer``,
-``RunDir``, ``load_checkpoint``, ``CheckpointError``, ``DataError``.
+``RunDir``, ``load_checkpoint``, ``CheckpointError``, ``DataError``; and the rules both front ends
+apply: :mod:`engine.runfolder` (what a run folder holds, whether and from which checkpoint it
+continues), :mod:`engine.export` (the sample picture of a checkpoint, CSV exports) and
+:mod:`engine.distance` (Example 1 and its sweep plan).
 """
 
 from .checkpoint import CheckpointError, load_checkpoint

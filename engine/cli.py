@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, load_checkpoint
 from .config import (
     DEFAULT_PRESET,
     LIVE_KEYS,
@@ -61,7 +60,7 @@ class Progress:
         rate = t.its_per_sec
         eta = (total - k) / rate if rate > 0 else float("nan")
         w = t.last_metrics.get("w_estimate", float("nan"))
-        parts = [f"it {k}/{total}", f"{rate:.2f} it/s", f"elapsed {_fmt_time(t._elapsed())}",
+        parts = [f"it {k}/{total}", f"{rate:.2f} it/s", f"elapsed {_fmt_time(t.elapsed)}",
                  f"ETA {_fmt_time(eta)}", f"W_est {w:.4f}"]
         if np.isfinite(self._w1):
             parts.append(f"W1 {self._w1:.4f}")
@@ -154,6 +153,8 @@ def train_main(argv: list[str] | None = None) -> int:
                 edits[live[dotted]] = value
             trainer = Trainer.resume_run(args.resume, iterations=args.iters, on_nonfinite="raise",
                                          device=None if args.device is None else _device(args.device))
+            if not args.quiet or trainer.resumed_from.uses_fallback:
+                print(trainer.resumed_from.describe(), file=sys.stderr)
             if edits:
                 trainer.request_edit(**edits)  # applied and logged at the first iteration
         else:
@@ -187,7 +188,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
     # Ctrl+C: stop at the next iteration boundary and write a checkpoint; twice: abort.
     def on_sigint(signum, frame):
-        if trainer._stop:
+        if trainer.control.stop_requested:
             raise KeyboardInterrupt
         print("\nstopping after this iteration (Ctrl+C again to abort)...", file=sys.stderr)
         trainer.stop()
@@ -252,6 +253,7 @@ def _sample_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="FILE.png (grid or toy scatter) or FILE.npy (the array)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--nrow", type=int, help="images per row in a PNG grid (default: about sqrt(n))")
+    p.add_argument("--size", type=int, default=512, help="width of a PNG in pixels (default 512; toy: square)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--raw", action="store_true",
                    help="runs with [model] ema_decay > 0: sample the weights the optimiser left instead of "
@@ -260,8 +262,8 @@ def _sample_parser() -> argparse.ArgumentParser:
 
 
 def sample_main(argv: list[str] | None = None) -> int:
-    from .inference import load_model
-    from .render import grid_image, save_png, toy_image
+    from .export import sample_checkpoint, write_grid
+    from .inference import parse_classes
 
     args = _sample_parser().parse_args(argv)
     n_given = args.n is not None
@@ -273,52 +275,45 @@ def sample_main(argv: list[str] | None = None) -> int:
         return _err(f"-n {args.n}: must be between 1 and 1000000")
     if args.nrow is not None and args.nrow < 1:
         return _err(f"--nrow {args.nrow}: must be at least 1")
+    if not 16 <= args.size <= 8192:
+        return _err(f"--size {args.size}: must be between 16 and 8192")
     if out.exists() and not args.force:
         return _err(f"{out}: exists; use --force to overwrite")
     if not out.parent.is_dir():
         return _err(f"{out.parent}: no such folder")
     try:
-        model = load_model(args.source, raw=args.raw)
+        num_classes = int(load_checkpoint(args.source).get("num_classes", 0) or 0)
+        classes = parse_classes(args.label, num_classes)
     except CheckpointError as e:
         return _err(str(e))
-    from .inference import parse_classes
-    try:
-        classes = parse_classes(args.label, model.num_classes)
     except ValueError as e:
         return _err(f"--label {','.join(args.label)}: {e}")
     per_class = None
-    if model.conditional:
-        classes = classes if classes is not None else list(range(model.num_classes))
+    if num_classes:
+        classes = classes if classes is not None else list(range(num_classes))
         per_class = args.n if n_given else 8
         args.n = per_class * len(classes)
         if args.n > 1_000_000:
             return _err(f"-n {per_class} per class x {len(classes)} classes: more than 1000000 samples")
-    x = model.sample(per_class or args.n, args.seed, classes=classes)
+    try:
+        res = sample_checkpoint(args.source, per_class or args.n, args.seed, classes, raw=args.raw)
+    except (CheckpointError, ConfigError, DataError) as e:
+        return _err(str(e))
+    x = res["samples"]
     try:
         if out.suffix.lower() == ".npy":
             from .io import atomic_open
             with atomic_open(out, "wb") as fh:
                 np.save(fh, x)
-        elif model.config.is_toy:
-            from .data.toy import ToyData
-            from .trainer import critic_field
-            data = ToyData(model.config.data.name, theta=model.config.data.theta)
-            real = data.sample(max(args.n, 512), torch.Generator().manual_seed(args.seed))[0].numpy()
-            field = critic_field(model.critic, data.extent)
-            payload = {"kind": "toy", "fake": x, "real": real, "field": field[0], "extent": data.extent,
-                       "label": f"{model.config.data.name}  iteration {model.gen_iter}  seed {args.seed}"}
-            if per_class:
-                payload["labels"] = np.repeat(np.asarray(classes), per_class)
-            save_png(toy_image(payload), out, model.metadata(args.seed, classes))
         else:
-            nrow = args.nrow or per_class or int(np.ceil(np.sqrt(args.n)))
-            scale = max(1, 512 // (min(nrow, args.n) * (x.shape[-1] + 2)))
-            save_png(grid_image(x, nrow=nrow, scale=scale), out, model.metadata(args.seed, classes))
+            write_grid(out, x, config=res["config"], gen_iter=res["gen_iter"], seed=args.seed,
+                       nrow=args.nrow or int(np.ceil(np.sqrt(args.n))), size=args.size, source=str(res["path"]),
+                       toy_payload=res["toy_payload"], classes=res["classes"], averaged=res["averaged"])
     except OSError as e:
         return _err(f"{out}: cannot write ({e.strerror or e}); nothing was written")
     what = f"{args.n} samples" if not per_class else \
         f"{args.n} samples ({per_class} per class, one row per class: {', '.join(map(str, classes))})"
-    print(f"wrote {what} from iteration {model.gen_iter} to {out}", file=sys.stderr)
+    print(f"wrote {what} from iteration {res['gen_iter']} to {out}", file=sys.stderr)
     return 0
 
 
@@ -385,32 +380,26 @@ def distance_main(argv: list[str] | None = None) -> int:
         return _err(f"--out {args.out}: allowed suffixes are .csv and .json")
     thetas = args.sweep if args.sweep is not None else [args.theta]
     tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    t0 = time.perf_counter()
-    done = [0]
 
-    def progress(step, steps, w):
-        total = len(thetas) * steps
-        k = done[0] * steps + step
-        el = time.perf_counter() - t0
+    def progress(p):
+        k, total, el = p["done_steps"], p["total_steps"], p["elapsed_s"]
         eta = el / k * (total - k) if k else float("nan")
-        line = (f"theta {thetas[done[0]]:+.3f} ({done[0] + 1}/{len(thetas)})  critic step {step}/{steps}  "
-                f"W-est {w:.4f}  elapsed {_fmt_time(el)}  ETA {_fmt_time(eta)}")
+        line = (f"theta {p['theta']:+.3f} ({p['index'] + 1}/{p['count']})  critic step {p['step']}/{p['steps']}  "
+                f"W-est {p['w_running']:.4f}  elapsed {_fmt_time(el)}  ETA {_fmt_time(eta)}")
         if tty:
             print("\r" + line.ljust(100), end="", file=sys.stderr, flush=True)
-        elif step == steps:
+        elif p["step"] == p["steps"]:
             print(line, file=sys.stderr, flush=True)
 
     def on_result(r):
-        done[0] += 1
         if tty:
             print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
 
     try:
-        results = lab.sweep(thetas, settings, device=device, on_result=on_result, progress=progress)
+        results = lab.run_plan(thetas, [settings], device=device, on_result=on_result, on_progress=progress)
     except KeyboardInterrupt:
         return _err("interrupted")
-    keys = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad_theta", "w_exact", "js", "kl", "tv")
-    rows = [{k: r[k] for k in keys if k in r} for r in results]
+    rows = [{k: r[k] for k in lab.CSV_KEYS if k in r} for r in results]
     if args.json:
         print(json.dumps(rows[0] if args.sweep is None else rows, indent=None if args.sweep is None else 1))
     else:
@@ -429,10 +418,7 @@ def distance_main(argv: list[str] | None = None) -> int:
                 if args.out.suffix.lower() == ".json":
                     json.dump(rows, fh, indent=1)
                 else:
-                    keys = list(rows[0])
-                    fh.write(",".join(keys) + "\n")
-                    for r in rows:
-                        fh.write(",".join(str(r[k]) for k in keys) + "\n")
+                    fh.write(lab.results_csv(rows))
         except OSError as e:
             return _err(f"{args.out}: cannot write ({e.strerror or e}); nothing was written")
         print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)

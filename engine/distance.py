@@ -30,9 +30,11 @@ presets' (``hidden`` units) because the data are two line segments.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +44,8 @@ from .objectives import get_objective
 from .objectives.wgan_clip import clip_parameters
 
 OBJECTIVES = ("wgan-gp", "wgan-clip", "gan")
+# the columns of a results table (``wgan-distance --out``, the studio's CSV export)
+CSV_KEYS = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad_theta", "w_exact", "js", "kl", "tv")
 LOG2 = math.log(2.0)
 
 
@@ -59,7 +63,7 @@ class LabSettings:
     - lambda = 30, not the paper's 10. The penalty trades slope for W: a converged critic that is
       linear with slope s across the gap minimises ``-s |theta| + lambda (s - 1)^2``, so
       ``s = 1 + |theta| / (2 lambda)`` and the estimate is ``|theta| (1 + |theta| / (2 lambda))``.
-      With lambda = 10 that is +10% at theta = 2 (measured: 2.21); with 30 it is +3.3% (2.08).
+      With lambda = 10 that is +10% at theta = 2; with 30 it is +3.3% (README, Example 1).
       Pass ``gp_lambda=10`` (``--gp-lambda 10``) to see the paper's bias.
     """
 
@@ -137,8 +141,7 @@ def _estimates(critic, objective: str, theta: float, n: int, gen: torch.Generato
 @contextlib.contextmanager
 def _cpu_threads(device: torch.device, settings: LabSettings):
     """One intra-op thread for the lab's small critics on the CPU: their matmuls are too small to
-    split, and with the default team the threads spin at barriers (measured on the 2-core CI
-    machine under load: 25 s with 2 threads, 2.3 s with 1, same result)."""
+    split, and with the default team the threads spin at barriers (README, "Figures")."""
     small = settings.hidden * max(settings.batch, 1) <= 256 * 256
     if device.type != "cpu" or not small or torch.get_num_threads() == 1:
         yield
@@ -239,3 +242,58 @@ def fit_slope(results: Sequence[dict]) -> float:
     ys = [r["estimate"] for r in results]
     den = sum(x * x for x in xs)
     return sum(x * y for x, y in zip(xs, ys, strict=True)) / den if den else float("nan")
+
+
+def run_plan(thetas: Sequence[float], settings: Sequence[LabSettings], *, device=None,
+             on_result: Callable[[dict], None] | None = None,
+             on_progress: Callable[[dict], None] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> list[dict]:
+    """The Example 1 sweep plan: one :func:`sweep` over ``thetas`` per entry of ``settings`` (one
+    per objective, see :func:`plan_settings`), in order.
+
+    ``on_progress`` gets a dict: ``objective``, ``theta``, ``index`` / ``count`` (the estimate being
+    made, 0-based, of all of them), ``step`` / ``steps`` (critic steps of this estimate),
+    ``done_steps`` / ``total_steps`` (critic steps of the whole plan), ``w_running`` (the critic's
+    running W-estimate) and ``elapsed_s``. Raises :class:`DistanceStopped` when ``should_stop()``
+    turns true (polled every 50 critic steps)."""
+    thetas = [float(t) for t in thetas]
+    total = sum(s.steps for s in settings) * len(thetas)
+    t0 = time.perf_counter()
+    results: list[dict] = []
+    state = {"index": 0, "base": 0, "objective": "", "steps": 1}
+
+    def progress(step: int, steps: int, w: float) -> None:
+        if on_progress is None:
+            return
+        i = state["index"]
+        on_progress({"objective": state["objective"], "theta": thetas[i % len(thetas)], "index": i,
+                     "count": len(thetas) * len(settings), "step": int(step), "steps": int(steps),
+                     "done_steps": state["base"] + int(step), "total_steps": total, "w_running": float(w),
+                     "elapsed_s": time.perf_counter() - t0})
+
+    def result(r: dict) -> None:
+        state["index"] += 1
+        state["base"] += state["steps"]
+        results.append(r)
+        if on_result is not None:
+            on_result(r)
+
+    for s in settings:
+        state["objective"], state["steps"] = s.objective, s.steps
+        sweep(thetas, s, device=device, on_result=result, progress=progress, should_stop=should_stop)
+    return results
+
+
+def plan_settings(settings: LabSettings, objectives: Sequence[str]) -> list[LabSettings]:
+    """``settings`` once per objective, in the given order (validated: ValueError)."""
+    return [replace(settings, objective=o) for o in objectives]
+
+
+def results_csv(results: Sequence[dict]) -> str:
+    """Results as CSV text: :data:`CSV_KEYS`, one line per result, empty where a result has no
+    value (KL = inf is written ``inf``)."""
+    out = io.StringIO()
+    out.write(",".join(CSV_KEYS) + "\n")
+    for r in results:
+        out.write(",".join("" if r.get(k) is None else str(r[k]) for k in CSV_KEYS) + "\n")
+    return out.getvalue()

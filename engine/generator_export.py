@@ -31,7 +31,8 @@ import torch
 from torch import nn
 
 from .config import dumps_config
-from .inference import LoadedModel, weights_label
+from .export import weights_label
+from .inference import LoadedModel
 from .io import atomic_open
 
 FORMATS = ("torchscript", "exported-program", "onnx")

@@ -9,14 +9,9 @@ import numpy as np
 import torch
 
 from .checkpoint import CheckpointError, load_checkpoint
-from .config import Config, ConfigError, config_from_dict, dumps_config
+from .config import Config, ConfigError, config_from_dict
 from .models import build_models
-from .trainer import _frozen_bn_forward
-
-
-def weights_label(averaged: bool) -> str:
-    """The ``weights`` PNG metadata of an export: which generator weights drew it."""
-    return "moving average" if averaged else "as trained"
+from .sampling import frozen_bn_forward
 
 
 @dataclass
@@ -39,15 +34,6 @@ class LoadedModel:
         """``n`` samples; conditional runs: ``n`` per class of ``classes`` (default all), class
         after class (see :func:`generate`)."""
         return generate(self.generator, n, self.config.model.z_dim, seed, classes=classes)
-
-    def metadata(self, seed: int, classes=None) -> dict[str, str]:
-        """PNG text metadata for an export: enough to reproduce the picture."""
-        meta = {"Software": "WGAN Studio", "gen_iter": str(self.gen_iter), "seed": str(seed),
-                "checkpoint": str(self.path), "config": dumps_config(self.config),
-                "weights": weights_label(self.averaged)}
-        if classes is not None:
-            meta["classes"] = ",".join(str(int(c)) for c in classes)
-        return meta
 
 
 def parse_classes(text: str | list[str] | None, num_classes: int) -> list[int] | None:
@@ -93,14 +79,14 @@ def generate(generator: torch.nn.Module, n: int, z_dim: int, seed: int, chunk: i
     if not k:
         if classes is not None:
             raise ValueError("classes given for a generator that is not conditional")
-        out = [_frozen_bn_forward(generator, part.to(device)).float().cpu() for part in z.split(chunk)]
+        out = [frozen_bn_forward(generator, part.to(device)).float().cpu() for part in z.split(chunk)]
         return torch.cat(out).numpy()
     classes = list(range(k)) if classes is None else [int(c) for c in classes]
     if any(not 0 <= c < k for c in classes):
         raise ValueError(f"classes must lie in 0 .. {k - 1}")
-    # class by class: a batch-norm generator (training mode, see _frozen_bn_forward) normalises
+    # class by class: a batch-norm generator (training mode, see frozen_bn_forward) normalises
     # over its batch, so one class's samples never depend on the other classes drawn
-    out = [_frozen_bn_forward(generator, zp.to(device), torch.full((len(zp),), c, dtype=torch.int64, device=device))
+    out = [frozen_bn_forward(generator, zp.to(device), torch.full((len(zp),), c, dtype=torch.int64, device=device))
            .float().cpu() for c in classes for zp in z.split(chunk)]
     return torch.cat(out).numpy()
 

@@ -60,28 +60,16 @@ class RunDir:
         self.path = Path(path)
         self.samples = self.path / "samples"
         self.checkpoints = self.path / "checkpoints"
+        self.config_path = self.path / "config.toml"
+        self.metrics_path = self.path / "metrics.csv"
+        self.events_path = self.path / "events.jsonl"
+        self.latest_checkpoint = self.checkpoints / "latest.pt"
 
     # ---------------------------------------------------------------- layout
     def create(self) -> RunDir:
         for p in (self.path, self.samples, self.checkpoints):
             p.mkdir(parents=True, exist_ok=True)
         return self
-
-    @property
-    def config_path(self) -> Path:
-        return self.path / "config.toml"
-
-    @property
-    def metrics_path(self) -> Path:
-        return self.path / "metrics.csv"
-
-    @property
-    def events_path(self) -> Path:
-        return self.path / "events.jsonl"
-
-    @property
-    def latest_checkpoint(self) -> Path:
-        return self.checkpoints / "latest.pt"
 
     def checkpoint_path(self, gen_iter: int) -> Path:
         return self.checkpoints / f"iter_{gen_iter:07d}.pt"

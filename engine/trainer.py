@@ -1,21 +1,19 @@
-"""The training loop.
+"""The trainer: builds a run, runs its loop and applies its policy.
 
-One :meth:`Trainer.step` is one generator iteration: ``n_critic`` critic updates, then one
-generator update (ALGORITHM.md, Algorithm 1 of both papers). :meth:`Trainer.run` repeats it and
-honours :meth:`pause`, :meth:`resume`, :meth:`request_step`, :meth:`stop` and
-:meth:`request_edit` from any thread; all of them take effect at a generator-iteration boundary.
+One :meth:`Trainer.step` is one generator iteration (:mod:`engine.algorithm`: ``n_critic`` critic
+updates, then one generator update), followed by the work due at that iteration: reporting,
+evaluation, samples, checkpoint, and the rollback to the last good checkpoint when the losses
+or weights turn NaN or infinite. :meth:`Trainer.run` repeats it and honours :meth:`pause`,
+:meth:`resume`, :meth:`request_step`, :meth:`stop` and :meth:`request_edit` from any thread
+(:mod:`engine.control`); all of them take effect at a generator-iteration boundary.
+
+The other jobs have their own modules: the metrics recorder (:mod:`engine.recorder`: device
+buffer, rows, metrics.csv), evaluation off the training thread (:mod:`engine.evaluation`),
+samples and pictures (:mod:`engine.sampling`), RNG capture and restore (:mod:`engine.rng`).
 
 Performance rules (the loop is usually the whole cost of a toy run):
-- no ``.item()`` / ``.cpu()`` per step: per-iteration statistics go into a preallocated device
-  buffer and are copied to the host in one piece when reporting (about ten times a second);
-- batches are drawn on the device from a ``torch.Generator`` (no NumPy round trip);
-- the critic sees real and fake in one forward pass (unless it has batch-norm, which would
-  mix their statistics); the fake batch of a critic step is made without autograd; the
-  critic's weights need no gradient during the generator step;
-- WGAN-GP with a plain ReLU MLP critic (the toy presets) takes a critic step whose gradients are
-  derived by hand (``objectives/mlp_gp.py``): the same loss and gradients as autograd's double
-  backward, as one pass over ``[real; fake; x_hat]`` with one matmul per weight gradient, in
-  buffers reused from step to step.
+- no ``.item()`` / ``.cpu()`` per step: statistics stay on the device until a report;
+- batches are drawn on the device from a ``torch.Generator`` (no NumPy round trip).
 
 Observers are plain objects with any of ``on_metrics(columns: dict[str, np.ndarray])``,
 ``on_samples(payload: dict)``, ``on_event(event: dict)`` and ``on_state(state: str)``. They are
@@ -26,151 +24,46 @@ from __future__ import annotations
 
 import copy
 import math
-import random
-import threading
 import time
 import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .algorithm import TrainingStep, choose_critic_gradients, n_critic_for
 from .checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
-from .config import (
-    LIVE_KEYS,
-    SCHEMA,
-    Config,
-    ConfigError,
-    coerce_value,
-    config_from_dict,
-    unlabelled_message,
-    validate,
-)
+from .config import LIVE_KEYS, Config, ConfigError, config_from_dict, unlabelled_message, validate
+from .control import RunControl
 from .data import DataSource, make_data
 from .data.toy import ToyData
 from .device import describe, pick_device
-from .metrics import mode_stats, sliced_wasserstein, spearman, w1_exact
-from .models import build_models, has_batchnorm
+from .evaluation import EVAL_POINTS, Evaluator, w_estimate_correlation
+from .inference import generate
+from .models import build_models
 from .models.ema import WeightAverage
-from .objectives import WGANGPObjective, get_objective
-from .objectives.mlp_gp import MLPGradientPenaltyStep, plain_relu_mlp
-from .objectives.wgan_clip import clip_fraction, clip_parameters
-from .objectives.wgan_gp import draw_eps
+from .objectives import get_objective
+from .recorder import MetricsRecorder
 from .render import payload_image, save_png
-from .rundir import BASE_COLUMNS, RunDir, metric_columns, read_metrics, uses_digit_classifier
-
-EVAL_POINTS = 1000          # points for exact W1 / sliced W (ALGORITHM.md)
-FIELD_RES = 64              # critic heat map resolution (toy view)
-ARROW_RES = 16              # critic gradient arrows per side (toy view)
-MAX_GRID_CLASSES = 20       # conditional image runs: at most this many class rows in the sample grid
-_STATS = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
-          "critic_grad_norm", "nonfinite")
+from .rng import capture_rng, restore_rng, seed_everything
+from .rundir import RunDir, metric_columns, uses_digit_classifier
+from .runfolder import ResumePoint, prepare_resume
+from .sampling import (
+    ARROW_RES,
+    FIELD_RES,
+    MAX_GRID_CLASSES,
+    class_rows,
+    critic_field,
+    forward_in_chunks,
+    sample_payload,
+)
 
 STATES = ("idle", "running", "paused", "stopping", "finished", "stopped", "error")
 
 
 class TrainingError(RuntimeError):
     pass
-
-
-def _looking_forward(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-    """Forward in training mode without updating batch-norm running statistics, so that looking
-    at samples never changes the run (momentum 0 keeps the running averages as they are).
-    Differentiable (the critic's gradient arrows); :func:`frozen_bn_forward` is its no-grad form.
-    ``y``: class labels for a conditional net."""
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
-             for m in bns]
-    for m in bns:
-        m.momentum = 0.0
-    try:
-        return model(x) if y is None else model(x, y)
-    finally:
-        with torch.no_grad():
-            for m, (mom, tracked) in zip(bns, saved, strict=True):
-                m.momentum = mom
-                if tracked is not None:  # the batch counter too: looking leaves no trace
-                    m.num_batches_tracked.copy_(tracked)
-
-
-def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-
-
-frozen_bn_forward = torch.no_grad()(_looking_forward)
-_frozen_bn_forward = frozen_bn_forward
-
-
-def class_rows(noise: torch.Tensor, num_classes: int, max_rows: int | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Labelled fixed noise for a conditional run: one row per class (classes ``0 .. rows-1``,
-    ``rows = min(num_classes, max_rows)``), the same noise in every row (a column shows one z
-    across the classes). Returns ``(z, labels, per_class)``, ``per_class = len(noise) // rows``."""
-    rows = min(num_classes, max_rows or num_classes, len(noise))
-    per_class = max(1, len(noise) // rows)
-    z = noise[:per_class].repeat(rows, 1)
-    labels = torch.arange(rows, device=noise.device).repeat_interleave(per_class)
-    return z, labels, per_class
-
-
-def critic_field(critic: torch.nn.Module, extent, res: int = FIELD_RES, arrows: int = ARROW_RES):
-    """The critic's value on a ``res x res`` grid over ``extent`` (row 0 = bottom) and its
-    gradient at ``arrows x arrows`` points: the picture that explains WGAN (the generator's
-    samples are pushed along this gradient). ``arrows = 0``: no arrows (empty arrays). Neither
-    pass changes the critic (batch-norm statistics are left as they are).
-
-    A conditional critic is shown averaged over the classes, ``mean_y f(x, y)``; with more than 8
-    classes the grid is made coarser so the cost stays that of 8 classes."""
-    k = int(getattr(critic, "num_classes", 0) or 0)
-    if k:
-        res = min(res, max(8, int(res * math.sqrt(8 / k))))
-    device = next(critic.parameters()).device
-    x0, x1, y0, y1 = extent
-    xs = torch.linspace(x0, x1, res, device=device)
-    ys = torch.linspace(y0, y1, res, device=device)
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    pts = torch.stack((gx.reshape(-1), gy.reshape(-1)), 1)
-
-    def f(p):
-        if not k:
-            return _looking_forward(critic, p)
-        y = torch.arange(k, device=device).repeat_interleave(len(p))
-        return _looking_forward(critic, p.repeat(k, 1), y).view(k, len(p)).mean(0)
-
-    with torch.no_grad():
-        field = f(pts).view(res, res).float()
-    if arrows <= 0:
-        empty = np.zeros((0, 2), np.float32)
-        return field.cpu().numpy(), empty, empty.copy()
-    ay, ax = torch.meshgrid(torch.linspace(y0, y1, arrows, device=device),
-                            torch.linspace(x0, x1, arrows, device=device), indexing="ij")
-    apts = torch.stack((ax.reshape(-1), ay.reshape(-1)), 1).requires_grad_(True)
-    with torch.enable_grad():
-        (g,) = torch.autograd.grad(f(apts).sum(), apts)
-    return field.cpu().numpy(), apts.detach().cpu().numpy(), g.cpu().numpy()
-
-
-def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=None, digits: bool = False
-                    ) -> dict[str, float]:
-    """ALGORITHM.md's quality measures of a generated batch (host arrays; runs on any thread)."""
-    res: dict[str, float] = {}
-    finite = bool(np.isfinite(fake).all())
-    if is_toy:
-        res["w1_exact"] = w1_exact(fake, real)
-        if centres is not None:
-            covered, hq = mode_stats(fake, centres[0], centres[1]) if finite else (0, 0.0)
-            res["modes_covered"], res["high_quality_share"] = covered, hq
-        return res
-    res["sliced_w"] = sliced_wasserstein(fake, real) if finite else float("nan")
-    if digits:
-        from .digits_classifier import coverage
-        hit, kl = coverage(fake) if finite else (0, float("nan"))
-        res["classes_hit"], res["class_kl"] = hit, kl
-    return res
 
 
 class Trainer:
@@ -206,9 +99,7 @@ class Trainer:
         # Conditional training: both nets take the class label (0 = unconditional).
         self.num_classes = self.data.num_classes if cfg.model.conditional != "none" else 0
         self.conditional = self.num_classes > 0
-        torch.manual_seed(seed)
-        random.seed(seed)
-        np.random.seed(seed % 2**32)
+        seed_everything(seed)
         self.generator, self.critic = build_models(cfg, self.data.shape, self.num_classes)
         self.generator.to(self.device)
         self.critic.to(self.device)
@@ -217,13 +108,6 @@ class Trainer:
         self._ema = WeightAverage(self.generator, cfg.model.ema_decay) if cfg.model.ema_decay > 0 else None
         self.objective = get_objective(cfg.objective.kind, divergence=cfg.objective.divergence,
                                        fgan_generator=cfg.objective.fgan_generator)
-        self._critic_params = list(self.critic.parameters())
-        self._critic_bn = has_batchnorm(self.critic)
-        # WGAN-GP with a plain ReLU MLP critic (the toy presets): the critic step with hand-derived
-        # gradients (objectives/mlp_gp.py), same values as autograd in fewer operations.
-        gp_mlp = isinstance(self.objective, WGANGPObjective) and not self.conditional
-        layers = plain_relu_mlp(self.critic) if gp_mlp else None
-        self._mlp_gp = MLPGradientPenaltyStep(layers) if layers else None
         self.hp = {k: cfg.get(f"{s}.{n}") for k, (s, n) in LIVE_KEYS.items()}
         self.opt_critic = self._make_optimiser(self.critic, self.hp["lr_critic"])
         self.opt_generator = self._make_optimiser(self.generator, self.hp["lr_generator"])
@@ -231,6 +115,11 @@ class Trainer:
         # checkpointed, which is what makes resume exact.
         self.rng = torch.Generator(device=self.device)
         self.rng.manual_seed(seed)
+        self.algorithm = TrainingStep(
+            self.generator, self.critic, self.opt_generator, self.opt_critic, self.objective, self.data, self.rng,
+            batch_size=cfg.train.batch_size, z_dim=cfg.model.z_dim, conditional=self.conditional,
+            clip_before_step=cfg.objective.clip_before_step,
+            critic_gradients=choose_critic_gradients(self.critic, self.objective, self.conditional, self.rng))
 
         # -------- fixed batches (made on the CPU so every device shows the same noise)
         aux = torch.Generator().manual_seed(seed + 7919)
@@ -255,49 +144,37 @@ class Trainer:
             self.fixed_noise, self.fixed_labels, _ = class_rows(
                 self.fixed_noise, self.num_classes, None if self.is_toy else MAX_GRID_CLASSES)
 
-        # -------- counters, buffers, control
+        # -------- counters, recorder, evaluator, control
         self.gen_iter = 0
         self.total_iters = cfg.train.iterations
-        self._digits = uses_digit_classifier(cfg, self.data)
-        self.columns = metric_columns(self.is_toy, self._digits)
-        self._eval_pool: ThreadPoolExecutor | None = None
-        self._buf_cap = 1024
-        self._buf = torch.zeros(self._buf_cap, len(_STATS), device=self.device)
-        self._buf_iters: list[int] = []
-        self._buf_hp: list[tuple] = []
-        self._buf_times: list[float] = []
-        self._evals: dict[int, Future] = {}  # quality metrics being computed off the training thread
+        digits = uses_digit_classifier(cfg, self.data)
+        self.columns = metric_columns(self.is_toy, digits)
+        self.recorder = MetricsRecorder(self.columns, self.objective, self.device, self.run_dir)
+        centres = None
+        if isinstance(self.data, ToyData) and self.data.centres is not None:
+            centres = (self.data.centres.cpu().numpy(), self.data.std)
+        self.evaluator = Evaluator(self.is_toy, centres, digits)
+        self.control = RunControl()
         self.edit_log: list[dict] = []
-        self.last_metrics: dict[str, float] = {}
-        self.last_eval: dict[str, float] = {}
-        self.its_per_sec = 0.0
         self.elapsed_s = 0.0          # active training time (pauses excluded), kept across resume
         self._t_active = None
-        self._last_flush_t = time.perf_counter()
-        self._last_flush_iter = 0
         self.state = "idle"
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._pending_edits: list[tuple[str, float]] = []
-        self._pause = False
-        self._stop = False
-        self._step_requests = 0
-        self._samples_requested = False
         self._in_pause = False
+        self._resumed = False
+        self.resumed_from: ResumePoint | None = None  # set by resume_run
         self._rolled_back = False
         self._started = False
         self.error: BaseException | None = None
+
 
     # ================================================================== construction helpers
     def _make_optimiser(self, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
         o = self.config.optimiser
         params = list(model.parameters())
         if o.name == "adam":
-            # Fused Adam: one kernel per parameter instead of ~10 elementwise passes (foreach). The
-            # toy critic's Adam step on this 2-core CPU, 2 threads: 0.18 ms fused, 0.61 ms foreach,
-            # 0.59 ms for-loop on a quiet machine; 16 vs 68 vs 188 ms with other work running (the
-            # elementwise passes are where OpenMP threads wait for each other). Same update rule;
-            # results differ from foreach in the last bits, runs stay deterministic.
+            # Fused Adam: one kernel per parameter instead of ~10 elementwise passes (foreach), the
+            # fastest of the three on the CPU (README, "Figures"). Same update rule; results
+            # differ from foreach in the last bits, runs stay deterministic.
             try:
                 return torch.optim.Adam(params, lr=lr, betas=tuple(o.betas), eps=o.eps, fused=True)
             except (RuntimeError, ValueError):  # a device without the fused kernel
@@ -319,14 +196,15 @@ class Trainer:
 
     @classmethod
     def resume_run(cls, run_dir: str | Path, iterations: int | None = None, **kwargs) -> Trainer:
-        """Continue a stopped or crashed run in its own folder from checkpoints/latest.pt."""
-        rd = RunDir(run_dir)
-        if not rd.latest_checkpoint.is_file():
-            raise CheckpointError(f"{rd.path}: nothing to resume (no checkpoints/latest.pt)")
-        trainer = cls.from_checkpoint(rd.latest_checkpoint, run_dir=rd.path, **kwargs)
+        """Continue a stopped or crashed run in its own folder from the checkpoint
+        :func:`engine.runfolder.prepare_resume` chooses (latest.pt, or the newest numbered one
+        that loads when latest.pt is damaged); ``trainer.resumed_from`` says which."""
+        point = prepare_resume(run_dir)
+        trainer = cls.from_checkpoint(point.checkpoint, run_dir=point.run_dir, **kwargs)
         if iterations is not None:
             trainer.total_iters = iterations
         trainer._resumed = True
+        trainer.resumed_from = point
         return trainer
 
     def load_state(self, state: dict, source="checkpoint") -> None:
@@ -346,26 +224,13 @@ class Trainer:
         self.gen_iter = int(state["gen_iter"])
         self.hp.update({k: v for k, v in state.get("hp", {}).items() if k in self.hp})
         self._set_lrs()
-        rng = state.get("rng", {})
-        if "trainer" in rng:
-            self.rng.set_state(rng["trainer"].to(torch.uint8).cpu())
-        if "torch" in rng:
-            torch.set_rng_state(rng["torch"].to(torch.uint8).cpu())
-        if rng.get("cuda") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([s.to(torch.uint8).cpu() for s in rng["cuda"]])
-        if "numpy" in rng:
-            n = rng["numpy"]
-            np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), int(n["pos"]),
-                                 int(n["has_gauss"]), float(n["cached"])))
-        if "python" in rng:
-            v, internal, g = rng["python"]
-            random.setstate((v, tuple(internal), g))
+        restore_rng(state.get("rng", {}), self.rng)
         for key in ("fixed_noise", "eval_noise", "eval_real", "display_real", "fixed_labels", "eval_labels"):
             if state.get(key) is not None:
                 setattr(self, key, state[key].to(self.device))
         self.edit_log = [dict(e) for e in state.get("edit_log", [])]
         self.elapsed_s = float(state.get("elapsed_s", 0.0))
-        self._last_flush_iter = self.gen_iter
+        self.recorder.restart_clock(self.gen_iter)
 
     @property
     def eval_real_np(self) -> np.ndarray:
@@ -376,7 +241,6 @@ class Trainer:
         return self._eval_real_np
 
     def state_dict(self) -> dict:
-        np_state = np.random.get_state()
         return {
             "format_version": FORMAT_VERSION,
             "config": self.config.to_dict(),
@@ -389,14 +253,7 @@ class Trainer:
             "opt_generator": self.opt_generator.state_dict(),
             "opt_critic": self.opt_critic.state_dict(),
             "hp": dict(self.hp),
-            "rng": {
-                "trainer": self.rng.get_state(),
-                "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                "numpy": {"name": np_state[0], "keys": torch.from_numpy(np_state[1].astype(np.int64)),
-                          "pos": int(np_state[2]), "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
-                "python": random.getstate(),
-            },
+            "rng": capture_rng(self.rng),
             "fixed_noise": self.fixed_noise.cpu(),
             "eval_noise": self.eval_noise.cpu(),
             "eval_real": self.eval_real.cpu(),
@@ -421,46 +278,28 @@ class Trainer:
 
     # ================================================================== thread-safe control
     def pause(self) -> None:
-        with self._wake:
-            self._pause = True
-            self._wake.notify_all()
+        self.control.pause()
 
     def resume(self) -> None:
-        with self._wake:
-            self._pause = False
-            self._wake.notify_all()
+        self.control.resume()
 
     def request_step(self, n: int = 1) -> None:
         """While paused, run ``n`` generator iterations and stay paused."""
-        with self._wake:
-            self._step_requests += n
-            self._wake.notify_all()
+        self.control.request_step(n)
 
     def stop(self) -> None:
         """Stop at the next generator-iteration boundary (a checkpoint is written)."""
-        with self._wake:
-            self._stop = True
-            self._wake.notify_all()
+        self.control.stop()
 
     def request_samples(self) -> None:
         """Produce a sample payload for the observers at the next boundary (no file written)."""
-        with self._lock:
-            self._samples_requested = True
+        self.control.request_samples()
 
     def request_edit(self, **changes) -> None:
         """Change live parameters (``clip_value``, ``lr_critic``, ``lr_generator``, ``n_critic``,
         ``gp_lambda``); they apply at the next generator-iteration boundary and are logged.
         Raises ConfigError at once for an unknown key or a bad value."""
-        checked = []
-        for key, value in changes.items():
-            if key not in LIVE_KEYS:
-                raise ConfigError("cannot be changed during a run", key=key, value=value,
-                                  allowed=", ".join(LIVE_KEYS))
-            sec, name = LIVE_KEYS[key]
-            checked.append((key, coerce_value(SCHEMA[f"{sec}.{name}"], value)))
-        with self._wake:
-            self._pending_edits.extend(checked)
-            self._wake.notify_all()
+        self.control.request_edit(**changes)
 
     @property
     def elapsed(self) -> float:
@@ -469,7 +308,21 @@ class Trainer:
 
     @property
     def paused(self) -> bool:
-        return self._pause
+        return self.control.paused
+
+    @property
+    def its_per_sec(self) -> float:
+        return self.recorder.its_per_sec
+
+    @property
+    def last_metrics(self) -> dict[str, float]:
+        """The latest reported value of each metrics column."""
+        return self.recorder.last_metrics
+
+    @property
+    def last_eval(self) -> dict[str, float]:
+        """The latest quality metrics, with the iteration they were measured at."""
+        return self.evaluator.last
 
     # ================================================================== observers and events
     def _notify(self, method: str, arg) -> None:
@@ -497,9 +350,7 @@ class Trainer:
             g["lr"] = self.hp["lr_generator"]
 
     def _apply_edits(self) -> None:
-        with self._lock:
-            edits, self._pending_edits = self._pending_edits, []
-        for key, value in edits:
+        for key, value in self.control.take_edits():
             old = self.hp[key]
             if old == value:
                 continue
@@ -510,65 +361,10 @@ class Trainer:
             self.edit_log.append(entry)
             self._event("edit", key=key, old=old, new=value)
 
-    # ================================================================== the algorithm
+    # ================================================================== one iteration and its periodic work
     def n_critic_now(self) -> int:
         """Critic steps for the coming generator iteration (reference-code warm-up optional)."""
-        if self.config.objective.warmup and (self.gen_iter < 25 or self.gen_iter % 500 == 0):
-            return 100
-        return int(self.hp["n_critic"])
-
-    def _critic_step(self, record: bool):
-        m, dev = self.config.train.batch_size, self.device
-        obj = self.objective
-        clip = obj.clips_weights
-        c = self.hp["clip_value"]
-        real, labels = self.data.sample(m, self.rng)
-        # Conditional: the fake batch is generated with the real batch's labels (y), which the
-        # critic sees with both halves and the gradient penalty with its interpolates.
-        y = labels if self.conditional else None
-        z = torch.randn(m, self.config.model.z_dim, generator=self.rng, device=dev)
-        with torch.no_grad():  # the critic step needs no gradient through the generator
-            fake = self.generator(z) if y is None else self.generator(z, y)
-        if clip and self.config.objective.clip_before_step:
-            clip_parameters(self._critic_params, c)
-        self.opt_critic.zero_grad(set_to_none=True)
-        if self._mlp_gp is not None:  # writes the gradients itself
-            eps = draw_eps(real, self.rng)  # the same draw, in the same order, as gradient_penalty's
-            out = self._mlp_gp(real, fake, eps, self.hp["gp_lambda"])
-        else:
-            if self._critic_bn:
-                f_real, f_fake = self._critic(real, y), self._critic(fake, y)
-            else:
-                f = self._critic(torch.cat((real, fake)), None if y is None else torch.cat((y, y)))
-                f_real, f_fake = f[:m], f[m:]
-            out = obj.critic_loss(f_real, f_fake, critic=self.critic, real=real, fake=fake, generator=self.rng,
-                                  gp_lambda=self.hp["gp_lambda"], labels=y)
-            out.loss.backward()
-        grad_norm = _grad_norm(self._critic_params) if record else None
-        self.opt_critic.step()
-        if clip and not self.config.objective.clip_before_step:
-            clip_parameters(self._critic_params, c)
-        return out, grad_norm
-
-    def _critic(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        return self.critic(x) if y is None else self.critic(x, y)
-
-    def _generator_step(self) -> torch.Tensor:
-        m = self.config.train.batch_size
-        self.critic.requires_grad_(False)  # no gradient for the critic's weights here
-        try:
-            z = torch.randn(m, self.config.model.z_dim, generator=self.rng, device=self.device)
-            if self.conditional:  # labels drawn as the data's are
-                y = self.data.sample_labels(m, self.rng)
-                loss = self.objective.generator_loss(self.critic(self.generator(z, y), y))
-            else:
-                loss = self.objective.generator_loss(self.critic(self.generator(z)))
-            self.opt_generator.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_generator.step()
-        finally:
-            self.critic.requires_grad_(True)
-        return loss.detach()
+        return n_critic_for(self.gen_iter, int(self.hp["n_critic"]), self.config.objective.warmup)
 
     def step(self) -> None:
         """One generator iteration (its critic steps included), then the periodic work due at
@@ -576,35 +372,15 @@ class Trainer:
         if not self._started:
             self._start()
         self._apply_edits()
-        t0 = time.perf_counter()
         if self._t_active is None:
-            self._t_active = t0
+            self._t_active = time.perf_counter()
         n_critic = self.n_critic_now()
-        # ---- (1) Update the critic n_critic times
-        # The logged W-estimate, critic loss and penalty of a generator iteration are the means over
-        # its critic steps: n_critic batches give a steadier estimate than the last batch alone.
-        w_sum = loss_sum = gp_sum = None
-        for t in range(n_critic):
-            out, grad_norm = self._critic_step(record=t == n_critic - 1)
-            if w_sum is None:
-                w_sum, loss_sum, gp_sum = out.w_estimate, out.loss.detach(), out.penalty
-            else:
-                w_sum, loss_sum, gp_sum = w_sum + out.w_estimate, loss_sum + out.loss.detach(), gp_sum + out.penalty
-        # ---- (2) Update the generator once
-        g_loss = self._generator_step()
+        self.algorithm.iteration(self.hp, n_critic, self.recorder.next_row())
         self.gen_iter += 1
         if self._ema is not None:
             self._ema.update(self.gen_iter)
-        # ---- record on the device (no sync): reported in batches by _flush
-        c = self.hp["clip_value"]
-        cf = clip_fraction(self._critic_params, c) if self.objective.clips_weights else out.w_estimate.new_zeros(())
-        nonfinite = (~torch.isfinite(loss_sum) | ~torch.isfinite(g_loss) | ~torch.isfinite(grad_norm)).float()
-        row = len(self._buf_iters)
-        torch.stack((w_sum / n_critic, loss_sum / n_critic, g_loss, gp_sum / n_critic, cf, grad_norm, nonfinite),
-                    out=self._buf[row])
-        self._buf_iters.append(self.gen_iter)
-        self._buf_hp.append((self.hp["lr_critic"], self.hp["lr_generator"], self.hp["clip_value"], n_critic))
-        self._buf_times.append(self._elapsed())
+        self.recorder.add(self.gen_iter, (self.hp["lr_critic"], self.hp["lr_generator"], self.hp["clip_value"],
+                                          n_critic), self._elapsed())
         self._periodic()
 
     def _elapsed(self) -> float:
@@ -620,92 +396,28 @@ class Trainer:
         due_ckpt = tc.checkpoint_every and k % tc.checkpoint_every == 0
         if due_eval:
             self._evaluate_async()
-        now = time.perf_counter()
-        full = len(self._buf_iters) >= self._buf_cap
-        if (full or due_ckpt or now - self._last_flush_t >= self.report_interval_s):
+        full = self.recorder.full
+        if full or due_ckpt or self.recorder.due >= self.report_interval_s:
             self._rolled_back = False
             self._flush(wait=full)
             if self._rolled_back:
                 return  # NaN/Inf: the run went back to its last checkpoint and is paused
-        if due_sample or self._samples_requested:
+        if due_sample or self.control.samples_requested:
             self.make_samples(write=bool(due_sample))
         if due_ckpt:
             self.save_checkpoint(numbered=True)
 
-    # ================================================================== reporting
     def _flush(self, wait: bool = False) -> None:
-        """The sync point: copy the buffered statistics to the host, append whole rows to
-        metrics.csv and hand them to the observers.
-
-        Rows from an iteration whose quality metrics are still being computed stay buffered
-        until they are ready (``wait=True``: wait for them), so every row is written whole, once."""
-        n = len(self._buf_iters)
-        now = time.perf_counter()
-        if n and self._evals and not wait:
-            pending = [it for it, fut in self._evals.items() if not fut.done()]
-            if pending:
-                first = min(pending)
-                n = next((i for i, it in enumerate(self._buf_iters) if it >= first), n)
-        if n == 0:
-            self._last_flush_t = now
+        """Report the recorded iterations (see :meth:`MetricsRecorder.flush`) to metrics.csv and
+        the observers; NaN/Inf among them starts the rollback."""
+        cols, first_bad = self.recorder.flush(self.evaluator, wait)
+        if cols is None:
             return
-        total = len(self._buf_iters)
-        stats = self._buf[:n].cpu().numpy().astype(np.float64)  # the one sync per report
-        iters, hps, times = self._buf_iters[:n], self._buf_hp[:n], self._buf_times[:n]
-        self._buf_iters, self._buf_hp, self._buf_times = self._buf_iters[n:], self._buf_hp[n:], self._buf_times[n:]
-        if n < total:  # keep the held-back rows at the front of the device buffer
-            self._buf[:total - n] = self._buf[n:total].clone()
-        cols: dict[str, np.ndarray] = {
-            "gen_iter": np.asarray(iters, dtype=np.int64),
-            "wall_time_s": np.asarray(times),
-        }
-        for j, name in enumerate(_STATS[:-1]):
-            cols[name] = stats[:, j]
-        if not self.objective.uses_penalty:
-            cols["gradient_penalty"] = np.full(n, np.nan)
-        if not self.objective.clips_weights:
-            cols["clip_fraction"] = np.full(n, np.nan)
-        hp = np.asarray(hps, dtype=np.float64)
-        cols["lr_critic"], cols["lr_generator"], cols["clip_value"] = hp[:, 0], hp[:, 1], hp[:, 2]
-        cols["n_critic"] = hp[:, 3].astype(np.int64)
-        for name in self.columns[len(BASE_COLUMNS):]:
-            cols[name] = np.full(n, np.nan)
-        for i, it in enumerate(iters):
-            ev = self._collect_eval(it)
-            if ev is not None:
-                for name, v in ev.items():
-                    cols[name][i] = v
-        if self.run_dir is not None:
-            optional = set(self.columns[len(BASE_COLUMNS):])
-            if not self.objective.uses_penalty:
-                optional.add("gradient_penalty")
-            if not self.objective.clips_weights:
-                optional.add("clip_fraction")
-            rows = []
-            for i in range(n):
-                row = []
-                for name in self.columns:
-                    v = cols[name][i]
-                    if name in optional and np.isnan(v):
-                        row.append(None)  # not measured at this iteration / by this objective
-                    elif name in ("gen_iter", "n_critic", "modes_covered", "classes_hit"):
-                        row.append(int(v))
-                    else:
-                        row.append(float(v))
-                rows.append(row)
-            self.run_dir.append_metrics(rows)
-        dt = now - self._last_flush_t
-        di = iters[-1] - self._last_flush_iter
-        if dt > 0 and di > 0:
-            rate = di / dt
-            self.its_per_sec = rate if self.its_per_sec == 0 else 0.7 * self.its_per_sec + 0.3 * rate
-        self._last_flush_t, self._last_flush_iter = now, iters[-1]
-        self.last_metrics = {k: float(v[-1]) for k, v in cols.items()}
         self._notify("on_metrics", cols)
-        if stats[:, -1].any():
-            first = iters[int(np.argmax(stats[:, -1] > 0))]
-            self._on_nonfinite(first)
+        if first_bad is not None:
+            self._on_nonfinite(first_bad)
 
+    # ================================================================== the NaN/Inf policy
     @torch.no_grad()
     def _weights_finite(self) -> bool:
         """Every weight of both nets finite (one sync; checked before each checkpoint only)."""
@@ -723,16 +435,16 @@ class Trainer:
                                 "lower the learning rates and resume")
         # Roll back to the last good checkpoint: weights, optimisers, RNGs, counters and metrics.csv.
         self.load_state(load_checkpoint(rd.latest_checkpoint), source=rd.latest_checkpoint)
-        self._buf_iters, self._buf_hp, self._buf_times = [], [], []
-        self._evals.clear()
+        self.recorder.clear()
+        self.evaluator.clear()
         rd.start_metrics(self.columns, keep_until=self.gen_iter)
         self.nonfinite = {"first_bad": first_bad, "rolled_back_to": self.gen_iter, "what": what,
                           "lr_critic": self.hp["lr_critic"], "lr_generator": self.hp["lr_generator"]}
         self._rolled_back = True
         self._event("nonfinite", **self.nonfinite)
-        with self._wake:
-            self._pause = True  # the run waits for the user: lower the learning rates, then resume
+        self.control.pause()  # the run waits for the user: lower the learning rates, then resume
 
+    # ================================================================== evaluation, samples, checkpoints
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """Quality metrics of the current generator on the fixed evaluation noise, now (waits for
@@ -742,41 +454,15 @@ class Trainer:
 
     @torch.no_grad()
     def _evaluate_async(self) -> Future:
-        """Generate the evaluation batch here (the generator belongs to the training thread), then
-        compute the metrics off the training thread (ALGORITHM.md's measures are NumPy/SciPy work:
-        an optimal assignment of 1,000 x 1,000 points, sorting projections, a classifier). The
-        metrics.csv row of this iteration waits for them (see :meth:`_flush`), so the files are
-        the same as with a synchronous evaluation."""
-        if self.eval_labels is None:
-            fake = torch.cat([_frozen_bn_forward(self.sampler, z) for z in self.eval_noise.split(250)])
-        else:
-            fake = torch.cat([_frozen_bn_forward(self.sampler, z, y)
-                              for z, y in zip(self.eval_noise.split(250), self.eval_labels.split(250), strict=True)])
-        fake_np = fake.float().cpu().numpy()
-        real_np = self.eval_real_np
-        centres = None
-        if isinstance(self.data, ToyData) and self.data.centres is not None:
-            centres = (self.data.centres.cpu().numpy(), self.data.std)
-        if self._eval_pool is None:
-            self._eval_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wgan-eval")
-        fut = self._eval_pool.submit(quality_metrics, fake_np, real_np, self.is_toy, centres, self._digits)
-        self._evals[self.gen_iter] = fut
-        fut.gen_iter = self.gen_iter
-        return fut
-
-    def _collect_eval(self, it: int) -> dict[str, float] | None:
-        fut = self._evals.pop(it, None)
-        if fut is None:
-            return None
-        res = fut.result()
-        self.last_eval = dict(res, gen_iter=it)
-        return res
+        """Generate the evaluation batch here (the generator belongs to the training thread); the
+        evaluator computes the metrics off it. The metrics.csv row of this iteration waits for
+        them, so the files are the same as with a synchronous evaluation."""
+        fake = forward_in_chunks(self.sampler, self.eval_noise, self.eval_labels)
+        return self.evaluator.submit(self.gen_iter, fake.float().cpu().numpy(), self.eval_real_np)
 
     def close(self) -> None:
         """Release the evaluation thread (also done when the run ends)."""
-        if self._eval_pool is not None:
-            self._eval_pool.shutdown(wait=True)
-            self._eval_pool = None
+        self.evaluator.close()
 
     def critic_field(self, extent, res: int = FIELD_RES, arrows: int = ARROW_RES):
         return critic_field(self.critic, extent, res, arrows)
@@ -786,28 +472,16 @@ class Trainer:
         generated points or images, and on toy sets the real points and the critic's value on a
         ``field_res`` x ``field_res`` grid with its gradient arrows (none unless ``arrows``; the
         studio's live view asks for a coarser grid). Call it at a generator-iteration boundary."""
-        fake = _frozen_bn_forward(self.sampler, self.fixed_noise, self.fixed_labels).float()
-        payload: dict = {"kind": "toy" if self.is_toy else "image", "gen_iter": self.gen_iter,
-                         "averaged": self.averaged}
-        if self.fixed_labels is not None:
-            # one row per class: the row's class is labels[row * nrow]
-            labels = self.fixed_labels.cpu().numpy()
-            payload.update(labels=labels, nrow=int((labels == labels[0]).sum()), num_classes=self.num_classes)
-        if self.is_toy:
-            extent = self.data.extent
-            field, arrow_pos, arrow_grad = self.critic_field(extent, field_res, ARROW_RES if arrows else 0)
-            payload.update(fake=fake.cpu().numpy(), real=self.display_real.float().cpu().numpy(), field=field,
-                           extent=extent, arrow_pos=arrow_pos, arrow_grad=arrow_grad,
-                           label=f"{self.config.data.name}  iteration {self.gen_iter}")
-        else:
-            payload["images"] = fake.cpu().numpy()
-        return payload
+        return sample_payload(self.sampler, self.critic, self.fixed_noise, self.fixed_labels, self.data,
+                              gen_iter=self.gen_iter, averaged=self.averaged, num_classes=self.num_classes,
+                              display_real=self.display_real,
+                              title=f"{self.config.data.name}  iteration {self.gen_iter}",
+                              field_res=field_res, arrows=arrows)
 
     def make_samples(self, write: bool = True) -> dict:
         """Samples from the fixed noise, handed to the observers; written to
         samples/iter_NNNNNNN.png when ``write``."""
-        with self._lock:
-            self._samples_requested = False
+        self.control.take_samples_request()
         payload = self.sample_payload()
         if write and self.run_dir is not None:
             n = len(self.fixed_noise)
@@ -820,7 +494,6 @@ class Trainer:
     def sample(self, n: int, seed: int | None = None, classes=None) -> np.ndarray:
         """``n`` fresh samples in data space (toy ``[n, 2]``, images ``[n, C, H, W]`` in [-1, 1]).
         Conditional runs: ``n`` per class of ``classes`` (default all), class by class."""
-        from .inference import generate
         return generate(self.sampler, n, self.config.model.z_dim,
                         seed if seed is not None else self.config.train.seed, classes=classes)
 
@@ -847,15 +520,13 @@ class Trainer:
         self._started = True
         if self.run_dir is not None:
             self.run_dir.create()
-            resumed = getattr(self, "_resumed", False)
             self.run_dir.write_config(self.config)
-            self.run_dir.start_metrics(self.columns, keep_until=self.gen_iter if resumed else None)
-            self._event("resume_run" if resumed else "start", device=describe(self.device),
+            self.run_dir.start_metrics(self.columns, keep_until=self.gen_iter if self._resumed else None)
+            self._event("resume_run" if self._resumed else "start", device=describe(self.device),
                         total=self.total_iters, warnings=self.warnings)
         for w in self.warnings:
             warnings.warn(w, stacklevel=3)
-        self._last_flush_t = time.perf_counter()
-        self._last_flush_iter = self.gen_iter
+        self.recorder.restart_clock(self.gen_iter)
 
     def run(self, iterations: int | None = None) -> dict:
         """Train until ``iterations`` generator iterations in all (default: the config's), a
@@ -868,17 +539,12 @@ class Trainer:
         self._set_state("running")
         try:
             while self.gen_iter < self.total_iters:
-                with self._wake:
-                    if self._stop:
-                        break
-                    paused = self._pause
-                    do_step = not paused
-                    if paused and self._step_requests:
-                        self._step_requests -= 1  # one step while paused, then wait again
-                        do_step = True
-                if not paused and self._in_pause:
+                action = self.control.next_action()
+                if action == "stop":
+                    break
+                if action == "run" and self._in_pause:
                     self._leave_pause()  # resumed while a paused step was running
-                if not do_step:
+                if action == "wait":
                     self._wait_while_paused()
                     continue
                 self.step()
@@ -888,8 +554,8 @@ class Trainer:
                 self._flush(wait=True)  # rows of the iterations that did complete
             except BaseException:
                 pass
-            self._buf_iters, self._buf_hp, self._buf_times = [], [], []
-            self._evals.clear()
+            self.recorder.clear()
+            self.evaluator.clear()
             self._event("error", message=f"{type(e).__name__}: {e}")
             self._set_state("error")
             raise
@@ -909,8 +575,7 @@ class Trainer:
         if self.run_dir is not None:
             self.run_dir.write_summary(summary)
         self._event("stop" if stopped else "finish", elapsed_s=round(self.elapsed_s, 3))
-        with self._wake:
-            self._stop = False
+        self.control.clear_stop()
         self._set_state("stopped" if stopped else "finished")
         self.close()
         return summary
@@ -923,13 +588,9 @@ class Trainer:
             self._in_pause = True
             self._event("pause")
             self._set_state("paused")
-        with self._wake:
-            while self._pause and not self._stop and self._step_requests == 0:
-                self._wake.wait(0.5)
-            resumed = not self._pause
-        if resumed:
+        if self.control.wait_while_paused():
             self._leave_pause()
-        self._last_flush_t = time.perf_counter()
+        self.recorder.restart_clock()
 
     def _leave_pause(self) -> None:
         self._in_pause = False
@@ -954,20 +615,10 @@ class Trainer:
         return s
 
     def w_estimate_correlation(self) -> dict | None:
-        """The WGAN paper's key claim measured on this run: the Spearman rank correlation between
-        the logged W-estimate and the quality measure (exact W1 on toy sets, sliced W on images)
-        over the evaluations in metrics.csv, earlier sessions of a resumed run included. With
-        ``eval_every`` = ``checkpoint_every`` these are ALGORITHM.md's "across checkpoints"."""
-        if self.run_dir is None or not self.run_dir.metrics_path.is_file():
+        """The Spearman rank correlation between the logged W-estimate and the quality measure
+        over the evaluations in metrics.csv, earlier sessions of a resumed run included (see
+        :func:`engine.evaluation.w_estimate_correlation`). With ``eval_every`` =
+        ``checkpoint_every`` these are ALGORITHM.md's "across checkpoints"."""
+        if self.run_dir is None:
             return None
-        m = read_metrics(self.run_dir.metrics_path)
-        key = next((k for k in ("w1_exact", "sliced_w") if k in m), None)
-        if key is None:
-            return None
-        w, q = np.asarray(m["w_estimate"], dtype=np.float64), np.asarray(m[key], dtype=np.float64)
-        ok = np.isfinite(w) & np.isfinite(q)
-        if ok.sum() < 3:
-            return None
-        rho = spearman(w[ok], q[ok])
-        return {"measure": key, "evaluations": int(ok.sum()),
-                "spearman": round(rho, 4) if math.isfinite(rho) else None}  # None: a constant column
+        return w_estimate_correlation(self.run_dir.metrics_path)

@@ -9,7 +9,7 @@ One window (File > Compare runs…) with, for every run in the comparison:
   and Export CSV.
 
 Only small files are read, on the GUI thread: config.toml, metrics.csv (with
-:func:`studio.runcheck.read_metrics_report`, which keeps every readable row) and one PNG. No
+:func:`engine.runfolder.read_metrics_report`, which keeps every readable row) and one PNG. No
 checkpoint is loaded and torch is never touched here. A folder that is not a run, or whose
 metrics.csv has no readable rows, is named in one message with what is wrong and skipped; the
 other folders still load.
@@ -54,12 +54,10 @@ from PySide6.QtWidgets import (
 
 from engine import ConfigError, RunDir, load_config
 from engine.rundir import DIGITS_EVAL_COLUMNS, IMAGE_EVAL_COLUMNS, TOY_EVAL_COLUMNS
+from engine.runfolder import expected_columns, is_run_folder, read_metrics_report, run_kind
 from engine.text import format_duration
 from studio.csv_table import ask_csv_path, copy_csv, write_csv
-from studio.export import unique_path
 from studio.panels.plots import SMOOTHED, Smoother
-from studio.run_model import run_kind
-from studio.runcheck import expected_columns, is_run_folder, read_metrics_report
 from studio.theme import plot_colours
 
 log = logging.getLogger(__name__)
@@ -703,6 +701,7 @@ class CompareWindow(QWidget):
 
     @Slot()
     def export_csv_dialog(self) -> bool:
+        from engine.export import unique_path
         folder = self.runs_dir if self.runs_dir.is_dir() else Path.home()
         path = self.save_path_handler(str(unique_path(folder, "comparison", ".csv")))
         return bool(path) and self.export_csv(path)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import RunDir, __version__
-from studio.runcheck import RunReport
+from engine.runfolder import RunReport
 from studio.theme import icon
 
 SHORTCUTS = [

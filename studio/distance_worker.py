@@ -8,7 +8,7 @@ thread); the sweep blocks that thread, so :meth:`DistanceWorker.stop` is a plain
 plain dicts. Progress is throttled to ``progress_interval_s``; every result is emitted as it
 arrives (there is at most one every few tenths of a second).
 
-The compute part, :func:`run_plan`, knows nothing of Qt and can be called directly.
+The compute part is :func:`engine.distance.run_plan`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import math
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -28,52 +27,13 @@ from engine import distance as lab
 log = logging.getLogger(__name__)
 
 
-def run_plan(thetas: Sequence[float], settings: Sequence[lab.LabSettings], *, device=None,
-             on_result: Callable[[dict], None] | None = None,
-             on_progress: Callable[[dict], None] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> list[dict]:
-    """One :func:`engine.distance.sweep` per entry of ``settings`` (one per objective), in order.
-
-    ``on_progress`` gets a dict: ``objective``, ``theta``, ``index`` / ``count`` (the estimate being
-    made, 0-based, of all of them), ``step`` / ``steps`` (critic steps of this estimate),
-    ``done_steps`` / ``total_steps`` (critic steps of the whole plan), ``w_running`` (the critic's
-    running W-estimate) and ``elapsed_s``. Raises :class:`engine.distance.DistanceStopped` when
-    ``should_stop()`` turns true (polled by the engine every 50 critic steps)."""
-    thetas = [float(t) for t in thetas]
-    total = sum(s.steps for s in settings) * len(thetas)
-    t0 = time.perf_counter()
-    results: list[dict] = []
-    state = {"index": 0, "base": 0, "objective": "", "steps": 1}
-
-    def progress(step: int, steps: int, w: float) -> None:
-        if on_progress is None:
-            return
-        i = state["index"]
-        on_progress({"objective": state["objective"], "theta": thetas[i % len(thetas)], "index": i,
-                     "count": len(thetas) * len(settings), "step": int(step), "steps": int(steps),
-                     "done_steps": state["base"] + int(step), "total_steps": total, "w_running": float(w),
-                     "elapsed_s": time.perf_counter() - t0})
-
-    def result(r: dict) -> None:
-        state["index"] += 1
-        state["base"] += state["steps"]
-        results.append(r)
-        if on_result is not None:
-            on_result(r)
-
-    for s in settings:
-        state["objective"], state["steps"] = s.objective, s.steps
-        lab.sweep(thetas, s, device=device, on_result=result, progress=progress, should_stop=should_stop)
-    return results
-
-
 class DistanceWorker(QObject):
     """One sweep over ``thetas`` for each of ``objectives``. Create, then hand to
     :func:`studio.worker.start_worker` (it moves the worker to a new ``QThread``, calls :meth:`run`
     there and quits the thread when :attr:`done` is emitted)."""
 
     result = Signal(object)      # one engine result dict, as soon as it is measured
-    progress = Signal(object)    # a progress dict (see run_plan), at most every progress_interval_s
+    progress = Signal(object)    # a progress dict (see engine.distance.run_plan), at most every progress_interval_s
     failed = Signal(str, str)    # user message, details (traceback)
     done = Signal(object)        # summary: {"status": "finished" | "stopped" | "error", "results": n, "elapsed_s"}
 
@@ -81,7 +41,7 @@ class DistanceWorker(QObject):
                  device=None, progress_interval_s: float = 0.1):
         super().__init__()
         # Validated here, in the GUI thread, so a bad value is reported before any thread starts.
-        self.settings = [replace(settings, objective=o) for o in objectives]
+        self.settings = lab.plan_settings(settings, objectives)
         self.thetas = [float(t) for t in thetas]
         self.device = device
         self.progress_interval_s = progress_interval_s
@@ -113,7 +73,7 @@ class DistanceWorker(QObject):
 
         status = "finished"
         try:
-            run_plan(self.thetas, self.settings, device=self.device, on_result=on_result,
+            lab.run_plan(self.thetas, self.settings, device=self.device, on_result=on_result,
                      on_progress=self._on_progress, should_stop=self._stop.is_set)
         except lab.DistanceStopped:
             status = "stopped"

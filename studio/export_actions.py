@@ -14,8 +14,9 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from engine import Config, RunDir
+from engine import export as ex
 from engine.inference import generate
-from studio import export as ex
+from studio.export import ExportGridDialog
 
 
 class ExportActions:
@@ -31,7 +32,7 @@ class ExportActions:
             self._warn("Nothing to export", "Start a run or open one first.")
             return
         default, is_toy = self._export_defaults()
-        dlg = ex.ExportGridDialog(self, default, is_toy=is_toy, num_classes=self.export_num_classes())
+        dlg = ExportGridDialog(self, default, is_toy=is_toy, num_classes=self.export_num_classes())
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.export_grid(**dlg.values())
 
@@ -91,7 +92,7 @@ class ExportActions:
         path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", str(start), "Checkpoints (*.pt)")
         if not path:
             return
-        dlg = ex.ExportGridDialog(self, ex.unique_path(Path(path).parent, Path(path).stem + "-samples", ".png"),
+        dlg = ExportGridDialog(self, ex.unique_path(Path(path).parent, Path(path).stem + "-samples", ".png"),
                                   is_toy=(self.config_panel.config() or Config()).is_toy,
                                   title="Export sample grid from checkpoint",
                                   num_classes=ex.checkpoint_classes(path))
@@ -106,10 +107,7 @@ class ExportActions:
             return False
 
         def work():
-            res = ex.sample_checkpoint(checkpoint, count, seed, classes)
-            return ex.write_grid(path, res["samples"], config=res["config"], gen_iter=res["gen_iter"], seed=seed,
-                                 nrow=nrow, size=size, source=str(checkpoint), toy_payload=res["toy_payload"],
-                                 classes=res["classes"])
+            return ex.write_checkpoint_samples(checkpoint, path, count, seed, classes=classes, nrow=nrow, size=size)
 
         self._run_task(work, self._export_done, self._export_error)
         return True

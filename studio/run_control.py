@@ -18,11 +18,11 @@ import numpy as np
 from PySide6.QtCore import QEvent
 
 from engine import Config, ConfigError, RunDir, load_config, load_preset
+from engine import export as ex
+from engine.runfolder import RunReport, inspect_run, is_run_folder, use_as_latest
 from studio import dialogs
-from studio import export as ex
 from studio.panels.banner import QUANTITIES, lowered
 from studio.run_model import RunModel
-from studio.runcheck import RunReport, inspect_run, is_run_folder, use_as_latest
 from studio.sources import LocalSource
 from studio.worker import TrainingWorker
 

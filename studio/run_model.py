@@ -18,22 +18,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine import LIVE_KEYS, Config
+from engine.runfolder import run_kind
 from studio.sources import Progress, RunSource
 
 ACTIVE = ("starting", "running", "paused", "stopping")
-
-
-def run_kind(config: Config | None, columns: Mapping[str, list]) -> tuple[str, bool]:
-    """(objective, is_toy) of a run; guessed from its metrics.csv columns when no configuration
-    could be read (a toy run has the w1_exact column; each objective fills its regulariser)."""
-    if config is not None:
-        return config.objective.kind, config.is_toy
-
-    def filled(name):
-        return any(v == v for v in columns.get(name, ()))  # any non-NaN
-
-    objective = "wgan-clip" if filled("clip_fraction") else "wgan-gp" if filled("gradient_penalty") else "gan"
-    return objective, "sliced_w" not in columns
 
 
 def config_live_values(cfg: Config, overrides: Mapping | None = None) -> dict:

@@ -42,7 +42,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine import Config, Trainer
 
-LIVE_FIELD_RES = 40   # live heat map grid (the engine's pictures: engine.trainer.FIELD_RES, 64)
+LIVE_FIELD_RES = 40   # live heat map grid (the engine's pictures: engine.sampling.FIELD_RES, 64)
 # The share of training time the live toy pictures may take: they are made at most every
 # ``live_samples_s``, and less often when one takes longer than LIVE_BUDGET of that interval.
 LIVE_BUDGET = 0.02

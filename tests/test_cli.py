@@ -114,3 +114,32 @@ def test_mnist_preset_trains_on_idx_files_in_a_folder(tmp_path):
     r = run_cli("wgan-train", "--preset", "mnist-wgan-gp", "--set", f"data.path={tmp_path / 'nowhere'}", "--out",
                 tmp_path / "run2", "--iters", 1, "--device", "cpu")
     assert r.returncode != 0 and "nowhere: no such file or folder" in r.stderr
+
+
+def test_resume_with_a_damaged_latest_continues_from_the_newest_good_checkpoint_and_names_it(tmp_path):
+    out = tmp_path / "run"
+    assert train_main(["--out", str(out), "--iters", "15", "--quiet", *TINY]) == 0
+    ckpts = out / "checkpoints"
+    (ckpts / "latest.pt").unlink()  # a hard link to iter_0000015.pt: damage each file on its own
+    (ckpts / "latest.pt").write_bytes(b"\0" * 4096)
+    good = (ckpts / "iter_0000015.pt").read_bytes()
+    (ckpts / "iter_0000015.pt").unlink()
+    (ckpts / "iter_0000015.pt").write_bytes(good[: len(good) // 2])  # cut short
+    r = run_cli("wgan-train", "--resume", out, "--iters", "18", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "continuing from checkpoints/iter_0000010.pt (generator iteration 10)" in r.stderr
+    assert "checkpoints/latest.pt: not a readable checkpoint" in r.stderr
+    assert "checkpoints/iter_0000015.pt: not a readable checkpoint" in r.stderr
+    assert "latest.pt.damaged" in r.stderr and (ckpts / "latest.pt.damaged").read_bytes() == b"\0" * 4096
+    assert read_metrics(out / "metrics.csv")["gen_iter"] == list(range(1, 19))  # 11-15 trained again, once
+
+
+def test_resume_without_a_loadable_checkpoint_says_so(tmp_path):
+    out = tmp_path / "run"
+    assert train_main(["--out", str(out), "--iters", "5", "--quiet", *TINY]) == 0
+    for p in (out / "checkpoints").glob("*.pt"):
+        p.unlink()
+        p.write_bytes(b"garbage")
+    r = run_cli("wgan-train", "--resume", out, "--iters", "8")
+    assert r.returncode == 2 and "nothing to resume" in r.stderr and "iter_0000005.pt" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -108,7 +108,7 @@ def test_fake_batch_and_penalty_use_the_real_batch_labels():
     state = t.rng.get_state()
     _, expected = t.data.sample(t.config.train.batch_size, t.rng)
     t.rng.set_state(state)
-    t._critic_step(record=False)
+    t.algorithm.critic_update(t.hp)
     assert torch.equal(seen["g"], expected)
     real_and_fake, penalty = seen["f"]
     assert torch.equal(real_and_fake, torch.cat((expected, expected))) and torch.equal(penalty, expected)

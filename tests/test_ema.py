@@ -4,6 +4,7 @@ formula, training is unchanged by it, samples/metrics/exports use it, and it sur
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from test_trainer import csv_without_wall_time
 
 from engine import ConfigError, Trainer, apply_overrides, load_checkpoint, load_preset, read_metrics
@@ -99,7 +100,11 @@ def test_wgan_sample_draws_from_the_average_unless_raw(tmp_path):
                         "--out", str(tmp_path / "r.npy")]) == 0
     assert np.array_equal(np.load(tmp_path / "a.npy"), generate(t.sampler, 30, z_dim, 2))
     assert np.array_equal(np.load(tmp_path / "r.npy"), generate(t.generator, 30, z_dim, 2))
-    assert model.metadata(2)["weights"] == "moving average"
+    for raw, weights in (([], "moving average"), (["--raw"], "as trained")):
+        png = tmp_path / f"{weights}.png"
+        assert sample_main([str(tmp_path / "run"), "-n", "8", "--out", str(png), *raw]) == 0
+        with Image.open(png) as img:
+            assert img.text["weights"] == weights
 
 
 def test_decay_out_of_range_is_a_config_error():

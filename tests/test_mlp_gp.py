@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from engine import Trainer, apply_overrides, load_preset
+from engine.algorithm import AutogradGradients
 from engine.models import MLPCritic
 from engine.objectives import WGANGPObjective
-from engine.objectives.mlp_gp import MLPGradientPenaltyStep, plain_relu_mlp
+from engine.objectives.mlp_gp import HandDerivedGradients, MLPGradientPenaltyStep, plain_relu_mlp
 from engine.objectives.wgan_gp import draw_eps
 
 
@@ -55,9 +56,12 @@ def test_only_plain_relu_mlp_critics_take_the_hand_derived_step():
         cfg = apply_overrides(load_preset("toy-wgan-gp"), ["model.hidden=16", *sets])
         return Trainer(cfg, None, device="cpu")
 
-    assert trainer()._mlp_gp is not None
-    assert trainer('objective.kind="wgan-clip"')._mlp_gp is None
-    assert trainer('model.critic_norm="layer"')._mlp_gp is None
+    def hand_derived(t):
+        return isinstance(t.algorithm.critic_gradients, HandDerivedGradients)
+
+    assert hand_derived(trainer())
+    assert not hand_derived(trainer('objective.kind="wgan-clip"'))
+    assert not hand_derived(trainer('model.critic_norm="layer"'))
 
 
 def test_training_with_the_hand_derived_step_follows_autograd():
@@ -69,7 +73,7 @@ def test_training_with_the_hand_derived_step_follows_autograd():
     for fast in (True, False):
         t = Trainer(cfg, None, device="cpu")
         if not fast:
-            t._mlp_gp = None
+            t.algorithm.critic_gradients = AutogradGradients(t.critic, t.objective, t.rng)
         t.run(5)
         runs.append(t)
     a, b = runs

@@ -11,7 +11,7 @@ import torch
 
 from engine import Trainer, read_metrics
 from engine import digits_classifier as dc
-from engine import trainer as trainer_mod
+from engine import evaluation as evaluation_mod
 from engine.data.images import _fit, _load_digits
 from tests.helpers import tiny_config
 
@@ -64,14 +64,14 @@ def test_digits_run_logs_classes_hit_and_kl(tmp_path):
 
 def test_metrics_are_computed_off_the_training_thread_and_land_in_their_row(tmp_path, monkeypatch):
     threads, release = [], threading.Event()
-    real = trainer_mod.quality_metrics
+    real = evaluation_mod.quality_metrics
 
     def slow(*args, **kw):  # the first evaluation outlasts several reports
         threads.append(threading.current_thread().name)
         release.wait(timeout=5)
         return real(*args, **kw)
 
-    monkeypatch.setattr(trainer_mod, "quality_metrics", slow)
+    monkeypatch.setattr(evaluation_mod, "quality_metrics", slow)
     cfg = tiny_config(**{"train__iterations": 30, "train__eval_every": 10, "train__checkpoint_every": 0})
     trainer = Trainer(cfg, tmp_path / "a", report_interval_s=0.0)
     seen = []
@@ -92,7 +92,7 @@ def test_metrics_are_computed_off_the_training_thread_and_land_in_their_row(tmp_
     assert m["gen_iter"].tolist() == list(range(1, 31))
     assert m["gen_iter"][np.isfinite(m["w1_exact"])].tolist() == [10, 20, 30]
     # the same numbers as a run whose evaluations are instantaneous
-    monkeypatch.setattr(trainer_mod, "quality_metrics", real)
+    monkeypatch.setattr(evaluation_mod, "quality_metrics", real)
     Trainer(cfg, tmp_path / "b").run()
     b = _metrics(tmp_path / "b" / "metrics.csv")
     for k in ("w_estimate", "w1_exact", "modes_covered"):

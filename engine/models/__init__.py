@@ -67,20 +67,9 @@ def default_init_after_input(module: nn.Module) -> None:
     for every linear or convolution layer but the first, which keeps what it has.
 
     The ``mixed`` init (toy-wgan-gp): the generator and the critic's input layer as DCGAN's
-    N(0, 0.02), the critic's deeper layers as PyTorch's default. Why, measured with
-    benchmarks/toy_quality.py on toy-wgan-gp, seeds 0-7, 2,000 iterations:
-
-    - all N(0, 0.02): once the generator has spread from the origin onto the ring (iteration
-      ~80), the critic, homogeneous in x while its biases are ~0, has learnt only the radius; its
-      W-estimate collapses to ~0 and takes until iteration 200-300 to learn the angles, while W1
-      falls all along. Spearman(W-estimate, W1) 0.67-0.94, W1 mean 0.086;
-    - PyTorch's default for the whole critic: the W-estimate stays up, but its large input layer (weights and
-      biases up to 0.71) learns the modes' fine scale slowly: W1 0.116 / 0.117 at seeds 1 / 3
-      (against 0.098 / 0.069); the same for the input layer alone: 0.106 / 0.090 at seeds 1 / 5
-      (against 0.098 / 0.068);
-    - ``mixed``: the deeper layers' small random biases let the critic learn the angles soon
-      after; the dip is short (seed 0: 0.24 at iteration 90, 1.1 at 125, then it follows W1):
-      Spearman 0.95-0.98 at every seed, and W1 mean 0.083."""
+    N(0, 0.02), the critic's deeper layers as PyTorch's default, whose small random biases let a
+    critic that started homogeneous in x learn the modes' angles soon after their radius, so its
+    W-estimate follows W1 (README, "Configuration", has the measurements)."""
     layers = [m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
     for layer in layers[1:]:
         layer.reset_parameters()

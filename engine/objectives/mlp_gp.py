@@ -4,7 +4,7 @@ Same loss, same gradients as autograd on :func:`wgan_gp.gradient_penalty` (``tes
 compares them), but in about a quarter fewer operations: on the toy preset the critic step is
 nearly all 512 x 512 matmuls, and what autograd adds around them (its graph, one small kernel per
 node, two gradient paths summed into every weight, the penalty's double backward as a separate
-pass) was ~20% of the step on a 2-core CPU. Here:
+pass) is a sizeable share of it (README, "Figures"). Here:
 
 - one forward pass over ``[real; fake; x_hat]`` (3m rows);
 - one backward sweep of ``d f / d(layer input)`` over all 3m rows: for the real and fake rows it is
@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from .base import CriticOutput
+from .wgan_gp import draw_eps
 
 
 def plain_relu_mlp(critic: nn.Module) -> list[nn.Linear] | None:
@@ -60,8 +61,7 @@ def plain_relu_mlp(critic: nn.Module) -> list[nn.Linear] | None:
 class MLPGradientPenaltyStep:
     """The critic step for one critic (see the module's docstring). Its large tensors (activations,
     sweeps, weight gradients) live in buffers reused from step to step: fresh megabyte-sized
-    tensors come from the operating system page by page (hundreds of page faults a step on Linux),
-    which cost ~3% of the step on a 2-core CPU."""
+    tensors come from the operating system page by page (hundreds of page faults a step)."""
 
     def __init__(self, layers: list[nn.Linear]):
         self.layers = layers
@@ -139,3 +139,17 @@ class MLPGradientPenaltyStep:
         out.weight.grad = torch.mm(scale.t(), a_last, out=self._get("gw_out", out.weight.shape, x))
         out.bias.grad = self._get("gb_out", out.bias.shape, x).zero_()
         return CriticOutput(-w_est + gp_lambda * gp, w_est, gp)
+
+
+class HandDerivedGradients:
+    """The WGAN-GP critic's gradients by :class:`MLPGradientPenaltyStep`: interchangeable with
+    :class:`engine.algorithm.AutogradGradients` for the critics :func:`plain_relu_mlp` accepts."""
+
+    def __init__(self, layers: list[nn.Linear], rng: torch.Generator):
+        self.step = MLPGradientPenaltyStep(layers)
+        self.rng = rng
+
+    def __call__(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+                 gp_lambda: float) -> CriticOutput:
+        eps = draw_eps(real, self.rng)  # the same draw, in the same order, as gradient_penalty's
+        return self.step(real, fake, eps, gp_lambda)

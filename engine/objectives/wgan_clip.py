@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from .base import CriticOutput, Objective
 
@@ -34,7 +33,3 @@ def clip_fraction(params: list[torch.Tensor], c: float) -> torch.Tensor:
     """Share of critic parameters sitting at the clipping bound (a device scalar, no sync)."""
     at_bound = sum((p.abs() >= c * (1 - 1e-6)).sum() for p in params)
     return at_bound / sum(p.numel() for p in params)
-
-
-def critic_parameters(critic: nn.Module) -> list[torch.Tensor]:
-    return [p for p in critic.parameters()]

@@ -25,7 +25,6 @@ Hosting (the main window): ``panel = DistancesPanel(parent)``, then
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import time
@@ -91,9 +90,6 @@ COLUMNS = (
     ("kl", "KL", "the exact Kullback–Leibler divergence: +∞ for θ ≠ 0, 0 at θ = 0"),
     ("tv", "TV", "the exact total variation distance: 1 for θ ≠ 0, 0 at θ = 0"),
 )
-# CSV columns: the same names as ``wgan-distance --out`` (one word for one thing).
-CSV_KEYS = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad_theta", "w_exact", "js", "kl", "tv")
-
 SYMBOL = {"wgan-gp": "o", "wgan-clip": "s", "gan": "t"}
 
 
@@ -110,15 +106,6 @@ def fmt_value(v) -> str:
     if math.isnan(v):
         return "–"
     return f"{v:.4g}"
-
-
-def csv_text(results) -> str:
-    """The results as CSV text (header + one line per result; KL = inf is written ``inf``)."""
-    out = io.StringIO()
-    out.write(",".join(CSV_KEYS) + "\n")
-    for r in results:
-        out.write(",".join("" if r.get(k) is None else str(r[k]) for k in CSV_KEYS) + "\n")
-    return out.getvalue()
 
 
 def _rgba(colour, alpha: int) -> tuple:
@@ -714,7 +701,7 @@ class DistancesPanel(QWidget):
 
     # ================================================================== CSV
     def csv_text(self) -> str:
-        return csv_text(self.results)
+        return lab.results_csv(self.results)
 
     @Slot()
     def copy_csv(self) -> None:

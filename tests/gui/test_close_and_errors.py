@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 
 import engine.trainer
 from engine import Trainer, load_checkpoint, read_events
+from engine.algorithm import TrainingStep
 from engine.io import atomic_open
 from studio.worker import live_threads
 from tests.helpers import tiny_config
@@ -57,14 +58,16 @@ def test_close_while_paused(qtbot, window):
 
 
 def test_worker_exception_shows_error_and_reenables_controls(qtbot, window, monkeypatch):
-    original = Trainer._generator_step
+    original = TrainingStep.generator_update
+    calls = [0]
 
     def failing(self):
-        if self.gen_iter >= 5:
+        calls[0] += 1
+        if calls[0] > 5:  # the update of generator iteration 6
             raise RuntimeError("boom: the generator exploded")
         return original(self)
 
-    monkeypatch.setattr(Trainer, "_generator_step", failing)
+    monkeypatch.setattr(TrainingStep, "generator_update", failing)
     use(window, tiny_config(live=True, train__checkpoint_every=2))
     with qtbot.waitSignal(window.run_finished, timeout=60_000) as finished:
         window.start()
@@ -82,7 +85,7 @@ def test_worker_exception_shows_error_and_reenables_controls(qtbot, window, monk
     box.close()
 
     # the window is usable: a new run starts and runs
-    monkeypatch.setattr(Trainer, "_generator_step", original)
+    monkeypatch.setattr(TrainingStep, "generator_update", original)
     window.start()
     qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 6, timeout=30_000)
     window.stop()

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from engine import Trainer
-from studio import export as ex
+from studio.export import ExportGridDialog
 from studio.worker import live_toy_payload
 from tests.helpers import tiny_config
 
@@ -31,7 +31,7 @@ def test_conditional_grid_rows_and_export_of_chosen_classes(qtbot, window, tmp_p
 
     # the export dialog offers the class picker for a conditional run, and checks what is typed
     assert window.export_num_classes() == 10
-    dlg = ex.ExportGridDialog(window, tmp_path / "x.png", is_toy=False, num_classes=10)
+    dlg = ExportGridDialog(window, tmp_path / "x.png", is_toy=False, num_classes=10)
     qtbot.addWidget(dlg)
     dlg.classes.setText("3, 12")
     dlg._accept()
@@ -39,7 +39,7 @@ def test_conditional_grid_rows_and_export_of_chosen_classes(qtbot, window, tmp_p
     dlg.classes.setText("3,7")
     dlg._accept()
     assert dlg.result() == 1 and dlg.values()["classes"] == [3, 7]
-    plain = ex.ExportGridDialog(window, tmp_path / "y.png", is_toy=False)
+    plain = ExportGridDialog(window, tmp_path / "y.png", is_toy=False)
     qtbot.addWidget(plain)
     assert "classes" not in plain.values()
 

@@ -1,15 +1,16 @@
-"""Reading a run folder that may be damaged: keep everything readable, name everything that is not.
+"""The rules of a run folder that both front ends apply: what it holds, what kind of run it is,
+and whether and from which checkpoint it can be continued.
 
 A run folder can be hurt by a full disk, a crash outside the engine's atomic writes (an
 editor, a sync tool, a copy cut short) or a hand edit. :func:`inspect_run` reads each file on
 its own, so one damaged file never hides the others: the curves still show when a checkpoint is
 corrupt, the run can still be continued when metrics.csv is garbled. Every problem becomes one
-line ``"<file>: <what is wrong>"`` for the single message the studio shows.
+line ``"<file>: <what is wrong>"`` for the single message a front end shows.
 
 A run can be continued from the newest checkpoint that loads: ``checkpoints/latest.pt``, or
 when that one is damaged or missing, the newest readable ``checkpoints/iter_NNNNNNN.pt``
-(``Trainer.resume_run`` itself only reads ``latest.pt``; :func:`use_as_latest` puts the fallback
-in its place and keeps the damaged file beside it).
+(:func:`prepare_resume`, which ``Trainer.resume_run`` calls: :func:`use_as_latest` puts the
+fallback in place of latest.pt and keeps the damaged file beside it).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import json
 import math
 import os
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import CheckpointError, Config, ConfigError, RunDir, load_checkpoint, load_config
-from engine.config import config_from_dict
-from engine.rundir import metric_columns
+from .checkpoint import CheckpointError, load_checkpoint
+from .config import Config, ConfigError, config_from_dict, load_config
+from .rundir import RunDir, metric_columns
 
 MAX_LISTED = 5  # line numbers named in a message before "…"
 
@@ -209,22 +211,9 @@ def _checkpoint_candidates(rd: RunDir) -> list[Path]:
     return [rd.latest_checkpoint, *numbered]
 
 
-def inspect_run(path: str | os.PathLike) -> RunReport:
-    """Read what can be read of a run folder; name each damaged or missing file."""
-    rd = RunDir(path)
-    rep = RunReport(path=rd.path)
-
-    # ---- config.toml
-    config_problem = None
-    if not rd.config_path.is_file():
-        config_problem = "missing"
-    else:
-        try:
-            rep.config, rep.config_source = load_config(rd.config_path), "config.toml"
-        except ConfigError as e:
-            config_problem = str(e.with_file(None))
-
-    # ---- checkpoints: the newest one that loads (and holds a valid configuration)
+def _newest_good_checkpoint(rd: RunDir, rep: RunReport) -> Config | None:
+    """Set ``rep.checkpoint`` to the newest checkpoint that loads and holds a valid configuration
+    (returned), naming each one passed over in ``rep.problems``."""
     for cand in _checkpoint_candidates(rd):
         if not cand.is_file():
             if cand == rd.latest_checkpoint:
@@ -247,11 +236,31 @@ def inspect_run(path: str | os.PathLike) -> RunReport:
                                 f"{e.with_file(None)}")
             continue
         rep.checkpoint, rep.checkpoint_iter = cand, int(st["gen_iter"])
-        if rep.config is None:
-            rep.config, rep.config_source = cfg, rep.rel(cand)
-        break
-    if rep.checkpoint is None and any(p.startswith("checkpoints/") for p in rep.problems):
+        return cfg
+    if any(p.startswith("checkpoints/") for p in rep.problems):
         rep.problems.append("checkpoints: no readable checkpoint, so the run cannot be continued")
+    return None
+
+
+def inspect_run(path: str | os.PathLike) -> RunReport:
+    """Read what can be read of a run folder; name each damaged or missing file."""
+    rd = RunDir(path)
+    rep = RunReport(path=rd.path)
+
+    # ---- config.toml
+    config_problem = None
+    if not rd.config_path.is_file():
+        config_problem = "missing"
+    else:
+        try:
+            rep.config, rep.config_source = load_config(rd.config_path), "config.toml"
+        except ConfigError as e:
+            config_problem = str(e.with_file(None))
+
+    # ---- checkpoints: the newest one that loads (and holds a valid configuration)
+    cfg = _newest_good_checkpoint(rd, rep)
+    if rep.config is None and cfg is not None:
+        rep.config, rep.config_source = cfg, rep.rel(rep.checkpoint)
 
     if config_problem is not None:
         shown = (f"; the configuration stored in {rep.config_source} is shown instead" if rep.config is not None
@@ -270,9 +279,9 @@ def inspect_run(path: str | os.PathLike) -> RunReport:
 
 
 def use_as_latest(rd: RunDir, checkpoint: Path) -> Path | None:
-    """Make ``checkpoint`` the run's checkpoints/latest.pt (so ``Trainer.resume_run`` continues
-    from it). A damaged latest.pt is kept as ``latest.pt.damaged`` (``-2``, ``-3``… if taken), never
-    deleted; returns where it went, or None when there was none."""
+    """Make ``checkpoint`` the run's checkpoints/latest.pt (the one a run continues from). A
+    damaged latest.pt is kept as ``latest.pt.damaged`` (``-2``, ``-3``… if taken), never deleted;
+    returns where it went, or None when there was none."""
     if checkpoint == rd.latest_checkpoint:
         return None
     aside = None
@@ -287,3 +296,57 @@ def use_as_latest(rd: RunDir, checkpoint: Path) -> Path | None:
         (rd.checkpoints / ".latest.pt.link").unlink()
     rd.link_latest(checkpoint)
     return aside
+
+
+@dataclass
+class ResumePoint:
+    """Where a run continues: the checkpoint (now also checkpoints/latest.pt), its generator
+    iteration, where a damaged latest.pt was put aside (None: it was not) and what was passed
+    over on the way."""
+
+    run_dir: Path
+    checkpoint: Path
+    gen_iter: int
+    damaged_latest: Path | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def uses_fallback(self) -> bool:
+        return self.checkpoint.name != "latest.pt"
+
+    def describe(self) -> str:
+        """One sentence for the user: which checkpoint the run continues from, and why."""
+        rel = self.checkpoint.relative_to(self.run_dir).as_posix()
+        text = f"continuing from {rel} (generator iteration {self.gen_iter})"
+        if self.problems:
+            text += ": " + "; ".join(self.problems)
+        if self.damaged_latest is not None:
+            text += f"; the damaged latest.pt is kept as {self.damaged_latest.relative_to(self.run_dir).as_posix()}"
+        return text
+
+
+def prepare_resume(path: str | os.PathLike) -> ResumePoint:
+    """Choose the checkpoint a run continues from: checkpoints/latest.pt, or when that one is
+    damaged or missing the newest numbered checkpoint that loads, which is then put in its
+    place (:func:`use_as_latest`). Raises CheckpointError when none loads."""
+    rd = RunDir(path)
+    rep = RunReport(path=rd.path)
+    _newest_good_checkpoint(rd, rep)
+    if rep.checkpoint is None:
+        found = "; ".join(rep.problems) if rep.problems else "no checkpoints/latest.pt"
+        raise CheckpointError(f"{rd.path}: nothing to resume ({found})")
+    aside = use_as_latest(rd, rep.checkpoint) if rep.uses_fallback else None
+    return ResumePoint(rd.path, rep.checkpoint, rep.checkpoint_iter, aside, rep.problems)
+
+
+def run_kind(config: Config | None, columns: Mapping[str, Sequence[float]]) -> tuple[str, bool]:
+    """(objective, is_toy) of a run; guessed from its metrics.csv columns when no configuration
+    could be read (a toy run has the w1_exact column; each objective fills its regulariser)."""
+    if config is not None:
+        return config.objective.kind, config.is_toy
+
+    def filled(name):
+        return any(v == v for v in columns.get(name, ()))  # any non-NaN
+
+    objective = "wgan-clip" if filled("clip_fraction") else "wgan-gp" if filled("gradient_penalty") else "gan"
+    return objective, "sliced_w" not in columns

@@ -1,0 +1,156 @@
+"""One training iteration, as the papers write it (ALGORITHM.md; Arjovsky et al. Algorithm 1,
+Gulrajani et al. Algorithm 1): update the critic ``n_critic`` times, then the generator once.
+
+The objective (gan, wgan-clip, wgan-gp, f-gan) supplies the losses. How the critic's gradients
+are computed is chosen once, when the run is built (:func:`choose_critic_gradients`): autograd
+on the objective's loss, or for WGAN-GP with a plain ReLU MLP critic the same gradients derived
+by hand (:mod:`engine.objectives.mlp_gp`). Nothing here waits for the device: the statistics of
+an iteration are written into a device row that the metrics recorder reports later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from .models import has_batchnorm
+from .objectives import Objective, WGANGPObjective
+from .objectives.base import CriticOutput
+from .objectives.mlp_gp import HandDerivedGradients, plain_relu_mlp
+from .objectives.wgan_clip import clip_fraction, clip_parameters
+
+# (real, fake, labels or None, gp_lambda) -> the critic's loss; writes the critic's .grad
+CriticGradients = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None, float], CriticOutput]
+
+
+class AutogradGradients:
+    """The textbook way: the critic's outputs, the objective's loss, ``backward()``. Real and
+    fake go through the critic in one pass, unless it has batch-norm (which would mix their
+    statistics)."""
+
+    def __init__(self, critic: torch.nn.Module, objective: Objective, rng: torch.Generator):
+        self.critic, self.objective, self.rng = critic, objective, rng
+        self.separate_passes = has_batchnorm(critic)
+
+    def _f(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return self.critic(x) if y is None else self.critic(x, y)
+
+    def __call__(self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
+                 gp_lambda: float) -> CriticOutput:
+        m = real.shape[0]
+        if self.separate_passes:
+            f_real, f_fake = self._f(real, y), self._f(fake, y)
+        else:
+            f = self._f(torch.cat((real, fake)), None if y is None else torch.cat((y, y)))
+            f_real, f_fake = f[:m], f[m:]
+        out = self.objective.critic_loss(f_real, f_fake, critic=self.critic, real=real, fake=fake,
+                                         generator=self.rng, gp_lambda=gp_lambda, labels=y)
+        out.loss.backward()
+        return out
+
+
+def choose_critic_gradients(critic: torch.nn.Module, objective: Objective, conditional: bool,
+                            rng: torch.Generator) -> CriticGradients:
+    """Hand-derived gradients where they apply (WGAN-GP, unconditional plain ReLU MLP critic:
+    the toy presets), autograd everywhere else. Same loss, same gradients."""
+    if isinstance(objective, WGANGPObjective) and not conditional:
+        layers = plain_relu_mlp(critic)
+        if layers:
+            return HandDerivedGradients(layers, rng)
+    return AutogradGradients(critic, objective, rng)
+
+
+def n_critic_for(gen_iter: int, n_critic: int, warmup: bool) -> int:
+    """Critic updates of the coming generator iteration; the WGAN reference code's warm-up gives
+    100 while ``gen_iter < 25`` and at every 500th."""
+    if warmup and (gen_iter < 25 or gen_iter % 500 == 0):
+        return 100
+    return n_critic
+
+
+def grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+class TrainingStep:
+    """The critic update, the generator update and one training iteration of a built run. ``hp``
+    (the live values: learning rates are set on the optimisers, ``clip_value``, ``gp_lambda``) is
+    read at each call."""
+
+    def __init__(self, generator: torch.nn.Module, critic: torch.nn.Module, opt_generator: torch.optim.Optimizer,
+                 opt_critic: torch.optim.Optimizer, objective: Objective, data, rng: torch.Generator, *,
+                 batch_size: int, z_dim: int, conditional: bool, clip_before_step: bool,
+                 critic_gradients: CriticGradients):
+        self.generator, self.critic = generator, critic
+        self.opt_generator, self.opt_critic = opt_generator, opt_critic
+        self.objective, self.data, self.rng = objective, data, rng
+        self.m, self.z_dim, self.conditional = batch_size, z_dim, conditional
+        self.clip_before_step = clip_before_step
+        self.critic_gradients = critic_gradients
+        self.critic_params = list(critic.parameters())
+
+    def critic_update(self, hp: dict, record: bool = False) -> tuple[CriticOutput, torch.Tensor | None]:
+        """One critic step on a fresh real batch and a fake batch (no gradient to the generator).
+        Returns the objective's output and, if ``record``, the norm of the critic's gradient."""
+        clip, c = self.objective.clips_weights, hp["clip_value"]
+        real, labels = self.data.sample(self.m, self.rng)
+        # Conditional: the fake batch is generated with the real batch's labels (y), which the
+        # critic sees with both halves and the gradient penalty with its interpolates.
+        y = labels if self.conditional else None
+        z = torch.randn(self.m, self.z_dim, generator=self.rng, device=self.rng.device)
+        with torch.no_grad():
+            fake = self.generator(z) if y is None else self.generator(z, y)
+        if clip and self.clip_before_step:  # the reference code's order
+            clip_parameters(self.critic_params, c)
+        self.opt_critic.zero_grad(set_to_none=True)
+        out = self.critic_gradients(real, fake, y, hp["gp_lambda"])
+        norm = grad_norm(self.critic_params) if record else None
+        self.opt_critic.step()
+        if clip and not self.clip_before_step:
+            clip_parameters(self.critic_params, c)
+        return out, norm
+
+    def generator_update(self) -> torch.Tensor:
+        """One generator step on ``L_g``; the critic's weights get no gradient. Returns ``L_g``."""
+        self.critic.requires_grad_(False)
+        try:
+            z = torch.randn(self.m, self.z_dim, generator=self.rng, device=self.rng.device)
+            if self.conditional:  # labels drawn as the data's are
+                y = self.data.sample_labels(self.m, self.rng)
+                loss = self.objective.generator_loss(self.critic(self.generator(z, y), y))
+            else:
+                loss = self.objective.generator_loss(self.critic(self.generator(z)))
+            self.opt_generator.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_generator.step()
+        finally:
+            self.critic.requires_grad_(True)
+        return loss.detach()
+
+    def iteration(self, hp: dict, n_critic: int, stats: torch.Tensor) -> None:
+        """One generator iteration. Its statistics go into the device row ``stats`` (the order of
+        :data:`engine.recorder.STATS`): the means over its critic steps of the W-estimate, the
+        critic loss and the penalty (n_critic batches give a steadier estimate than the last
+        one), the generator loss, the clipped share, the critic's gradient norm, a NaN/Inf flag."""
+        # ---- (1) Update the critic n_critic times
+        w_sum = loss_sum = gp_sum = None
+        for t in range(n_critic):
+            out, norm = self.critic_update(hp, record=t == n_critic - 1)
+            if w_sum is None:
+                w_sum, loss_sum, gp_sum = out.w_estimate, out.loss.detach(), out.penalty
+            else:
+                w_sum, loss_sum, gp_sum = w_sum + out.w_estimate, loss_sum + out.loss.detach(), gp_sum + out.penalty
+
+        # ---- (2) Update the generator
+        g_loss = self.generator_update()
+
+        # ---- statistics, on the device (no sync)
+        cf = (clip_fraction(self.critic_params, hp["clip_value"]) if self.objective.clips_weights
+              else out.w_estimate.new_zeros(()))
+        nonfinite = (~torch.isfinite(loss_sum) | ~torch.isfinite(g_loss) | ~torch.isfinite(norm)).float()
+        torch.stack((w_sum / n_critic, loss_sum / n_critic, g_loss, gp_sum / n_critic, cf, norm, nonfinite),
+                    out=stats)

@@ -429,10 +429,16 @@ class Trainer:
         rd = self.run_dir
         good = rd is not None and rd.latest_checkpoint.is_file()
         if self.on_nonfinite == "raise" or not good:
-            where = (f"; the last good checkpoint (iteration {load_checkpoint(rd.latest_checkpoint)['gen_iter']}) is "
-                     f"kept in {rd.checkpoints}" if good else "")
-            raise TrainingError(f"the {what} became NaN or infinite at generator iteration {first_bad}{where}; "
-                                "lower the learning rates and resume")
+            if good:  # advice that works from where the run is: continue from its last good checkpoint
+                it = load_checkpoint(rd.latest_checkpoint)["gen_iter"]
+                advice = (f"; the last good checkpoint (iteration {it}) is kept in {rd.checkpoints}: continue from it "
+                          f"with lower learning rates (wgan-train --resume {rd.path} --set optimiser.lr_critic=... "
+                          "--set optimiser.lr_generator=...)")
+            else:  # nothing to continue from: no checkpoint was written before the failure
+                advice = ("; no checkpoint was written before it, so there is nothing to continue from: start the run "
+                          "again with lower learning rates (or a smaller [train] checkpoint_every, so a good state "
+                          "is kept sooner)")
+            raise TrainingError(f"the {what} became NaN or infinite at generator iteration {first_bad}{advice}")
         # Roll back to the last good checkpoint: weights, optimisers, RNGs, counters and metrics.csv.
         self.load_state(load_checkpoint(rd.latest_checkpoint), source=rd.latest_checkpoint)
         self.recorder.clear()

@@ -215,10 +215,24 @@ def test_nonfinite_in_raise_mode_stops_with_a_message(tmp_path):
     cfg.optimiser.lr_critic = cfg.optimiser.lr_generator = 1e6
     cfg.objective.gp_lambda = 1e4
     t = Trainer(cfg, tmp_path / "r", on_nonfinite="raise")
-    with pytest.raises(TrainingError, match="NaN or infinite"):
+    with pytest.raises(TrainingError, match="NaN or infinite") as e:
         t.run()
     ev = read_events(tmp_path / "r" / "events.jsonl")
     assert ev[-1]["type"] == "error" and t.state == "error"
+    # The advice works from where the run is: here nothing was checkpointed before iteration 1
+    assert "no checkpoint was written before it" in str(e.value) and "start the run again" in str(e.value)
+    assert "resume" not in str(e.value)
+
+
+def test_nonfinite_advice_names_the_checkpoint_to_continue_from(tmp_path):
+    t = Trainer(exploding_config(), tmp_path / "r", on_nonfinite="raise")
+    for _ in range(5):
+        t.step()  # a good checkpoint at iteration 5
+    t.request_edit(lr_critic=1e6, lr_generator=1e6, gp_lambda=1e4)
+    with pytest.raises(TrainingError) as e:
+        t.run()
+    msg = str(e.value)
+    assert "last good checkpoint (iteration 5)" in msg and f"wgan-train --resume {tmp_path / 'r'}" in msg
 
 
 def test_checkpoint_with_a_pickled_object_is_refused(tmp_path):

@@ -4,6 +4,7 @@ from any thread and taken by the training loop at a generator-iteration boundary
 from __future__ import annotations
 
 import threading
+import time
 
 from .config import LIVE_KEYS, SCHEMA, ConfigError, coerce_value
 
@@ -87,11 +88,16 @@ class RunControl:
                 return "step"
             return "wait"
 
-    def wait_while_paused(self) -> bool:
-        """Block while paused; return on resume (True), a stop or a step request (False)."""
+    def wait_while_paused(self, timeout: float | None = None) -> bool | None:
+        """Block while paused; return on resume (True), a stop or a step request (False), or
+        after ``timeout`` seconds still paused (None)."""
+        end = None if timeout is None else time.monotonic() + timeout
         with self._wake:
             while self._pause and not self._stop and self._step_requests == 0:
-                self._wake.wait(0.5)
+                left = 0.5 if end is None else min(0.5, end - time.monotonic())
+                if left <= 0:
+                    return None
+                self._wake.wait(left)
             return not self._pause
 
     def take_edits(self) -> list[tuple[str, float]]:

@@ -46,6 +46,7 @@ from .models.ema import WeightAverage
 from .objectives import get_objective
 from .recorder import MetricsRecorder
 from .render import payload_image, save_png
+from .requests import HEARTBEAT_S, POLL_S, RequestInbox, write_status
 from .rng import capture_rng, restore_rng, seed_everything
 from .rundir import RunDir, metric_columns, uses_digit_classifier
 from .runfolder import ResumePoint, prepare_resume
@@ -165,6 +166,10 @@ class Trainer:
         self._rolled_back = False
         self._started = False
         self.error: BaseException | None = None
+        # The run folder as a steering channel (engine.requests): requests from other processes,
+        # and the heartbeat that tells a follower the run is alive.
+        self._inbox = RequestInbox(self.run_dir.path) if self.run_dir is not None else None
+        self._heartbeat_due = -math.inf
 
 
     # ================================================================== construction helpers
@@ -342,6 +347,51 @@ class Trainer:
         if state != self.state:
             self.state = state
             self._notify("on_state", state)
+            self._heartbeat(force=True)
+
+    # ================================================================== the run folder as a channel
+    def _serve_folder(self) -> None:
+        """Apply the requests waiting in RUN/requests/ and beat the heart (at an iteration
+        boundary or while paused; both throttled, a few file-system calls a second)."""
+        if self._inbox is None:
+            return
+        for req, reason, _name in self._inbox.take():
+            self._apply_request(req, reason)
+        self._heartbeat()
+
+    def _apply_request(self, req: dict | None, reason: str | None) -> None:
+        req = req if isinstance(req, dict) else {}
+        action = req.get("action")
+        fields = {"id": req.get("id"), "action": action, "by": req.get("by", "")}
+        if action == "set":
+            fields.update(key=req.get("key"), value=req.get("value"))
+        if reason is None:
+            try:
+                if action == "set":
+                    self.request_edit(**{req["key"]: req["value"]})
+                elif action == "step":
+                    self.request_step(int(req.get("n", 1)))
+                else:
+                    {"pause": self.pause, "resume": self.resume, "stop": self.stop}[action]()
+            except ConfigError as e:  # refused with the config's own words; the run goes on
+                reason = str(e)
+        outcome = {"outcome": "refused", "reason": reason} if reason else {"outcome": "applied"}
+        self._event("request", **fields, **outcome)
+
+    def _heartbeat(self, force: bool = False) -> None:
+        if self.run_dir is None or not self._started:
+            return
+        now = time.monotonic()
+        if not force and now < self._heartbeat_due:
+            return
+        self._heartbeat_due = now + HEARTBEAT_S
+        try:
+            write_status(self.run_dir.path, {
+                "state": self.state, "gen_iter": self.gen_iter, "total": self.total_iters,
+                "its_per_sec": round(self.its_per_sec, 4), "elapsed_s": round(self._elapsed(), 2),
+                "live": dict(self.hp), "device": describe(self.device)})
+        except OSError:  # a full disk must not stop the run for a heartbeat
+            pass
 
     def _set_lrs(self) -> None:
         for g in self.opt_critic.param_groups:
@@ -524,6 +574,8 @@ class Trainer:
     # ================================================================== the run
     def _start(self) -> None:
         self._started = True
+        if self._inbox is not None:
+            self._inbox.restart()  # requests written before this part of the run are stale
         if self.run_dir is not None:
             self.run_dir.create()
             self.run_dir.write_config(self.config)
@@ -545,6 +597,7 @@ class Trainer:
         self._set_state("running")
         try:
             while self.gen_iter < self.total_iters:
+                self._serve_folder()
                 action = self.control.next_action()
                 if action == "stop":
                     break
@@ -594,7 +647,12 @@ class Trainer:
             self._in_pause = True
             self._event("pause")
             self._set_state("paused")
-        if self.control.wait_while_paused():
+        while True:
+            resumed = self.control.wait_while_paused(timeout=POLL_S if self._inbox is not None else None)
+            if resumed is not None:
+                break
+            self._serve_folder()  # still paused: a request may resume, step or stop the run
+        if resumed:
             self._leave_pause()
         self.recorder.restart_clock()
 

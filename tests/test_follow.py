@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -113,3 +114,96 @@ def test_refused_requests_say_why(req, reason):
     now = 1100.0 if "1000 s ago" in reason else 101.0
     got, why = check_request(json.dumps(req).encode(), run_started=50.0, now=now)
     assert why is not None and reason in why
+
+
+# ----------------------------------------------------------------------------- a real run, in another process
+def _start_train(tmp_path, *extra):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "wgan-train"
+    out = tmp_path / "run"
+    proc = subprocess.Popen([str(exe), "--preset", "toy-wgan-gp", "--out", str(out), "--iters", "100000", "--quiet",
+                             "--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.eval_every=0",
+                             "--set", "train.sample_every=0", "--set", "train.checkpoint_every=50", "--device", "cpu",
+                             *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    return proc, out
+
+
+def test_follow_and_steer_a_run_in_another_process(tmp_path):
+    """wgan-train in its own process; this test follows its folder and steers it with wgan-ctl's
+    requests: rows arrive in order, none twice; pause, an edit and a stop are applied at the
+    iterations the events name; the run ends as stopped."""
+    from engine.cli import ctl_main
+    from engine.rundir import read_metrics
+    from tests.helpers import wait_until
+
+    proc, out = _start_train(tmp_path)
+    try:
+        wait_until(lambda: (out / "status.json").exists(), 120, proc=proc, what="the run's heartbeat")
+        f = RunFollower(out)
+        seen: list[float] = []
+
+        def follow():
+            up = f.poll()
+            seen.extend(up.rows.get("gen_iter", []))
+            events.extend(up.events)
+            return up
+
+        events: list[dict] = []
+        wait_until(lambda: len(seen) >= 20 or follow() and False, 120, proc=proc, what="20 rows")
+        assert ctl_main([str(out), "pause"]) == 0  # waits for the outcome
+        wait_until(lambda: follow().state == "paused", 60, proc=proc, what="paused")
+        assert ctl_main([str(out), "set", "lr_critic=2e-4"]) == 0
+        assert ctl_main([str(out), "set", "batch_size=3"]) == 2  # wgan-ctl refuses at once: not live
+        # ... and so does the trainer when such a request (or a malformed one) reaches the folder anyway
+        not_live = json.dumps({"action": "set", "key": "batch_size", "value": 3, "created": time.time()})
+        for i, body in enumerate([not_live, '{"action": "set", "key": '], 1):
+            tmp = requests_dir(out) / f".raw{i}.tmp"
+            tmp.write_text(body)
+            os.replace(tmp, requests_dir(out) / f"{time.time_ns():020d}-raw{i}.json")
+        wait_until(lambda: sum(e["type"] == "request" for e in events) >= 4 or follow() and False, 60, proc=proc)
+        assert ctl_main([str(out), "resume"]) == 0
+        assert ctl_main([str(out), "stop"]) == 0
+        assert proc.wait(120) == 0
+        follow()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert seen == list(range(1, len(seen) + 1)), "in order, none twice, none missing"
+    assert seen == read_metrics(out / "metrics.csv")["gen_iter"]
+    reqs = [e for e in events if e["type"] == "request"]
+    assert [(r["action"], r["outcome"]) for r in reqs] == [("pause", "applied"), ("set", "applied"),
+                                                              ("set", "refused"), (None, "refused"),
+                                                              ("resume", "applied"), ("stop", "applied")]
+    assert "cannot be changed during a run" in reqs[2]["reason"] and "malformed" in reqs[3]["reason"]
+    edit = next(e for e in events if e["type"] == "edit")
+    assert edit["key"] == "lr_critic" and edit["new"] == 2e-4 and edit["gen_iter"] >= reqs[1]["gen_iter"]
+    pause = next(e for e in events if e["type"] == "pause")
+    assert pause["gen_iter"] == reqs[0]["gen_iter"]
+    assert f.poll().state == "stopped" and events[-1]["type"] == "stop"
+
+
+def test_a_killed_run_is_said_to_have_stopped_responding(tmp_path):
+    import signal
+
+    from tests.helpers import wait_until
+
+    proc, out = _start_train(tmp_path)
+    clock = ManualClock()
+    try:
+        wait_until(lambda: (out / "status.json").exists(), 120, proc=proc, what="the run's heartbeat")
+        f = RunFollower(out, clock=clock, silent_s=30)
+        wait_until(lambda: f.poll().state == "running", 60, what="running")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(60)
+        f.poll()  # whatever it wrote last
+        clock.advance(31)
+        up = f.poll()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert up.state == "not responding"
+    assert "no sign of life for 31 s" in describe_state(up.state, up.silent_s)

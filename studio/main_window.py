@@ -55,9 +55,11 @@ from studio.worker import Task, warm_up
 log = logging.getLogger(__name__)
 
 STATE_TEXT = {"idle": "Idle", "starting": "Starting", "running": "Running", "paused": "Paused",
-              "stopping": "Stopping", "finished": "Finished", "stopped": "Stopped", "error": "Error"}
+              "stopping": "Stopping", "finished": "Finished", "stopped": "Stopped", "error": "Error",
+              "not responding": "Not responding (no sign of life from the training process)"}
 STATE_COLOUR = {"running": "#2ca02c", "paused": "#e6a700", "starting": "#1f77b4", "stopping": "#e6a700",
-                "error": "#d62728", "finished": "#1f77b4", "stopped": "#7f7f7f", "idle": "#7f7f7f"}
+                "error": "#d62728", "finished": "#1f77b4", "stopped": "#7f7f7f", "idle": "#7f7f7f",
+                "not responding": "#d62728"}
 
 
 def no_confirm() -> bool:
@@ -495,7 +497,8 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
             a.setEnabled(not active)
         self.preset_combo.setEnabled(not active)
         self.config_panel.set_read_only(active)
-        self.steer.set_active(s in ("running", "paused") and self.trainer is not None)
+        source = self.model.source
+        self.steer.set_active(s in ("running", "paused") and source is not None and source.can_steer)
         self.act_export.setEnabled(self.trainer is not None or self.opened_run is not None)
         self._update_title()
 
@@ -562,7 +565,9 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         if self._closing:
             event.ignore()
             return
-        if self.is_active():
+        if self.is_active() and not self.model.source.owns_run:
+            self.model.source.stop_and_wait(5.0)  # a followed run goes on in its own process
+        elif self.is_active():
             if not (no_confirm() or self.question_handler(
                     "Stop training?", "A run is in progress. Stop it, write a checkpoint and quit?")):
                 event.ignore()

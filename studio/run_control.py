@@ -23,7 +23,7 @@ from engine.runfolder import RunReport, inspect_run, is_run_folder, use_as_lates
 from studio import dialogs
 from studio.panels.banner import QUANTITIES, lowered
 from studio.run_model import RunModel
-from studio.sources import LocalSource
+from studio.sources import FolderSource, LocalSource, is_live
 from studio.worker import TrainingWorker
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,8 @@ class RunControl:
         if self._refuse_while_active():
             return False
         rd = RunDir(path)
+        if is_live(rd.path):
+            return self.follow_run(rd.path)
         if not is_run_folder(rd.path):
             self._warn("Not a run folder", f"{path}: no config.toml, metrics.csv, events.jsonl or checkpoint in "
                        "this folder.")
@@ -172,6 +174,26 @@ class RunControl:
             for p in rep.problems:
                 self.model.add_note(f"damaged: {p}")
             log.warning("damaged run folder %s: %s", rep.path, "; ".join(rep.problems))
+        return True
+
+    def follow_run(self, path: Path) -> bool:
+        """Show a run that another process is training (a terminal, a server, a torchrun job), live,
+        with the same controls: they travel as request files in its folder."""
+        rep = inspect_run(path)
+        cfg = rep.config
+        if cfg is None:
+            self._warn("Cannot follow the run", f"{path}: its configuration cannot be read: "
+                       + "; ".join(rep.problems))
+            return False
+        self.preset_name, self.config_path = None, None
+        self.preset_combo.setCurrentIndex(-1)
+        self.run_report = rep
+        self.config_panel.set_config(cfg)
+        self.model.start(FolderSource(path), cfg, path)
+        self.model.add_note(f"— following {path.name}, trained by another process: pause, step, stop and the live "
+                            "edits reach it through its folder (requests/), and it goes on when this window closes.")
+        self._remember(path)
+        self._update_actions()
         return True
 
     def _load_run_samples(self, rd: RunDir) -> None:
@@ -340,7 +362,7 @@ class RunControl:
             self.model.set_state("stopping")
 
     def request_edit(self, key: str, value) -> bool:
-        if not self.is_active() or self.trainer is None:
+        if not self.is_active() or not self.model.source.can_steer:
             return False
         try:
             self.model.source.request_edit(**{key: value})

@@ -249,7 +249,7 @@ class RunModel(QObject):
         return [(source.ready, self._on_ready), (source.metrics, self._on_metrics),
                 (source.samples, self._on_samples), (source.event, self._on_event),
                 (source.state_changed, self.set_state), (source.failed, self._on_failed),
-                (source.ended, self._on_ended)]
+                (source.ended, self._on_ended), (source.metrics_reset, self._on_metrics_reset)]
 
     def _changed(self) -> None:
         self.generation += 1
@@ -323,6 +323,12 @@ class RunModel(QObject):
         self._append(cols)
         self.metrics_appended.emit(cols)
 
+    @Slot()
+    def _on_metrics_reset(self) -> None:
+        if self._metrics is not None and self.rows:
+            self._metrics.clear()
+            self.metrics_replaced.emit()
+
     @Slot(object)
     def _on_samples(self, payload) -> None:
         self.set_samples(payload)
@@ -344,9 +350,10 @@ class RunModel(QObject):
     @Slot()
     def _on_ended(self) -> None:
         self._active = False
-        if self.state in ACTIVE:
+        if self.state in ACTIVE or self.state == "not responding":
             trainer = self.trainer
-            final = trainer.state if trainer is not None else "error"
+            final = trainer.state if trainer is not None else ("stopped" if self.source is not None and
+                                                                not self.source.owns_run else "error")
             self.state = final if final in ("finished", "stopped", "error", "idle") else "stopped"
             self.state_changed.emit(self.state)
         self.ended.emit()

@@ -2,19 +2,25 @@
 
 A :class:`RunSource` reports one run through its signals, in the GUI thread and in the order the
 run produced them, and takes the user's controls. :class:`studio.run_model.RunModel` listens to
-exactly one source at a time. Today's source is :class:`LocalSource`, a Trainer on a thread of
-this process; a run folder written by another process (followed by polling metrics.csv and
-events.jsonl) is meant to be a second one beside it.
+exactly one source at a time: :class:`LocalSource`, a Trainer on a thread of this process, or
+:class:`FolderSource`, a run folder written by another process (followed by polling its files and
+steered through request files).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine import LIVE_KEYS
 from studio.worker import RunHandle, TrainingWorker, start_worker
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,6 +46,9 @@ class RunSource(QObject):
     state_changed = Signal(str)     # the engine's state name
     failed = Signal(str, str)       # message for the user, details
     ended = Signal()
+    metrics_reset = Signal()        # the rows so far are no longer the run's: they come again
+
+    owns_run = True                 # False: the run lives in another process; closing stops following only
 
     can_steer = False               # whether pause/resume/step/stop/request_edit reach the run
     trainer = None                  # the in-process Trainer, if any (exports, the status bar)
@@ -172,3 +181,143 @@ class LocalSource(RunSource):
     def stop_and_wait(self, timeout_s: float, process_events=None) -> bool:
         handle = self.handle
         return handle.stop_and_wait(timeout_s, process_events) if handle is not None else True
+
+
+class FolderSource(RunSource):
+    """A run folder written by another process (a terminal, a server, a torchrun job), followed
+    by polling it (:class:`engine.follow.RunFollower`) on a thread of its own and steered through
+    request files (:mod:`engine.requests`). The run goes on when the studio stops following."""
+
+    can_steer = True
+    owns_run = False
+    POLL_S = 0.25
+
+    def __init__(self, path, parent: QObject | None = None, *, silent_s: float | None = None):
+        super().__init__(parent)
+        from engine.follow import SILENT_S, RunFollower
+
+        self.path = Path(path)
+        self.follower = RunFollower(self.path, silent_s=silent_s if silent_s is not None else SILENT_S)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ready = False
+        self.follow_state = "waiting"
+        self.silent_s = 0.0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="follow", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        from engine.follow import ENDED
+
+        try:
+            while not self._stop.is_set():
+                up = self.follower.poll()
+                self._deliver(up)
+                if up.state in ENDED:
+                    break
+                self._stop.wait(self.POLL_S)
+        except Exception as e:  # noqa: BLE001 - reported, never a dead thread without a word
+            log.exception("following %s failed", self.path)
+            self.failed.emit(f"{type(e).__name__}: {e}", "")
+        finally:
+            self.ended.emit()
+
+    def _deliver(self, up) -> None:
+        status = self.follower.status or {}
+        if not self._ready and (status or up.rows or up.events):
+            self._ready = True
+            self.ready.emit({"values": dict(status.get("live") or {}), "device": str(status.get("device", "")),
+                             "warnings": []})
+        if up.reset:
+            self.metrics_reset.emit()
+        if up.rows:
+            self.metrics.emit({k: np.asarray(v, dtype=np.float64) for k, v in up.rows.items()})
+        for ev in up.events:
+            self.event.emit(ev)
+        if up.sample is not None:
+            payload = _png_payload(up.sample)
+            if payload is not None:
+                self.samples.emit(payload)
+        self.silent_s = up.silent_s
+        if up.state != self.follow_state:
+            self.follow_state = up.state
+            self.state_changed.emit({"not responding": "not responding", "waiting": "starting",
+                                     "failed": "error"}.get(up.state, up.state))
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def progress(self) -> Progress:
+        st = self.follower.status or {}
+        return Progress(int(st.get("gen_iter", 0) or 0), int(st.get("total", 0) or 0),
+                        float(st["its_per_sec"]) if st.get("its_per_sec") else None,
+                        float(st["elapsed_s"]) if st.get("elapsed_s") is not None else None, str(st.get("device", "")))
+
+    def live_values(self) -> dict:
+        return dict((self.follower.status or {}).get("live") or {})
+
+    def _request(self, action: str, **fields) -> None:
+        from engine.requests import write_request
+        write_request(self.path, action, by="studio", **fields)
+
+    def pause(self) -> None:
+        self._request("pause")
+
+    def resume(self) -> None:
+        self._request("resume")
+
+    def step(self, n: int = 1) -> None:
+        self._request("step", n=n)
+
+    def stop(self) -> None:
+        self._request("stop")
+
+    def request_edit(self, **changes) -> None:
+        """Raises ConfigError at once for a bad key or value (the same rules as the trainer's)."""
+        for key, value in changes.items():
+            self._request("set", key=key, value=value)
+
+    def stop_following(self) -> None:
+        self._stop.set()
+
+    def stop_and_wait(self, timeout_s: float, process_events=None) -> bool:
+        """Stop following (the run itself goes on in its own process)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        if process_events is not None:
+            process_events()
+        return not self.is_running()
+
+
+def _png_payload(path: Path) -> dict | None:
+    """A picture the run wrote, shown as it is (a grid or the toy view): one "sample" per row."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
+        gen_iter = int(path.stem.split("_")[-1])
+    except (OSError, ValueError, UnidentifiedImageError):
+        return None  # being written, or damaged: the next picture will do
+    return {"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter, "nrow": 1}
+
+
+def is_live(path) -> bool:
+    """Whether another process is training (or has paused) the run in ``path`` right now: its
+    heartbeat is recent and says so."""
+    import time
+
+    from engine.follow import SILENT_S
+    from engine.requests import STATUS_FILE, read_status
+
+    st = read_status(path)
+    if not st or st.get("state") not in ("running", "paused", "starting", "stopping"):
+        return False
+    try:
+        age = time.time() - (Path(path) / STATUS_FILE).stat().st_mtime
+    except OSError:
+        return False
+    return age < SILENT_S

@@ -77,6 +77,7 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         super().__init__()
         self.settings = settings or Settings()
         self.question_handler = self._ask
+        self.export_dialog = None           # the open export dialog (Export grid…), if any
         self.live_samples_s = live_samples_s
         self.model = RunModel(self)
         self.config_path: Path | None = None

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from engine import SCHEMA, Config, ConfigError
 from engine.config import FieldInfo, coerce_value, config_from_dict, validate
+from studio.panels.keys import WindowShortcutsFirst
 
 SECTION_TITLES = {"data": "Data", "model": "Model", "objective": "Objective", "optimiser": "Optimiser",
                   "train": "Training"}
@@ -175,6 +176,7 @@ class ConfigPanel(QWidget):
         col = QVBoxLayout(body)
         col.setContentsMargins(4, 4, 4, 4)
         groups: dict[str, QFormLayout] = {}
+        self._keys = WindowShortcutsFirst(self)  # Ctrl+E, Ctrl+Enter... work from a focused field
         for dotted, info in SCHEMA.items():
             if info.section not in groups:
                 box = QGroupBox(SECTION_TITLES.get(info.section, info.section.title()))
@@ -185,6 +187,8 @@ class ConfigPanel(QWidget):
                 col.addWidget(box)
             f = _Field(info, self._on_edit)
             self._fields[dotted] = f
+            if isinstance(f.widget, QLineEdit):
+                f.widget.installEventFilter(self._keys)
             label = QLabel(self._label_text(info))
             label.setToolTip(f.widget.toolTip())
             label.setBuddy(f.widget)

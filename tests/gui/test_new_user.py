@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PIL import Image
+from PySide6.QtCore import Qt
 
 from tests.helpers import tiny_config
 
@@ -29,5 +30,81 @@ def test_export_grid_writes_the_iteration_its_name_says(qtbot, window):
     assert done.args == [name]
     with Image.open(name) as img:
         assert img.text["gen_iter"] == str(named_it)
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+
+
+# ---------------------------------------------------------------------- 2. fields and shortcuts
+def test_enter_applies_a_steer_field_and_the_run_shortcuts_work_again(qtbot, window):
+    use(window, tiny_config(live=True))
+    window.start()
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: window.steer.lr_critic.isEnabled(), timeout=30_000)
+    window.toggle_pause()
+    wait_state(qtbot, window, "paused")
+    trainer, field = window.trainer, window.steer.lr_critic
+    window.activateWindow()
+    field.setFocus()
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field, "0.0002")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert "requested" in window.steer.status.text(), "Enter applied the value (at the next iteration)"
+    assert not field.hasFocus(), "Enter gives the focus back to the window"
+    qtbot.keyClick(window.focusWidget() or window, Qt.Key.Key_Space)
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: trainer.hp["lr_critic"] == 2e-4, timeout=30_000)
+    assert field.text() == "0.0002"
+
+    # From a focused field: Space pauses, Ctrl+E exports, and neither edits the field.
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_Space)
+    wait_state(qtbot, window, "paused")
+    assert field.text() == "0.0002"
+    qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.export_dialog is not None, timeout=60_000)
+    window.export_dialog.reject()
+    assert field.text() == "0.0002"
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+
+
+def test_ctrl_e_in_a_configuration_field_exports_and_space_still_types(qtbot, window):
+    use(window, tiny_config(live=True))
+    window.start()
+    wait_state(qtbot, window, "running")
+    window.toggle_pause()
+    wait_state(qtbot, window, "paused")
+    field = window.config_panel.field_widget("data.path")
+    window.activateWindow()
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.export_dialog is not None, timeout=60_000)
+    window.export_dialog.reject()
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+
+
+# ---------------------------------------------------------------------- 3. live values explained
+def test_a_refused_live_value_says_what_is_allowed(qtbot, window):
+    use(window, tiny_config(live=True))
+    window.start()
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: window.steer.lr_critic.isEnabled(), timeout=30_000)
+    steer, field = window.steer, window.steer.lr_critic
+    window.activateWindow()
+    for typed, why in (("abc", "is not a number"), ("-5", "out of range"), ("1e7", "out of range")):
+        field.setFocus()
+        field.lineEdit().selectAll()
+        qtbot.keyClicks(field, typed)
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+        message = steer.field_error("lr_critic")
+        assert why in message and "Allowed: a number in (0, 1000000]" in message, message
+        assert steer.errors["lr_critic"].isVisible() and field.property("invalid") is True
+        assert field.cleanText() == typed, "the typed text stays to be corrected"
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field, "0.0003")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert steer.field_error("lr_critic") == "" and not steer.errors["lr_critic"].isVisible()
+    qtbot.waitUntil(lambda: window.trainer.hp["lr_critic"] == 3e-4, timeout=30_000)
     window.stop()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)

@@ -53,6 +53,12 @@ W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the 
              "the sliced W1 (images), computed every eval_every iterations.<br><b>ρ</b>: Spearman rank "
              "correlation of W_est with them over the evaluations so far (1 = they fall together: the "
              "paper's claim that the estimate tracks sample quality).")
+GAP_TOOLTIP = ("<b>Critic gap</b> mean f(real) − mean f(generated): the discriminator's logits (GAN) or "
+               "variational function (f-GAN) on real minus generated samples. <b>Not a distance</b>: it does "
+               "not have to fall, and it grows when the discriminator wins. The critic loss is minus the "
+               "divergence bound it maximises.<br>Orange points: the exact W1 between 1,000 generated and "
+               "1,000 real points (toy sets), or the sliced W1 (images), every eval_every iterations: those "
+               "do fall as the samples improve.")
 SYMBOLS = {"clip_value": "c", "lr_critic": "α_D", "lr_generator": "α_G", "n_critic": "n_critic",
            "gp_lambda": "λ"}
 SMOOTHED = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm")
@@ -324,7 +330,12 @@ class PlotsPanel(QWidget):
         w1 = key(c.w1_exact, "exact W1" if self._is_toy else "sliced W1", "●")
         against = "W1" if self._is_toy else "sliced W1"
         rho = f"{sep}<span style='{fg}'>ρ(W_est, {against}) = {self.rho:.2f}</span>" if self.rho is not None else ""
-        self.w_plot.setTitle(f"<span style='{fg}'>W-estimate (should fall)</span>{sep}"
+        wgan = self._objective in ("wgan-gp", "wgan-clip")
+        main = "W-estimate (should fall)" if wgan else "Critic gap f(real) − f(fake) (not a distance)"
+        if not wgan:
+            against = "W1" if self._is_toy else "sliced W1"
+            rho = ""  # a rank correlation with a gap that need not fall would mislead
+        self.w_plot.setTitle(f"<span style='{fg}'>{main}</span>{sep}"
                              f"{key(c.w_raw, 'raw')}{sep}{key(c.w_smooth, 'smoothed')}{sep}{w1}{rho}")
         self.loss_plot.setTitle(f"<span style='{fg}'>Losses</span>{sep}{key(c.critic, 'critic L_f')}{sep}"
                                 f"{key(c.generator, 'generator L_g')}")
@@ -337,6 +348,28 @@ class PlotsPanel(QWidget):
                                 f"{key(c.grad_norm, '‖∇_w L_f‖')}")
         self.lr_plot.setTitle(f"<span style='{fg}'>Learning rates</span>{sep}{key(c.lr_critic, 'α_D critic')}"
                               f"{sep}{key(c.lr_generator, 'α_G generator', '╌')}")
+
+    def _arrange(self, objective: str) -> None:
+        """Only the plots that mean something for ``objective``: GAN and f-GAN have no regulariser,
+        so the losses take the regulariser's place; the W plot explains what its curve is."""
+        has_reg = objective in ("wgan-gp", "wgan-clip")
+        if has_reg == (self.reg_plot.scene() is not None):
+            return
+        layout = self.glw.ci
+        layout.removeItem(self.loss_plot)
+        if has_reg:
+            layout.addItem(self.loss_plot, row=1, col=0)
+            layout.addItem(self.reg_plot, row=1, col=1)
+        else:
+            layout.removeItem(self.reg_plot)
+            layout.addItem(self.loss_plot, row=1, col=0, colspan=2)
+        tip = W_TOOLTIP if has_reg else GAP_TOOLTIP
+        self.w_plot.setToolTip(tip)
+        self.glw.setToolTip(tip)
+
+    def shown_plots(self) -> list:
+        """The plots on screen for this objective."""
+        return [p for p in self.plots if p.scene() is not None]
 
     def _sync_x(self, viewbox, x_range) -> None:
         if self._syncing_x:
@@ -407,6 +440,7 @@ class PlotsPanel(QWidget):
                          ("w1_exact", is_toy), ("sliced_w", not is_toy)):
             self.curves[name].setVisible(on)
         self._objective, self._is_toy = objective, is_toy
+        self._arrange(objective)
         self._set_titles()
         for curve in self.curves.values():
             curve.setData([], [])
@@ -685,7 +719,7 @@ class PlotsPanel(QWidget):
 
     def _on_mouse(self, args) -> None:
         pos = args[0]
-        for p in self.plots:
+        for p in self.shown_plots():
             if p.sceneBoundingRect().contains(pos):
                 x = p.vb.mapSceneToView(pos).x()
                 if p.ctrl.logXCheck.isChecked():

@@ -108,3 +108,59 @@ def test_a_refused_live_value_says_what_is_allowed(qtbot, window):
     qtbot.waitUntil(lambda: window.trainer.hp["lr_critic"] == 3e-4, timeout=30_000)
     window.stop()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+
+
+# ---------------------------------------------------------------------- 5. fields that do not apply
+def test_fields_the_data_set_and_objective_do_not_use_are_disabled_and_never_block_start(window):
+    use(window, tiny_config("toy-wgan-gp", live=True))
+    form = window.config_panel
+    for dotted in ("data.path", "data.image_size", "data.theta", "objective.divergence",
+                   "objective.fgan_generator", "objective.clip_value", "model.features"):
+        assert not form.field_widget(dotted).isEnabled(), dotted
+        assert "Not used:" in form.field_widget(dotted).toolTip(), dotted
+    assert "parallel-lines" in form.field_unused("data.theta")
+    for dotted in ("data.name", "objective.gp_lambda", "model.hidden", "optimiser.lr_critic"):
+        assert form.field_widget(dotted).isEnabled() and form.field_unused(dotted) is None, dotted
+
+    form.set_field_text("data.name", "digits")
+    form.set_field_text("model.arch", "dcgan")
+    form.set_field_text("model.critic_norm", "layer")
+    form.set_field_text("data.theta", "nan")          # typed before the field went grey: ignored
+    assert form.field_unused("data.theta") and form.error is None, form.error
+    assert window.act_start.isEnabled()
+    assert form.config().data.theta == 1.0
+
+    form.set_field_text("data.name", "parallel-lines")   # now θ is used, and nan is refused
+    form.set_field_text("model.arch", "mlp")
+    assert form.field_widget("data.theta").isEnabled()
+    assert "theta" in form.field_error("data.theta") and not window.act_start.isEnabled()
+
+    form.set_field_text("objective.kind", "f-gan")
+    assert form.field_widget("objective.divergence").isEnabled()
+    assert not form.field_widget("objective.gp_lambda").isEnabled()
+
+
+def test_every_configuration_problem_is_shown_under_its_field(window):
+    use(window, tiny_config("toy-wgan-gp", live=True))
+    form = window.config_panel
+    form.set_field_text("data.name", "points")          # needs a path ...
+    form.set_field_text("model.critic_norm", "batch")    # ... and batch-norm cannot go with the penalty
+    assert form.field_error("data.path") and form.field_error("model.critic_norm")
+    assert "1 more problem" in form.banner.text()
+
+
+def test_each_objective_gets_its_own_plot_titles_and_only_its_plots(window):
+    plots = window.plots
+    plots.reset("wgan-gp", True)
+    assert "W-estimate (should fall)" in plots.w_plot.titleLabel.text
+    assert plots.reg_plot in plots.shown_plots() and "Gradient penalty" in plots.reg_plot.titleLabel.text
+    plots.reset("wgan-clip", True)
+    assert "Clip fraction" in plots.reg_plot.titleLabel.text
+    for objective in ("gan", "f-gan"):
+        plots.reset(objective, True)
+        title = plots.w_plot.titleLabel.text
+        assert "should fall" not in title and "not a distance" in title, title
+        assert plots.reg_plot not in plots.shown_plots(), "no gradient penalty plot for " + objective
+        assert "Not a distance" in plots.w_plot.toolTip()
+    plots.reset("wgan-gp", False)
+    assert plots.reg_plot in plots.shown_plots() and "should fall" in plots.w_plot.titleLabel.text

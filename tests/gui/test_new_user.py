@@ -164,3 +164,53 @@ def test_each_objective_gets_its_own_plot_titles_and_only_its_plots(window):
         assert "Not a distance" in plots.w_plot.toolTip()
     plots.reset("wgan-gp", False)
     assert plots.reg_plot in plots.shown_plots() and "should fall" in plots.w_plot.titleLabel.text
+
+
+# ---------------------------------------------------------------------- 8. compare runs
+def test_compare_says_where_the_final_metrics_come_from_refuses_non_runs_and_closes(qtbot, tmp_path):
+    from studio.compare import CompareWindow, RunChooser
+
+    from .helpers import stopped_run
+
+    run = stopped_run(tmp_path, "run-a")  # 6 iterations, evaluated at 3 and 6
+    w = CompareWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.add_runs([run])
+    headers = [w.table.horizontalHeaderItem(i).text() for i in range(w.table.columnCount())]
+    row = dict(zip(headers, w.table_rows()[0], strict=True))
+    assert "Final W1" not in headers and row["Last eval at"] == "6" and row["W1 (last eval)"] != "—"
+
+    not_a_run = tmp_path / "holiday-photos"
+    not_a_run.mkdir()
+    dlg = RunChooser(None, tmp_path / "runs")
+    qtbot.addWidget(dlg)
+    assert dlg.add_folder(not_a_run) is False
+    assert "not a run folder" in dlg.problem.text() and dlg.problem.isVisibleTo(dlg)
+    assert dlg.selected() == []
+    assert dlg.add_folder(run) is True and dlg.selected() == [run]
+
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=10_000)
+    qtbot.keyClick(w, Qt.Key.Key_Escape)
+    assert not w.isVisible()
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=10_000)
+    qtbot.keyClick(w, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert not w.isVisible()
+
+
+def test_last_eval_is_not_the_last_iteration(tmp_path, qtbot):
+    """A run stopped at 8 with evaluations every 3: the W1 shown is from iteration 6, and says so."""
+    from engine import Trainer
+    from studio.compare import CompareWindow
+
+    cfg = tiny_config(live=True, train__iterations=9, train__eval_every=3)
+    Trainer(cfg, tmp_path / "r").run(iterations=8)
+    w = CompareWindow()
+    qtbot.addWidget(w)
+    w.add_runs([tmp_path / "r"])
+    headers = [w.table.horizontalHeaderItem(i).text() for i in range(w.table.columnCount())]
+    row = dict(zip(headers, w.table_rows()[0], strict=True))
+    assert row["Iterations"] == "8" and row["Last eval at"] == "6"

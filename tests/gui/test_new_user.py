@@ -214,3 +214,34 @@ def test_last_eval_is_not_the_last_iteration(tmp_path, qtbot):
     headers = [w.table.horizontalHeaderItem(i).text() for i in range(w.table.columnCount())]
     row = dict(zip(headers, w.table_rows()[0], strict=True))
     assert row["Iterations"] == "8" and row["Last eval at"] == "6"
+
+
+# ---------------------------------------------------------------------- 6. diverged samples
+def test_diverged_points_are_counted_and_the_view_fits_them(qtbot):
+    """α_G = α_D = 10 on toy-gan: the generated points fly off to 1e24 while the critic's map and the
+    real points stay near the origin. The caption counts what is not drawn; Fit view shows it."""
+    import numpy as np
+
+    from studio.panels.samples import ToyView
+
+    view = ToyView()
+    qtbot.addWidget(view)
+    view.show()
+    rng = np.random.default_rng(0)
+    fake = rng.normal(size=(512, 2)) * 1e24
+    fake[:2] = np.nan
+    payload = {"kind": "toy", "gen_iter": 191, "real": rng.normal(size=(100, 2)), "fake": fake,
+               "field": np.zeros((16, 16)), "extent": (-2.0, 2.0, -2.0, 2.0)}
+    view.set_payload(payload)
+    text = view.caption.text()
+    assert "512 generated (510 off-screen, 2 not finite" in text, text
+    assert view.fit_button.isVisibleTo(view)
+    qtbot.mouseClick(view.fit_button, Qt.MouseButton.LeftButton)
+    assert view.off_screen == 0 and "off-screen" not in view.caption.text()
+    assert "2 not finite" in view.caption.text()
+    assert not view.fit_button.isVisibleTo(view)
+
+    payload["fake"] = rng.uniform(-1.5, 1.5, size=(512, 2))  # back to sane points: nothing hidden
+    view.clear()
+    view.set_payload(payload)
+    assert view.caption.text().startswith("512 generated / 100 real points")

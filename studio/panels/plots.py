@@ -61,6 +61,7 @@ GAP_TOOLTIP = ("<b>Critic gap</b> mean f(real) − mean f(generated): the discri
                "do fall as the samples improve.")
 SYMBOLS = {"clip_value": "c", "lr_critic": "α_D", "lr_generator": "α_G", "n_critic": "n_critic",
            "gp_lambda": "λ"}
+LABEL_LEVELS = (0.88, 0.74, 0.6, 0.46, 0.32, 0.18)  # heights of marker labels, fraction of the plot (top first)
 SMOOTHED = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm")
 
 
@@ -199,6 +200,7 @@ class PlotsPanel(QWidget):
         self._dirty = False
         self._fit_pending = False
         self.markers: list[tuple[int, str]] = []     # (gen_iter, label) of every marker drawn
+        self._labelled: list = []                     # the W plot's marker lines (they carry the labels)
         self._marker_items: list = []
         self._pause_start: float | None = None
         self._pause_region = None
@@ -251,6 +253,8 @@ class PlotsPanel(QWidget):
         self._syncing_x = False
         for p in self.plots:
             p.sigXRangeChanged.connect(self._sync_x)
+        self.w_plot.sigXRangeChanged.connect(lambda *_: self._layout_labels())
+        self.w_plot.vb.sigResized.connect(lambda *_: self._layout_labels())
         # The learning rates span decades and are always positive: log scale, always (at least
         # a factor of 2 tall, so a constant rate does not get a pile of overlapping tick labels).
         self.lr_plot.setLogMode(False, True)
@@ -367,6 +371,28 @@ class PlotsPanel(QWidget):
         self.w_plot.setToolTip(tip)
         self.glw.setToolTip(tip)
 
+    def _layout_labels(self) -> None:
+        """Marker labels that never overlap or leave the plot (issue 18, point 7): each label sits
+        right of its line, or left of it in the right third of the view, at the highest of
+        :data:`LABEL_LEVELS` where it overlaps no label placed before it (a few pixels apart)."""
+        if not self._labelled:
+            return
+        vb = self.w_plot.vb
+        (x0, x1), width_px = vb.viewRange()[0], max(vb.width(), 1.0)
+        per_px = (x1 - x0) / width_px
+        taken: dict[float, list[tuple[float, float]]] = {lvl: [] for lvl in LABEL_LEVELS}
+        for line in sorted(self._labelled, key=lambda ln: ln.value()):
+            label, x = line.label, float(line.value())
+            w = (label.boundingRect().width() + 6) * per_px
+            right_side = x > x0 + 2 * (x1 - x0) / 3 and x - w >= x0
+            span = (x - w, x) if right_side else (x, x + w)
+            label.setAnchor((1, 0.5) if right_side else (0, 0.5))
+            label.anchors = [label.anchor, label.anchor]
+            level = next((lvl for lvl in LABEL_LEVELS
+                          if all(span[1] <= a or span[0] >= b for a, b in taken[lvl])), LABEL_LEVELS[-1])
+            taken[level].append(span)
+            label.setPosition(level)
+
     def shown_plots(self) -> list:
         """The plots on screen for this objective."""
         return [p for p in self.plots if p.scene() is not None]
@@ -427,6 +453,7 @@ class PlotsPanel(QWidget):
         for item, plot in self._marker_items:
             plot.removeItem(item)
         self._marker_items.clear()
+        self._labelled.clear()
         self.markers.clear()
         for region, plot in self._regions:
             plot.removeItem(region)
@@ -501,16 +528,17 @@ class PlotsPanel(QWidget):
             return
         x = float(ev.get("gen_iter", 0))
         pen = pg.mkPen(self.colours.marker, width=1, style=Qt.PenStyle.DashLine)
-        # Stagger the labels over three heights so that markers close together stay readable.
-        height = (0.8, 0.6, 0.4)[len(self.markers) % 3]
         for p in self.plots:
             label = text if p is self.w_plot else None
             line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pen, label=label,
-                                   labelOpts={"position": height, "color": self.colours.foreground,
+                                   labelOpts={"position": LABEL_LEVELS[0], "color": self.colours.foreground,
                                               "fill": self._label_bg(), "anchors": [(0, 0.5), (0, 0.5)]})
             p.addItem(line, ignoreBounds=True)
             self._marker_items.append((line, p))
+            if label is not None:
+                self._labelled.append(line)
         self.markers.append((int(x), text))
+        self._layout_labels()
         if ev.get("type") == "pause":
             self._pause_start = x
             self._pause_region = None

@@ -291,3 +291,32 @@ def test_heavy_modules_are_not_needed_for_the_loading_window():
             "bad = [m for m in ('torch', 'engine', 'pyqtgraph') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+# ---------------------------------------------------------------------- 7. plots that line up
+def test_marker_labels_never_overlap_and_stay_inside_the_plot(qtbot):
+    from studio.panels.plots import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    plots.resize(1200, 900)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.reset("wgan-gp", True)
+    plots.w_plot.setXRange(0, 200, padding=0)
+    for ev in ({"type": "pause", "gen_iter": 96}, {"type": "resume", "gen_iter": 97},
+               {"type": "edit", "gen_iter": 98, "key": "lr_critic", "old": 1e-4, "new": 2e-4},
+               {"type": "pause", "gen_iter": 199}, {"type": "edit", "gen_iter": 3, "key": "n_critic", "old": 5,
+                                                     "new": 2}):
+        plots.add_event(ev)
+    view = plots.w_plot.vb.sceneBoundingRect()
+
+    def rects():
+        return [line.label.sceneBoundingRect() for line in plots._labelled]
+
+    qtbot.waitUntil(lambda: all(view.contains(r) for r in rects()), timeout=10_000)
+    rs = rects()
+    assert len(rs) == 5
+    for i, a in enumerate(rs):
+        for b in rs[i + 1:]:
+            assert not a.intersects(b), "two marker labels overlap"

@@ -320,3 +320,14 @@ def test_marker_labels_never_overlap_and_stay_inside_the_plot(qtbot):
     for i, a in enumerate(rs):
         for b in rs[i + 1:]:
             assert not a.intersects(b), "two marker labels overlap"
+
+
+def test_the_distances_tab_opens_with_room_and_gives_it_back(qtbot, window):
+    window.resize(1400, 950)
+    qtbot.waitUntil(lambda: sum(window.splitter.sizes()) > 400, timeout=10_000)
+    before = window.splitter.sizes()
+    window.tabs.setCurrentWidget(window.distances_scroll)
+    top, bottom = window.splitter.sizes()
+    assert top >= 0.7 * (top + bottom), (top, bottom)
+    window.tabs.setCurrentWidget(window.samples)
+    assert window.splitter.sizes() == before

@@ -5,8 +5,9 @@
 - ``--smoke-test``: offscreen, train 20 iterations of the default preset into a temporary
   runs folder, export a sample grid, check the PNG, exit 0 (or non-zero with the reason);
   ``--smoke-out DIR`` keeps the exported grid as ``DIR/grid.png``;
-- ``--quit-after-shown``: start normally, exit 0 once the main window is shown; the time from
-  the process start to the shown window is logged (and printed when there is a terminal).
+- ``--quit-after-shown``: start normally, exit 0 once the main window is shown; the times from
+  the process start to the loading window and to the main window are logged (and printed when
+  there is a terminal). See studio/startup.py: a window is up before torch is imported.
 
 Frozen windowed builds have ``sys.stdout is None``: nothing here prints blindly; messages go to
 the log file (AppLocalDataLocation/logs/studio.log) and, when there is one, to stderr. Standard
@@ -60,19 +61,19 @@ def _process_age() -> float:
         return time.monotonic() - _T0
 
 
-def show_and_time(app, win, timeout: float = 30.0) -> float | None:
+def show_and_time(app, win, timeout: float = 30.0, what: str = "main window") -> float | None:
     """Show ``win``, wait until its window is exposed and painted; seconds since the process start."""
     from PySide6.QtCore import QEventLoop
     win.show()
     end = time.monotonic() + timeout
     while not (win.windowHandle() is not None and win.windowHandle().isExposed()):
         if time.monotonic() > end:
-            log.error("the main window was not shown within %.0f s", timeout)
+            log.error("the %s was not shown within %.0f s", what, timeout)
             return None
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
     win.repaint()  # the first frame is drawn before the window counts as shown
     age = _process_age()
-    log.info("main window shown %.2f s after the process started", age)
+    log.info("%s shown %.2f s after the process started", what, age)
     return age
 
 
@@ -135,19 +136,36 @@ def make_app(argv=None):
     app.setApplicationDisplayName("WGAN Studio")
     from PySide6.QtGui import QIcon
 
-    from engine import __version__
-    from studio.theme import resource_path
-    app.setApplicationVersion(__version__)
+    app.setApplicationVersion(studio_version())
     app.setDesktopFileName("wgan-studio")  # resources/wgan-studio.desktop (the Wayland app id)
-    app.setWindowIcon(QIcon(str(resource_path("icons", "app.png"))))
+    # The icon without importing studio.theme (which imports the engine, hence torch: see studio/startup.py).
+    icon = Path(__file__).resolve().parent.parent / "resources" / "icons" / "app.png"
+    if not icon.is_file():
+        from studio.theme import resource_path
+        icon = resource_path("icons", "app.png")
+    app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def studio_version() -> str:
+    """The installed version, without importing the engine (torch)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("wgan-studio")
+    except PackageNotFoundError:
+        from engine import __version__
+        return __version__
+
+
+def configure_pyqtgraph() -> None:
     import pyqtgraph as pg
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
-    return app
 
 
 def create_window(path: str | None = None, theme: str | None = None):
     from engine import DEFAULT_PRESET, list_presets
     from studio.main_window import MainWindow
+    configure_pyqtgraph()
     win = MainWindow(theme=theme)
     opened = False
     if path:
@@ -193,6 +211,7 @@ def smoke_test(app, keep_dir: str | None = None) -> int:
 
     from engine import DEFAULT_PRESET
     from studio.main_window import MainWindow
+    configure_pyqtgraph()
 
     def wait(pred, timeout):
         return process_events_until(app, pred, timeout)
@@ -249,16 +268,14 @@ def main(argv=None) -> int:
     _guard_stdio()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.version:
-        from engine import __version__
-        _say(f"wgan-studio {__version__}")
+        _say(f"wgan-studio {studio_version()}")
         return 0
     if args.smoke_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = make_app([sys.argv[0] if sys.argv else "wgan-studio"])
     log_path = setup_logging()
     sys.excepthook = _excepthook
-    from engine import __version__
-    log.info("WGAN Studio %s starting (log file %s%s)", __version__, log_path,
+    log.info("WGAN Studio %s starting (log file %s%s)", studio_version(), log_path,
              ", frozen" if getattr(sys, "frozen", False) else "")
     if args.smoke_test:
         try:
@@ -267,19 +284,55 @@ def main(argv=None) -> int:
             log.exception("smoke test failed")
             _say(f"smoke test FAILED: {type(e).__name__}: {e}")
             return 1
+    return launch(app, args)
+
+
+def launch(app, args) -> int:
+    """A window at once (:class:`studio.startup.LoadingWindow`), the engine loaded behind it, then
+    the main window in its place with Start enabled. ``--quit-after-shown`` exits once the main
+    window is up and says when each window was shown."""
     from PySide6.QtCore import QTimer
-    win = create_window(args.path, args.theme)
+
+    from studio.startup import Loader, LoadingWindow
+
+    shell = LoadingWindow()
+    shown = show_and_time(app, shell, what="loading window")
+    result: dict = {}
+
+    def loaded(error) -> None:
+        if error is not None:
+            log.error("the engine could not be loaded\n%s", error)
+            shell.failed(error)
+            result["rc"] = 1
+            if args.quit_after_shown:
+                app.quit()
+            return
+        win = create_window(args.path, args.theme)
+        result["win"] = win
+        if shell.isMaximized():
+            win.showMaximized()
+        ready = show_and_time(app, win)
+        shell.close()
+        result["ready"] = ready
+        log.info("main window ready (Start enabled: %s) %.2f s after the process started",
+                 win.act_start.isEnabled(), ready or -1)
+        if args.quit_after_shown:
+            win.close()
+            app.quit()
+
+    loader = Loader()
+    loader.done.connect(loaded)
+    loader.start()
+    QTimer.singleShot(0, lambda: log.info("event loop running %.2f s after the process started", _process_age()))
+    rc = app.exec()
     if args.quit_after_shown:
-        age = show_and_time(app, win)
-        win.close()
-        if age is None:
+        if shown is None or result.get("ready") is None:
             _say("the main window was not shown")
             return 1
-        _say(f"main window shown {age:.2f} s after the process started")
+        _say(f"loading window shown {shown:.2f} s after the process started; "
+             f"main window shown {result['ready']:.2f} s after the process started (Start enabled)")
         return 0
-    win.show()
-    QTimer.singleShot(0, lambda: log.info("event loop running %.2f s after the process started", _process_age()))
-    return app.exec()
+    return result.get("rc", rc)
 
 
 if __name__ == "__main__":

@@ -96,11 +96,14 @@ TABLE_COLUMNS = (
     ("Objective", None, "Training objective (f-gan: with its divergence)"),
     ("Data", None, "Data set"),
     ("Iterations", "gen_iter", "Generator iterations done"),
-    ("Final W1", "w1_exact", "Exact W1 between 1,000 generated and 1,000 real points at the last evaluation "
-                             "(toy sets; lower is better)"),
+    ("Last eval at", "eval_iter", "Generator iteration of the last evaluation (every eval_every iterations): "
+                                  "the metrics to the right are from there, not from the end of the run"),
+    ("W1 (last eval)", "w1_exact", "Exact W1 between 1,000 generated and 1,000 real points at the last "
+                                   "evaluation (toy sets; lower is better)"),
     ("Modes covered", "modes_covered", "Modes with at least 1% of the samples within 3 std (toy mixtures)"),
     ("High-quality share", "high_quality_share", "Share of samples within 3 std of some centre (toy mixtures)"),
-    ("Sliced W", "sliced_w", "Sliced Wasserstein distance at the last evaluation (images; lower is better)"),
+    ("Sliced W (last eval)", "sliced_w",
+     "Sliced Wasserstein distance at the last evaluation (images; lower is better)"),
     ("Classes hit", "classes_hit", "Digits the bundled classifier predicts for at least 1% of the samples"),
     ("Wall time", "wall_time_s", "Training time up to the last row of metrics.csv"),
 )
@@ -132,12 +135,27 @@ class ComparedRun:
         return f"{self.name} ({self.objective})"
 
     def final(self, column: str) -> float:
-        """The last finite value of ``column`` (NaN when it has none)."""
+        """The last finite value of ``column`` (NaN when it has none); ``"eval_iter"``: the
+        generator iteration of the last evaluation."""
+        if column == "eval_iter":
+            return self.last_eval_iter()
         v = self.columns.get(column)
         if v is None:
             return math.nan
         finite = v[np.isfinite(v)]
         return float(finite[-1]) if len(finite) else math.nan
+
+    def last_eval_iter(self) -> float:
+        """The generator iteration of the last row with any evaluation (NaN: never evaluated)."""
+        it = self.columns.get("gen_iter")
+        if it is None:
+            return math.nan
+        done = np.zeros(len(it), dtype=bool)
+        for c in EVAL_COLUMNS:
+            v = self.columns.get(c)
+            if v is not None and len(v) == len(it):
+                done |= np.isfinite(v)
+        return float(it[done][-1]) if done.any() else math.nan
 
     @property
     def iterations(self) -> int:
@@ -183,7 +201,7 @@ def read_run(path: str | Path) -> ComparedRun:
 def _fmt(v: float, column: str | None) -> str:
     if not math.isfinite(v):
         return MISSING
-    if column in ("gen_iter", "modes_covered", "classes_hit"):
+    if column in ("gen_iter", "eval_iter", "modes_covered", "classes_hit"):
         return str(int(round(v)))
     if column == "wall_time_s":
         return format_duration(v, MISSING)
@@ -239,9 +257,14 @@ class RunChooser(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Compare")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.problem = QLabel("")
+        self.problem.setObjectName("fieldError")
+        self.problem.setWordWrap(True)
+        self.problem.setVisible(False)
         lay = QVBoxLayout(self)
         lay.addLayout(row)
         lay.addWidget(self.list, 1)
+        lay.addWidget(self.problem)
         lay.addWidget(buttons)
         self._already = {Path(p) for p in already}
         self.list_folder(runs_dir)
@@ -281,7 +304,21 @@ class RunChooser(QDialog):
     def _add_other(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Run folder", str(self.folder))
         if path:
-            self._add_item(Path(path), checked=True)
+            self.add_folder(Path(path))
+
+    def add_folder(self, path: Path) -> bool:
+        """Add one folder, ticked; a folder that is not a run is refused here, saying why."""
+        path = Path(path)
+        if not is_run_folder(path):
+            self.problem.setText(f"{path} is not a run folder: it has no config.toml, metrics.csv, events.jsonl "
+                                 "or checkpoint. Choose the folder of one run (runs/DATE-TIME-PRESET).")
+            self.problem.setVisible(True)
+            return False
+        self.problem.setVisible(False)
+        if self.list.count() == 1 and not self.list.item(0).data(Qt.ItemDataRole.UserRole):
+            self.list.clear()  # the "(no run folders here…)" line
+        self._add_item(path, checked=True)
+        return True
 
     def selected(self) -> list[Path]:
         out = []
@@ -420,6 +457,11 @@ class CompareWindow(QWidget):
 
         QShortcut(QKeySequence.StandardKey.Delete, self.table, self.remove_selected)
         QShortcut(QKeySequence("F5"), self, self.reload)
+        # A window of its own: Esc and Ctrl+W close it, as they close a dialog or a tab.
+        # (One shortcut per key: two on the same key would be ambiguous and neither would fire.)
+        keys = {"Esc", "Ctrl+W"} | {k.toString() for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Close)}
+        for k in sorted(keys):
+            QShortcut(QKeySequence(k), self, self.close)
         self.set_dark(dark)
         self._update_buttons()
 

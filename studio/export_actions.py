@@ -11,6 +11,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from engine import Config, RunDir
@@ -22,19 +23,46 @@ from studio.export import ExportGridDialog
 class ExportActions:
     """Mixed into :class:`studio.main_window.MainWindow`."""
 
-    def _export_defaults(self) -> tuple[Path, bool]:
+    def _export_defaults(self, it: int | None = None) -> tuple[Path, bool]:
         folder = self.run_path if self.run_path is not None and self.run_path.is_dir() else self._default_dir()
-        it = self.trainer.gen_iter if self.trainer is not None else self.model.last_iter()
+        if it is None:
+            it = self.trainer.gen_iter if self.trainer is not None else self.model.last_iter()
         return ex.unique_path(folder, f"samples-iter{it:07d}", ".png"), self.model.is_toy
 
     def export_grid_dialog(self) -> None:
+        """Export grid… : during a run the generator is copied first, and the file proposed is named
+        after the iteration of that copy, which is what Save writes however long the dialog stays
+        open (issue 18, point 1)."""
         if self.trainer is None and self.opened_run is None:
             self._warn("Nothing to export", "Start a run or open one first.")
             return
-        default, is_toy = self._export_defaults()
+        if self.trainer is None:
+            self._open_export_dialog(None)
+            return
+        toy_payload = self.model.samples if self.trainer.is_toy else None
+
+        def have_snapshot(fut: Future):
+            try:
+                snap = fut.result()
+            except Exception as e:  # noqa: BLE001 - shown to the user
+                self._export_error(f"{type(e).__name__}: {e}", "")
+                return
+            self._open_export_dialog((snap[0], snap[1], toy_payload))
+
+        self.statusBar().showMessage("Copying the generator for the export…", 3000)
+        self._when_done(self.worker.snapshot_generator(), have_snapshot)
+
+    def _open_export_dialog(self, snapshot) -> None:
+        """The export dialog (window-modal, not blocking: ``self.export_dialog`` while it is open).
+        ``snapshot``: (generator copy, its iteration, toy picture payload) of a live run, or None."""
+        default, is_toy = self._export_defaults(snapshot[1] if snapshot is not None else None)
         dlg = ExportGridDialog(self, default, is_toy=is_toy, num_classes=self.export_num_classes())
-        if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.export_grid(**dlg.values())
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.export_dialog = dlg
+        dlg.accepted.connect(lambda: self.export_grid(**dlg.values(), snapshot=snapshot))
+        dlg.finished.connect(lambda _r: setattr(self, "export_dialog", None))
+        dlg.open()
 
     def export_num_classes(self) -> int:
         """Classes of the current or opened run when it is conditional (0 otherwise): the export
@@ -45,14 +73,16 @@ class ExportActions:
         return ex.checkpoint_classes(ckpt) if ckpt is not None and ckpt.is_file() else 0
 
     def export_grid(self, path: str | Path, count: int = 64, nrow: int = 8, seed: int = 0, size: int = 512,
-                    classes: list[int] | None = None) -> bool:
+                    classes: list[int] | None = None, snapshot=None) -> bool:
         """Write a grid of ``count`` fresh samples (noise seed ``seed``) from the current
         generator, ``size`` pixels wide. Conditional runs: ``count`` per class of ``classes``
-        (default all), one row per class. Asynchronous: emits export_finished / export_failed."""
+        (default all), one row per class. Asynchronous: emits export_finished / export_failed.
+        ``snapshot``: (generator, iteration, toy payload) taken earlier (the export dialog's), written
+        instead of a fresh copy of the running generator."""
         path = Path(path)
         if not self.confirm_overwrite(path):
             return False
-        if self.trainer is None:
+        if self.trainer is None and snapshot is None:
             ckpt = self.run_report.checkpoint if self.run_report is not None else None
             if self.opened_run is not None and ckpt is not None and ckpt.is_file():
                 return self.export_checkpoint_grid(ckpt, path, count=count, nrow=nrow, seed=seed, size=size,
@@ -60,10 +90,12 @@ class ExportActions:
             self.export_failed.emit("nothing to export: start a run or open one")
             return False
         trainer, worker = self.trainer, self.worker
-        toy_payload = self.model.samples if trainer.is_toy else None
-        cfg = trainer.config
+        toy_payload = self.model.samples if trainer is not None and trainer.is_toy else None
+        cfg = self.model.config if trainer is None else trainer.config
+        if snapshot is not None:
+            toy_payload = snapshot[2]
 
-        k = int(getattr(trainer, "num_classes", 0))
+        k = self.export_num_classes()
         if classes is not None and not k:
             self._export_error("classes chosen, but this run is not conditional", "")
             return False
@@ -84,7 +116,10 @@ class ExportActions:
             self._run_task(lambda: write(snap), self._export_done, self._export_error)
 
         self.statusBar().showMessage(f"Exporting {path.name}…", 3000)
-        self._when_done(worker.snapshot_generator(), have_snapshot)
+        if snapshot is not None:
+            self._run_task(lambda: write(snapshot[:2]), self._export_done, self._export_error)
+        else:
+            self._when_done(worker.snapshot_generator(), have_snapshot)
         return True
 
     def export_checkpoint_dialog(self) -> None:

@@ -79,6 +79,7 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         super().__init__()
         self.settings = settings or Settings()
         self.question_handler = self._ask
+        self.export_dialog = None           # the open export dialog (Export grid…), if any
         self.live_samples_s = live_samples_s
         self.model = RunModel(self)
         self.config_path: Path | None = None
@@ -145,6 +146,8 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         self.tabs.setTabToolTip(1, "Example 1 of the WGAN paper: W vs JS between two parallel segments")
         # The training thread draws live pictures only while they are shown, arrows only when ticked.
         self.tabs.currentChanged.connect(lambda *_: self._sync_live_view())
+        self.tabs.currentChanged.connect(self._give_distances_room)
+        self._sizes_before_distances: list[int] | None = None
         self.samples.toy.show_arrows.toggled.connect(lambda *_: self._sync_live_view())
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.tabs)
@@ -544,6 +547,20 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
     def _when_done(self, fut: Future, callback) -> None:
         """``callback(fut)`` in the GUI thread once ``fut`` completes (in whichever thread)."""
         fut.add_done_callback(lambda f: self._future_ready.emit((callback, f)))
+
+    def _give_distances_room(self, index: int) -> None:
+        """The Distances tab (its own form, plots and table) gets three quarters of the height
+        while it is shown (issue 18, point 7: it opened squeezed into ~250 px); the training
+        plots get their share back when another tab is chosen."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if self.tabs.widget(index) is self.distances_scroll:
+            if total > 0 and sizes[0] < 0.7 * total:
+                self._sizes_before_distances = sizes
+                self.splitter.setSizes([int(total * 0.75), total - int(total * 0.75)])
+        elif self._sizes_before_distances is not None:
+            self.splitter.setSizes(self._sizes_before_distances)
+            self._sizes_before_distances = None
 
     # ================================================================== dialogs
     def preferences_dialog(self) -> None:

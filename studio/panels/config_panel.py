@@ -28,7 +28,15 @@ from PySide6.QtWidgets import (
 )
 
 from engine import SCHEMA, Config, ConfigError
-from engine.config import FieldInfo, coerce_value, config_from_dict, validate
+from engine.config import (
+    DATASETS_WITH_PATH,
+    TOY_DATASETS,
+    FieldInfo,
+    coerce_value,
+    config_from_dict,
+    validate,
+)
+from studio.panels.keys import WindowShortcutsFirst
 
 SECTION_TITLES = {"data": "Data", "model": "Model", "objective": "Objective", "optimiser": "Optimiser",
                   "train": "Training"}
@@ -55,6 +63,40 @@ def field_tooltip(info: FieldInfo) -> str:
     if info.live:
         lines.append("<i>Can be changed while training, in the Steer panel.</i>")
     return "<p style='white-space:normal'>" + "<br>".join(lines) + "</p>"
+
+
+def unused_fields(name: str, arch: str, kind: str, optimiser: str) -> dict[str, str]:
+    """The fields that data set ``name``, network ``arch``, objective ``kind`` and optimiser
+    ``optimiser`` do not read, each with the reason (the form disables them, issue 18 point 5).
+
+    A rule about configurations: it belongs in the engine (``engine.config``) next to
+    :func:`engine.config.validate`; kept here until it moves there."""
+    out: dict[str, str] = {}
+    if name not in DATASETS_WITH_PATH:
+        out["data.path"] = f"data set {name!r} reads no file (a path is used by {', '.join(DATASETS_WITH_PATH)})"
+    if name in TOY_DATASETS:
+        for key in ("image_size", "channels"):
+            out[f"data.{key}"] = f"data set {name!r} is 2-D points, not images"
+    if name != "parallel-lines":
+        out["data.theta"] = "θ places the real line of data set 'parallel-lines' only"
+    if arch != "mlp":
+        for key in ("hidden", "layers"):
+            out[f"model.{key}"] = f"an MLP setting; the networks are {arch!r}"
+    if arch != "dcgan":
+        out["model.features"] = f"a DCGAN setting; the networks are {arch!r}"
+    if kind != "f-gan":
+        for key in ("divergence", "fgan_generator"):
+            out[f"objective.{key}"] = f"an f-GAN setting; the objective is {kind!r}"
+    if kind != "wgan-clip":
+        for key in ("clip_value", "clip_before_step"):
+            out[f"objective.{key}"] = f"weight clipping is used by 'wgan-clip' only; the objective is {kind!r}"
+    if kind != "wgan-gp":
+        out["objective.gp_lambda"] = f"the gradient penalty is used by 'wgan-gp' only; the objective is {kind!r}"
+    if optimiser != "adam":
+        out["optimiser.betas"] = f"Adam's momentum; the optimiser is {optimiser!r}"
+    if optimiser != "rmsprop":
+        out["optimiser.rmsprop_alpha"] = f"RMSProp's smoothing; the optimiser is {optimiser!r}"
+    return out
 
 
 def dotted_from_error(err: ConfigError) -> str | None:
@@ -91,8 +133,20 @@ class _Field:
                 self.browse = QToolButton(text="…")
                 self.browse.setToolTip("Choose a file or folder")
         self.widget = w
+        self.label: QLabel | None = None
+        self.unused: str | None = None          # why the chosen data set / objective ignores it
         w.setObjectName(f"field_{info.section}_{info.key}")
         w.setToolTip(field_tooltip(info))
+
+    def set_unused(self, reason: str | None, read_only: bool) -> None:
+        self.unused = reason
+        tip = field_tooltip(self.info)
+        if reason:
+            tip = tip[:-4] + f"<br><b>Not used:</b> {reason}.</p>"
+        for w in (self.widget, self.label, self.browse):
+            if w is not None:
+                w.setToolTip(tip)
+                w.setEnabled(reason is None and (w is self.label or not read_only or isinstance(w, QLineEdit)))
 
     def set_value(self, v) -> None:
         w = self.widget
@@ -152,6 +206,7 @@ class ConfigPanel(QWidget):
         self._config: Config | None = self._base
         self.error: str | None = None            # the first problem, as a user message
         self.error_key: str | None = None        # its field ("section.key")
+        self.errors: dict[str, str] = {}         # every problem, by field
         self.warnings: list[str] = []
         self._read_only = False
 
@@ -175,6 +230,7 @@ class ConfigPanel(QWidget):
         col = QVBoxLayout(body)
         col.setContentsMargins(4, 4, 4, 4)
         groups: dict[str, QFormLayout] = {}
+        self._keys = WindowShortcutsFirst(self)  # Ctrl+E, Ctrl+Enter... work from a focused field
         for dotted, info in SCHEMA.items():
             if info.section not in groups:
                 box = QGroupBox(SECTION_TITLES.get(info.section, info.section.title()))
@@ -185,7 +241,10 @@ class ConfigPanel(QWidget):
                 col.addWidget(box)
             f = _Field(info, self._on_edit)
             self._fields[dotted] = f
+            if isinstance(f.widget, QLineEdit):
+                f.widget.installEventFilter(self._keys)
             label = QLabel(self._label_text(info))
+            f.label = label
             label.setToolTip(f.widget.toolTip())
             label.setBuddy(f.widget)
             cell = QWidget()
@@ -241,6 +300,10 @@ class ConfigPanel(QWidget):
     def field_widget(self, dotted: str) -> QWidget:
         return self._fields[dotted].widget
 
+    def field_unused(self, dotted: str) -> str | None:
+        """Why the chosen data set / objective ignores the field (None when it is used)."""
+        return self._fields[dotted].unused
+
     def field_error(self, dotted: str) -> str:
         """The message shown under a field ('' when the value is fine)."""
         return self._fields[dotted].error.text()
@@ -264,9 +327,9 @@ class ConfigPanel(QWidget):
             if isinstance(w, QLineEdit):
                 w.setReadOnly(read_only)
             else:
-                w.setEnabled(not read_only)
+                w.setEnabled(not read_only and f.unused is None)
             if f.browse is not None:
-                f.browse.setEnabled(not read_only)
+                f.browse.setEnabled(not read_only and f.unused is None)
 
     # ------------------------------------------------------------------ validation
     def _on_edit(self, *_):
@@ -275,12 +338,23 @@ class ConfigPanel(QWidget):
     def _validate(self) -> None:
         raw: dict[str, dict] = {}
         errors: dict[str, str] = {}
-        for dotted, f in self._fields.items():
+        fields = self._fields
+        unused = unused_fields(*(fields[k].raw_value() for k in ("data.name", "model.arch", "objective.kind",
+                                                                  "optimiser.name")))
+        for dotted, f in fields.items():
+            f.set_unused(unused.get(dotted), self._read_only)
             try:
                 value = coerce_value(f.info, f.raw_value())
             except ConfigError as e:
-                errors[dotted] = str(e)
-                continue
+                if dotted in unused:  # ignored by this run: never blocks Start; the last good value is kept
+                    value = self._base.get(dotted)
+                    try:
+                        coerce_value(f.info, value)
+                    except ConfigError:
+                        value = f.info.default
+                else:
+                    errors[dotted] = str(e)
+                    continue
             raw.setdefault(f.info.section, {})[f.info.key] = list(value) if isinstance(value, tuple) else value
         cfg = None
         self.warnings = []
@@ -289,16 +363,21 @@ class ConfigPanel(QWidget):
                 base = self._base.copy()
                 cfg = config_from_dict(raw, base=base)
                 self.warnings = validate(cfg)
-            except ConfigError as e:
-                errors[dotted_from_error(e) or "data.name"] = str(e)
+            except ConfigError as e:  # every problem under its own field (e.errors: all of them)
+                for one in e.errors:
+                    where = dotted_from_error(one) or "data.name"
+                    errors[where] = (errors[where] + "\n" if where in errors else "") + str(one)
                 cfg = None
         for dotted, f in self._fields.items():
             f.show_error(errors.get(dotted))
         self._config = cfg
         first = next(iter(errors.items()), None)
         self.error_key, self.error = (first if first else (None, None))
+        self.errors = errors
         if self.error:
-            self.banner.setText(f"Cannot start: {self.error}")
+            more = len(errors) - 1
+            self.banner.setText(f"Cannot start: {self.error}" + (f" (and {more} more problem{'s' * (more > 1)}, "
+                                                                  "each under its field)" if more else ""))
             self.banner.setProperty("level", "error")
         elif self.warnings:
             self.banner.setText("Warning: " + " ".join(self.warnings))

@@ -54,6 +54,13 @@ W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the 
              "the sliced W1 (images), computed every eval_every iterations.<br><b>ρ</b>: Spearman rank "
              "correlation of W_est with them over the evaluations so far (1 = they fall together: the "
              "paper's claim that the estimate tracks sample quality).")
+GAP_TOOLTIP = ("<b>Critic gap</b> mean f(real) − mean f(generated): the discriminator's logits (GAN) or "
+               "variational function (f-GAN) on real minus generated samples. <b>Not a distance</b>: it does "
+               "not have to fall, and it grows when the discriminator wins. The critic loss is minus the "
+               "divergence bound it maximises.<br>Orange points: the exact W1 between 1,000 generated and "
+               "1,000 real points (toy sets), or the sliced W1 (images), every eval_every iterations: those "
+               "do fall as the samples improve.")
+LABEL_LEVELS = (0.88, 0.74, 0.6, 0.46, 0.32, 0.18)  # heights of marker labels, fraction of the plot (top first)
 SMOOTHED = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm")
 
 
@@ -192,6 +199,7 @@ class PlotsPanel(QWidget):
         self._dirty = False
         self._fit_pending = False
         self.markers: list[tuple[int, str]] = []     # (gen_iter, label) of every marker drawn
+        self._labelled: list = []                     # the W plot's marker lines (they carry the labels)
         self._marker_items: list = []
         self._pause_start: float | None = None
         self._pause_region = None
@@ -244,6 +252,8 @@ class PlotsPanel(QWidget):
         self._syncing_x = False
         for p in self.plots:
             p.sigXRangeChanged.connect(self._sync_x)
+        self.w_plot.sigXRangeChanged.connect(lambda *_: self._layout_labels())
+        self.w_plot.vb.sigResized.connect(lambda *_: self._layout_labels())
         # The learning rates span decades and are always positive: log scale, always (at least
         # a factor of 2 tall, so a constant rate does not get a pile of overlapping tick labels).
         self.lr_plot.setLogMode(False, True)
@@ -323,7 +333,12 @@ class PlotsPanel(QWidget):
         w1 = key(c.w1_exact, "exact W1" if self._is_toy else "sliced W1", "●")
         against = "W1" if self._is_toy else "sliced W1"
         rho = f"{sep}<span style='{fg}'>ρ(W_est, {against}) = {self.rho:.2f}</span>" if self.rho is not None else ""
-        self.w_plot.setTitle(f"<span style='{fg}'>W-estimate (should fall)</span>{sep}"
+        wgan = self._objective in ("wgan-gp", "wgan-clip")
+        main = "W-estimate (should fall)" if wgan else "Critic gap f(real) − f(fake) (not a distance)"
+        if not wgan:
+            against = "W1" if self._is_toy else "sliced W1"
+            rho = ""  # a rank correlation with a gap that need not fall would mislead
+        self.w_plot.setTitle(f"<span style='{fg}'>{main}</span>{sep}"
                              f"{key(c.w_raw, 'raw')}{sep}{key(c.w_smooth, 'smoothed')}{sep}{w1}{rho}")
         self.loss_plot.setTitle(f"<span style='{fg}'>Losses</span>{sep}{key(c.critic, 'critic L_f')}{sep}"
                                 f"{key(c.generator, 'generator L_g')}")
@@ -336,6 +351,50 @@ class PlotsPanel(QWidget):
                                 f"{key(c.grad_norm, '‖∇_w L_f‖')}")
         self.lr_plot.setTitle(f"<span style='{fg}'>Learning rates</span>{sep}{key(c.lr_critic, 'α_D critic')}"
                               f"{sep}{key(c.lr_generator, 'α_G generator', '╌')}")
+
+    def _arrange(self, objective: str) -> None:
+        """Only the plots that mean something for ``objective``: GAN and f-GAN have no regulariser,
+        so the losses take the regulariser's place; the W plot explains what its curve is."""
+        has_reg = objective in ("wgan-gp", "wgan-clip")
+        if has_reg == (self.reg_plot.scene() is not None):
+            return
+        layout = self.glw.ci
+        layout.removeItem(self.loss_plot)
+        if has_reg:
+            layout.addItem(self.loss_plot, row=1, col=0)
+            layout.addItem(self.reg_plot, row=1, col=1)
+        else:
+            layout.removeItem(self.reg_plot)
+            layout.addItem(self.loss_plot, row=1, col=0, colspan=2)
+        tip = W_TOOLTIP if has_reg else GAP_TOOLTIP
+        self.w_plot.setToolTip(tip)
+        self.glw.setToolTip(tip)
+
+    def _layout_labels(self) -> None:
+        """Marker labels that never overlap or leave the plot (issue 18, point 7): each label sits
+        right of its line, or left of it in the right third of the view, at the highest of
+        :data:`LABEL_LEVELS` where it overlaps no label placed before it (a few pixels apart)."""
+        if not self._labelled:
+            return
+        vb = self.w_plot.vb
+        (x0, x1), width_px = vb.viewRange()[0], max(vb.width(), 1.0)
+        per_px = (x1 - x0) / width_px
+        taken: dict[float, list[tuple[float, float]]] = {lvl: [] for lvl in LABEL_LEVELS}
+        for line in sorted(self._labelled, key=lambda ln: ln.value()):
+            label, x = line.label, float(line.value())
+            w = (label.boundingRect().width() + 6) * per_px
+            right_side = x > x0 + 2 * (x1 - x0) / 3 and x - w >= x0
+            span = (x - w, x) if right_side else (x, x + w)
+            label.setAnchor((1, 0.5) if right_side else (0, 0.5))
+            label.anchors = [label.anchor, label.anchor]
+            level = next((lvl for lvl in LABEL_LEVELS
+                          if all(span[1] <= a or span[0] >= b for a, b in taken[lvl])), LABEL_LEVELS[-1])
+            taken[level].append(span)
+            label.setPosition(level)
+
+    def shown_plots(self) -> list:
+        """The plots on screen for this objective."""
+        return [p for p in self.plots if p.scene() is not None]
 
     def _sync_x(self, viewbox, x_range) -> None:
         if self._syncing_x:
@@ -393,6 +452,7 @@ class PlotsPanel(QWidget):
         for item, plot in self._marker_items:
             plot.removeItem(item)
         self._marker_items.clear()
+        self._labelled.clear()
         self.markers.clear()
         for region, plot in self._regions:
             plot.removeItem(region)
@@ -406,6 +466,7 @@ class PlotsPanel(QWidget):
                          ("w1_exact", is_toy), ("sliced_w", not is_toy)):
             self.curves[name].setVisible(on)
         self._objective, self._is_toy = objective, is_toy
+        self._arrange(objective)
         self._set_titles()
         for curve in self.curves.values():
             curve.setData([], [])
@@ -466,16 +527,17 @@ class PlotsPanel(QWidget):
             return
         x = float(ev.get("gen_iter", 0))
         pen = pg.mkPen(self.colours.marker, width=1, style=Qt.PenStyle.DashLine)
-        # Stagger the labels over three heights so that markers close together stay readable.
-        height = (0.8, 0.6, 0.4)[len(self.markers) % 3]
         for p in self.plots:
             label = text if p is self.w_plot else None
             line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pen, label=label,
-                                   labelOpts={"position": height, "color": self.colours.foreground,
+                                   labelOpts={"position": LABEL_LEVELS[0], "color": self.colours.foreground,
                                               "fill": self._label_bg(), "anchors": [(0, 0.5), (0, 0.5)]})
             p.addItem(line, ignoreBounds=True)
             self._marker_items.append((line, p))
+            if label is not None:
+                self._labelled.append(line)
         self.markers.append((int(x), text))
+        self._layout_labels()
         if ev.get("type") == "pause":
             self._pause_start = x
             self._pause_region = None
@@ -684,7 +746,7 @@ class PlotsPanel(QWidget):
 
     def _on_mouse(self, args) -> None:
         pos = args[0]
-        for p in self.plots:
+        for p in self.shown_plots():
             if p.sceneBoundingRect().contains(pos):
                 x = p.vb.mapSceneToView(pos).x()
                 if p.ctrl.logXCheck.isChecked():

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
@@ -275,11 +276,19 @@ class ToyView(QWidget):
         self._arrows_for = None  # the payload the arrows were laid out for
         self.caption = QLabel(NO_SAMPLES)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.fit_button = QPushButton("Fit view")
+        self.fit_button.setObjectName("fitToPoints")
+        self.fit_button.setToolTip("Zoom out until every generated and real point is in view")
+        self.fit_button.clicked.connect(self.fit_to_points)
+        self.fit_button.setVisible(False)
+        self.off_screen = 0       # generated points outside the view (finite ones)
+        self.not_finite = 0       # generated points at NaN / ±inf: nowhere to draw them
         top = QHBoxLayout()
         for w in (self.show_field, self.show_arrows, self.show_real, self.show_fake):
             top.addWidget(w)
         top.addSpacing(12)
         top.addWidget(self.caption, 1)
+        top.addWidget(self.fit_button)
 
         self.view = pg.GraphicsLayoutWidget()
         self.plot = self.view.addPlot()
@@ -309,6 +318,8 @@ class ToyView(QWidget):
         self.legend = legend
         self._extent = None
         self._real: np.ndarray | None = None
+        self._fake = np.zeros((0, 2))
+        self.plot.vb.sigRangeChanged.connect(lambda *_: self._update_caption())
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -318,6 +329,8 @@ class ToyView(QWidget):
     def clear(self) -> None:
         """No samples (another run): points, critic field and arrows go."""
         self.payload, self._arrows_for, self._real, self._extent = None, None, None, None
+        self._fake = np.zeros((0, 2))
+        self.fit_button.setVisible(False)
         self.field_item.clear()
         self.real_item.setData(pos=np.zeros((0, 2)))
         self.fake_item.setData(pos=np.zeros((0, 2)))
@@ -344,20 +357,57 @@ class ToyView(QWidget):
         if self._real is None or not np.array_equal(self._real, real):  # the same all run long
             self._real = real
             self.real_item.setData(pos=real)
-        fake = np.asarray(payload["fake"], dtype=np.float64)
+        fake = np.asarray(payload["fake"], dtype=np.float64).reshape(-1, 2)
+        finite = np.isfinite(fake).all(axis=1)
+        self._fake = fake[finite]
+        self.not_finite = int((~finite).sum())
         labels = payload.get("labels")
         if labels is not None and len(labels) == len(fake):  # conditional: generated points by class
             brushes = [pg.mkBrush(*c, 200) for c in CLASS_RGB]
-            self.fake_item.setData(pos=fake, brush=[brushes[int(k) % len(brushes)] for k in labels])
+            self.fake_item.setData(pos=self._fake, brush=[brushes[int(k) % len(brushes)]
+                                                          for k in np.asarray(labels)[finite]])
         else:
-            self.fake_item.setData(pos=fake, brush=pg.mkBrush(*FAKE, 200))
+            self.fake_item.setData(pos=self._fake, brush=pg.mkBrush(*FAKE, 200))
         if self._extent != (x0, x1, y0, y1):
             self._extent = (x0, x1, y0, y1)
             self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
-        self.caption.setText(f"{len(payload['fake'])} generated / {len(payload['real'])} real points, "
+        self._update_caption()
+        self._update_visibility()
+
+    def _update_caption(self) -> None:
+        """"512 generated (480 off-screen) / 512 real points...": a diverged generator's points leave
+        the view (issue 18, point 6); the Fit view button brings them back."""
+        payload = self.payload
+        if payload is None:
+            return
+        (vx0, vx1), (vy0, vy1) = self.plot.vb.viewRange()
+        f = self._fake
+        inside = (f[:, 0] >= vx0) & (f[:, 0] <= vx1) & (f[:, 1] >= vy0) & (f[:, 1] <= vy1)
+        self.off_screen = int(len(f) - inside.sum())
+        notes = []
+        if self.off_screen:
+            notes.append(f"{self.off_screen} off-screen")
+        if self.not_finite:
+            notes.append(f"{self.not_finite} not finite (NaN/inf), not drawn")
+        note = f" ({', '.join(notes)})" if notes else ""
+        self.caption.setText(f"{len(payload['fake'])} generated{note} / {len(payload['real'])} real points, "
                              f"generator iteration {payload.get('gen_iter', '?')}")
         _mark_averaged(self.caption, bool(payload.get("averaged")))
-        self._update_visibility()
+        self.fit_button.setVisible(self.off_screen > 0)
+        if self.off_screen:
+            self.fit_button.setText(f"Fit view to all {len(f)} points" if len(f) < 10_000 else "Fit view")
+
+    def fit_to_points(self) -> None:
+        """Zoom out to every finite generated and real point (the critic's map covers only its extent)."""
+        pts = [self._fake] + ([self._real] if self._real is not None and len(self._real) else [])
+        pts = np.concatenate(pts) if pts else np.zeros((0, 2))
+        if not len(pts):
+            return
+        (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+        span = max(x1 - x0, y1 - y0, 1e-9)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        self.plot.setRange(xRange=(cx - span / 2, cx + span / 2), yRange=(cy - span / 2, cy + span / 2),
+                           padding=0.05)
 
     def _set_arrows(self, payload: dict) -> None:
         self._arrows_for = payload

@@ -1,7 +1,10 @@
 """Steer: the live parameters of a run (clip value c, α_D, α_G, n_critic, λ).
 
 A change is sent when the user finishes editing (Enter, focus out, an arrow step) or after a
-short pause while dragging the clip slider. The engine applies it at the next generator
+short pause while dragging the clip slider. Enter gives the focus back to the window, so that the
+run's shortcuts (Space, Ctrl+E...) work at once; they work from a focused field too and never
+type into it. A value the engine would refuse stays in the field, outlined in red, with what is
+allowed under it (the engine's own range, as in the Configuration panel). The engine applies it at the next generator
 iteration and reports it back as an "edit" event, which becomes a row of the history here, a
 marker on the plots and a line of events.jsonl. Undo re-applies the previous value as a new,
 logged edit.
@@ -12,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -28,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from engine import LIVE_KEYS, SCHEMA
 from engine.config import LIVE_SYMBOLS
+from studio.panels.keys import is_window_shortcut
 
 _NUMBER = re.compile(r"^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d*)?$")
 APPLY_DELAY_MS = 350
@@ -37,6 +41,26 @@ IDLE_STATUS = "Start a run to steer it."
 def live_info(key: str):
     sec, name = LIVE_KEYS[key]
     return SCHEMA[f"{sec}.{name}"]
+
+
+def live_problem(key: str, text: str) -> str | None:
+    """Why ``text`` cannot be the live value ``key`` (None if it can): the engine's range."""
+    info = live_info(key)
+    t = text.strip()
+    try:
+        v = int(t) if info.type is int else float(t)
+    except ValueError:
+        return f"'{t}' is not {'an integer' if info.type is int else 'a number'}. Allowed: {info.allowed()}."
+    low = info.min is not None and (v <= info.min if info.min_exclusive else v < info.min)
+    if low or (info.max is not None and v > info.max) or not math.isfinite(v):
+        return f"{t} is out of range. Allowed: {info.allowed()}."
+    return None
+
+
+def _spin_range(key: str) -> tuple[float, float]:
+    info = live_info(key)
+    lo = info.min if info.min is not None else 0.0
+    return (1e-12 if info.min_exclusive and lo == 0 else lo), info.max
 
 
 class SciSpinBox(QDoubleSpinBox):
@@ -68,9 +92,8 @@ class SciSpinBox(QDoubleSpinBox):
                 return QValidator.State.Intermediate, text, pos
             ok = self.minimum() <= v <= self.maximum()
             return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
-        if t == "" or re.match(r"^[+]?[\d.]*[eE]?[-+]?$", t):
-            return QValidator.State.Intermediate, text, pos
-        return QValidator.State.Invalid, text, pos
+        # Anything else can be typed: Enter then says what is allowed instead of silently reverting.
+        return QValidator.State.Intermediate, text, pos
 
     def stepBy(self, steps: int) -> None:
         v = self.value()
@@ -79,6 +102,16 @@ class SciSpinBox(QDoubleSpinBox):
         else:
             v *= 10 ** (steps / 10)
         self.setValue(min(max(v, self.minimum()), self.maximum()))
+
+
+class IntSpinBox(QSpinBox):
+    """A QSpinBox that lets anything be typed (Enter then says what is allowed)."""
+
+    def validate(self, text: str, pos: int):
+        state, text, pos = super().validate(text, pos)
+        if state == QValidator.State.Invalid:
+            state = QValidator.State.Intermediate
+        return state, text, pos
 
 
 class LogSlider(QSlider):
@@ -106,18 +139,19 @@ class SteerPanel(QWidget):
         self._values: dict[str, float] = {}
         self._timers: dict[str, QTimer] = {}
         self._undo_stack: list[dict] = []
+        self.errors: dict[str, QLabel] = {}     # per field: why the typed value was not applied
         self._pending_undo: tuple[str, float] | None = None
         self.objective = "wgan-gp"
 
         self.clip_slider = LogSlider(1e-4, 1.0)
         self.clip_slider.setToolTip("Weight clipping bound c on a log scale (1e-4 .. 1)")
-        self.clip_spin = SciSpinBox(1e-6, 10.0)
-        self.lr_critic = SciSpinBox(1e-8, 10.0)
-        self.lr_generator = SciSpinBox(1e-8, 10.0)
-        self.n_critic = QSpinBox()
-        self.n_critic.setRange(1, 1000)
+        self.clip_spin = SciSpinBox(*_spin_range("clip_value"))
+        self.lr_critic = SciSpinBox(*_spin_range("lr_critic"))
+        self.lr_generator = SciSpinBox(*_spin_range("lr_generator"))
+        self.n_critic = IntSpinBox()
+        self.n_critic.setRange(*(int(x) for x in _spin_range("n_critic")))
         self.n_critic.setKeyboardTracking(False)
-        self.gp_lambda = SciSpinBox(0.0, 1e4)
+        self.gp_lambda = SciSpinBox(*_spin_range("gp_lambda"))
         self.spins = {"clip_value": self.clip_spin, "lr_critic": self.lr_critic, "lr_generator": self.lr_generator,
                       "n_critic": self.n_critic, "gp_lambda": self.gp_lambda}
         for key, spin in self.spins.items():
@@ -126,6 +160,12 @@ class SteerPanel(QWidget):
             spin.setToolTip(f"<b>{LIVE_SYMBOLS[key]}</b> ({key}): {info.help}<br>Allowed: {info.allowed()}<br>"
                             "Applied at the next generator iteration, marked on the plots and logged.")
             spin.valueChanged.connect(lambda _v, k=key: self._on_spin(k))
+            spin.installEventFilter(self)
+            err = QLabel()
+            err.setObjectName("fieldError")
+            err.setWordWrap(True)
+            err.setVisible(False)
+            self.errors[key] = err
             t = QTimer(self)
             t.setSingleShot(True)
             t.setInterval(APPLY_DELAY_MS)
@@ -143,6 +183,7 @@ class SteerPanel(QWidget):
             label.setToolTip(self.spins[key].toolTip())
             self.labels[key] = label
             form.addRow(label, widget)
+            form.addRow(self.errors[key])
             if key == "clip_value":  # the log slider gets a row of its own: it needs the width
                 form.addRow(self.clip_slider)
 
@@ -243,6 +284,46 @@ class SteerPanel(QWidget):
         self._pending_undo = None
         self._update_enabled()
 
+    # ------------------------------------------------------------------ keys in the fields
+    def eventFilter(self, obj, event) -> bool:
+        key = next((k for k, s in self.spins.items() if s is obj), None)
+        if key is None:
+            return super().eventFilter(obj, event)
+        t = event.type()
+        if t == QEvent.Type.ShortcutOverride and is_window_shortcut(obj, event, plain_keys=True):
+            return True  # a number has no blanks or Ctrl keys: the window's shortcut wins, the field is kept
+        if t == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if self.finish_editing(key):
+                self.window().setFocus(Qt.FocusReason.OtherFocusReason)  # the run's shortcuts work again
+            return True
+        if t == QEvent.Type.FocusOut:
+            # Leaving the field: a bad value reverts (the spin box's own fixup), but says why first.
+            self.finish_editing(key)
+        return super().eventFilter(obj, event)
+
+    def finish_editing(self, key: str) -> bool:
+        """Apply what was typed into ``key``'s field; False (with the reason under the field) if the
+        engine would refuse it."""
+        spin = self.spins[key]
+        problem = live_problem(key, spin.cleanText())
+        self.set_field_error(key, problem and f"{LIVE_SYMBOLS[key]} not changed: {problem}")
+        if problem:
+            return False
+        spin.interpretText()
+        self._apply(key)
+        return True
+
+    def set_field_error(self, key: str, message: str | None) -> None:
+        err, spin = self.errors[key], self.spins[key]
+        err.setText(message or "")
+        err.setVisible(bool(message))
+        spin.setProperty("invalid", bool(message))
+        spin.style().unpolish(spin)
+        spin.style().polish(spin)
+
+    def field_error(self, key: str) -> str:
+        return self.errors[key].text()
+
     # ------------------------------------------------------------------ user changes
     def _on_clip_slider(self, pos: int) -> None:
         v = self.clip_slider.to_value(pos)
@@ -252,6 +333,7 @@ class SteerPanel(QWidget):
         self._timers["clip_value"].start()   # applied after a short pause while dragging
 
     def _on_spin(self, key: str) -> None:
+        self.set_field_error(key, None)
         if key == "clip_value":
             self.clip_slider.set_from_value(self.clip_spin.value())
         self._timers[key].start()

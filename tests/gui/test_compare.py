@@ -70,15 +70,16 @@ def test_two_runs_overlay_with_a_legend_samples_and_a_table(compare, two_runs):
     for run in (a, b):
         row = dict(zip(header, rows[run.name], strict=True))
         assert row["Objective"] == "wgan-gp" and row["Iterations"] == "6"
-        assert float(row["Final W1"]) == pytest.approx(last_w1(run), rel=1e-3)
-        assert row["Sliced W"] == "—" and row["Classes hit"] == "—"
+        assert float(row["W1 (last eval)"]) == pytest.approx(last_w1(run), rel=1e-3)
+        assert row["Sliced W (last eval)"] == "—" and row["Classes hit"] == "—"
     csv_lines = compare.csv_text().splitlines()
-    assert csv_lines[0].startswith("run,objective,data,gen_iter,w1_exact") and len(csv_lines) == 3
+    assert csv_lines[0].startswith("run,objective,data,gen_iter,eval_iter,w1_exact") and len(csv_lines) == 3
 
 
 def test_table_sorts_by_number(compare, two_runs):
     compare.add_runs(two_runs)
-    col = [compare.table.horizontalHeaderItem(i).text() for i in range(compare.table.columnCount())].index("Final W1")
+    headers = [compare.table.horizontalHeaderItem(i).text() for i in range(compare.table.columnCount())]
+    col = headers.index("W1 (last eval)")
     compare.table.sortItems(col)
     w1 = [float(r[col]) for r in compare.table_rows()]
     assert w1 == sorted(w1)

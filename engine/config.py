@@ -211,6 +211,9 @@ class TrainConfig:
                            "iterations (0 = never).", min=0, max=100_000_000)
     sample_count: int = spec(64, "Size of the fixed noise batch shown as samples (images: the grid).",
                              min=1, max=4096)
+    threads: int = spec(0, "CPU threads for training. 0 = automatic: tuned while training, fewer when other programs "
+                        "take cores, all of them on a quiet machine (image runs are then repeatable bit for bit only "
+                        "while the count stays the same); N = exactly N.", min=0, max=1024)
     tensorboard: bool = spec(False, "Also write TensorBoard event files in the run folder (tensorboard/): every "
                              "metrics column, the sample pictures, edits, pauses and the config. Needs the "
                              "tensorboard package: pip install 'wgan-studio[tensorboard]'.")

@@ -59,6 +59,7 @@ from .sampling import (
     forward_in_chunks,
     sample_payload,
 )
+from .threads import ThreadTuner
 
 STATES = ("idle", "running", "paused", "stopping", "finished", "stopped", "error")
 
@@ -170,6 +171,11 @@ class Trainer:
         # and the heartbeat that tells a follower the run is alive.
         self._inbox = RequestInbox(self.run_dir.path) if self.run_dir is not None else None
         self._heartbeat_due = -math.inf
+        # CPU threads (engine.threads): a fixed count, or tuned while training ([train] threads = 0).
+        self._threads: ThreadTuner | None = None
+        if self.device.type == "cpu" and cfg.train.threads == 0:
+            tuner = ThreadTuner()
+            self._threads = tuner if tuner.active else None
 
 
     # ================================================================== construction helpers
@@ -574,6 +580,8 @@ class Trainer:
     # ================================================================== the run
     def _start(self) -> None:
         self._started = True
+        if self.device.type == "cpu" and self.config.train.threads > 0:
+            torch.set_num_threads(self.config.train.threads)  # on the training thread: it runs the ops
         if self._inbox is not None:
             self._inbox.restart()  # requests written before this part of the run are stale
         if self.run_dir is not None:
@@ -605,8 +613,12 @@ class Trainer:
                     self._leave_pause()  # resumed while a paused step was running
                 if action == "wait":
                     self._wait_while_paused()
+                    if self._threads is not None:
+                        self._threads.interrupted()  # the pause is not an iteration's time
                     continue
                 self.step()
+                if self._threads is not None:
+                    self._threads.iteration()
         except BaseException as e:
             self.error = e
             try:

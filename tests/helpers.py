@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import time
 
+import torch
+
 from engine import Config, load_preset
 
 LIVE_ITERATIONS = 100_000  # "until stopped": runs the test stops itself
@@ -28,6 +30,9 @@ def tiny_config(preset: str = "toy-wgan-gp", *, live: bool = False, **overrides)
     cfg.train.batch_size = 32
     cfg.train.sample_count = 16
     cfg.train.device = "cpu"
+    # A fixed thread count: runs compared bit for bit must not meet a thread-count trial of the
+    # automatic setting (tests/test_threads.py and one trainer test cover that one).
+    cfg.train.threads = torch.get_num_threads()
     if live:
         cfg.train.iterations = LIVE_ITERATIONS
         cfg.train.checkpoint_every = cfg.train.sample_every = cfg.train.eval_every = 0

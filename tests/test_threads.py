@@ -74,3 +74,38 @@ def test_iterations_with_other_work_and_pauses_are_not_counted():
     m.tuner.iteration(plain=False)  # and an iteration that wrote a checkpoint
     m.run(30)
     assert m.threads == 2 and all(max(med.values()) < 1 for _, _, med in m.tuner.history)
+
+
+def test_the_trainer_tunes_its_threads_only_when_asked(monkeypatch):
+    import torch
+
+    from engine import Trainer
+    from engine import threads as mod
+    from tests.helpers import tiny_config
+
+    monkeypatch.setattr(mod, "default_threads", lambda: 2)
+    assert Trainer(tiny_config(train__threads=1), None)._threads is None
+    auto = Trainer(tiny_config(train__threads=0, train__eval_every=0, train__sample_every=0), None)
+    tuner = auto._threads
+    assert tuner is not None and tuner.choices == [2, 1]
+    # The loop hands it every iteration; a clock on which one thread is faster (a busy neighbour)
+    # makes it switch the count.
+    clock = ManualClock()
+    speed, threads = {2: 0.37, 1: 0.19}, [2]
+    tuner.clock = clock
+    tuner._set = lambda n: threads.__setitem__(0, n)
+    step = auto.step
+
+    def timed_step():
+        step()
+        clock.advance(speed[threads[0]])
+
+    monkeypatch.setattr(auto, "step", timed_step)
+    auto.run(iterations=100)
+    assert tuner.current == 1 and threads[0] == 1, tuner.history
+    before = torch.get_num_threads()
+    try:
+        Trainer(tiny_config(train__threads=1, train__iterations=1), None).run()
+        assert torch.get_num_threads() == 1  # a fixed count, set on the training thread
+    finally:
+        torch.set_num_threads(before)

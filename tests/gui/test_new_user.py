@@ -332,3 +332,55 @@ def test_the_distances_tab_opens_with_room_and_gives_it_back(qtbot, window):
     window.tabs.setCurrentWidget(window.samples)
     assert window.plots.isVisible()
     qtbot.waitUntil(lambda: window.splitter.sizes() == before, timeout=10_000)
+
+
+def test_stacked_plots_share_one_aligned_x_axis(qtbot):
+    from studio.panels.plots import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    plots.resize(1000, 900)
+    plots.show()
+    qtbot.waitExposed(plots)
+    for objective in ("wgan-gp", "gan"):
+        plots.reset(objective, True)
+
+        def edges():
+            return ({round(p.vb.sceneBoundingRect().left()) for p in plots.shown_plots()},
+                    {round(p.vb.sceneBoundingRect().right()) for p in plots.shown_plots()})
+
+        qtbot.waitUntil(lambda: all(len(e) == 1 for e in edges()), timeout=10_000)
+    bottom = plots.shown_plots()[-1]
+    assert bottom is plots.lr_plot and bottom.getAxis("bottom").style["showValues"]
+    assert not any(p.getAxis("bottom").style["showValues"] for p in plots.shown_plots()[:-1])
+
+
+def test_plot_export_paints_what_the_screen_shows_at_twice_the_size(qtbot, tmp_path):
+    from PIL import Image
+
+    from studio.panels.plots import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    plots.resize(900, 700)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.export(str(tmp_path / "p.png"))
+    plots.export(str(tmp_path / "p.svg"))
+    source = plots.glw.ci.sceneBoundingRect()
+    with Image.open(tmp_path / "p.png") as img:
+        assert img.size == (int(source.width() * 2), int(source.height() * 2))
+    assert "<svg" in (tmp_path / "p.svg").read_text("utf-8")
+
+
+def test_run_folder_link_takes_the_theme_link_colour(window, tmp_path):
+    from PySide6.QtGui import QPalette
+
+    window.set_theme("dark")
+    window.log_panel.set_run_path(tmp_path)
+    colour = window.log_panel.palette().color(QPalette.ColorRole.Link)
+    assert colour.lightness() > 160, colour.name()
+    assert f"color:{colour.name()}" in window.log_panel.run_link.text()
+    window.set_theme("light")
+    light = window.log_panel.palette().color(QPalette.ColorRole.Link)
+    assert f"color:{light.name()}" in window.log_panel.run_link.text()

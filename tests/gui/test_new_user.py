@@ -384,3 +384,13 @@ def test_run_folder_link_takes_the_theme_link_colour(window, tmp_path):
     window.set_theme("light")
     light = window.log_panel.palette().color(QPalette.ColorRole.Link)
     assert f"color:{light.name()}" in window.log_panel.run_link.text()
+
+
+def test_steer_fields_the_objective_does_not_use_say_why(window):
+    use(window, tiny_config("toy-wgan-gp", live=True, objective__kind="gan"))
+    steer = window.steer
+    steer.set_objective("gan")
+    assert "Not used" in steer.gp_lambda.toolTip() and "'gan'" in steer.gp_lambda.toolTip()
+    assert "Not used" in steer.clip_spin.toolTip()
+    steer.set_objective("wgan-gp")
+    assert "Not used" not in steer.gp_lambda.toolTip()

@@ -248,38 +248,28 @@ def test_diverged_points_are_counted_and_the_view_fits_them(qtbot):
 
 
 # ---------------------------------------------------------------------- 9. start-up
-def test_a_window_shows_at_once_and_the_main_window_takes_its_place_with_start_enabled(qtbot, monkeypatch):
+def test_a_window_shows_at_once_and_the_main_window_takes_its_place_with_start_enabled(qtbot):
     """The loading window needs no torch: it is shown with a disabled Start while the engine loads
     behind it; then the main window replaces it with Start enabled. (The times are measured by
-    benchmarks/startup.py, not here.)"""
+    benchmarks/startup.py, not here; the app's event loop is pytest-qt's, not app.exec().)"""
     import argparse
 
     from PySide6.QtWidgets import QApplication
 
-    import studio.startup as startup
     from studio import app as studio_app
 
-    seen = {}
-    real_done = startup.Loader.start
-
-    def start(self):
-        # the loading window is up before the imports start
-        shells = [w for w in QApplication.topLevelWidgets() if w.objectName() == "LoadingWindow"]
-        seen["shell_visible"] = bool(shells) and shells[0].isVisible()
-        seen["shell_start_enabled"] = shells[0].start_button.isEnabled() if shells else None
-        real_done(self)
-
-    monkeypatch.setattr(startup.Loader, "start", start)
-    args = argparse.Namespace(path=None, theme=None, quit_after_shown=True)
-    windows = []
-    monkeypatch.setattr(studio_app, "create_window",
-                        lambda *a, _orig=studio_app.create_window: windows.append(_orig(*a)) or windows[-1])
-    assert studio_app.launch(QApplication.instance(), args) == 0
-    assert seen == {"shell_visible": True, "shell_start_enabled": False}
-    win = windows[0]
+    done = []
+    args = argparse.Namespace(path=None, theme=None, quit_after_shown=False)
+    result = studio_app.start_in_two_steps(QApplication.instance(), args, lambda: done.append(True))
+    shell = result["shell"]
+    qtbot.addWidget(shell)
+    assert result["shown"] is not None and shell.isVisible() and not shell.start_button.isEnabled()
+    qtbot.waitUntil(lambda: bool(done), timeout=120_000)
+    win = result["win"]
     qtbot.addWidget(win)
-    assert win.act_start.isEnabled()
-    assert not any(w.isVisible() for w in QApplication.topLevelWidgets() if w.objectName() == "LoadingWindow")
+    assert "rc" not in result and win.isVisible() and win.act_start.isEnabled()
+    assert not shell.isVisible()
+    win.close()
 
 
 def test_heavy_modules_are_not_needed_for_the_loading_window():

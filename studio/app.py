@@ -287,49 +287,62 @@ def main(argv=None) -> int:
     return launch(app, args)
 
 
-def launch(app, args) -> int:
-    """A window at once (:class:`studio.startup.LoadingWindow`), the engine loaded behind it, then
-    the main window in its place with Start enabled. ``--quit-after-shown`` exits once the main
-    window is up and says when each window was shown."""
-    from PySide6.QtCore import QTimer
-
+def start_in_two_steps(app, args, on_ready=None) -> dict:
+    """Show :class:`studio.startup.LoadingWindow` now and load the engine behind it; once loaded,
+    the main window takes the loading window's place. Returns at once; the dict it returns is
+    filled in as that happens: "shell", "shown" (seconds from the process start to the loading
+    window), then "win" and "ready" (to the main window) or "rc" = 1 when the engine failed to
+    load. ``on_ready()`` is called after either."""
     from studio.startup import Loader, LoadingWindow
 
     shell = LoadingWindow()
-    shown = show_and_time(app, shell, what="loading window")
-    result: dict = {}
+    result: dict = {"shell": shell}
+    result["shown"] = show_and_time(app, shell, what="loading window")
 
     def loaded(error) -> None:
         if error is not None:
             log.error("the engine could not be loaded\n%s", error)
             shell.failed(error)
             result["rc"] = 1
-            if args.quit_after_shown:
-                app.quit()
-            return
-        win = create_window(args.path, args.theme)
-        result["win"] = win
-        if shell.isMaximized():
-            win.showMaximized()
-        ready = show_and_time(app, win)
-        shell.close()
-        result["ready"] = ready
-        log.info("main window ready (Start enabled: %s) %.2f s after the process started",
-                 win.act_start.isEnabled(), ready or -1)
-        if args.quit_after_shown:
-            win.close()
-            app.quit()
+        else:
+            win = create_window(args.path, args.theme)
+            result["win"] = win
+            if shell.isMaximized():
+                win.showMaximized()
+            ready = show_and_time(app, win)
+            shell.close()
+            result["ready"] = ready
+            log.info("main window ready (Start enabled: %s) %.2f s after the process started",
+                     win.act_start.isEnabled(), ready or -1)
+        if on_ready is not None:
+            on_ready()
 
-    loader = Loader()
+    loader = Loader(shell)  # lives as long as the loading window
     loader.done.connect(loaded)
     loader.start()
+    return result
+
+
+def launch(app, args) -> int:
+    """A window at once, the engine loaded behind it, then the main window in its place with Start
+    enabled (:func:`start_in_two_steps`). ``--quit-after-shown`` exits once the main window is up
+    and says when each window was shown."""
+    from PySide6.QtCore import QTimer
+
+    def ready() -> None:
+        if args.quit_after_shown:
+            if "win" in result:
+                result["win"].close()
+            app.quit()
+
+    result = start_in_two_steps(app, args, ready)
     QTimer.singleShot(0, lambda: log.info("event loop running %.2f s after the process started", _process_age()))
     rc = app.exec()
     if args.quit_after_shown:
-        if shown is None or result.get("ready") is None:
+        if result["shown"] is None or result.get("ready") is None:
             _say("the main window was not shown")
             return 1
-        _say(f"loading window shown {shown:.2f} s after the process started; "
+        _say(f"loading window shown {result['shown']:.2f} s after the process started; "
              f"main window shown {result['ready']:.2f} s after the process started (Start enabled)")
         return 0
     return result.get("rc", rc)

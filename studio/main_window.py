@@ -147,12 +147,11 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         # The training thread draws live pictures only while they are shown, arrows only when ticked.
         self.tabs.currentChanged.connect(lambda *_: self._sync_live_view())
         self.tabs.currentChanged.connect(self._give_distances_room)
-        self._sizes_before_distances: list[int] | None = None
         self.samples.toy.show_arrows.toggled.connect(lambda *_: self._sync_live_view())
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(self.plots)
-        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(0, 3)   # the five stacked plots need the larger share
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setChildrenCollapsible(False)
         # The banner sits above samples and plots: in view, never modal (the window stays usable).
@@ -549,18 +548,11 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         fut.add_done_callback(lambda f: self._future_ready.emit((callback, f)))
 
     def _give_distances_room(self, index: int) -> None:
-        """The Distances tab (its own form, plots and table) gets three quarters of the height
-        while it is shown (issue 18, point 7: it opened squeezed into ~250 px); the training
-        plots get their share back when another tab is chosen."""
-        sizes = self.splitter.sizes()
-        total = sum(sizes)
-        if self.tabs.widget(index) is self.distances_scroll:
-            if total > 0 and sizes[0] < 0.7 * total:
-                self._sizes_before_distances = sizes
-                self.splitter.setSizes([int(total * 0.75), total - int(total * 0.75)])
-        elif self._sizes_before_distances is not None:
-            self.splitter.setSizes(self._sizes_before_distances)
-            self._sizes_before_distances = None
+        """The Distances tab (Example 1: its own form, plots and table, independent of the run)
+        takes the whole height while it is shown (issue 18, point 7: it opened squeezed into
+        ~250 px, and five training plots squeezed below it show nothing readable); the training
+        plots come back, at their size, when another tab is chosen."""
+        self.plots.setVisible(self.tabs.widget(index) is not self.distances_scroll)
 
     # ================================================================== dialogs
     def preferences_dialog(self) -> None:

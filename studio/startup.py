@@ -27,6 +27,9 @@ class Loader(QObject):
 
     done = Signal(object)
 
+    def __init__(self, parent=None):
+        super().__init__(parent)
+
     def start(self) -> None:
         threading.Thread(target=self._run, name="studio-imports", daemon=True).start()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QEvent, QUrl
+from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from engine.config import LIVE_SYMBOLS
@@ -70,8 +70,16 @@ class LogPanel(QWidget):
             self.run_link.setText("No run yet")
         else:
             url = QUrl.fromLocalFile(str(path)).toString()
-            self.run_link.setText(f"<a href='{url}'>{path}</a>")
+            # The theme's link colour, written into the link (a rich-text link otherwise keeps the
+            # colour of the palette it was first laid out with: dark blue on the dark theme).
+            colour = self.palette().color(QPalette.ColorRole.Link).name()
+            self.run_link.setText(f"<a href='{url}' style='color:{colour}'>{path}</a>")
             self.run_link.setToolTip("Open the run folder")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.run_path is not None:
+            self.set_run_path(self.run_path)  # the theme changed: its link colour
 
     def _open(self, url: str) -> None:
         QDesktopServices.openUrl(QUrl(url))

@@ -60,7 +60,8 @@ GAP_TOOLTIP = ("<b>Critic gap</b> mean f(real) − mean f(generated): the discri
                "divergence bound it maximises.<br>Orange points: the exact W1 between 1,000 generated and "
                "1,000 real points (toy sets), or the sliced W1 (images), every eval_every iterations: those "
                "do fall as the samples improve.")
-LABEL_LEVELS = (0.88, 0.74, 0.6, 0.46, 0.32, 0.18)  # heights of marker labels, fraction of the plot (top first)
+LABEL_LEVELS = range(6)  # at most six heights of marker labels, top first
+TITLE_SIZE = "9pt"
 SMOOTHED = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm")
 
 
@@ -81,6 +82,32 @@ def event_label(ev: dict) -> str | None:
     if kind == "resume_run":
         return "continued"
     return None
+
+
+class _RateAxis(pg.AxisItem):
+    """A left axis with at most one tick label per 20 pixels of height (pyqtgraph labels every
+    minor tick of a short log range, and the labels of short plots overlapped); log values are
+    written as 1e-4 / 2e-4."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's names
+        levels = super().tickValues(minVal, maxVal, size)
+        room = max(2, int(size // 20))
+        out, n = [], 0
+        for spacing, values in levels:
+            values = list(values)
+            if n + len(values) > room:
+                step = -(-len(values) // max(1, room - n))
+                values = values[::step]
+            out.append((spacing, values))
+            n += len(values)
+            if n >= room:
+                break
+        return out
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
+        if self.logMode:
+            return [f"{10 ** v:.2g}".replace("e-0", "e-") for v in values]
+        return super().tickStrings(values, scale, spacing)
 
 
 class _SteppedViewBox(pg.ViewBox):
@@ -239,13 +266,15 @@ class PlotsPanel(QWidget):
         self.glw = _TimedGraphicsLayout()
         self.glw.setObjectName("plots")
         c = self.colours
-        self.w_plot = self._plot(0, 0, "W-estimate  (should fall)", "W_est", colspan=2)
+        # One column, one shared x axis (issue 18, point 7): every plot's x axis lines up with the
+        # others; only the bottom one carries tick values and the axis title.
+        self.w_plot = self._plot(0, 0, "W-estimate  (should fall)", "W_est", axis_items={"left": _RateAxis("left")})
         self.w_plot.setToolTip(W_TOOLTIP)
         self.glw.setToolTip(W_TOOLTIP)
-        self.loss_plot = self._plot(1, 0, "Critic and generator loss", "loss")
-        self.reg_plot = self._plot(1, 1, "Gradient penalty", "GP")
-        self.grad_plot = self._plot(2, 0, "Critic gradient norm", "‖∇f‖")
-        self.lr_plot = self._plot(2, 1, "Learning rates", "α")
+        self.loss_plot = self._plot(1, 0, "Critic and generator loss", "loss", axis_items={"left": _RateAxis("left")})
+        self.reg_plot = self._plot(2, 0, "Gradient penalty", "GP", axis_items={"left": _RateAxis("left")})
+        self.grad_plot = self._plot(3, 0, "Critic gradient norm", "‖∇f‖", axis_items={"left": _RateAxis("left")})
+        self.lr_plot = self._plot(4, 0, "Learning rates", "α", axis_items={"left": _RateAxis("left")})
         self.plots = [self.w_plot, self.loss_plot, self.reg_plot, self.grad_plot, self.lr_plot]
         # One shared x range. Not pyqtgraph's setXLink: it aligns linked views by their position
         # on screen, which shifts the range of plots that sit side by side.
@@ -253,15 +282,19 @@ class PlotsPanel(QWidget):
         for p in self.plots:
             p.sigXRangeChanged.connect(self._sync_x)
         self.w_plot.sigXRangeChanged.connect(lambda *_: self._layout_labels())
+        self.w_plot.sigYRangeChanged.connect(lambda *_: self._layout_labels())
         self.w_plot.vb.sigResized.connect(lambda *_: self._layout_labels())
         # The learning rates span decades and are always positive: log scale, always (at least
         # a factor of 2 tall, so a constant rate does not get a pile of overlapping tick labels).
         self.lr_plot.setLogMode(False, True)
         self.lr_plot.vb.setLimits(minYRange=0.3)
         self._empty_lr_range()
-        self.glw.ci.layout.setRowStretchFactor(0, 3)
-        self.glw.ci.layout.setRowStretchFactor(1, 2)
-        self.glw.ci.layout.setRowStretchFactor(2, 2)
+        for row, stretch in enumerate((3, 2, 2, 2, 2)):
+            self.glw.ci.layout.setRowStretchFactor(row, stretch)
+        for p in self.plots[:-1]:
+            p.getAxis("bottom").setStyle(showValues=False)
+            p.setLabel("bottom", None)
+            p.getAxis("bottom").setHeight(6)
 
         self.curves = {
             "w_raw": self.w_plot.plot(name="W_est (raw)"),
@@ -308,14 +341,15 @@ class PlotsPanel(QWidget):
         self._frame_s = 0.0   # moving average of one frame's wall time: refresh() + its paint
         self.clock = time.perf_counter  # times the frames; tests inject their own
 
-    def _plot(self, row, col, title, ylabel, colspan=1) -> pg.PlotItem:
-        p = self.glw.addPlot(row=row, col=col, colspan=colspan, title=title, viewBox=_SteppedViewBox())
+    def _plot(self, row, col, title, ylabel, colspan=1, axis_items=None) -> pg.PlotItem:
+        p = self.glw.addPlot(row=row, col=col, colspan=colspan, title=title, viewBox=_SteppedViewBox(),
+                             axisItems=axis_items)
         p.setLabel("bottom", "generator iteration")
         p.setLabel("left", ylabel)
         # No grid: pyqtgraph draws grid lines through the axis items, which made every redraw of
         # the five plots several times slower (README, "Figures"); the crosshair gives values.
         p.getAxis("left").enableAutoSIPrefix(False)  # "x1e-06" scale labels confuse more than help
-        p.getAxis("left").setWidth(52)               # equal widths keep the linked x axes aligned
+        p.getAxis("left").setWidth(64)               # equal widths keep the x axes aligned
         # No legend inside the plots: in plots this short it would hide the data. The curve
         # key is in each title instead (see _set_titles).
         p.setMenuEnabled(True)
@@ -351,6 +385,8 @@ class PlotsPanel(QWidget):
                                 f"{key(c.grad_norm, '‖∇_w L_f‖')}")
         self.lr_plot.setTitle(f"<span style='{fg}'>Learning rates</span>{sep}{key(c.lr_critic, 'α_D critic')}"
                               f"{sep}{key(c.lr_generator, 'α_G generator', '╌')}")
+        for p in self.plots:  # small titles: five plots share the height
+            p.setTitle(p.titleLabel.text, size=TITLE_SIZE)
 
     def _arrange(self, objective: str) -> None:
         """Only the plots that mean something for ``objective``: GAN and f-GAN have no regulariser,
@@ -359,13 +395,11 @@ class PlotsPanel(QWidget):
         if has_reg == (self.reg_plot.scene() is not None):
             return
         layout = self.glw.ci
-        layout.removeItem(self.loss_plot)
         if has_reg:
-            layout.addItem(self.loss_plot, row=1, col=0)
-            layout.addItem(self.reg_plot, row=1, col=1)
+            layout.addItem(self.reg_plot, row=2, col=0)
         else:
             layout.removeItem(self.reg_plot)
-            layout.addItem(self.loss_plot, row=1, col=0, colspan=2)
+        layout.layout.setRowStretchFactor(2, 2 if has_reg else 0)
         tip = W_TOOLTIP if has_reg else GAP_TOOLTIP
         self.w_plot.setToolTip(tip)
         self.glw.setToolTip(tip)
@@ -379,7 +413,12 @@ class PlotsPanel(QWidget):
         vb = self.w_plot.vb
         (x0, x1), width_px = vb.viewRange()[0], max(vb.width(), 1.0)
         per_px = (x1 - x0) / width_px
-        taken: dict[float, list[tuple[float, float]]] = {lvl: [] for lvl in LABEL_LEVELS}
+        # As many heights as labels fit one above the other in the plot (at most six).
+        label_h = max((ln.label.boundingRect().height() for ln in self._labelled), default=20.0) + 1
+        n = int(min(len(LABEL_LEVELS), max(1, vb.height() // label_h)))
+        top = 1 - 0.5 * label_h / max(vb.height(), 1.0)
+        levels = [top - i * label_h / max(vb.height(), 1.0) for i in range(n)]
+        taken: dict[float, list[tuple[float, float]]] = {lvl: [] for lvl in levels}
         for line in sorted(self._labelled, key=lambda ln: ln.value()):
             label, x = line.label, float(line.value())
             w = (label.boundingRect().width() + 6) * per_px
@@ -387,10 +426,13 @@ class PlotsPanel(QWidget):
             span = (x - w, x) if right_side else (x, x + w)
             label.setAnchor((1, 0.5) if right_side else (0, 0.5))
             label.anchors = [label.anchor, label.anchor]
-            level = next((lvl for lvl in LABEL_LEVELS
-                          if all(span[1] <= a or span[0] >= b for a, b in taken[lvl])), LABEL_LEVELS[-1])
-            taken[level].append(span)
-            label.setPosition(level)
+            level = next((lvl for lvl in levels if all(span[1] <= a or span[0] >= b for a, b in taken[lvl])), None)
+            # No free height (a short plot, many markers close together): the label is hidden, not
+            # drawn over another; the dashed line stays, and the log and edit history name it.
+            label.setVisible(level is not None)
+            if level is not None:
+                taken[level].append(span)
+                label.setPosition(level)
 
     def shown_plots(self) -> list:
         """The plots on screen for this objective."""
@@ -530,7 +572,7 @@ class PlotsPanel(QWidget):
         for p in self.plots:
             label = text if p is self.w_plot else None
             line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pen, label=label,
-                                   labelOpts={"position": LABEL_LEVELS[0], "color": self.colours.foreground,
+                                   labelOpts={"position": 0.9, "color": self.colours.foreground,
                                               "fill": self._label_bg(), "anchors": [(0, 0.5), (0, 0.5)]})
             p.addItem(line, ignoreBounds=True)
             self._marker_items.append((line, p))
@@ -757,16 +799,33 @@ class PlotsPanel(QWidget):
     # ------------------------------------------------------------------ export
     def export(self, path: str) -> None:
         """The whole plot area as PNG (at twice the screen size) or SVG, by the file's suffix."""
-        from pyqtgraph.exporters import ImageExporter
         self.refresh(force=True)
-        item = self.glw.ci
         if str(path).lower().endswith(".svg"):
             self._export_svg(str(path))
         else:
-            ex = ImageExporter(item)
-            width = max(int(item.boundingRect().width() * 2), 800)
-            ex.parameters()["width"] = width
-            ex.export(str(path))
+            self._export_png(str(path))
+
+    def _export_png(self, path: str, scale: float = 2.0) -> None:
+        """The scene painted at ``scale`` times the screen size through a scaled painter, so text and
+        axes keep their on-screen layout (pyqtgraph's ImageExporter lays the axes out again at
+        the new size and the axis titles ran into the tick labels)."""
+        from PySide6.QtCore import QRectF
+        from PySide6.QtGui import QImage, QPainter
+
+        source = self.glw.ci.sceneBoundingRect()
+        scale = max(scale, 800 / max(source.width(), 1))
+        w, h = max(int(source.width() * scale), 1), max(int(source.height() * scale), 1)
+        img = QImage(w, h, QImage.Format.Format_ARGB32)
+        img.fill(pg.mkColor(self.colours.background))
+        painter = QPainter(img)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+            self.glw.scene().render(painter, QRectF(0, 0, w, h), source)
+        finally:
+            painter.end()
+        if not img.save(path, "PNG"):
+            raise OSError(f"cannot write {path}")
 
     def _export_svg(self, path: str) -> None:
         """Paint the scene into a QSvgGenerator. (pyqtgraph's SVGExporter cannot parse the
@@ -782,6 +841,9 @@ class PlotsPanel(QWidget):
         gen.setSize(QSize(w, h))
         gen.setViewBox(QRect(0, 0, w, h))
         gen.setTitle("WGAN Studio training curves")
+        # The screen's resolution: at QSvgGenerator's default 72 dpi the fonts came out a third
+        # larger than on screen and the axis titles ran into the tick labels.
+        gen.setResolution(self.logicalDpiX())
         painter = QPainter(gen)
         try:
             painter.fillRect(QRectF(0, 0, w, h), pg.mkColor(self.colours.background))

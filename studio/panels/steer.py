@@ -140,6 +140,7 @@ class SteerPanel(QWidget):
         self._timers: dict[str, QTimer] = {}
         self._undo_stack: list[dict] = []
         self.errors: dict[str, QLabel] = {}     # per field: why the typed value was not applied
+        self._tips: dict[str, str] = {}
         self._pending_undo: tuple[str, float] | None = None
         self.objective = "wgan-gp"
 
@@ -262,6 +263,12 @@ class SteerPanel(QWidget):
             on = self._active and used.get(key, True)
             spin.setEnabled(on)
             self.labels[key].setEnabled(on)
+            tip = self._tips.setdefault(key, spin.toolTip())
+            if not used.get(key, True):
+                owner = "wgan-clip" if key == "clip_value" else "wgan-gp"
+                tip += f"<br><b>Not used:</b> only '{owner}' has it; this run's objective is '{self.objective}'."
+            spin.setToolTip(tip)
+            self.labels[key].setToolTip(tip)
         self.clip_slider.setEnabled(self._active and used["clip_value"])
         self.undo_button.setEnabled(self._active and bool(self._undo_stack))
 

@@ -23,7 +23,7 @@ from engine.runfolder import RunReport, inspect_run, is_run_folder, use_as_lates
 from studio import dialogs
 from studio.panels.banner import QUANTITIES, lowered
 from studio.run_model import RunModel
-from studio.sources import FolderSource, LocalSource, is_live
+from studio.sources import FolderSource, LocalSource, is_live, png_payload
 from studio.worker import TrainingWorker
 
 log = logging.getLogger(__name__)
@@ -220,17 +220,13 @@ class RunControl:
         pngs = sorted(rd.samples.glob("iter_*.png"))
         if not pngs:
             return
-        from PIL import Image, UnidentifiedImageError
+        from PIL import UnidentifiedImageError
         try:
-            with Image.open(pngs[-1]) as im:
-                img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
-            gen_iter = int(pngs[-1].stem.split("_")[-1])
+            payload = png_payload(pngs[-1])
         except (OSError, ValueError, UnidentifiedImageError) as e:
             self.model.add_note(f"cannot show {pngs[-1].name}: {e}")
             return
-        # The saved picture is already a grid: one "sample" per row.
-        self.model.set_samples({"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter,
-                                "nrow": 1}, generation)
+        self.model.set_samples(payload, generation)
 
     def _resume_hint(self, cfg: Config | None) -> tuple[bool, str]:
         """Whether Start continues the opened run, and why (or why not) in one sentence.

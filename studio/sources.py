@@ -237,9 +237,11 @@ class FolderSource(RunSource):
         for ev in up.events:
             self.event.emit(ev)
         if up.sample is not None:
-            payload = _png_payload(up.sample)
-            if payload is not None:
-                self.samples.emit(payload)
+            from PIL import UnidentifiedImageError
+            try:
+                self.samples.emit(png_payload(up.sample))
+            except (OSError, ValueError, UnidentifiedImageError):
+                pass  # being written, or damaged: the next picture will do
         self.silent_s = up.silent_s
         if up.state != self.follow_state:
             self.follow_state = up.state
@@ -292,16 +294,15 @@ class FolderSource(RunSource):
         return not self.is_running()
 
 
-def _png_payload(path: Path) -> dict | None:
-    """A picture the run wrote, shown as it is (a grid or the toy view): one "sample" per row."""
-    from PIL import Image, UnidentifiedImageError
+def png_payload(path: Path) -> dict:
+    """A picture a run wrote (``samples/iter_NNNNNNN.png``: a grid or the toy view) as a sample
+    payload, shown as it is: one "sample" per row. Raises OSError, ValueError or PIL's
+    UnidentifiedImageError for a file being written or damaged."""
+    from PIL import Image
 
-    try:
-        with Image.open(path) as im:
-            img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
-        gen_iter = int(path.stem.split("_")[-1])
-    except (OSError, ValueError, UnidentifiedImageError):
-        return None  # being written, or damaged: the next picture will do
+    with Image.open(path) as im:
+        img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
+    gen_iter = int(path.stem.split("_")[-1])
     return {"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter, "nrow": 1}
 
 

@@ -65,6 +65,21 @@ def wait_until(cond, timeout: float = 60.0, *, qtbot=None, proc=None, what: str 
         time.sleep(0.005)
 
 
+def start_wgan_train(out, *extra: str):
+    """``wgan-train`` in a process of its own, on a tiny toy run that goes on until stopped,
+    writing the run folder ``out`` (extra arguments go last, e.g. ``--set`` overrides)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "wgan-train"
+    return subprocess.Popen([str(exe), "--preset", "toy-wgan-gp", "--out", str(out), "--iters", "100000", "--quiet",
+                             "--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.eval_every=0",
+                             "--set", "train.sample_every=0", "--set", "train.checkpoint_every=50", "--device", "cpu",
+                             *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+
+
 class ManualClock:
     """A clock that moves only when the test says so (``advance``), from an arbitrary start: code
     must never assume a clock starts at 0 (``time.monotonic()`` counts from boot)."""

@@ -117,19 +117,11 @@ def test_refused_requests_say_why(req, reason):
 
 
 # ----------------------------------------------------------------------------- a real run, in another process
-def _start_train(tmp_path, *extra):
-    import subprocess
-    import sys
-    from pathlib import Path
+def _start_train(tmp_path):
+    from tests.helpers import start_wgan_train
 
-    exe = Path(sys.executable).parent / "wgan-train"
     out = tmp_path / "run"
-    proc = subprocess.Popen([str(exe), "--preset", "toy-wgan-gp", "--out", str(out), "--iters", "100000", "--quiet",
-                             "--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.eval_every=0",
-                             "--set", "train.sample_every=0", "--set", "train.checkpoint_every=50", "--device", "cpu",
-                             *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
-    return proc, out
+    return start_wgan_train(out), out
 
 
 def test_follow_and_steer_a_run_in_another_process(tmp_path):

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 from engine.rundir import read_metrics
 from studio.sources import FolderSource, is_live
-from tests.helpers import wait_until
+from tests.helpers import start_wgan_train, wait_until
 
 
 def start_train(tmp_path):
-    exe = Path(sys.executable).parent / "wgan-train"
     out = tmp_path / "followed"
-    proc = subprocess.Popen([str(exe), "--preset", "toy-wgan-gp", "--out", str(out), "--iters", "100000", "--quiet",
-                             "--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.eval_every=0",
-                             "--set", "train.sample_every=20", "--set", "train.checkpoint_every=50", "--device",
-                             "cpu"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+    proc = start_wgan_train(out, "--set", "train.sample_every=20")  # pictures to follow too
     wait_until(lambda: is_live(out), 120, proc=proc, what="the run's heartbeat")
     return proc, out
 

@@ -1,3 +1,5 @@
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +16,23 @@ TINY = ["--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "tr
         "--set", "train.sample_every=5", "--set", "train.eval_every=5", "--device", "cpu"]
 
 
-def run_cli(name, *args, **kw):
-    exe = BIN / name
-    assert exe.is_file(), f"console script {name} is not installed next to {sys.executable}"
-    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=300, **kw)
+def run_cli(name, *args, own_process=False, **kw):
+    """Run a console script as a user does. In this process by default (what the console script
+    calls, with its output captured): the same code, without a second start of Python and PyTorch
+    per call. ``own_process=True`` runs the installed script itself."""
+    argv = [str(a) for a in args]
+    if own_process:
+        exe = BIN / name
+        assert exe.is_file(), f"console script {name} is not installed next to {sys.executable}"
+        return subprocess.run([str(exe), *argv], capture_output=True, text=True, timeout=300, **kw)
+    main = {"wgan-train": train_main, "wgan-sample": sample_main}[name]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as e:  # argparse's usage errors
+            code = e.code
+    return subprocess.CompletedProcess([name, *argv], code, out.getvalue(), err.getvalue())
 
 
 def test_list_presets_prints_each_with_a_description():
@@ -31,13 +46,13 @@ def test_list_presets_prints_each_with_a_description():
 def test_train_then_sample_end_to_end(tmp_path):
     out = tmp_path / "run"
     r = run_cli("wgan-train", "--preset", "toy-wgan-gp", "--out", out, "--iters", 10, "--seed", 3, *TINY,
-                "--set", "train.eval_every=2")
+                "--set", "train.eval_every=2", own_process=True)
     assert r.returncode == 0, r.stderr
     assert "finished at iteration 10" in r.stderr and "it 10/10" in r.stderr and "ETA" in r.stderr
     assert "W-estimate vs exact W1 over the 5 evaluations: Spearman rank correlation" in r.stderr
     assert read_metrics(out / "metrics.csv")["gen_iter"][-1] == 10
     assert "seed = 3" in (out / "config.toml").read_text()
-    r = run_cli("wgan-sample", out, "-n", 100, "--out", tmp_path / "s.npy", "--seed", 1)
+    r = run_cli("wgan-sample", out, "-n", 100, "--out", tmp_path / "s.npy", "--seed", 1, own_process=True)
     assert r.returncode == 0, r.stderr
     x = np.load(tmp_path / "s.npy")
     assert x.shape == (100, 2) and np.isfinite(x).all()

@@ -73,7 +73,7 @@ def test_sigkill_at_random_moments_and_mid_checkpoint_never_loses_the_run(tmp_pa
     rng = random.Random(1234)
     kills = midwrite_kills = 0
     last_ckpt = 0
-    for cycle in range(22):
+    for cycle in range(12):
         mid = cycle % 3 == 2  # every third kill lands inside a checkpoint write, the others at random
         marker = tmp_path / f"mid{cycle}"
         proc = start(run, midwrite=marker if mid else None)
@@ -97,7 +97,7 @@ def test_sigkill_at_random_moments_and_mid_checkpoint_never_loses_the_run(tmp_pa
         gen = check_run_folder(run)
         assert gen >= last_ckpt, "a kill lost checkpointed progress"
         last_ckpt = gen
-    assert kills >= 20 and midwrite_kills >= 7
+    assert kills == 12 and midwrite_kills == 4
     # no temp file from an interrupted write is mistaken for a checkpoint; the run resumes and finishes
     from engine.cli import train_main
     assert train_main(["--resume", str(run), "--iters", str(last_ckpt + 4), "--quiet"]) == 0

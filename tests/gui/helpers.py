@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+import zlib
+from pathlib import Path
+
 from engine import Config, Trainer
 from tests.helpers import tiny_config, wait_until
 
@@ -15,13 +21,24 @@ def wait_state(qtbot, window, *states, timeout: float = 60.0) -> None:
     wait_until(lambda: window.run_state in states, timeout, qtbot=qtbot, what=f"run state in {states}")
 
 
+_STOPPED_RUNS: dict[str, Path] = {}  # name -> the run trained once this session; tests get copies
+atexit.register(lambda: [shutil.rmtree(p.parent, ignore_errors=True) for p in _STOPPED_RUNS.values()])
+
+
 def stopped_run(folder, name: str = "old-run"):
     """A run trained headlessly to 6 of 9 iterations (checkpoints at 3 and 6, one live edit), as if
-    the user had stopped it."""
-    cfg = tiny_config(live=True, train__iterations=9, train__checkpoint_every=3, train__sample_every=3,
-                      train__eval_every=3)
-    run = folder / "runs" / name
-    trainer = Trainer(cfg, run)
-    trainer.request_edit(n_critic=3)
-    trainer.run(iterations=6)
+    the user had stopped it, in ``folder/runs/name``.
+
+    Each name is trained once per test session (with a seed of its own, so that two runs differ)
+    and copied for every test that asks: the tests may damage or continue their copy."""
+    if name not in _STOPPED_RUNS:
+        cfg = tiny_config(live=True, train__iterations=9, train__checkpoint_every=3, train__sample_every=3,
+                          train__eval_every=3, train__seed=zlib.crc32(name.encode()) % 10_000)
+        original = Path(tempfile.mkdtemp(prefix="wgan-stopped-")) / name
+        trainer = Trainer(cfg, original)
+        trainer.request_edit(n_critic=3)
+        trainer.run(iterations=6)
+        _STOPPED_RUNS[name] = original
+    run = Path(folder) / "runs" / name
+    shutil.copytree(_STOPPED_RUNS[name], run)  # a run folder is the contract: it holds no absolute path
     return run

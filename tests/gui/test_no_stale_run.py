@@ -57,18 +57,31 @@ def open_b(qtbot, window, tmp_path):
     return run
 
 
-def story(qtbot, window, tmp_path, check_a, check_clean, check_b) -> None:
+def story(qtbot, window, tmp_path, panels) -> None:
+    """The whole story once, with each panel's checks after each step (its checks of B last for
+    the samples, which wait for B's pictures to be rebuilt). A failure names the panel."""
+    checks = {name: make(qtbot, window) for name, make in panels.items()}
+    steps = ("while A is shown", "after the preset switch", "with B open")
+
+    def each(step: int, *args) -> None:
+        for name, fns in checks.items():
+            try:
+                fns[step](*args)
+            except AssertionError as e:
+                raise AssertionError(f"{name}, {steps[step]}: {e}") from e
+
     a = run_a(qtbot, window)
-    check_a(a)
+    each(0, a)
     switch_preset(window)
     assert window.run_state == "idle" and window.preset_combo.currentData() == PRESET
-    check_clean(a)
+    each(1, a)
     b = open_b(qtbot, window, tmp_path)
-    check_b(a, b)
+    each(2, a, b)
 
 
 # ---------------------------------------------------------------------------------- per panel
-def test_samples_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+# Each returns its checks (of A, after the preset switch, of B); one story runs them all.
+def samples_checks(qtbot, window):
     toy = window.samples.toy
 
     def check_a(a):
@@ -87,10 +100,10 @@ def test_samples_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
         assert toy.payload is not a["samples"] and toy.payload["gen_iter"] == 6
         assert "generator iteration 6" in toy.caption.text()
 
-    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+    return check_a, check_clean, check_b
 
 
-def test_steer_shows_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+def steer_checks(qtbot, window):
     steer = window.steer
 
     def check_a(a):
@@ -110,10 +123,10 @@ def test_steer_shows_nothing_of_an_earlier_run(qtbot, window, tmp_path):
         assert not steer.status.text().startswith("c = ") and steer.status.text().startswith("n_critic = 3")
         assert steer.n_critic.value() == 3 and steer.objective == "wgan-gp"
 
-    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+    return check_a, check_clean, check_b
 
 
-def test_plots_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+def plots_checks(qtbot, window):
     plots = window.plots
 
     def check_a(a):
@@ -137,10 +150,10 @@ def test_plots_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
         assert plots.markers == [(e["gen_iter"], "n_critic 5→3") for e in edits]
         assert plots.readout.text() == ""
 
-    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+    return check_a, check_clean, check_b
 
 
-def test_log_shows_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+def log_checks(qtbot, window):
     lines = window.log_panel.lines
 
     def check_a(a):
@@ -155,10 +168,10 @@ def test_log_shows_nothing_of_an_earlier_run(qtbot, window, tmp_path):
         assert not any(a["path"].name in line or "clip_value" in line for line in lines())
         assert window.log_panel.run_path == b
 
-    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+    return check_a, check_clean, check_b
 
 
-def test_status_bar_and_title_show_nothing_of_an_earlier_run(qtbot, window, tmp_path):
+def status_bar_and_title_checks(qtbot, window):
     def check_a(a):
         assert a["elapsed"] != "elapsed –" and window.device_label.text() == "cpu"
         assert a["path"].name in a["title"] and window.act_export.isEnabled()
@@ -182,7 +195,13 @@ def test_status_bar_and_title_show_nothing_of_an_earlier_run(qtbot, window, tmp_
         assert window.rate_label.text() == "– it/s" and window.device_label.text() == ""
         assert window.path_label.text() == str(b) and b.name in window.windowTitle()
 
-    story(qtbot, window, tmp_path, check_a, check_clean, check_b)
+    return check_a, check_clean, check_b
+
+
+def test_no_panel_shows_anything_of_an_earlier_run(qtbot, window, tmp_path):
+    story(qtbot, window, tmp_path, {"steer": steer_checks, "plots": plots_checks, "log": log_checks,
+                                    "status bar and title": status_bar_and_title_checks,
+                                    "samples": samples_checks})
 
 
 # ---------------------------------------------------------------------------------- more ways in

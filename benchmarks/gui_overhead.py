@@ -37,7 +37,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -283,15 +282,9 @@ def main(argv=None) -> int:
         _headless_child(int(args.headless_child[0]), args.headless_child[1])
         return 0
 
-    from PySide6.QtCore import QSettings
+    from benchmarks.studio_app import studio_app
 
-    import studio  # noqa: F401 - applies the PySide6 6.12 / Python 3.11 work-around first
-    from studio.app import make_app
-
-    tmp = Path(tempfile.mkdtemp(prefix="wgan-bench-"))
-    os.environ["WGAN_STUDIO_RUNS"] = str(tmp / "runs")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
-    app = make_app(["gui_overhead"])
+    app, tmp = studio_app("wgan-bench-", "gui_overhead")
 
     say(f"preset {DEFAULT_PRESET}, {args.iterations} generator iterations per run, {args.repeats} pair(s), "
         f"{os.cpu_count()} CPU cores, QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}")

@@ -42,7 +42,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -223,16 +222,11 @@ def main(argv=None) -> int:
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch is imported (engine imports it)
 
     import torch
-    from PySide6.QtCore import QSettings
 
-    import studio  # noqa: F401 - applies the PySide6 6.12 / Python 3.11 work-around first
-    from studio.app import make_app
+    from benchmarks.studio_app import studio_app
 
     torch.set_num_threads(args.threads)
-    tmp = Path(tempfile.mkdtemp(prefix="wgan-soak-"))
-    os.environ["WGAN_STUDIO_RUNS"] = str(tmp / "runs")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
-    app = make_app(["soak"])
+    app, tmp = studio_app("wgan-soak-", "soak")
     say(f"soak: toy-wgan-gp with hidden {args.hidden}, batch {args.batch}; {args.iterations} generator iterations; "
         f"torch threads {args.threads}; {os.cpu_count()} CPU cores; QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}")
     res = run_soak(app, args)

@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMessageBox,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QTableWidget,
@@ -59,6 +58,7 @@ from engine.text import format_duration
 from studio.csv_table import ask_csv_path, copy_csv, write_csv
 from studio.panels.plots import SMOOTHED, Smoother
 from studio.theme import plot_colours
+from studio.widgets import button
 
 log = logging.getLogger(__name__)
 
@@ -243,12 +243,8 @@ class RunChooser(QDialog):
         self.list.setToolTip("Tick the runs to compare (a run folder has config.toml and metrics.csv)")
         self.folder_label = QLabel()
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        look = QPushButton("Look in…")
-        look.setToolTip("List the runs of another folder")
-        look.clicked.connect(self._look_in)
-        other = QPushButton("Add folder…")
-        other.setToolTip("Add one run folder from anywhere")
-        other.clicked.connect(self._add_other)
+        look = button("Look in…", "List the runs of another folder", self._look_in)
+        other = button("Add folder…", "Add one run folder from anywhere", self._add_other)
         row = QHBoxLayout()
         row.addWidget(self.folder_label, 1)
         row.addWidget(look)
@@ -353,19 +349,15 @@ class CompareWindow(QWidget):
         self.colours = plot_colours(dark)
 
         # ---------------------------------------------------------------- controls
-        self.add_button = QPushButton("Add runs…")
-        self.add_button.setToolTip("Choose run folders to add to the comparison")
-        self.add_button.clicked.connect(self.add_runs_dialog)
-        self.add_current_button = QPushButton("Add current run")
-        self.add_current_button.setToolTip("Add the run the main window shows (running, finished or opened)")
-        self.add_current_button.clicked.connect(self.add_current_run)
+        self.add_button = button("Add runs…", "Choose run folders to add to the comparison", self.add_runs_dialog)
+        self.add_current_button = button("Add current run",
+                                         "Add the run the main window shows (running, finished or opened)",
+                                         self.add_current_run)
         self.add_current_button.setVisible(current_run is not None)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Remove the runs selected in the table from the comparison  (Delete)")
-        self.remove_button.clicked.connect(self.remove_selected)
-        self.reload_button = QPushButton("Reload")
-        self.reload_button.setToolTip("Read every run's files again (runs still training have grown)  (F5)")
-        self.reload_button.clicked.connect(self.reload)
+        self.remove_button = button("Remove", "Remove the runs selected in the table from the comparison  (Delete)",
+                                    self.remove_selected)
+        self.reload_button = button("Reload", "Read every run's files again (runs still training have grown)  (F5)",
+                                    self.reload)
         self.metric_combo = QComboBox()
         self.metric_combo.setToolTip("The metrics.csv column to overlay")
         self.metric_combo.setMinimumContentsLength(22)
@@ -425,12 +417,8 @@ class CompareWindow(QWidget):
         self.table.setSortingEnabled(True)
         self.table.setMinimumHeight(150)
         self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.copy_button = QPushButton("Copy as CSV")
-        self.copy_button.setToolTip("Copy the table (raw numbers) to the clipboard")
-        self.copy_button.clicked.connect(self.copy_csv)
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip("Write the table to a CSV file")
-        self.export_button.clicked.connect(self.export_csv_dialog)
+        self.copy_button = button("Copy as CSV", "Copy the table (raw numbers) to the clipboard", self.copy_csv)
+        self.export_button = button("Export CSV…", "Write the table to a CSV file", self.export_csv_dialog)
         self.status = QLabel("Add runs to compare: Add runs… or, in the main window, File > Add current run.")
         self.status.setObjectName("compareStatus")
         self.status.setWordWrap(True)

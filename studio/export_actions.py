@@ -40,6 +40,12 @@ class ExportActions:
             self._open_export_dialog(None)
             return
         toy_payload = self.model.samples if self.trainer.is_toy else None
+        self.statusBar().showMessage("Copying the generator for the export…", 3000)
+        self._with_snapshot(self.worker, lambda snap: self._open_export_dialog((snap[0], snap[1], toy_payload)))
+
+    def _with_snapshot(self, worker, then) -> None:
+        """Copy ``worker``'s generator (at the next iteration boundary), then ``then((generator,
+        iteration))`` in the GUI thread; a failed copy is reported as a failed export."""
 
         def have_snapshot(fut: Future):
             try:
@@ -47,10 +53,9 @@ class ExportActions:
             except Exception as e:  # noqa: BLE001 - shown to the user
                 self._export_error(f"{type(e).__name__}: {e}", "")
                 return
-            self._open_export_dialog((snap[0], snap[1], toy_payload))
+            then(snap)
 
-        self.statusBar().showMessage("Copying the generator for the export…", 3000)
-        self._when_done(self.worker.snapshot_generator(), have_snapshot)
+        self._when_done(worker.snapshot_generator(), have_snapshot)
 
     def _open_export_dialog(self, snapshot) -> None:
         """The export dialog (window-modal, not blocking: ``self.export_dialog`` while it is open).
@@ -107,19 +112,14 @@ class ExportActions:
             return ex.write_grid(path, samples, config=cfg, gen_iter=gen_iter, seed=seed, nrow=nrow, size=size,
                                  source=str(self.run_path or ""), toy_payload=toy_payload, classes=chosen)
 
-        def have_snapshot(fut: Future):
-            try:
-                snap = fut.result()
-            except Exception as e:  # noqa: BLE001 - shown to the user
-                self._export_error(f"{type(e).__name__}: {e}", "")
-                return
+        def write_in_background(snap):
             self._run_task(lambda: write(snap), self._export_done, self._export_error)
 
         self.statusBar().showMessage(f"Exporting {path.name}…", 3000)
         if snapshot is not None:
-            self._run_task(lambda: write(snapshot[:2]), self._export_done, self._export_error)
+            write_in_background(snapshot[:2])
         else:
-            self._when_done(worker.snapshot_generator(), have_snapshot)
+            self._with_snapshot(worker, write_in_background)
         return True
 
     def export_checkpoint_dialog(self) -> None:
@@ -156,21 +156,29 @@ class ExportActions:
         self._warn("Export failed", message)
         self.export_failed.emit(message)
 
-    def export_metrics(self, path: str | Path) -> bool:
+    def _export_file(self, path: str | Path, write, catch: type[Exception], why) -> bool:
+        """Write ``path`` with ``write(path)`` in the GUI thread, once the user agrees to replace an
+        existing file; an exception of type ``catch`` is shown as ``path: why(exception)``."""
         path = Path(path)
         if not self.confirm_overwrite(path):
             return False
-        src = RunDir(self.run_path).metrics_path if self.run_path else None
         try:
+            write(path)
+        except catch as e:
+            self._warn("Export failed", f"{path}: {why(e)}")
+            return False
+        self._export_done(path)
+        return True
+
+    def export_metrics(self, path: str | Path) -> bool:
+        def write(path: Path) -> None:
+            src = RunDir(self.run_path).metrics_path if self.run_path else None
             if src is not None and src.is_file():
                 ex.copy_metrics_csv(src, path)
             else:
                 ex.write_columns_csv(self.model.columns(), path)
-        except OSError as e:
-            self._warn("Export failed", f"{path}: {e.strerror or e}")
-            return False
-        self._export_done(path)
-        return True
+
+        return self._export_file(path, write, OSError, lambda e: e.strerror or e)
 
     def export_metrics_dialog(self) -> None:
         folder = self.run_path or self._default_dir()
@@ -180,16 +188,8 @@ class ExportActions:
             self.export_metrics(path)
 
     def export_plots(self, path: str | Path) -> bool:
-        path = Path(path)
-        if not self.confirm_overwrite(path):
-            return False
-        try:
-            self.plots.export(str(path))
-        except Exception as e:  # noqa: BLE001 - pyqtgraph's exporters raise plain Exceptions
-            self._warn("Export failed", f"{path}: {e}")
-            return False
-        self._export_done(path)
-        return True
+        # pyqtgraph's exporters raise plain Exceptions
+        return self._export_file(path, lambda p: self.plots.export(str(p)), Exception, str)
 
     def export_plots_dialog(self) -> None:
         folder = self.run_path or self._default_dir()

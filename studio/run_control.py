@@ -88,35 +88,38 @@ class RunControl:
 
     # ------------------------------------------------------------------ configurations
     def load_preset(self, name: str) -> bool:
-        if self.is_active():
+        if self.is_active() or not self._show_config(name, None, load_preset, "Cannot load preset"):
             return False
-        try:
-            cfg = load_preset(name)
-        except ConfigError as e:
-            self._warn("Cannot load preset", str(e))
-            return False
-        self.preset_name, self.config_path = name, None
-        self.config_panel.set_config(cfg)
-        self.preset_combo.setCurrentIndex(self.preset_combo.findData(name))
         self.settings.last_preset = name
-        self.model.clear(cfg)
         return True
 
     def open_config(self, path: str | Path) -> bool:
         if self._refuse_while_active():
             return False
         path = Path(path)
-        try:
-            cfg = load_config(path)
-        except ConfigError as e:
-            self._warn("Cannot open configuration", str(e))
+        if not self._show_config(None, path, load_config, "Cannot open configuration"):
             return False
-        self.preset_name, self.config_path = None, path
-        self.preset_combo.setCurrentIndex(-1)
-        self.config_panel.set_config(cfg)
-        self.model.clear(cfg)
         self._remember(path)
         return True
+
+    def _show_config(self, preset: str | None, path: Path | None, load, title: str) -> bool:
+        """Load preset ``preset`` or the file ``path`` with ``load``, show it in the form and make it
+        the next run's (between runs); a configuration that does not load is named under ``title``."""
+        try:
+            cfg = load(preset if preset is not None else path)
+        except ConfigError as e:
+            self._warn(title, str(e))
+            return False
+        self._set_config_origin(preset, path)
+        self.config_panel.set_config(cfg)
+        self.model.clear(cfg)
+        return True
+
+    def _set_config_origin(self, preset: str | None = None, path: Path | None = None) -> None:
+        """Where the form's configuration came from: a preset (chosen in the toolbar), a file, or
+        neither (a run folder's)."""
+        self.preset_name, self.config_path = preset, path
+        self.preset_combo.setCurrentIndex(self.preset_combo.findData(preset) if preset is not None else -1)
 
     def _refuse_while_active(self) -> bool:
         if self.is_active():
@@ -153,8 +156,7 @@ class RunControl:
             return False
         rep = inspect_run(rd.path)
         cfg = rep.config
-        self.preset_name, self.config_path = None, None
-        self.preset_combo.setCurrentIndex(-1)
+        self._set_config_origin()
         self.run_report = rep
         self._opened_config = cfg.to_dict() if cfg is not None else {}
         if cfg is not None:
@@ -185,8 +187,7 @@ class RunControl:
             self._warn("Cannot follow the run", f"{path}: its configuration cannot be read: "
                        + "; ".join(rep.problems))
             return False
-        self.preset_name, self.config_path = None, None
-        self.preset_combo.setCurrentIndex(-1)
+        self._set_config_origin()
         self.run_report = rep
         self.config_panel.set_config(cfg)
         self.model.start(FolderSource(path), cfg, path)

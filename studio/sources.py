@@ -85,8 +85,10 @@ class RunSource(QObject):
 
 class LocalSource(RunSource):
     """A :class:`studio.worker.TrainingWorker` on its own QThread. The worker's signals come from
-    the training thread; the slots here live in the GUI thread, so Qt queues them, in order, and
-    the thread's ``finished`` (queued after everything the run sent) becomes ``ended``."""
+    the training thread; this source lives in the GUI thread, so Qt queues them to it, in order:
+    ``metrics``, ``samples``, ``event``, ``state_changed`` and ``failed`` go on unchanged (one
+    signal connected to the other), ``ready`` becomes the interface's dict, and the thread's
+    ``finished`` (queued after everything the run sent) becomes ``ended``."""
 
     can_steer = True
 
@@ -104,37 +106,14 @@ class LocalSource(RunSource):
 
     def _connect(self, worker: TrainingWorker, thread) -> None:
         worker.ready.connect(self._on_ready)
-        worker.metrics.connect(self._on_metrics)
-        worker.samples.connect(self._on_samples)
-        worker.event.connect(self._on_event)
-        worker.state_changed.connect(self._on_state)
-        worker.failed.connect(self._on_failed)
+        for name in ("metrics", "samples", "event", "state_changed", "failed"):  # passed on unchanged
+            getattr(worker, name).connect(getattr(self, name))
         thread.finished.connect(self._on_finished)
 
     @Slot(object)
     def _on_ready(self, trainer) -> None:
         self.ready.emit({"values": self.live_values(), "device": str(trainer.device),
                          "warnings": list(trainer.warnings)})
-
-    @Slot(object)
-    def _on_metrics(self, cols) -> None:
-        self.metrics.emit(cols)
-
-    @Slot(object)
-    def _on_samples(self, payload) -> None:
-        self.samples.emit(payload)
-
-    @Slot(object)
-    def _on_event(self, ev) -> None:
-        self.event.emit(ev)
-
-    @Slot(str)
-    def _on_state(self, state: str) -> None:
-        self.state_changed.emit(state)
-
-    @Slot(str, str)
-    def _on_failed(self, message: str, details: str) -> None:
-        self.failed.emit(message, details)
 
     @Slot()
     def _on_finished(self) -> None:

@@ -80,6 +80,16 @@ def start_wgan_train(out, *extra: str):
                             stdin=subprocess.DEVNULL)
 
 
+def train_tiny_digits(out, preset: str, sample_count: int) -> int:
+    """``wgan-train`` in this process: 2 iterations of the digits preset ``preset`` with 4-feature
+    networks and no evaluation, writing the run folder ``out``; returns its exit code."""
+    from engine.cli import train_main
+
+    return train_main(["--preset", preset, "--out", str(out), "--iters", "2", "--quiet",
+                       "--set", "model.features=4", "--set", "train.batch_size=8", "--set", "train.eval_every=0",
+                       "--set", f"train.sample_count={sample_count}"])
+
+
 class ManualClock:
     """A clock that moves only when the test says so (``advance``), from an arbitrary start: code
     must never assume a clock starts at 0 (``time.monotonic()`` counts from boot)."""

@@ -10,6 +10,7 @@ from PIL import Image
 
 from engine.cli import sample_main, train_main
 from engine.rundir import read_metrics
+from tests.helpers import train_tiny_digits
 
 BIN = Path(sys.executable).parent
 TINY = ["--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=5",
@@ -67,9 +68,7 @@ def test_train_then_sample_end_to_end(tmp_path):
 
 def test_image_samples_are_a_grid_and_npy_in_data_space(tmp_path):
     out = tmp_path / "digits"
-    assert train_main(["--preset", "digits-wgan-gp", "--out", str(out), "--iters", "2", "--quiet",
-                       "--set", "model.features=4", "--set", "train.batch_size=8", "--set", "train.eval_every=0",
-                       "--set", "train.sample_count=4"]) == 0
+    assert train_tiny_digits(out, "digits-wgan-gp", 4) == 0
     assert sample_main([str(out), "-n", "12", "--out", str(tmp_path / "g.npy")]) == 0
     x = np.load(tmp_path / "g.npy")
     assert x.shape == (12, 1, 32, 32) and x.min() >= -1 and x.max() <= 1

@@ -17,7 +17,7 @@ from engine.models import build_models
 from engine.models.dcgan import DCGANCritic
 from engine.models.mlp import MLPCritic
 from engine.objectives import get_objective, gradient_penalty
-from tests.helpers import tiny_config
+from tests.helpers import tiny_config, train_tiny_digits
 
 
 def csv_without_wall_time(path):
@@ -180,9 +180,7 @@ def test_parse_classes():
 
 def test_wgan_sample_label(tmp_path, capsys):
     out = tmp_path / "run"
-    assert train_main(["--preset", "digits-cwgan-gp", "--out", str(out), "--iters", "2", "--quiet",
-                       "--set", "model.features=4", "--set", "train.batch_size=8", "--set", "train.eval_every=0",
-                       "--set", "train.sample_count=10"]) == 0
+    assert train_tiny_digits(out, "digits-cwgan-gp", 10) == 0
     assert sample_main([str(out), "-n", "3", "--out", str(tmp_path / "all.npy")]) == 0
     everything = np.load(tmp_path / "all.npy")
     assert everything.shape == (30, 1, 32, 32)          # 3 per class, class after class

@@ -71,32 +71,23 @@ def unused_fields(name: str, arch: str, kind: str, optimiser: str) -> dict[str, 
 
     A rule about configurations: it belongs in the engine (``engine.config``) next to
     :func:`engine.config.validate`; kept here until it moves there."""
-    out: dict[str, str] = {}
-    if name not in DATASETS_WITH_PATH:
-        out["data.path"] = f"data set {name!r} reads no file (a path is used by {', '.join(DATASETS_WITH_PATH)})"
-    if name in TOY_DATASETS:
-        for key in ("image_size", "channels"):
-            out[f"data.{key}"] = f"data set {name!r} is 2-D points, not images"
-    if name != "parallel-lines":
-        out["data.theta"] = "θ places the real line of data set 'parallel-lines' only"
-    if arch != "mlp":
-        for key in ("hidden", "layers"):
-            out[f"model.{key}"] = f"an MLP setting; the networks are {arch!r}"
-    if arch != "dcgan":
-        out["model.features"] = f"a DCGAN setting; the networks are {arch!r}"
-    if kind != "f-gan":
-        for key in ("divergence", "fgan_generator"):
-            out[f"objective.{key}"] = f"an f-GAN setting; the objective is {kind!r}"
-    if kind != "wgan-clip":
-        for key in ("clip_value", "clip_before_step"):
-            out[f"objective.{key}"] = f"weight clipping is used by 'wgan-clip' only; the objective is {kind!r}"
-    if kind != "wgan-gp":
-        out["objective.gp_lambda"] = f"the gradient penalty is used by 'wgan-gp' only; the objective is {kind!r}"
-    if optimiser != "adam":
-        out["optimiser.betas"] = f"Adam's momentum; the optimiser is {optimiser!r}"
-    if optimiser != "rmsprop":
-        out["optimiser.rmsprop_alpha"] = f"RMSProp's smoothing; the optimiser is {optimiser!r}"
-    return out
+    rules = (  # (whether the fields go unused, the fields, why)
+        (name not in DATASETS_WITH_PATH, ("data.path",),
+         f"data set {name!r} reads no file (a path is used by {', '.join(DATASETS_WITH_PATH)})"),
+        (name in TOY_DATASETS, ("data.image_size", "data.channels"), f"data set {name!r} is 2-D points, not images"),
+        (name != "parallel-lines", ("data.theta",), "θ places the real line of data set 'parallel-lines' only"),
+        (arch != "mlp", ("model.hidden", "model.layers"), f"an MLP setting; the networks are {arch!r}"),
+        (arch != "dcgan", ("model.features",), f"a DCGAN setting; the networks are {arch!r}"),
+        (kind != "f-gan", ("objective.divergence", "objective.fgan_generator"),
+         f"an f-GAN setting; the objective is {kind!r}"),
+        (kind != "wgan-clip", ("objective.clip_value", "objective.clip_before_step"),
+         f"weight clipping is used by 'wgan-clip' only; the objective is {kind!r}"),
+        (kind != "wgan-gp", ("objective.gp_lambda",),
+         f"the gradient penalty is used by 'wgan-gp' only; the objective is {kind!r}"),
+        (optimiser != "adam", ("optimiser.betas",), f"Adam's momentum; the optimiser is {optimiser!r}"),
+        (optimiser != "rmsprop", ("optimiser.rmsprop_alpha",), f"RMSProp's smoothing; the optimiser is {optimiser!r}"),
+    )
+    return {key: why for unused, keys, why in rules if unused for key in keys}
 
 
 def dotted_from_error(err: ConfigError) -> str | None:

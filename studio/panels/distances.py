@@ -44,10 +44,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QSizePolicy,
     QSpinBox,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -59,6 +57,7 @@ from engine.text import format_duration
 from studio.csv_table import ask_csv_path, copy_csv, write_csv
 from studio.distance_worker import DistanceWorker
 from studio.theme import PlotColours, plot_colours
+from studio.widgets import button, splitter
 from studio.worker import RunHandle, start_worker
 
 log = logging.getLogger(__name__)
@@ -155,12 +154,7 @@ class DistancesPanel(QWidget):
         root.addLayout(self._controls_row1)
         root.addLayout(self._controls_row2)
         root.addWidget(self.status)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.plot_splitter)
-        self.splitter.addWidget(self.table_box)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter = splitter(Qt.Orientation.Vertical, self.plot_splitter, self.table_box)
         root.addWidget(self.splitter, 1)
 
         self._apply_colours()
@@ -245,12 +239,8 @@ class DistancesPanel(QWidget):
         self.stop_action = QAction("Stop sweep", self)
         self.stop_action.setToolTip("Stop the sweep (within 50 critic steps); the results so far stay")
         self.stop_action.triggered.connect(self.stop)
-        self.run_button = QPushButton("Run")
-        self.run_button.setToolTip(self.run_action.toolTip())
-        self.run_button.clicked.connect(self.run)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip(self.stop_action.toolTip())
-        self.stop_button.clicked.connect(self.stop)
+        self.run_button = button("Run", self.run_action.toolTip(), self.run)
+        self.stop_button = button("Stop", self.stop_action.toolTip(), self.stop)
         row2.addWidget(self.run_button)
         row2.addWidget(self.stop_button)
         self.progress = QProgressBar()
@@ -279,14 +269,21 @@ class DistancesPanel(QWidget):
         s.setToolTip(tip)
         return s
 
+    @staticmethod
+    def _theta_plot(name: str, left: str) -> tuple[pg.PlotWidget, pg.PlotItem]:
+        """A plot over θ (grid, no context menu): the widget and its plot item."""
+        widget = pg.PlotWidget()
+        widget.setObjectName(name)
+        item = widget.getPlotItem()
+        item.setLabel("bottom", "θ")
+        item.setLabel("left", left)
+        item.showGrid(x=True, y=True)
+        item.setMenuEnabled(False)
+        return widget, item
+
     def _build_plots(self) -> None:
-        self.main_plot = pg.PlotWidget()
-        self.main_plot.setObjectName("distancePlot")
-        p = self.plot = self.main_plot.getPlotItem()
-        p.setLabel("bottom", "θ")
-        p.setLabel("left", "distance")
-        p.showGrid(x=True, y=True)
-        p.setMenuEnabled(False)
+        self.main_plot, p = self._theta_plot("distancePlot", "distance")
+        self.plot = p
         # At the top centre, above the V of W = |θ| (_fit_view leaves room for it); two columns
         # when the plot is wide enough (_fit_legend).
         self.legend = p.addLegend(colCount=2)
@@ -303,13 +300,8 @@ class DistancesPanel(QWidget):
             "Each point: a critic trained from scratch between P<sub>0</sub> and P<sub>θ</sub>. wgan-gp points "
             "should sit on W = |θ|, wgan-clip points (×1/K) too, gan points on the flat log 2 line.")
 
-        self.grad_widget = pg.PlotWidget()
-        self.grad_widget.setObjectName("gradientPlot")
-        g = self.grad_plot = self.grad_widget.getPlotItem()
-        g.setLabel("bottom", "θ")
-        g.setLabel("left", "d estimate / dθ")
-        g.showGrid(x=True, y=True)
-        g.setMenuEnabled(False)
+        self.grad_widget, g = self._theta_plot("gradientPlot", "d estimate / dθ")
+        self.grad_plot = g
         self.grad_legend = g.addLegend()
         self.grad_legend.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(-4, -4))
         self.dw_curve = g.plot([], [], name="d|θ|/dθ", connect="finite")
@@ -323,12 +315,7 @@ class DistancesPanel(QWidget):
             "About sign(θ) for W (a useful gradient everywhere), about 0 for the saturated JS estimate "
             "(the vanishing gradient of section 2). The clipped critic's gradient is drawn ×1/K.")
 
-        self.plot_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.plot_splitter.setChildrenCollapsible(False)
-        self.plot_splitter.addWidget(self.main_plot)
-        self.plot_splitter.addWidget(self.grad_widget)
-        self.plot_splitter.setStretchFactor(0, 3)
-        self.plot_splitter.setStretchFactor(1, 2)
+        self.plot_splitter = splitter(Qt.Orientation.Horizontal, self.main_plot, self.grad_widget)
         self.main_plot.setMinimumSize(240, 200)
         self.grad_widget.setMinimumSize(180, 200)
         self.main_plot.installEventFilter(self)
@@ -348,12 +335,10 @@ class DistancesPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(90)
 
-        self.copy_button = QPushButton("Copy as CSV")
-        self.copy_button.setToolTip("Copy every row (the columns of wgan-distance --out) to the clipboard")
-        self.copy_button.clicked.connect(self.copy_csv)
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip("Write every row to a .csv file (written whole or not at all)")
-        self.export_button.clicked.connect(self.export_csv_dialog)
+        self.copy_button = button("Copy as CSV", "Copy every row (the columns of wgan-distance --out) to the clipboard",
+                                  self.copy_csv)
+        self.export_button = button("Export CSV…", "Write every row to a .csv file (written whole or not at all)",
+                                    self.export_csv_dialog)
         self.table_note = QLabel("")
         self.table_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         buttons = QHBoxLayout()

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QSlider,
     QVBoxLayout,
@@ -45,6 +44,7 @@ from engine.config import LIVE_SYMBOLS
 from engine.metrics import spearman
 from studio.run_model import ColumnBuffer
 from studio.theme import PlotColours, plot_colours
+from studio.widgets import button
 
 W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the critic's estimate of the "
              "Earth-Mover (Wasserstein-1) distance between the data and the generator, up to the critic's "
@@ -235,9 +235,8 @@ class PlotsPanel(QWidget):
         # ---------------------------------------------------------------- controls row
         top = QHBoxLayout()
         top.setContentsMargins(4, 2, 4, 0)
-        self.autorange_button = QPushButton("Auto-range")
-        self.autorange_button.setToolTip("Fit every plot to its data again (and follow new data)")
-        self.autorange_button.clicked.connect(self.auto_range)
+        self.autorange_button = button("Auto-range", "Fit every plot to its data again (and follow new data)",
+                                       self.auto_range)
         self.log_check = QCheckBox("log y")
         self.log_check.setToolTip("Logarithmic y axes (values ≤ 0 are not drawn in log scale)")
         self.log_check.toggled.connect(self.set_log_y)

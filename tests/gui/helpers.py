@@ -21,6 +21,38 @@ def wait_state(qtbot, window, *states, timeout: float = 60.0) -> None:
     wait_until(lambda: window.run_state in states, timeout, qtbot=qtbot, what=f"run state in {states}")
 
 
+def start_live(qtbot, window, cfg: Config | None = None) -> None:
+    """Start ``cfg`` (default: the tiny live configuration) in the window and wait until it runs."""
+    use(window, cfg if cfg is not None else tiny_config(live=True))
+    window.start()
+    wait_state(qtbot, window, "running")
+
+
+def pause(qtbot, window) -> None:
+    window.toggle_pause()
+    wait_state(qtbot, window, "paused")
+
+
+def stop(qtbot, window) -> None:
+    """Stop the run and wait until the window has handled its end."""
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+
+
+def diverge_run(qtbot, window) -> None:
+    """Train to a checkpoint, then set learning rates that make the losses NaN within an
+    iteration; returns once the banner is up and the rolled-back run is paused."""
+    use(window, tiny_config(live=True, train__checkpoint_every=5))
+    window.start()
+    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 6, timeout=60_000)
+    pause(qtbot, window)
+    for key, value in (("lr_critic", 1e6), ("lr_generator", 1e6), ("gp_lambda", 1e4)):
+        assert window.request_edit(key, value)
+    window.toggle_pause()
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60_000)
+    wait_state(qtbot, window, "paused")
+
+
 _STOPPED_RUNS: dict[str, Path] = {}  # name -> the run trained once this session; tests get copies
 atexit.register(lambda: [shutil.rmtree(p.parent, ignore_errors=True) for p in _STOPPED_RUNS.values()])
 

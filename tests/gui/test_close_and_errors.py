@@ -20,7 +20,7 @@ from engine.io import atomic_open
 from studio.worker import live_threads
 from tests.helpers import tiny_config
 
-from .helpers import use, wait_state
+from .helpers import pause, start_live, stop, use
 
 
 def test_close_mid_run_stops_with_checkpoint_and_no_thread(qtbot, window, monkeypatch):
@@ -47,11 +47,8 @@ def test_close_mid_run_stops_with_checkpoint_and_no_thread(qtbot, window, monkey
 
 
 def test_close_while_paused(qtbot, window):
-    use(window, tiny_config(live=True))
-    window.start()
-    wait_state(qtbot, window, "running")
-    window.toggle_pause()
-    wait_state(qtbot, window, "paused")
+    start_live(qtbot, window)
+    pause(qtbot, window)
     assert window.close() is True
     assert not live_threads()
     assert (window.run_path / "checkpoints" / "latest.pt").is_file()
@@ -88,8 +85,7 @@ def test_worker_exception_shows_error_and_reenables_controls(qtbot, window, monk
     monkeypatch.setattr(TrainingStep, "generator_update", original)
     window.start()
     qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 6, timeout=30_000)
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)
 
 
 @pytest.mark.parametrize("bad", ["nonexistent-folder"])

@@ -7,16 +7,14 @@ from PySide6.QtCore import Qt
 
 from tests.helpers import tiny_config
 
-from .helpers import use, wait_state
+from .helpers import pause, start_live, stop, use, wait_state
 
 
 # ---------------------------------------------------------------------- 1. export name = content
 def test_export_grid_writes_the_iteration_its_name_says(qtbot, window):
     """The dialog's file name and the written picture come from the same copy of the generator,
     however many iterations the run trains while the dialog stays open."""
-    use(window, tiny_config(live=True))
-    window.start()
-    wait_state(qtbot, window, "running")
+    start_live(qtbot, window)
     qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter > 2, timeout=60_000)
     window.export_grid_dialog()
     qtbot.waitUntil(lambda: window.export_dialog is not None, timeout=60_000)
@@ -30,18 +28,14 @@ def test_export_grid_writes_the_iteration_its_name_says(qtbot, window):
     assert done.args == [name]
     with Image.open(name) as img:
         assert img.text["gen_iter"] == str(named_it)
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)
 
 
 # ---------------------------------------------------------------------- 2. fields and shortcuts
 def test_enter_applies_a_steer_field_and_the_run_shortcuts_work_again(qtbot, window):
-    use(window, tiny_config(live=True))
-    window.start()
-    wait_state(qtbot, window, "running")
+    start_live(qtbot, window)
     qtbot.waitUntil(lambda: window.steer.lr_critic.isEnabled(), timeout=30_000)
-    window.toggle_pause()
-    wait_state(qtbot, window, "paused")
+    pause(qtbot, window)
     trainer, field = window.trainer, window.steer.lr_critic
     window.activateWindow()
     field.setFocus()
@@ -64,31 +58,24 @@ def test_enter_applies_a_steer_field_and_the_run_shortcuts_work_again(qtbot, win
     qtbot.waitUntil(lambda: window.export_dialog is not None, timeout=60_000)
     window.export_dialog.reject()
     assert field.text() == "0.0002"
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)
 
 
 def test_ctrl_e_in_a_configuration_field_exports_and_space_still_types(qtbot, window):
-    use(window, tiny_config(live=True))
-    window.start()
-    wait_state(qtbot, window, "running")
-    window.toggle_pause()
-    wait_state(qtbot, window, "paused")
+    start_live(qtbot, window)
+    pause(qtbot, window)
     field = window.config_panel.field_widget("data.path")
     window.activateWindow()
     field.setFocus()
     qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.export_dialog is not None, timeout=60_000)
     window.export_dialog.reject()
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)
 
 
 # ---------------------------------------------------------------------- 3. live values explained
 def test_a_refused_live_value_says_what_is_allowed(qtbot, window):
-    use(window, tiny_config(live=True))
-    window.start()
-    wait_state(qtbot, window, "running")
+    start_live(qtbot, window)
     qtbot.waitUntil(lambda: window.steer.lr_critic.isEnabled(), timeout=30_000)
     steer, field = window.steer, window.steer.lr_critic
     window.activateWindow()
@@ -106,8 +93,7 @@ def test_a_refused_live_value_says_what_is_allowed(qtbot, window):
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert steer.field_error("lr_critic") == "" and not steer.errors["lr_critic"].isVisible()
     qtbot.waitUntil(lambda: window.trainer.hp["lr_critic"] == 3e-4, timeout=30_000)
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)
 
 
 # ---------------------------------------------------------------------- 5. fields that do not apply
@@ -284,14 +270,20 @@ def test_heavy_modules_are_not_needed_for_the_loading_window():
 
 
 # ---------------------------------------------------------------------- 7. plots that line up
-def test_marker_labels_never_overlap_and_stay_inside_the_plot(qtbot):
+def plots_on_screen(qtbot, width: int, height: int):
+    """A plots panel of its own, on screen at ``width`` x ``height``."""
     from studio.panels.plots import PlotsPanel
 
     plots = PlotsPanel()
     qtbot.addWidget(plots)
-    plots.resize(1200, 900)
+    plots.resize(width, height)
     plots.show()
     qtbot.waitExposed(plots)
+    return plots
+
+
+def test_marker_labels_never_overlap_and_stay_inside_the_plot(qtbot):
+    plots = plots_on_screen(qtbot, 1200, 900)
     plots.reset("wgan-gp", True)
     plots.w_plot.setXRange(0, 200, padding=0)
     for ev in ({"type": "pause", "gen_iter": 96}, {"type": "resume", "gen_iter": 97},
@@ -329,13 +321,7 @@ def test_the_distances_tab_opens_with_room_and_gives_it_back(qtbot, window):
 
 
 def test_stacked_plots_share_one_aligned_x_axis(qtbot):
-    from studio.panels.plots import PlotsPanel
-
-    plots = PlotsPanel()
-    qtbot.addWidget(plots)
-    plots.resize(1000, 900)
-    plots.show()
-    qtbot.waitExposed(plots)
+    plots = plots_on_screen(qtbot, 1000, 900)
     for objective in ("wgan-gp", "gan"):
         plots.reset(objective, True)
 
@@ -352,13 +338,7 @@ def test_stacked_plots_share_one_aligned_x_axis(qtbot):
 def test_plot_export_paints_what_the_screen_shows_at_twice_the_size(qtbot, tmp_path):
     from PIL import Image
 
-    from studio.panels.plots import PlotsPanel
-
-    plots = PlotsPanel()
-    qtbot.addWidget(plots)
-    plots.resize(900, 700)
-    plots.show()
-    qtbot.waitExposed(plots)
+    plots = plots_on_screen(qtbot, 900, 700)
     plots.export(str(tmp_path / "p.png"))
     plots.export(str(tmp_path / "p.svg"))
     source = plots.glw.ci.sceneBoundingRect()

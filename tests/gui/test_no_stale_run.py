@@ -16,7 +16,7 @@ from studio.panels.samples import NO_SAMPLES
 from studio.panels.steer import IDLE_STATUS
 from tests.helpers import tiny_config
 
-from .helpers import stopped_run, use, wait_state
+from .helpers import diverge_run, pause, stop, stopped_run, use, wait_state
 
 PRESET = "toy-wgan-gp"
 
@@ -32,16 +32,14 @@ def run_a(qtbot, window) -> dict:
     window.steer.request("clip_value", 0.05)
     qtbot.waitUntil(lambda: window.steer.history.count() == 1, timeout=30_000)
     qtbot.waitUntil(lambda: window.model.samples is not None and window.plots.buf.n > 0, timeout=30_000)
-    window.toggle_pause()
-    wait_state(qtbot, window, "paused")
+    pause(qtbot, window)
     qtbot.waitUntil(lambda: any(text == "pause" for _, text in window.plots.markers), timeout=30_000)
     window.plots.refresh(force=True)
     window.plots.show_crosshair(float(window.plots.buf.view("gen_iter")[-1]))
     window._update_status()
     a = {"path": window.run_path, "samples": window.model.samples, "rows": window.plots.buf.n,
          "status": window.steer.status.text(), "elapsed": window.elapsed_label.text(), "title": window.windowTitle()}
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)
     return a
 
 
@@ -206,18 +204,8 @@ def test_no_panel_shows_anything_of_an_earlier_run(qtbot, window, tmp_path):
 
 # ---------------------------------------------------------------------------------- more ways in
 def test_banner_of_a_diverged_run_goes_with_it(qtbot, window, tmp_path):
-    use(window, tiny_config(live=True, train__checkpoint_every=5))
-    window.start()
-    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 6, timeout=60_000)
-    window.toggle_pause()
-    wait_state(qtbot, window, "paused")
-    for key, value in (("lr_critic", 1e6), ("lr_generator", 1e6), ("gp_lambda", 1e4)):
-        assert window.request_edit(key, value)
-    window.toggle_pause()
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60_000)
-    wait_state(qtbot, window, "paused")
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    diverge_run(qtbot, window)
+    stop(qtbot, window)
     assert window.banner.isVisible(), "the rollback stays in view while its run is shown"
 
     switch_preset(window)
@@ -232,16 +220,14 @@ def test_a_new_run_shows_no_samples_of_the_earlier_one(qtbot, window):
     use(window, tiny_config(live=True))
     window.start()
     qtbot.waitUntil(lambda: window.samples.toy.payload is not None, timeout=30_000)
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)
     window.tabs.setCurrentWidget(window.distances_scroll)
     window.start()
     wait_state(qtbot, window, "running")
     qtbot.waitUntil(lambda: window.plots.buf.n > 0, timeout=30_000)
     assert window.samples.toy.payload is None and window.model.samples is None
     assert window.samples.toy.caption.text() == NO_SAMPLES
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)
 
 
 def test_samples_loading_for_an_earlier_opened_run_are_dropped(qtbot, window, tmp_path):
@@ -295,5 +281,4 @@ def test_nothing_replaces_a_run_in_progress(qtbot, window, tmp_path):
     assert window.is_active() and window.run_path == run and window.opened_run is None
     with pytest.raises(RuntimeError):
         window.model.clear()
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)

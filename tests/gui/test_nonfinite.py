@@ -9,24 +9,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
 from engine import read_events, read_metrics
-from tests.helpers import tiny_config
 
-from .helpers import use, wait_state
+from .helpers import diverge_run, stop
 
 
 def diverge(qtbot, window) -> dict:
-    """Train to a checkpoint, then set learning rates that make the losses NaN within an
-    iteration; returns the engine's "nonfinite" event once the banner is up."""
-    use(window, tiny_config(live=True, train__checkpoint_every=5))
-    window.start()
-    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 6, timeout=60_000)
-    window.toggle_pause()
-    wait_state(qtbot, window, "paused")
-    for key, value in (("lr_critic", 1e6), ("lr_generator", 1e6), ("gp_lambda", 1e4)):
-        assert window.request_edit(key, value)
-    window.toggle_pause()
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60_000)
-    wait_state(qtbot, window, "paused")
+    """A run rolled back after NaN losses (helpers.diverge_run); returns the engine's "nonfinite" event."""
+    diverge_run(qtbot, window)
     events = [e for e in read_events(window.run_path / "events.jsonl") if e["type"] == "nonfinite"]
     assert len(events) == 1
     return events[0]
@@ -71,8 +60,7 @@ def test_nonfinite_banner_then_lower_learning_rates_and_resume(qtbot, window):
     assert "resume" in kinds[kinds.index("nonfinite"):]
     qtbot.waitUntil(lambda: any(text == "α_D 0.0001→1e-05" for _, text in window.plots.markers), timeout=30_000)
 
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)
     # The run went on from the checkpoint: no gap, no repeat, no NaN row in metrics.csv.
     m = read_metrics(window.run_path / "metrics.csv")
     assert m["gen_iter"] == [float(i) for i in range(1, trainer.gen_iter + 1)]
@@ -91,5 +79,4 @@ def test_nonfinite_banner_resume_as_is_and_dismiss(qtbot, window):
     qtbot.waitUntil(lambda: trainer.gen_iter >= ev["rolled_back_to"] + 3, timeout=60_000)
     assert trainer.hp["lr_critic"] == ev["lr_critic"]  # as is: no edit
     assert not window.banner.isVisible()
-    window.stop()
-    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    stop(qtbot, window)

@@ -172,7 +172,7 @@ def check_sizes(res) -> list[tuple[str, int, int | None, str]]:
     win, cfg = res["window"], res["cfg"]
     plots = win.plots
     n = cfg.train.iterations
-    events = list(getattr(win, "_events", []))
+    events = list(win.model.events)
     marker_events = sum(1 for e in events if e.get("type") in MARKER_EVENTS)
     edits = sum(1 for e in events if e.get("type") == "edit")
     pauses = sum(1 for e in events if e.get("type") == "pause")

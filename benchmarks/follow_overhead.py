@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import Trainer, load_preset  # noqa: E402
-from engine.requests import write_request  # noqa: E402
+from engine.requests import POLL_S, write_request  # noqa: E402
 
 FOLLOWER = textwrap.dedent("""
     import sys, time
@@ -48,13 +48,11 @@ def run_once(mode: str, preset: str, iters: int, folder: Path) -> float:
     cfg.train.device = "cpu"
     cfg.train.iterations = iters
     cfg.train.eval_every = cfg.train.sample_every = cfg.train.checkpoint_every = 0
-    t = Trainer(cfg, folder)
+    t = Trainer(cfg, folder, request_poll_s=0.0 if mode == "every-iteration" else POLL_S)
     follower = None
     if mode == "followed":
         follower = subprocess.Popen([sys.executable, "-c", FOLLOWER, str(folder),
                                      str(Path(__file__).resolve().parents[1])])
-    if mode == "every-iteration":
-        t._inbox.poll_s = 0.0
     for _ in range(5):  # warm-up, not timed
         t.step()
     t0, n0 = time.perf_counter(), t.gen_iter
@@ -62,9 +60,8 @@ def run_once(mode: str, preset: str, iters: int, folder: Path) -> float:
         while t.gen_iter < iters:
             if mode == "every-iteration" and t.gen_iter % 50 == 0:
                 write_request(folder, "set", key="n_critic", value=t.hp["n_critic"], by="benchmark")
-            t._serve_folder()
+            t.serve_requests()
             t.step()
-        t._flush(wait=True)
     finally:
         if follower is not None:
             follower.kill()

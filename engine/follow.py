@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .requests import read_status
+from .requests import STATUS_FILE, read_status
 
 SILENT_S = 30.0   # no new heartbeat for this long while "running" or "paused": not responding
 ENDED = ("finished", "stopped", "failed")
+LIVE = ("running", "paused", "starting", "stopping")  # heartbeat states of a process that owns the run
 
 
 @dataclass
@@ -150,7 +151,7 @@ class RunFollower:
 
     def _read_status(self, up: FollowUpdate) -> None:
         try:
-            raw = (self.path / "status.json").read_text(encoding="utf-8")
+            raw = (self.path / STATUS_FILE).read_text(encoding="utf-8")
         except OSError:
             return
         if raw == self._status_raw:
@@ -177,7 +178,21 @@ class RunFollower:
             return "waiting"  # nothing written yet
         if silent_s > self.silent_s:
             return "not responding"
-        return st if st in ("running", "paused", "starting", "stopping") else "running"
+        return st if st in LIVE else "running"
+
+
+def is_live(path: str | os.PathLike, *, clock=time.time, silent_s: float = SILENT_S) -> bool:
+    """Whether another process is training (or has paused) the run in ``path`` right now: its
+    heartbeat says so and was rewritten less than ``silent_s`` ago. Opening such a folder means
+    following it, never continuing it (two trainers would write the same files)."""
+    status = read_status(path)
+    if not status or status.get("state") not in LIVE:
+        return False
+    try:
+        age = clock() - (Path(path) / STATUS_FILE).stat().st_mtime
+    except OSError:
+        return False
+    return age < silent_s
 
 
 def describe_state(state: str, silent_s: float) -> str:

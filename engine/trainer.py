@@ -71,11 +71,12 @@ class TrainingError(RuntimeError):
 class Trainer:
     def __init__(self, config: Config, run_dir: str | Path | None = None, *, observers=(),
                  device: str | torch.device | None = None, data: DataSource | None = None,
-                 report_interval_s: float = 0.1, on_nonfinite: str = "pause"):
-        """``on_nonfinite``: what a NaN/Inf loss does. "pause" rolls the run back to its last good
-        checkpoint, records a "nonfinite" event and pauses (the studio then offers lower learning
-        rates); "raise" records it and raises TrainingError (the command line), leaving the last
-        good checkpoint for ``--resume``."""
+                 report_interval_s: float = 0.1, on_nonfinite: str = "pause", request_poll_s: float = POLL_S):
+        """``request_poll_s``: how often the run folder's requests are looked for (at most; 0 looks
+        at every iteration boundary). ``on_nonfinite``: what a NaN/Inf loss does. "pause" rolls
+        the run back to its last good checkpoint, records a "nonfinite" event and pauses (the
+        studio then offers lower learning rates); "raise" records it and raises TrainingError
+        (the command line), leaving the last good checkpoint for ``--resume``."""
         if on_nonfinite not in ("pause", "raise"):
             raise ValueError("on_nonfinite must be 'pause' or 'raise'")
         self.on_nonfinite = on_nonfinite
@@ -169,7 +170,8 @@ class Trainer:
         self.error: BaseException | None = None
         # The run folder as a steering channel (engine.requests): requests from other processes,
         # and the heartbeat that tells a follower the run is alive.
-        self._inbox = RequestInbox(self.run_dir.path) if self.run_dir is not None else None
+        self._inbox = (RequestInbox(self.run_dir.path, poll_s=request_poll_s) if self.run_dir is not None
+                       else None)
         self._heartbeat_due = -math.inf
         # CPU threads (engine.threads): a fixed count, or tuned while training ([train] threads = 0).
         self._threads: ThreadTuner | None = None
@@ -356,9 +358,10 @@ class Trainer:
             self._heartbeat(force=True)
 
     # ================================================================== the run folder as a channel
-    def _serve_folder(self) -> None:
-        """Apply the requests waiting in RUN/requests/ and beat the heart (at an iteration
-        boundary or while paused; both throttled, a few file-system calls a second)."""
+    def serve_requests(self) -> None:
+        """Apply the requests waiting in RUN/requests/ and beat the heart (both throttled: a few
+        file-system calls a second). :meth:`run` calls it at every iteration boundary and while
+        paused; call it yourself between :meth:`step` calls when you drive the steps."""
         if self._inbox is None:
             return
         for req, reason, _name in self._inbox.take():
@@ -605,7 +608,7 @@ class Trainer:
         self._set_state("running")
         try:
             while self.gen_iter < self.total_iters:
-                self._serve_folder()
+                self.serve_requests()
                 action = self.control.next_action()
                 if action == "stop":
                     break
@@ -663,7 +666,7 @@ class Trainer:
             resumed = self.control.wait_while_paused(timeout=POLL_S if self._inbox is not None else None)
             if resumed is not None:
                 break
-            self._serve_folder()  # still paused: a request may resume, step or stop the run
+            self.serve_requests()  # still paused: a request may resume, step or stop the run
         if resumed:
             self._leave_pause()
         self.recorder.restart_clock()

@@ -5,6 +5,8 @@ server (Xvfb), captured with ImageMagick's ``import -window root``.
 
 Each shot starts a fresh window on a preset, trains it live for a while (the run goes to a
 temporary folder, the user's settings are not touched), captures the screen and stops the run.
+``compare`` trains two toy runs (WGAN-GP, weight clipping) headless and shows them in Compare runs;
+``distances`` runs the Distances tab's sweep with its defaults.
 Needs Debian's ``xvfb imagemagick`` and the xcb libraries listed in the README.
 """
 
@@ -29,6 +31,64 @@ SHOTS = {
     "digits-light": ("digits-wgan-gp", "light", 120),
     "digits-dark": ("digits-wgan-gp", "dark", 120),
 }
+# Two more, of the other windows: Compare runs (two runs trained headless first) and the
+# Distances tab after a sweep with its default settings.
+OTHER = ("compare", "distances")
+COMPARED = (("toy-wgan-gp", "wgan-gp"), ("toy-wgan-clip", "wgan-clip"))  # (preset, run folder name)
+COMPARE_ITERS = 600
+
+
+def _waiter(app, name):
+    from studio.app import process_events_until
+
+    def wait(pred, timeout):
+        if not process_events_until(app, pred, timeout):
+            raise SystemExit(f"{name}: timed out")
+    return wait
+
+
+def _grab(win, name: str, out_dir: Path, app) -> Path:
+    wait = _waiter(app, name)
+    end = time.monotonic() + 1.5  # let the window paint
+    wait(lambda: time.monotonic() > end, 10)
+    path = out_dir / f"studio-{name}.png"
+    subprocess.run(["import", "-window", "root", str(path)], check=True)
+    return path
+
+
+def shoot_other(app, name: str, out_dir: Path, runs: Path) -> Path:
+    from engine import Trainer, load_preset
+    from studio.main_window import MainWindow
+
+    wait = _waiter(app, name)
+    win = MainWindow(theme="light", live_samples_s=0.5)
+    win.question_handler = lambda *_: True
+    win.resize(1600, 1000)
+    win.move(0, 0)
+    win.show()
+    wait(lambda: win.isVisible(), 10)
+    if name == "compare":
+        folders = []
+        for preset, folder in COMPARED:
+            cfg = load_preset(preset)
+            cfg.train.iterations = COMPARE_ITERS
+            Trainer(cfg, runs / folder).run()
+            folders.append(runs / folder)
+        cw = win.show_compare()
+        cw.resize(1600, 1000)
+        cw.move(0, 0)
+        cw.add_runs(folders)
+        cw.set_metric("w1_exact")
+        path = _grab(cw, name, out_dir, app)
+        cw.close()
+    else:
+        win.tabs.setCurrentWidget(win.distances_scroll)
+        assert win.distances.run(), f"{name}: the sweep did not start"
+        wait(lambda: not win.distances.is_running(), 1800)
+        path = _grab(win, name, out_dir, app)
+    win.close()
+    app.processEvents()
+    return path
 
 
 def shoot(app, name: str, out_dir: Path) -> Path:
@@ -66,7 +126,7 @@ def shoot(app, name: str, out_dir: Path) -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="+", choices=list(SHOTS))
+    ap.add_argument("--only", nargs="+", choices=[*SHOTS, *OTHER])
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: as the studio picks)")
     args = ap.parse_args(argv)
@@ -87,8 +147,9 @@ def main(argv=None) -> int:
             torch.set_num_threads(args.threads)
         from studio.app import make_app
         app = make_app(["wgan-studio"])
-        for name in args.only or list(SHOTS):
-            print(shoot(app, name, args.out), flush=True)
+        for name in args.only or [*SHOTS, *OTHER]:
+            path = shoot(app, name, args.out) if name in SHOTS else shoot_other(app, name, args.out, tmp / "runs")
+            print(path, flush=True)
     return 0
 
 

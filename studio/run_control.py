@@ -19,11 +19,12 @@ from PySide6.QtCore import QEvent
 
 from engine import Config, ConfigError, RunDir, load_config, load_preset
 from engine import export as ex
+from engine.follow import is_live
 from engine.runfolder import RunReport, inspect_run, is_run_folder, use_as_latest
 from studio import dialogs
 from studio.panels.banner import QUANTITIES, lowered
 from studio.run_model import RunModel
-from studio.sources import FolderSource, LocalSource, is_live, png_payload
+from studio.sources import FolderSource, LocalSource, png_payload
 from studio.worker import TrainingWorker
 
 log = logging.getLogger(__name__)

@@ -283,21 +283,3 @@ def png_payload(path: Path) -> dict:
         img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
     gen_iter = int(path.stem.split("_")[-1])
     return {"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter, "nrow": 1}
-
-
-def is_live(path) -> bool:
-    """Whether another process is training (or has paused) the run in ``path`` right now: its
-    heartbeat is recent and says so."""
-    import time
-
-    from engine.follow import SILENT_S
-    from engine.requests import STATUS_FILE, read_status
-
-    st = read_status(path)
-    if not st or st.get("state") not in ("running", "paused", "starting", "stopping"):
-        return False
-    try:
-        age = time.time() - (Path(path) / STATUS_FILE).stat().st_mtime
-    except OSError:
-        return False
-    return age < SILENT_S

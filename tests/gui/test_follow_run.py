@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import signal
 
+from engine.follow import is_live
 from engine.rundir import read_metrics
-from studio.sources import FolderSource, is_live
+from studio.sources import FolderSource
 from tests.helpers import start_wgan_train, wait_until
 
 

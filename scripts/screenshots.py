@@ -62,6 +62,7 @@ def shoot_other(app, name: str, out_dir: Path, runs: Path) -> Path:
 
     wait = _waiter(app, name)
     win = MainWindow(theme="light", live_samples_s=0.5)
+    win.load_preset("toy-wgan-gp")  # what the studio opens on
     win.question_handler = lambda *_: True
     win.resize(1600, 1000)
     win.move(0, 0)

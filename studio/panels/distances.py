@@ -155,6 +155,11 @@ class DistancesPanel(QWidget):
         root.addLayout(self._controls_row2)
         root.addWidget(self.status)
         self.splitter = splitter(Qt.Orientation.Vertical, self.plot_splitter, self.table_box)
+        # The plots take the height the tab has (down to their minimum), not their preferred 800 px:
+        # the wrapped caption makes the tab's scroll area size it by height-for-width, which Qt
+        # computes from preferred heights, and the θ axis ended up scrolled out of a 1000 px screen.
+        self.splitter.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.splitter.setMinimumHeight(self.splitter.minimumSizeHint().height())  # below it: scroll
         root.addWidget(self.splitter, 1)
 
         self._apply_colours()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -141,3 +143,43 @@ def test_a_run_learns_points_from_a_csv(tmp_path):
     t.run()
     after = t.evaluate()
     assert after["w1_exact"] <= 0.5 * before, (before, after)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy"])
+def test_the_run_folder_keeps_its_points_and_resumes_and_repeats_without_the_original(tmp_path, suffix):
+    """The points are copied into RUN/data/ and config.toml names the copy relative to the folder:
+    --resume and a repeat from RUN/config.toml work after the original file is deleted."""
+    from engine.cli import train_main
+    from engine.config import load_config
+    from engine.rundir import read_metrics
+
+    x, m, _ = ring(n_per=10)
+    src = tmp_path / "elsewhere" / f"mine{suffix}"
+    src.parent.mkdir()
+    if suffix == ".npy":
+        np.save(src, np.column_stack([x, m]))
+    else:
+        write_points(src, x, m)
+    original = src.read_bytes()
+    tiny = ["--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=5",
+            "--set", "train.sample_every=0", "--set", "train.eval_every=5", "--device", "cpu", "--quiet"]
+    run = tmp_path / "run"
+    assert train_main(["--preset", "toy-wgan-gp", "--set", 'data.name="points"', "--set", f'data.path="{src}"',
+                       "--out", str(run), "--iters", "5", *tiny]) == 0
+    kept = run / "data" / f"points{suffix}"
+    assert kept.read_bytes() == original
+    cfg = load_config(run / "config.toml")
+    assert cfg.data.path == f"data/points{suffix}" and cfg.resolved_data_path() == kept
+    src.unlink()
+    shutil.rmtree(src.parent)
+
+    assert train_main(["--resume", str(run), "--iters", "10", "--quiet"]) == 0
+    assert read_metrics(run / "metrics.csv")["gen_iter"][-1] == 10
+    assert kept.read_bytes() == original
+    assert sorted(p.name for p in (run / "data").iterdir()) == [kept.name]
+
+    again = tmp_path / "again"  # repeated from the run's own config, from another working folder
+    assert train_main([str(run / "config.toml"), "--out", str(again), "--iters", "5", *tiny]) == 0
+    assert (again / "data" / f"points{suffix}").read_bytes() == original
+    first, second = read_metrics(run / "metrics.csv"), read_metrics(again / "metrics.csv")
+    np.testing.assert_array_equal(first["w_estimate"][:5], second["w_estimate"][:5])

@@ -151,6 +151,7 @@ class RunControl:
         if cfg is None or not cfg.is_toy or cfg.model.conditional != "none":
             cfg = load_preset("toy-wgan-gp")
         cfg.data.name, cfg.data.path = "points", str(Path(path).resolve())
+        cfg.description = f"Your own 2-D points: {Path(path).name}"
         return cfg
 
     def _show_points_config(self, cfg: Config) -> None:

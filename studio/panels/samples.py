@@ -63,7 +63,7 @@ def scale_text(points: np.ndarray) -> str:
     if not len(points):
         return ""
     lo, hi = np.nanmin(points, axis=0), np.nanmax(points, axis=0)
-    return f"x₁ {lo[0]:.3g} … {hi[0]:.3g}, x₂ {lo[1]:.3g} … {hi[1]:.3g}".replace("-", "−")
+    return f"x₁ {lo[0]:.3g}…{hi[0]:.3g}, x₂ {lo[1]:.3g}…{hi[1]:.3g}".replace("-", "−")
 
 
 def _mark_averaged(caption: QLabel, averaged: bool) -> None:
@@ -494,6 +494,16 @@ class ToyView(QWidget):
         self.drawing.press(x, y, erase=erase)
         self._refresh_drawing()
 
+    def draw_stroke(self, path, erase: bool = False) -> None:
+        """A stroke through the data points ``path`` with the brush as set: what pressing the mouse at
+        the first, moving through the others and releasing does (scripts draw with it)."""
+        (x0, y0), *rest = path
+        self.paint_at(float(x0), float(y0), erase=erase)
+        for x, y in rest:
+            self.drawing.move(float(x), float(y))
+        self.drawing.release()
+        self._refresh_drawing()
+
     def set_can_train(self, can: bool) -> None:
         """Whether "Train on drawing" may start a run now (not while one is in progress)."""
         self._can_train = can
@@ -611,9 +621,9 @@ class ToyView(QWidget):
         note = f" ({', '.join(notes)})" if notes else ""
         if self.draw_mode:
             return  # the caption tells how to draw
-        scale = f"; {scale_text(self._real)}" if self._real is not None and len(self._real) else ""
-        self.caption.setText(f"{len(payload['fake'])} generated{note} / {len(payload['real'])} real points, "
-                             f"generator iteration {payload.get('gen_iter', '?')}{scale}")
+        scale = f" ({scale_text(self._real)})" if self._real is not None and len(self._real) else ""
+        self.caption.setText(f"{len(payload['fake'])} generated{note} / {len(payload['real'])} real points{scale}, "
+                             f"generator iteration {payload.get('gen_iter', '?')}")
         _mark_averaged(self.caption, bool(payload.get("averaged")))
         self.fit_button.setVisible(self.off_screen > 0)
         if self.off_screen:

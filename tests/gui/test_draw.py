@@ -107,7 +107,7 @@ def test_open_points_shows_them_at_their_scale_and_names_a_bad_files_line(qtbot,
     cfg = window.config_panel.config()
     assert cfg.data.name == "points" and cfg.data.path == str(good)
     toy = window.samples.toy
-    assert "mine.csv: 200 real points" in toy.caption.text() and "x₁ 1" in toy.caption.text()
+    assert "mine.csv: 200 real points" in toy.caption.text() and "x₁ 1" in toy.caption.text()  # the scale
     (x0, x1), _ = toy.plot.vb.viewRange()
     assert x0 < 200 and x1 > 400  # framed at the data's own scale
     window.start()

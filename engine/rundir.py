@@ -8,6 +8,8 @@ RUN_DIR/
   samples/iter_NNNNNNN.png
   checkpoints/latest.pt, checkpoints/iter_NNNNNNN.pt
   summary.json           at the end
+  data/points.csv        [data] name = "points": the points the run trained on (the file's own
+                         suffix), named in config.toml relative to the folder
 ```
 """
 
@@ -77,12 +79,33 @@ class RunDir:
     def sample_path(self, gen_iter: int) -> Path:
         return self.samples / f"iter_{gen_iter:07d}.png"
 
+    def points_path(self, suffix: str) -> Path:
+        return self.path / "data" / f"points{suffix.lower() or '.csv'}"
+
     def has_run(self) -> bool:
         return self.config_path.is_file() or self.latest_checkpoint.is_file()
 
     # ---------------------------------------------------------------- writers
     def write_config(self, cfg: Config) -> None:
         atomic_write_bytes(self.config_path, dumps_config(cfg).encode("utf-8"))
+
+    def keep_points(self, cfg: Config) -> Config:
+        """A ``[data] name = "points"`` run keeps the points it trains on: the file is copied to
+        ``data/points<suffix>`` and the returned config names it relative to the folder (with
+        ``source`` = config.toml), so the run continues, compares and repeats after the original
+        moves. A config already naming the folder's copy is returned as it is."""
+        src = cfg.resolved_data_path()
+        if cfg.data.name != "points" or src is None:
+            return cfg
+        dest = self.points_path(src.suffix)
+        out = cfg.copy()
+        out.data.path = dest.relative_to(self.path).as_posix()
+        out.source = str(self.config_path)
+        if dest.exists() and os.path.samefile(src, dest):
+            return out
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(dest, src.read_bytes())
+        return out
 
     def start_metrics(self, columns: tuple[str, ...], keep_until: int | None = None) -> None:
         """Start metrics.csv with a header, or (on resume) keep the whole rows up to ``keep_until``
@@ -124,6 +147,13 @@ class RunDir:
             import shutil
             shutil.copyfile(src, tmp)
         os.replace(tmp, self.latest_checkpoint)
+
+
+def checkpoint_config_source(checkpoint: str | os.PathLike) -> str | None:
+    """What relative paths in a checkpoint's stored configuration are relative to: the run folder
+    of ``RUN/checkpoints/*.pt`` (its config.toml), as for the run's own config.toml."""
+    p = Path(checkpoint)
+    return str(RunDir(p.parent.parent).config_path) if p.parent.name == "checkpoints" else None
 
 
 def append_bytes(path: Path, data: bytes) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config, ConfigError, config_from_dict, load_config
-from .rundir import RunDir, metric_columns
+from .rundir import RunDir, checkpoint_config_source, metric_columns
 
 MAX_LISTED = 5  # line numbers named in a message before "…"
 
@@ -228,6 +228,7 @@ def _newest_good_checkpoint(rd: RunDir, rep: RunReport) -> Config | None:
         try:
             st = load_checkpoint(cand)
             cfg = config_from_dict(st["config"])
+            cfg.source = checkpoint_config_source(cand)
         except CheckpointError as e:
             rep.problems.append(f"{rep.rel(cand)}: {_without_path(str(e), cand)}")
             continue

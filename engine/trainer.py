@@ -48,7 +48,7 @@ from .recorder import MetricsRecorder
 from .render import payload_image, save_png
 from .requests import HEARTBEAT_S, POLL_S, RequestInbox, write_status
 from .rng import capture_rng, restore_rng, seed_everything
-from .rundir import RunDir, metric_columns, uses_digit_classifier
+from .rundir import RunDir, checkpoint_config_source, metric_columns, uses_digit_classifier
 from .runfolder import ResumePoint, prepare_resume
 from .sampling import (
     ARROW_RES,
@@ -203,6 +203,7 @@ class Trainer:
             cfg = config_from_dict(state["config"])
         except ConfigError as e:
             raise CheckpointError(f"{path}: the configuration stored in the checkpoint is invalid: {e}") from None
+        cfg.source = checkpoint_config_source(path)
         trainer = cls(cfg, run_dir, **kwargs)
         trainer.load_state(state, source=path)
         return trainer
@@ -589,6 +590,7 @@ class Trainer:
             self._inbox.restart()  # requests written before this part of the run are stale
         if self.run_dir is not None:
             self.run_dir.create()
+            self.config = self.run_dir.keep_points(self.config)  # the points go with the run folder
             self.run_dir.write_config(self.config)
             self.run_dir.start_metrics(self.columns, keep_until=self.gen_iter if self._resumed else None)
             self._event("resume_run" if self._resumed else "start", device=describe(self.device),

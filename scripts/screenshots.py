@@ -6,7 +6,8 @@ server (Xvfb), captured with ImageMagick's ``import -window root``.
 Each shot starts a fresh window on a preset, trains it live for a while (the run goes to a
 temporary folder, the user's settings are not touched), captures the screen and stops the run.
 ``compare`` trains two toy runs (WGAN-GP, weight clipping) headless and shows them in Compare runs;
-``distances`` runs the Distances tab's sweep with its defaults.
+``distances`` runs the Distances tab's sweep with its defaults; ``draw`` draws a face in the 2-D
+view's Draw mode (through the calls the mouse makes) and trains on it.
 Needs Debian's ``xvfb imagemagick`` and the xcb libraries listed in the README.
 """
 
@@ -33,7 +34,8 @@ SHOTS = {
 }
 # Two more, of the other windows: Compare runs (two runs trained headless first) and the
 # Distances tab after a sweep with its default settings.
-OTHER = ("compare", "distances")
+OTHER = ("compare", "distances", "draw")
+DRAW_ITERS = 300
 COMPARED = (("toy-wgan-gp", "wgan-gp"), ("toy-wgan-clip", "wgan-clip"))  # (preset, run folder name)
 COMPARE_ITERS = 600
 
@@ -53,6 +55,42 @@ def _grab(win, name: str, out_dir: Path, app) -> Path:
     wait(lambda: time.monotonic() > end, 10)
     path = out_dir / f"studio-{name}.png"
     subprocess.run(["import", "-window", "root", str(path)], check=True)
+    return path
+
+
+def _draw_and_train(win, wait, out_dir: Path, app) -> Path:
+    """A smiling face drawn in Draw mode (an outline, two blobs, a smile), trained DRAW_ITERS iterations."""
+    import numpy as np
+
+    win.load_preset("toy-wgan-gp")
+    toy = win.samples.toy
+    end = time.monotonic() + 0.5  # after the window's first layout pass (it sets the default sizes)
+    wait(lambda: time.monotonic() > end, 10)
+    win.steer_dock.hide()  # the picture is the subject: more room for the 2-D view
+    total = sum(win.splitter.sizes())
+    win.splitter.setSizes([int(total * 0.5), total - int(total * 0.5)])
+    toy.set_draw_mode(True)
+    toy.plot.setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)
+    app.processEvents()
+    px = toy.plot.vb.viewPixelSize()[0]
+    toy.brush_spin.setValue(max(2, round(0.12 / px)))   # a brush of radius ~0.12 data units
+    toy.density_spin.setValue(6)
+    a = np.linspace(0, 2 * np.pi, 200)
+    toy.draw_stroke(np.stack([1.5 * np.cos(a), 1.5 * np.sin(a)], 1))          # the face
+    toy.density_spin.setValue(80)
+    for x in (-0.55, 0.55):
+        toy.draw_stroke([(x, 0.5)])                                             # the eyes
+    toy.density_spin.setValue(6)
+    a = np.linspace(np.radians(205), np.radians(335), 60)
+    toy.draw_stroke(np.stack([0.9 * np.cos(a), 0.9 * np.sin(a) + 0.05], 1))  # the smile
+    toy.show_arrows.setChecked(True)
+    assert win.train_on_drawing(), "draw: could not start"
+    wait(lambda: win.trainer is not None and win.trainer.gen_iter >= DRAW_ITERS, 1800)
+    win.toggle_pause()
+    wait(lambda: win.run_state == "paused", 60)
+    path = _grab(win, "draw", out_dir, app)
+    win.stop()
+    wait(lambda: not win.is_active(), 120)
     return path
 
 
@@ -82,6 +120,8 @@ def shoot_other(app, name: str, out_dir: Path, runs: Path) -> Path:
         cw.set_metric("w1_exact")
         path = _grab(cw, name, out_dir, app)
         cw.close()
+    elif name == "draw":
+        path = _draw_and_train(win, wait, out_dir, app)
     else:
         win.tabs.setCurrentWidget(win.distances_scroll)
         assert win.distances.run(), f"{name}: the sweep did not start"

@@ -29,7 +29,10 @@ SHORTCUTS = [
     ("Ctrl+Enter", "Start training"), ("Space", "Pause / resume"), ("Ctrl+Right", "Step one generator iteration "
     "(while paused)"), ("Ctrl+.", "Stop (writes a checkpoint)"), ("Ctrl+E", "Export the sample grid"),
     ("Ctrl+O", "Open a configuration"), ("Ctrl+Shift+O", "Open a run folder"),
-    ("Ctrl+Alt+O", "Compare runs"), ("Ctrl+S", "Save the configuration"),
+    ("Ctrl+Alt+O", "Compare runs"), ("Ctrl+Shift+P", "Open points (your own 2-D data)"),
+    ("Ctrl+D", "Draw mode of the 2-D view"), ("B / E", "Draw mode: paint / erase"),
+    ("Ctrl+Z", "Draw mode: undo the last stroke"), ("Ctrl+Shift+Backspace", "Draw mode: clear the drawing"),
+    ("Ctrl+Shift+Enter", "Draw mode: train on the drawing"), ("Ctrl+S", "Save the configuration"),
     ("Ctrl+Shift+S", "Save the configuration as…"), ("F1", "This list"), ("Ctrl+Q", "Quit"),
 ]
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))

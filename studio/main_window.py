@@ -148,6 +148,7 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         self.tabs.currentChanged.connect(lambda *_: self._sync_live_view())
         self.tabs.currentChanged.connect(self._give_distances_room)
         self.samples.toy.show_arrows.toggled.connect(lambda *_: self._sync_live_view())
+        self.samples.toy.train_requested.connect(self.train_on_drawing)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(self.plots)
@@ -206,6 +207,9 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         self.act_open = A("Open…", self.open_dialog, "Ctrl+O", "open", "Open a configuration (TOML) or run")
         self.act_open_run = A("Open run folder…", self.open_run_dialog, "Ctrl+Shift+O", None,
                               "Look at the curves and samples of a finished or stopped run")
+        self.act_open_points = A("Open points…", self.open_points_dialog, "Ctrl+Shift+P", None,
+                                 "Train on your own 2-D points: a .csv, .tsv or .txt (x, y and an optional mode a "
+                                 "line) or an N x 2 / N x 3 .npy file")
         self.act_compare = A("Compare runs…", self.compare_runs_dialog, "Ctrl+Alt+O", None,
                              "Overlay the curves, samples and final metrics of several run folders")
         self.act_compare_add = A("Add current run to comparison", self.add_current_run_to_compare, None, None,
@@ -252,7 +256,7 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
 
         mb = self.menuBar()
         m = mb.addMenu("&File")
-        for a in (self.act_open, self.act_open_run):
+        for a in (self.act_open, self.act_open_run, self.act_open_points):
             m.addAction(a)
         self.recent_menu = m.addMenu("Open recent")
         self._fill_recent_menu()
@@ -403,6 +407,12 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         if path:
             self.open_path(path)
 
+    def open_points_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open points", str(self._default_dir()),
+                                              "2-D points (*.csv *.tsv *.txt *.dat *.npy);;All files (*)")
+        if path:
+            self.open_points(path)
+
     def open_run_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open run folder", str(self.settings.runs_dir))
         if path:
@@ -495,8 +505,9 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         self.act_pause.setIcon(icon("start" if paused else "pause"))
         self.act_step.setEnabled(paused)
         self.act_stop.setEnabled(s in ("running", "paused", "starting"))
-        for a in (self.act_open, self.act_open_run, self.recent_menu.menuAction()):
+        for a in (self.act_open, self.act_open_run, self.act_open_points, self.recent_menu.menuAction()):
             a.setEnabled(not active)
+        self.samples.toy.set_can_train(not active)
         self.preset_combo.setEnabled(not active)
         self.config_panel.set_read_only(active)
         source = self.model.source

@@ -19,6 +19,8 @@ from PySide6.QtCore import QEvent
 
 from engine import Config, ConfigError, RunDir, load_config, load_preset
 from engine import export as ex
+from engine.data import DataError
+from engine.data.points import load_points
 from engine.follow import is_live
 from engine.runfolder import RunReport, inspect_run, is_run_folder, use_as_latest
 from studio import dialogs
@@ -140,6 +142,65 @@ class RunControl:
         if cfg is not None:
             self.model.preview_config(cfg)  # between runs only: the values the next run starts with
         self._update_actions()
+
+    # ------------------------------------------------------------------ your own points
+    def _points_config(self, path: Path) -> Config:
+        """The form's configuration on the points at ``path`` (a toy one: the toy-wgan-gp preset
+        when the form holds an image run or an invalid one)."""
+        cfg = self.config_panel.config()
+        if cfg is None or not cfg.is_toy or cfg.model.conditional != "none":
+            cfg = load_preset("toy-wgan-gp")
+        cfg.data.name, cfg.data.path = "points", str(Path(path).resolve())
+        cfg.description = f"Your own 2-D points: {Path(path).name}"
+        return cfg
+
+    def _show_points_config(self, cfg: Config) -> None:
+        self._set_config_origin()
+        self.config_panel.set_config(cfg)
+        self.model.clear(cfg)
+        self.tabs.setCurrentWidget(self.samples)
+
+    def open_points(self, path: str | Path) -> bool:
+        """File > Open points: the next run trains on the points of ``path`` (shown at their scale
+        until it starts); a file that does not load is named with its line and what is wrong."""
+        if self._refuse_while_active():
+            return False
+        path = Path(path)
+        try:
+            points = load_points(path)
+        except DataError as e:
+            self._warn("Cannot open points", str(e))
+            return False
+        self.samples.toy.set_draw_mode(False)
+        self._show_points_config(self._points_config(path))
+        self.samples.toy.preview_points(points.points, path.name)
+        centres = points.centres()
+        modes = f", {len(centres[0])} modes" if centres is not None else ""
+        self.model.add_note(f"— points {path}: {len(points.points)} points{modes}. Start (Ctrl+Enter) trains on "
+                            "them; the run folder keeps a copy (data/).")
+        return True
+
+    def train_on_drawing(self) -> bool:
+        """"Train on drawing": save the drawing as CSV (in the runs folder's drawings/) and start a
+        run on it; the run folder keeps its own copy."""
+        toy = self.samples.toy
+        if self.is_active():
+            self.statusBar().showMessage("A run is in progress: stop it before training on the drawing.", 6000)
+            return False
+        if len(toy.drawing) < 2:
+            self.statusBar().showMessage("Draw at least 2 points first.", 6000)
+            return False
+        folder = self.settings.runs_dir / "drawings"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = ex.unique_path(folder, "drawing", ".csv")
+            toy.drawing.save(path)
+        except OSError as e:
+            self._warn("Cannot save the drawing", f"{folder}: {e.strerror or e}")
+            return False
+        toy.set_draw_mode(False)
+        self._show_points_config(self._points_config(path))
+        return self.start()
 
     # ------------------------------------------------------------------ opening a run folder
     def open_run(self, path: str | Path) -> bool:
@@ -274,7 +335,8 @@ class RunControl:
 
     # ------------------------------------------------------------------ starting and controlling
     def new_run_dir(self, cfg: Config) -> Path:
-        name = self.preset_name or (self.config_path.stem if self.config_path else "custom")
+        points = Path(cfg.data.path).stem if cfg.data.name == "points" and cfg.data.path else None
+        name = self.preset_name or (self.config_path.stem if self.config_path else points or "custom")
         return ex.unique_path(self.settings.runs_dir, f"{time.strftime('%Y%m%d-%H%M%S')}-{name}", "")
 
     def start(self) -> bool:

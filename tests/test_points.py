@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -141,3 +143,109 @@ def test_a_run_learns_points_from_a_csv(tmp_path):
     t.run()
     after = t.evaluate()
     assert after["w1_exact"] <= 0.5 * before, (before, after)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy"])
+def test_the_run_folder_keeps_its_points_and_resumes_and_repeats_without_the_original(tmp_path, suffix):
+    """The points are copied into RUN/data/ and config.toml names the copy relative to the folder:
+    --resume and a repeat from RUN/config.toml work after the original file is deleted."""
+    from engine.cli import train_main
+    from engine.config import load_config
+    from engine.rundir import read_metrics
+
+    x, m, _ = ring(n_per=10)
+    src = tmp_path / "elsewhere" / f"mine{suffix}"
+    src.parent.mkdir()
+    if suffix == ".npy":
+        np.save(src, np.column_stack([x, m]))
+    else:
+        write_points(src, x, m)
+    original = src.read_bytes()
+    tiny = ["--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=5",
+            "--set", "train.sample_every=0", "--set", "train.eval_every=5", "--device", "cpu", "--quiet"]
+    run = tmp_path / "run"
+    assert train_main(["--preset", "toy-wgan-gp", "--set", 'data.name="points"', "--set", f'data.path="{src}"',
+                       "--out", str(run), "--iters", "5", *tiny]) == 0
+    kept = run / "data" / f"points{suffix}"
+    assert kept.read_bytes() == original
+    cfg = load_config(run / "config.toml")
+    assert cfg.data.path == f"data/points{suffix}" and cfg.resolved_data_path() == kept
+    src.unlink()
+    shutil.rmtree(src.parent)
+
+    assert train_main(["--resume", str(run), "--iters", "10", "--quiet"]) == 0
+    assert read_metrics(run / "metrics.csv")["gen_iter"][-1] == 10
+    assert kept.read_bytes() == original
+    assert sorted(p.name for p in (run / "data").iterdir()) == [kept.name]
+
+    again = tmp_path / "again"  # repeated from the run's own config, from another working folder
+    assert train_main([str(run / "config.toml"), "--out", str(again), "--iters", "5", *tiny]) == 0
+    assert (again / "data" / f"points{suffix}").read_bytes() == original
+    first, second = read_metrics(run / "metrics.csv"), read_metrics(again / "metrics.csv")
+    np.testing.assert_array_equal(first["w_estimate"][:5], second["w_estimate"][:5])
+
+
+# ---------------------------------------------------------------- drawn points (the studio's Draw mode)
+
+def draw_ring(drawing, radius=1.5, blobs=8):
+    """Eight clicks on a ring: what a user's mouse does, through the calls the view makes."""
+    for k in range(blobs):
+        a = 2 * np.pi * k / blobs
+        drawing.press(radius * np.cos(a), radius * np.sin(a))
+        drawing.release()
+
+
+def test_drawing_paints_erases_clears_and_undoes_stroke_by_stroke():
+    from engine.data.drawing import Drawing
+
+    d = Drawing(radius=0.2, density=10, seed=1)
+    d.press(0, 0)
+    d.release()
+    assert len(d) == 10 and d.modes() is None  # one blob: a single mode is no mixture
+    d.press(1, 0)
+    d.move(1.05, 0)  # within the radius: still a blob
+    d.release()
+    assert len(d) == 20 and list(np.bincount(d.modes())) == [10, 10]
+    d.press(-2, 0)  # a line: dabs every half radius, a slow and a fast drag alike
+    for x in np.linspace(-2, -0.98, 50)[1:]:
+        d.move(x, 0)
+    d.release()
+    assert len(d) == 20 + 10 * (1 + 10) and d.modes() is None
+    assert np.abs(d.points[20:, 1]).max() < 0.2 * 3
+    d.press(1, 0, erase=True)
+    d.move(1.05, 0)
+    d.release()
+    assert 110 <= len(d) < 130 and not np.any(np.hypot(*(d.points - [1, 0]).T) <= 0.2)
+    assert not np.any(np.hypot(*(d.points - [1.05, 0]).T) <= 0.2)
+    n = len(d)
+    d.press(5, 5, erase=True)  # erased nothing: no undo step
+    d.release()
+    assert d.clear() and len(d) == 0 and not d.clear()
+    assert d.undo() and len(d) == n
+    assert d.undo() and len(d) == 130  # the erase
+    assert d.undo() and d.undo() and len(d) == 10  # the line, the second blob
+    assert d.undo() and len(d) == 0 and not d.can_undo and not d.undo()
+
+
+def test_a_run_learns_a_drawn_ring_of_eight_blobs(tmp_path):
+    """A drawn ring of 8 blobs, saved as the studio saves it: 8 modes, and exact W1 against the
+    drawing falls by at least half in 100 generator iterations."""
+    from engine import Trainer
+    from engine.data.drawing import Drawing
+    from tests.helpers import tiny_config
+
+    d = Drawing(radius=0.1, density=100, seed=0)
+    draw_ring(d)
+    d.save(tmp_path / "drawing.csv")
+    s = load_points(tmp_path / "drawing.csv")
+    assert len(s.points) == 800 and len(s.centres()[0]) == 8
+    cfg = tiny_config(data__name="points", data__path=str(tmp_path / "drawing.csv"), train__iterations=100,
+                      train__eval_every=0, train__checkpoint_every=0, train__sample_every=0, model__hidden=64,
+                      model__layers=3, model__init="pytorch", train__batch_size=64, optimiser__lr_critic=1e-3,
+                      optimiser__lr_generator=1e-3)
+    t = Trainer(cfg, None)
+    before = t.evaluate()
+    t.run()
+    after = t.evaluate()
+    assert after["w1_exact"] <= 0.5 * before["w1_exact"], (before, after)
+    assert "modes_covered" in after and t.evaluator is not None and t.data.centres is not None

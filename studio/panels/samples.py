@@ -1,6 +1,10 @@
 """Live samples: an image grid from the fixed noise, or the toy view (real vs generated points
 over the critic's value, with optional gradient arrows): the picture that explains WGAN.
 
+The toy view's Draw mode paints your own distribution with the mouse (brush size and density),
+erases, clears and undoes; the drawing itself is :class:`engine.data.drawing.Drawing` (no Qt), and
+"Train on drawing" asks the window to start a run on it (``train_requested``).
+
 Both draw one ``ImageItem`` each (STYLE.md): the grid is tiled into one array and shown with
 ``levels=(-1, 1)``; the critic field is one small image (40 x 40 live, see ``studio.worker``)
 scaled smoothly to the data extent. The gradient arrows are laid out only while they are shown.
@@ -10,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -20,10 +24,12 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from engine.data.drawing import Drawing
 from engine.render import CLASS_RGB, diverging_rgb
 from studio.theme import FAKE, REAL, plot_colours
 
@@ -32,6 +38,8 @@ PAD = 2
 
 NO_SAMPLES = "No samples yet: start a run"
 TOY_RANGE = (-2.0, 2.0)
+DRAW_SHORTCUTS = {"draw": "Ctrl+D", "paint": "B", "erase": "E", "undo": "Ctrl+Z", "clear": "Ctrl+Shift+Backspace",
+                  "train": "Ctrl+Shift+Return"}
 AVERAGED_TIP = ("Generated from the moving average of the generator's weights ([model] ema_decay); "
                 "training uses the weights themselves")
 
@@ -48,6 +56,14 @@ def tile(images: np.ndarray, nrow: int, pad: int = PAD) -> np.ndarray:
         y, x = pad + r * (h + pad), pad + k * (w + pad)
         grid[y:y + h, x:x + w] = images[i].transpose(1, 2, 0)
     return grid[..., 0] if c == 1 else grid
+
+
+def scale_text(points: np.ndarray) -> str:
+    """"x₁ −1.6 … 1.6, x₂ −1.6 … 1.6": the range the points span, in their own units."""
+    if not len(points):
+        return ""
+    lo, hi = np.nanmin(points, axis=0), np.nanmax(points, axis=0)
+    return f"x₁ {lo[0]:.3g}…{hi[0]:.3g}, x₂ {lo[1]:.3g}…{hi[1]:.3g}".replace("-", "−")
 
 
 def _mark_averaged(caption: QLabel, averaged: bool) -> None:
@@ -254,11 +270,17 @@ class ImageGridView(QWidget):
 
 class ToyView(QWidget):
     """Real (orange) vs generated (teal) points over the critic's value f(x) (diverging colour
-    map centred on 0, with a colour bar) and optional arrows of ∇f."""
+    map centred on 0, with a colour bar) and optional arrows of ∇f; Draw mode paints real points."""
+
+    train_requested = Signal()   # "Train on drawing": the window starts a run on self.drawing
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.payload: dict | None = None
+        self.drawing = Drawing()
+        self.preview: np.ndarray | None = None   # opened points shown before a run (File > Open points)
+        self._idle_caption = NO_SAMPLES           # the caption without a run's samples
+        self._can_train = True                    # no run in progress: "Train on drawing" may start one
         self.show_field = QCheckBox("critic f(x)")
         self.show_field.setChecked(True)
         self.show_field.setToolTip("The critic's value f(x) over the plane. WGAN's critic is high where the real "
@@ -289,6 +311,14 @@ class ToyView(QWidget):
         top.addSpacing(12)
         top.addWidget(self.caption, 1)
         top.addWidget(self.fit_button)
+        self.act_draw = self._draw_action("Draw", "draw", "Draw your own distribution with the mouse, then train "
+                                          "on it", checkable=True)
+        self.act_draw.toggled.connect(self.set_draw_mode)
+        self.draw_button = QToolButton()
+        self.draw_button.setObjectName("drawMode")
+        self.draw_button.setDefaultAction(self.act_draw)
+        top.addWidget(self.draw_button)
+        self._build_draw_bar()
 
         self.view = pg.GraphicsLayoutWidget()
         self.plot = self.view.addPlot()
@@ -312,6 +342,13 @@ class ToyView(QWidget):
         self.fake_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*FAKE, 200), name="generated")
         self.plot.addItem(self.real_item)
         self.plot.addItem(self.fake_item)
+        self.drawing_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL, 220), name="drawing")
+        self.drawing_item.setVisible(False)
+        self.plot.addItem(self.drawing_item)
+        self.brush_outline = pg.QtWidgets.QGraphicsEllipseItem()
+        self.brush_outline.setPen(pg.mkPen((90, 90, 90), width=1, style=Qt.PenStyle.DashLine, cosmetic=True))
+        self.brush_outline.setVisible(False)
+        self.plot.addItem(self.brush_outline, ignoreBounds=True)
         legend = self.plot.addLegend(offset=(4, 4))
         legend.addItem(self.real_item, "real")
         legend.addItem(self.fake_item, "generated")
@@ -321,13 +358,203 @@ class ToyView(QWidget):
         self._fake = np.zeros((0, 2))
         self.plot.vb.sigRangeChanged.connect(lambda *_: self._update_caption())
 
+        self.view.viewport().installEventFilter(self)   # Draw mode: the mouse paints instead of panning
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
+        layout.addWidget(self.draw_bar)
         layout.addWidget(self.view, 1)
+        self._refresh_drawing()
+
+    # ------------------------------------------------------------------ Draw mode
+    def _build_draw_bar(self) -> None:
+        self.draw_bar = QWidget()
+        self.draw_bar.setObjectName("drawBar")
+        bar = QHBoxLayout(self.draw_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+
+        def tool(text, key, tip, checkable=False):
+            b = QToolButton()
+            b.setObjectName(f"draw_{key}")
+            b.setDefaultAction(self._draw_action(text, key, tip, checkable))
+            bar.addWidget(b)
+            return b
+
+        self.paint_tool = tool("Paint", "paint", "Paint points: click for a blob, drag for a stroke", True)
+        self.erase_tool = tool("Erase", "erase", "Erase the points under the brush (the right button erases too)",
+                               True)
+        self.paint_tool.defaultAction().setChecked(True)
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        group.addAction(self.paint_tool.defaultAction())
+        group.addAction(self.erase_tool.defaultAction())
+        self.brush_spin = QSpinBox()
+        self.brush_spin.setObjectName("brushSize")
+        self.brush_spin.setRange(2, 200)
+        self.brush_spin.setValue(14)
+        self.brush_spin.setSuffix(" px")
+        self.brush_spin.setToolTip("Brush size: the radius of the brush on screen. Painted points spread around "
+                                   "the cursor with a standard deviation of half of it")
+        self.density_spin = QSpinBox()
+        self.density_spin.setObjectName("brushDensity")
+        self.density_spin.setRange(1, 500)
+        self.density_spin.setValue(20)
+        self.density_spin.setToolTip("Density: points added per dab (a click is one dab; a drag adds one dab "
+                                     "every half brush size)")
+        for label, spin in (("brush", self.brush_spin), ("density", self.density_spin)):
+            bar.addWidget(QLabel(label))
+            bar.addWidget(spin)
+        self.undo_button = tool("Undo", "undo", "Take back the last stroke or clear")
+        self.clear_button = tool("Clear", "clear", "Remove every drawn point (Undo brings them back)")
+        self.drawing_label = QLabel()
+        self.drawing_label.setObjectName("drawingCount")
+        bar.addWidget(self.drawing_label, 1)
+        self.train_button = tool("Train on drawing", "train", "Start a run on the drawn points ([data] name = "
+                                 "\"points\"; the drawing is saved as CSV and kept in the run folder)")
+        self.undo_button.defaultAction().triggered.connect(self.undo_drawing)
+        self.clear_button.defaultAction().triggered.connect(self.clear_drawing)
+        self.train_button.defaultAction().triggered.connect(self.train_requested)
+        self.draw_bar.setVisible(False)
+
+    def _draw_action(self, text: str, key: str, tip: str, checkable: bool = False) -> QAction:
+        """An action with its shortcut (active while its button is visible) and the shortcut in its tooltip."""
+        a = QAction(text, self)
+        a.setObjectName(f"act_draw_{key}")
+        a.setCheckable(checkable)
+        a.setShortcut(QKeySequence(DRAW_SHORTCUTS[key]))
+        a.setToolTip(f"{tip} ({DRAW_SHORTCUTS[key]})")
+        return a
+
+    @property
+    def draw_mode(self) -> bool:
+        return self.act_draw.isChecked()
+
+    def set_draw_mode(self, on: bool) -> None:
+        """Draw mode: the drawing is shown alone (no run's points, field or arrows) and the mouse
+        paints; off: the run's picture again."""
+        if self.act_draw.isChecked() != on:
+            self.act_draw.setChecked(on)  # toggled calls back here
+            return
+        self.drawing.release()
+        self.draw_bar.setVisible(on)
+        self.brush_outline.setVisible(False)
+        self._refresh_drawing()
+        if not on and self.payload is None:
+            self.caption.setText(self._idle_caption)
+        self._update_visibility()
+
+    def brush_radius(self) -> float:
+        """The brush's radius in data units (its size is in screen pixels)."""
+        px_w, px_h = self.plot.vb.viewPixelSize()
+        return self.brush_spin.value() * max(px_w, px_h, 1e-12)
+
+    def to_data(self, widget_pos) -> QPointF | None:
+        """Data coordinates of a point of the view's viewport, or None outside the plot area."""
+        scene = self.view.mapToScene(widget_pos.toPoint())
+        if not self.plot.vb.sceneBoundingRect().contains(scene):
+            return None
+        return self.plot.vb.mapSceneToView(scene)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if not self.draw_mode or obj is not self.view.viewport():
+            return False
+        kind = event.type()
+        if kind == QEvent.Type.Leave:
+            self.brush_outline.setVisible(False)
+            return False
+        if kind not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease):
+            return False
+        pos = self.to_data(event.position())
+        d = self.drawing
+        if pos is not None:
+            r = self.brush_radius()
+            self.brush_outline.setRect(pos.x() - r, pos.y() - r, 2 * r, 2 * r)
+            self.brush_outline.setVisible(True)
+        if kind == QEvent.Type.MouseButtonPress:
+            if pos is None or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+                return False
+            self.paint_at(pos.x(), pos.y(), erase=event.button() == Qt.MouseButton.RightButton
+                          or self.erase_tool.isChecked())
+            return True
+        if kind == QEvent.Type.MouseMove:
+            if d.drawing and pos is not None:
+                d.move(pos.x(), pos.y())
+                self._refresh_drawing()
+            return d.drawing
+        if d.drawing:  # release
+            d.release()
+            self._refresh_drawing()
+            return True
+        return False
+
+    def paint_at(self, x: float, y: float, erase: bool = False) -> None:
+        """Begin a stroke at data point (x, y) with the brush as set (what a press of the mouse does)."""
+        self.drawing.radius = self.brush_radius()
+        self.drawing.density = self.density_spin.value()
+        self.drawing.press(x, y, erase=erase)
+        self._refresh_drawing()
+
+    def draw_stroke(self, path, erase: bool = False) -> None:
+        """A stroke through the data points ``path`` with the brush as set: what pressing the mouse at
+        the first, moving through the others and releasing does (scripts draw with it)."""
+        (x0, y0), *rest = path
+        self.paint_at(float(x0), float(y0), erase=erase)
+        for x, y in rest:
+            self.drawing.move(float(x), float(y))
+        self.drawing.release()
+        self._refresh_drawing()
+
+    def set_can_train(self, can: bool) -> None:
+        """Whether "Train on drawing" may start a run now (not while one is in progress)."""
+        self._can_train = can
+        self._refresh_drawing()
+
+    def undo_drawing(self) -> bool:
+        done = self.drawing.undo()
+        self._refresh_drawing()
+        return done
+
+    def clear_drawing(self) -> bool:
+        done = self.drawing.clear()
+        self._refresh_drawing()
+        return done
+
+    def _refresh_drawing(self) -> None:
+        d = self.drawing
+        self.drawing_item.setData(pos=d.points.astype(np.float64))
+        modes = d.modes()
+        n = len(d)
+        text = f"{n} point{'s' * (n != 1)}"
+        if modes is not None:
+            text += f", {int(modes.max()) + 1} blobs (modes)"
+        if n:
+            text += f"; {scale_text(d.points)}"
+        self.drawing_label.setText(text)
+        self.drawing_label.setToolTip("Blobs (strokes that stay within the brush of where they began) become the "
+                                      "modes of the data set: the run then reports modes covered")
+        self.undo_button.defaultAction().setEnabled(d.can_undo)
+        self.clear_button.defaultAction().setEnabled(n > 0)
+        self.train_button.defaultAction().setEnabled(n >= 2 and self._can_train)
+        if self.draw_mode:
+            self.caption.setText("Drawing: left button paints (or erases), right button erases, the wheel zooms")
+
+    def preview_points(self, points: np.ndarray, title: str) -> None:
+        """Show opened points as the real data before a run (File > Open points), framed and with their scale."""
+        from engine.data.points import PointSet
+
+        self.clear()
+        self.preview = np.asarray(points, dtype=np.float64)
+        self._real = self.preview
+        self.real_item.setData(pos=self.preview)
+        x0, x1, y0, y1 = PointSet(self.preview).extent()
+        self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        self._idle_caption = f"{title}: {len(points)} real points; {scale_text(self.preview)}. Start to train on them"
+        self.caption.setText(self._idle_caption)
+        self._update_visibility()
 
     def clear(self) -> None:
-        """No samples (another run): points, critic field and arrows go."""
+        """No samples (another run): points, critic field and arrows go (the drawing stays)."""
+        self.preview, self._idle_caption = None, NO_SAMPLES
         self.payload, self._arrows_for, self._real, self._extent = None, None, None, None
         self._fake = np.zeros((0, 2))
         self.fit_button.setVisible(False)
@@ -336,9 +563,11 @@ class ToyView(QWidget):
         self.fake_item.setData(pos=np.zeros((0, 2)))
         self.arrows.setData([], [])
         self.colorbar.setLevels((-1, 1))
+        self.caption.setToolTip("")
+        if self.draw_mode:
+            return  # the drawing keeps its frame and caption
         self.plot.setRange(xRange=TOY_RANGE, yRange=TOY_RANGE, padding=0)
         self.caption.setText(NO_SAMPLES)
-        self.caption.setToolTip("")
 
     def set_payload(self, payload: dict) -> None:
         self.payload = payload
@@ -390,7 +619,10 @@ class ToyView(QWidget):
         if self.not_finite:
             notes.append(f"{self.not_finite} not finite (NaN/inf), not drawn")
         note = f" ({', '.join(notes)})" if notes else ""
-        self.caption.setText(f"{len(payload['fake'])} generated{note} / {len(payload['real'])} real points, "
+        if self.draw_mode:
+            return  # the caption tells how to draw
+        scale = f" ({scale_text(self._real)})" if self._real is not None and len(self._real) else ""
+        self.caption.setText(f"{len(payload['fake'])} generated{note} / {len(payload['real'])} real points{scale}, "
                              f"generator iteration {payload.get('gen_iter', '?')}")
         _mark_averaged(self.caption, bool(payload.get("averaged")))
         self.fit_button.setVisible(self.off_screen > 0)
@@ -433,13 +665,17 @@ class ToyView(QWidget):
         self.arrows.setData(segs[:, 0], segs[:, 1])
 
     def _update_visibility(self) -> None:
-        self.field_item.setVisible(self.show_field.isChecked())
-        arrows = self.show_arrows.isChecked()
+        drawing = self.draw_mode
+        self.drawing_item.setVisible(drawing)
+        self.field_item.setVisible(self.show_field.isChecked() and not drawing)
+        arrows = self.show_arrows.isChecked() and not drawing
         if arrows and self.payload is not None and self._arrows_for is not self.payload:
             self._set_arrows(self.payload)  # laid out only while shown
         self.arrows.setVisible(arrows)
-        self.real_item.setVisible(self.show_real.isChecked())
-        self.fake_item.setVisible(self.show_fake.isChecked())
+        self.real_item.setVisible(self.show_real.isChecked() and not drawing)
+        self.fake_item.setVisible(self.show_fake.isChecked() and not drawing)
+        if not drawing and self.payload is not None:
+            self._update_caption()
 
     def set_dark(self, dark: bool) -> None:
         c = plot_colours(dark)

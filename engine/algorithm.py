@@ -20,6 +20,10 @@ from .objectives.base import CriticOutput
 from .objectives.mlp_gp import HandDerivedGradients, plain_relu_mlp
 from .objectives.wgan_clip import clip_fraction, clip_parameters
 
+#: Quantiles of the critic's gradient norm at the interpolates recorded per iteration (wgan-gp):
+#: metrics columns gp_grad_q10, gp_grad_q50, gp_grad_q90.
+GRAD_QUANTILES = (0.1, 0.5, 0.9)
+
 # (real, fake, labels or None, gp_lambda) -> the critic's loss; writes the critic's .grad
 CriticGradients = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None, float], CriticOutput]
 
@@ -92,6 +96,8 @@ class TrainingStep:
         self.clip_before_step = clip_before_step
         self.critic_gradients = critic_gradients
         self.critic_params = list(critic.parameters())
+        # The Lipschitz check's quantiles of ||grad f(x_hat)|| (engine.recorder.GRAD_QUANTILES)
+        self._quantiles = torch.tensor(GRAD_QUANTILES, device=rng.device)
 
     def critic_update(self, hp: dict, record: bool = False) -> tuple[CriticOutput, torch.Tensor | None]:
         """One critic step on a fresh real batch and a fake batch (no gradient to the generator).
@@ -135,7 +141,9 @@ class TrainingStep:
         """One generator iteration. Its statistics go into the device row ``stats`` (the order of
         :data:`engine.recorder.STATS`): the means over its critic steps of the W-estimate, the
         critic loss and the penalty (n_critic batches give a steadier estimate than the last
-        one), the generator loss, the clipped share, the critic's gradient norm, a NaN/Inf flag."""
+        one), the generator loss, the clipped share, the critic's gradient norm, the quantiles
+        :data:`GRAD_QUANTILES` of ``||grad f(x_hat)||`` over the interpolates of the last critic
+        step (wgan-gp; zeros otherwise), a NaN/Inf flag."""
         # ---- (1) Update the critic n_critic times
         w_sum = loss_sum = gp_sum = None
         for t in range(n_critic):
@@ -152,5 +160,7 @@ class TrainingStep:
         cf = (clip_fraction(self.critic_params, hp["clip_value"]) if self.objective.clips_weights
               else out.w_estimate.new_zeros(()))
         nonfinite = (~torch.isfinite(loss_sum) | ~torch.isfinite(g_loss) | ~torch.isfinite(norm)).float()
-        torch.stack((w_sum / n_critic, loss_sum / n_critic, g_loss, gp_sum / n_critic, cf, norm, nonfinite),
-                    out=stats)
+        q = (torch.quantile(out.grad_norms.float(), self._quantiles) if out.grad_norms is not None
+             else self._quantiles.new_zeros(len(GRAD_QUANTILES)))
+        torch.cat((torch.stack((w_sum / n_critic, loss_sum / n_critic, g_loss, gp_sum / n_critic, cf, norm)), q,
+                   nonfinite.reshape(1)), out=stats)

@@ -89,11 +89,13 @@ class Progress:
 
     def on_event(self, ev) -> None:
         kind = ev.get("type")
-        if kind in ("edit", "pause", "resume", "error") or (kind == "start" and ev.get("warnings")):
+        if kind in ("edit", "pause", "resume", "error", "critic_overfitting") or (
+                kind == "start" and ev.get("warnings")):
             if self.tty:
                 self.stream.write("\r\033[K")
             detail = {"edit": lambda: f"{ev['key']} {ev['old']} -> {ev['new']}",
                       "error": lambda: ev.get("message", ""),
+                      "critic_overfitting": lambda: ev.get("message", ""),
                       "start": lambda: "; ".join(ev.get("warnings", []))}.get(kind, lambda: "")()
             self.stream.write(f"[it {ev.get('gen_iter')}] {kind} {detail}".rstrip() + "\n")
             self.stream.flush()
@@ -258,6 +260,9 @@ def _sample_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", action="store_true",
                    help="runs with [model] ema_decay > 0: sample the weights the optimiser left instead of "
                         "their moving average (which the run's own samples and metrics show)")
+    p.add_argument("--best", action="store_true",
+                   help="sample the run folder's best checkpoint (checkpoints/best.pt: the evaluation with the "
+                        "lowest exact W1 on 2-D sets, Fréchet distance on images) instead of its latest")
     return p
 
 
@@ -281,6 +286,16 @@ def sample_main(argv: list[str] | None = None) -> int:
         return _err(f"{out}: exists; use --force to overwrite")
     if not out.parent.is_dir():
         return _err(f"{out.parent}: no such folder")
+    if args.best:
+        from .rundir import RunDir
+        src = Path(args.source)
+        if not src.is_dir():
+            return _err(f"--best {src}: give a run folder (--best samples its checkpoints/best.pt)")
+        best = RunDir(src).best_checkpoint
+        if not best.is_file():
+            return _err(f"{src}: no checkpoints/best.pt yet: it is written at the first evaluation "
+                        "([train] eval_every) that gives a finite quality measure")
+        args.source = str(best)
     try:
         num_classes = int(load_checkpoint(args.source).get("num_classes", 0) or 0)
         classes = parse_classes(args.label, num_classes)

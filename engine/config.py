@@ -123,6 +123,11 @@ class DataConfig:
                          choices=(0, 1, 3))
     theta: float = spec(1.0, "Example 1 of the WGAN paper: the real line sits at x = theta.",
                         symbol="θ", min=-10.0, max=10.0)
+    holdout: float = spec(0.05, "Image sets: the share of the real images kept out of training (chosen from the seed), "
+                          "on which the critic's mean value is compared with its value on training images at each "
+                          "evaluation: a growing gap is the critic overfitting (Gulrajani et al. sec. 5.6). Toy sets "
+                          "draw fresh points for every batch and keep nothing out. 0 = off.",
+                          min=0.0, max=0.5)
 
 
 @dataclass

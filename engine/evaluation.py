@@ -1,10 +1,13 @@
 """Evaluation: ALGORITHM.md's quality measures of the generator, computed off the training
-thread, and the W-estimate's correlation with them over a run."""
+thread, and the W-estimate's correlation with them over a run; the two rules read from the
+evaluations: which one is the best so far (:func:`best_measure`, :func:`is_better`) and when the
+critic overfits its training images (:func:`critic_overfitting`)."""
 
 from __future__ import annotations
 
 import math
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +17,75 @@ from .rundir import read_metrics
 
 EVAL_POINTS = 1000          # points for exact W1 / sliced W (ALGORITHM.md)
 
+# The overfitting rule (critic_overfitting): the gap between the critic's mean value on training
+# and on held-out real images has grown over OVERFIT_WINDOW evaluations in a row and is more than
+# OVERFIT_SHARE of the W-estimate.
+OVERFIT_WINDOW = 3
+OVERFIT_SHARE = 0.25
+OVERFIT_ADVICE = ("more training images (or a lower [data] holdout), a smaller critic ([model] features / hidden), "
+                  "fewer critic steps ([objective] n_critic), a stronger penalty ([objective] gp_lambda) or a "
+                  "lower critic learning rate")
 
-def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=None, digits: bool = False
-                    ) -> dict[str, float]:
-    """ALGORITHM.md's quality measures of a generated batch (host arrays; runs on any thread)."""
+
+def best_measure(is_toy: bool) -> str:
+    """The metrics column that decides the best checkpoint (lower is better): exact W1 on 2-D
+    sets, the Fréchet distance in a shipped network's features on images."""
+    return "w1_exact" if is_toy else "frechet_distance"
+
+
+def is_better(value: float, best: float | None) -> bool:
+    """Whether an evaluation's measure ``value`` beats ``best`` (None: nothing yet). Lower is
+    better; NaN never is."""
+    return math.isfinite(value) and (best is None or value < best)
+
+
+@dataclass
+class OverfitCheck:
+    overfitting: bool
+    gap: float          # critic_train - critic_heldout at the latest evaluation
+    share: float        # gap / |W-estimate| there (NaN when the W-estimate is 0)
+    growing: int        # evaluations in a row the gap has grown over (at most OVERFIT_WINDOW)
+
+    def message(self, gen_iter: int) -> str:
+        return (f"critic overfitting at iteration {gen_iter}: its mean value on held-out real images is "
+                f"{self.gap:.4g} below its value on training images ({self.share:.0%} of the W-estimate, growing "
+                f"over the last {self.growing} evaluations); it is learning the training images rather than "
+                f"the data's distribution, and its W-estimate and gradients mean less. Try {OVERFIT_ADVICE}")
+
+
+def critic_overfitting(critic_train, critic_heldout, w_estimate) -> OverfitCheck:
+    """The overfitting rule on a run's evaluations so far (oldest first; NaN rows are skipped).
+
+    gap = critic_train - critic_heldout (the critic scores the real images it trained on above
+    real images it never saw; 0 for a critic that generalises). Overfitting: the gap grew at each
+    of the last :data:`OVERFIT_WINDOW` evaluations and is now above :data:`OVERFIT_SHARE` of the
+    W-estimate's magnitude (the critic's separation of real from generated samples)."""
+    t, h, w = (np.asarray(a, dtype=np.float64) for a in (critic_train, critic_heldout, w_estimate))
+    ok = np.isfinite(t) & np.isfinite(h) & np.isfinite(w)
+    gaps, ws = (t - h)[ok], w[ok]
+    if len(gaps) == 0:
+        return OverfitCheck(False, float("nan"), float("nan"), 0)
+    gap, scale = float(gaps[-1]), abs(float(ws[-1]))
+    share = gap / scale if scale > 0 else float("nan")
+    growing = 0
+    for i in range(len(gaps) - 1, 0, -1):
+        if gaps[i] > gaps[i - 1] and growing < OVERFIT_WINDOW:
+            growing += 1
+        else:
+            break
+    return OverfitCheck(growing >= OVERFIT_WINDOW and gap > 0 and share > OVERFIT_SHARE, gap, share, growing)
+
+
+def feature_net_for(data_name: str, channels: int) -> str:
+    """The feature network of the image Fréchet distance: the digit classifier's for grey digits
+    (the bundled digits, MNIST), random convolutional features for anything else."""
+    return "digits" if data_name in ("digits", "mnist") and channels == 1 else "random"
+
+
+def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=None, digits: bool = False,
+                    feature_net: str = "random", real_stats=None) -> dict[str, float]:
+    """ALGORITHM.md's quality measures of a generated batch (host arrays; runs on any thread).
+    Images: ``real_stats`` the real batch's feature statistics (computed here when None)."""
     res: dict[str, float] = {}
     finite = bool(np.isfinite(fake).all())
     if is_toy:
@@ -27,6 +95,13 @@ def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=No
             res["modes_covered"], res["high_quality_share"] = covered, hq
         return res
     res["sliced_w"] = sliced_wasserstein(fake, real) if finite else float("nan")
+    if finite:
+        from .image_quality import feature_stats, features, frechet_distance
+        if real_stats is None:
+            real_stats = feature_stats(features(real, feature_net))
+        res["frechet_distance"] = frechet_distance(feature_stats(features(fake, feature_net)), real_stats)
+    else:
+        res["frechet_distance"] = float("nan")
     if digits:
         from .digits_classifier import coverage
         hit, kl = coverage(fake) if finite else (0, float("nan"))
@@ -39,19 +114,34 @@ class Evaluator:
     assignment of 1,000 x 1,000 points, sorting projections, a classifier), one future per
     generator iteration, collected by the metrics recorder when it writes that iteration's row."""
 
-    def __init__(self, is_toy: bool, centres=None, digits: bool = False):
-        self.is_toy, self.centres, self.digits = is_toy, centres, digits
+    def __init__(self, is_toy: bool, centres=None, digits: bool = False, feature_net: str = "random"):
+        self.is_toy, self.centres, self.digits, self.feature_net = is_toy, centres, digits, feature_net
+        self._real_stats: tuple | None = None   # (real array, its feature statistics): computed once
         self.last: dict[str, float] = {}    # the latest collected result, with its gen_iter
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[int, Future] = {}
 
-    def submit(self, gen_iter: int, fake: np.ndarray, real: np.ndarray) -> Future:
+    def submit(self, gen_iter: int, fake: np.ndarray, real: np.ndarray, extra: dict[str, float] | None = None
+               ) -> Future:
+        """Measure ``fake`` against ``real`` on the worker; ``extra``: values measured already
+        (the critic's means on real images), returned with the measures."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wgan-eval")
-        fut = self._pool.submit(quality_metrics, fake, real, self.is_toy, self.centres, self.digits)
+        fut = self._pool.submit(self._measure, fake, real, dict(extra or {}))
         self._futures[gen_iter] = fut
         fut.gen_iter = gen_iter
         return fut
+
+    def _measure(self, fake: np.ndarray, real: np.ndarray, extra: dict[str, float]) -> dict[str, float]:
+        stats = None
+        if not self.is_toy:  # the real batch's features once per run (it changes only with a checkpoint load)
+            if self._real_stats is None or self._real_stats[0] is not real:
+                from .image_quality import feature_stats, features
+                self._real_stats = (real, feature_stats(features(real, self.feature_net)))
+            stats = self._real_stats[1]
+        res = quality_metrics(fake, real, self.is_toy, self.centres, self.digits, self.feature_net, stats)
+        res.update(extra)
+        return res
 
     def first_pending(self) -> int | None:
         """The earliest iteration whose metrics are still being computed."""

@@ -16,7 +16,8 @@ from .rundir import BASE_COLUMNS, RunDir
 
 # the device buffer's columns; "nonfinite" is the policy's flag, not a metrics.csv column
 STATS = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
-         "critic_grad_norm", "nonfinite")
+         "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90", "nonfinite")
+GP_QUANTILE_COLUMNS = ("gp_grad_q10", "gp_grad_q50", "gp_grad_q90")
 INTEGER_COLUMNS = ("gen_iter", "n_critic", "modes_covered", "classes_hit")
 
 
@@ -117,6 +118,8 @@ class MetricsRecorder:
             cols[name] = stats[:, j]
         if not self.uses_penalty:
             cols["gradient_penalty"] = np.full(n, np.nan)
+            for name in GP_QUANTILE_COLUMNS:
+                cols[name] = np.full(n, np.nan)
         if not self.clips_weights:
             cols["clip_fraction"] = np.full(n, np.nan)
         hp = np.asarray(hps, dtype=np.float64)
@@ -129,7 +132,7 @@ class MetricsRecorder:
     def _rows(self, cols: dict[str, np.ndarray], n: int) -> list[list]:
         optional = set(self.columns[len(BASE_COLUMNS):])
         if not self.uses_penalty:
-            optional.add("gradient_penalty")
+            optional.update(("gradient_penalty",) + GP_QUANTILE_COLUMNS)
         if not self.clips_weights:
             optional.add("clip_fraction")
         rows = []

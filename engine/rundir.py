@@ -6,7 +6,7 @@ RUN_DIR/
   metrics.csv            one row per generator iteration (appended in whole rows)
   events.jsonl           start, edits, pauses, stops, errors (one JSON object a line)
   samples/iter_NNNNNNN.png
-  checkpoints/latest.pt, checkpoints/iter_NNNNNNN.pt
+  checkpoints/latest.pt, checkpoints/iter_NNNNNNN.pt, checkpoints/best.pt
   summary.json           at the end
   data/points.csv        [data] name = "points": the points the run trained on (the file's own
                          suffix), named in config.toml relative to the folder
@@ -28,9 +28,12 @@ from .config import Config, dumps_config
 from .io import atomic_write_bytes
 
 BASE_COLUMNS = ("gen_iter", "wall_time_s", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty",
-                "clip_fraction", "critic_grad_norm", "lr_critic", "lr_generator", "clip_value", "n_critic")
+                "clip_fraction", "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90",
+                "lr_critic", "lr_generator", "clip_value", "n_critic")
 TOY_EVAL_COLUMNS = ("w1_exact", "modes_covered", "high_quality_share")
-IMAGE_EVAL_COLUMNS = ("sliced_w",)
+# images: sliced W1, the Fréchet distance in a shipped network's features (engine.image_quality), and the
+# critic's mean value on held-out and on training real images (the overfitting check)
+IMAGE_EVAL_COLUMNS = ("sliced_w", "frechet_distance", "critic_heldout", "critic_train")
 DIGITS_EVAL_COLUMNS = ("classes_hit", "class_kl")  # the bundled digits: the shipped classifier's mode coverage
 
 
@@ -66,6 +69,9 @@ class RunDir:
         self.metrics_path = self.path / "metrics.csv"
         self.events_path = self.path / "events.jsonl"
         self.latest_checkpoint = self.checkpoints / "latest.pt"
+        # the evaluation with the best quality measure so far (engine.evaluation.best_measure);
+        # never rotated away, kept across resume and NaN rollback
+        self.best_checkpoint = self.checkpoints / "best.pt"
 
     # ---------------------------------------------------------------- layout
     def create(self) -> RunDir:
@@ -113,8 +119,15 @@ class RunDir:
         self.columns = columns
         rows: list[str] = []
         if keep_until is not None and self.metrics_path.is_file():
-            rows = [r for r in read_metric_lines(self.metrics_path, len(columns))
+            old = _header(self.metrics_path)
+            rows = [r for r in read_metric_lines(self.metrics_path, len(old or columns))
                     if int(r.split(",", 1)[0]) <= keep_until]
+            if old is not None and tuple(old) != tuple(columns):
+                # written by a version with other columns: each value under its own name, the
+                # columns it did not have left empty
+                where = {name: i for i, name in enumerate(old)}
+                rows = [",".join(cells[where[c]] if c in where else "" for c in columns)
+                        for cells in (r.split(",") for r in rows)]
         text = ",".join(columns) + "\n" + "".join(r + "\n" for r in rows)
         atomic_write_bytes(self.metrics_path, text.encode("utf-8"))
 
@@ -165,6 +178,16 @@ def append_bytes(path: Path, data: bytes) -> None:
             view = view[os.write(fd, view):]
     finally:
         os.close(fd)
+
+
+def _header(path: Path) -> list[str] | None:
+    """The column names of a metrics.csv, or None when its first line is not a header."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            names = [h.strip() for h in fh.readline().rstrip("\n").split(",")]
+    except OSError:
+        return None
+    return names if names and names[0] == "gen_iter" and all(names) and len(set(names)) == len(names) else None
 
 
 def read_metric_lines(path: Path, ncols: int) -> list[str]:

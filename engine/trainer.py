@@ -39,7 +39,15 @@ from .control import RunControl
 from .data import DataSource, make_data
 from .data.toy import ToyData
 from .device import describe, pick_device
-from .evaluation import EVAL_POINTS, Evaluator, w_estimate_correlation
+from .evaluation import (
+    EVAL_POINTS,
+    Evaluator,
+    best_measure,
+    critic_overfitting,
+    feature_net_for,
+    is_better,
+    w_estimate_correlation,
+)
 from .inference import generate
 from .models import build_models
 from .models.ema import WeightAverage
@@ -48,7 +56,7 @@ from .recorder import MetricsRecorder
 from .render import payload_image, save_png
 from .requests import HEARTBEAT_S, POLL_S, RequestInbox, write_status
 from .rng import capture_rng, restore_rng, seed_everything
-from .rundir import RunDir, checkpoint_config_source, metric_columns, uses_digit_classifier
+from .rundir import RunDir, checkpoint_config_source, metric_columns, read_metrics, uses_digit_classifier
 from .runfolder import ResumePoint, prepare_resume
 from .sampling import (
     ARROW_RES,
@@ -96,6 +104,11 @@ class Trainer:
         # -------- data, models, objective, optimisers (deterministic from the seed)
         self.data = data.to(self.device) if data is not None else make_data(cfg, self.device)
         self.is_toy = self.data.kind == "toy"
+        # Image sets: [data] holdout of the images never trained on (the overfitting check). Toy
+        # sets draw fresh points for every batch: nothing to keep out.
+        self.heldout = None
+        if not self.is_toy and cfg.data.holdout > 0 and hasattr(self.data, "split"):
+            self.data, self.heldout = self.data.split(cfg.data.holdout, seed)
         if cfg.model.conditional != "none" and self.data.num_classes <= 0:
             raise ConfigError(unlabelled_message(cfg.data.name), file=cfg.source, key="[model] conditional",
                               value=cfg.model.conditional, allowed="'none' for this data set")
@@ -139,6 +152,17 @@ class Trainer:
             self.eval_real, eval_labels = self.data.sample(EVAL_POINTS, aux_dev)
         self.display_real = self.data.sample(max(cfg.train.sample_count, 512 if self.is_toy else 0) or 1,
                                              aux_dev)[0] if self.is_toy else None
+        # The overfitting check's two fixed sets of real images, of one size: the held-out images
+        # (at most EVAL_POINTS) and as many training images (without repetition).
+        self.probe_heldout = self.probe_train = None
+        if self.heldout is not None:
+            n = min(len(self.heldout), len(self.data), EVAL_POINTS)
+            pick = torch.Generator().manual_seed(seed + 32452843)
+            take = [torch.randperm(len(d), generator=pick)[:n].to(self.device) for d in (self.heldout, self.data)]
+            self.probe_heldout, self.probe_train = (
+                (d.images[i].to(torch.float32).div_(127.5).sub_(1.0),
+                 d.labels[i] if self.conditional and d.labels is not None else None)
+                for d, i in zip((self.heldout, self.data), take, strict=True))
         # Conditional runs: the evaluation batch is generated with the real evaluation set's
         # labels; the samples show one row per class (fixed labels, kept in the checkpoint).
         self.eval_labels = eval_labels if self.conditional else None
@@ -156,7 +180,16 @@ class Trainer:
         centres = None
         if isinstance(self.data, ToyData) and self.data.centres is not None:
             centres = (self.data.centres.cpu().numpy(), self.data.std)
-        self.evaluator = Evaluator(self.is_toy, centres, digits)
+        self.evaluator = Evaluator(self.is_toy, centres, digits,
+                                   feature_net_for(cfg.data.name, self.data.shape[0] if not self.is_toy else 0))
+        # The best checkpoint (checkpoints/best.pt): the measure that decides it (lower is better),
+        # the best value so far and its iteration; the states of evaluations not yet measured.
+        self.best_measure = best_measure(self.is_toy)
+        self.best: dict | None = None
+        self._best_pending: dict[int, dict] = {}
+        # the evaluations' (critic_train, critic_heldout, w_estimate) for the overfitting rule
+        self._overfit_rows: list[tuple[int, float, float, float]] = []
+        self._overfitting = False
         self.control = RunControl()
         self.edit_log: list[dict] = []
         self.elapsed_s = 0.0          # active training time (pauses excluded), kept across resume
@@ -476,6 +509,65 @@ class Trainer:
         self._notify("on_metrics", cols)
         if first_bad is not None:
             self._on_nonfinite(first_bad)
+            return
+        self._read_evaluations(cols)
+
+    def _read_evaluations(self, cols: dict[str, np.ndarray]) -> None:
+        """The rules read from each evaluation reported: a new best writes checkpoints/best.pt;
+        the overfitting rule (engine.evaluation.critic_overfitting) logs a "critic_overfitting"
+        event when it turns true."""
+        measure = cols.get(self.best_measure)
+        for i, it in enumerate(cols["gen_iter"]):
+            it = int(it)
+            state = self._best_pending.pop(it, None)
+            if measure is not None and np.isfinite(measure[i]):
+                value = float(measure[i])
+                best = self.best["value"] if self.best else None
+                if state is not None and is_better(value, best):
+                    self.best = {"measure": self.best_measure, "value": value, "gen_iter": it}
+                    state["best"] = dict(self.best)
+                    save_checkpoint(state, self.run_dir.best_checkpoint)
+                    self._event("best", measure=self.best_measure, value=value, gen_iter=it)
+            if "critic_heldout" in cols and np.isfinite(cols["critic_heldout"][i]):
+                self._overfit_rows.append((it, float(cols["critic_train"][i]), float(cols["critic_heldout"][i]),
+                                           float(cols["w_estimate"][i])))
+                self._check_overfitting(it)
+        for it in [k for k in self._best_pending if k <= int(cols["gen_iter"][-1])]:
+            del self._best_pending[it]  # an evaluation without a measure (NaN samples)
+
+    def _restore_evaluation_history(self) -> None:
+        """After a resume or a rollback: the best so far is the one in checkpoints/best.pt (which
+        may be newer than the checkpoint the run continues from: it stays, and is what a new best
+        must beat); the overfitting rule's evaluations are those left in metrics.csv."""
+        self._best_pending.clear()
+        self.best = None
+        rd = self.run_dir
+        if rd.best_checkpoint.is_file():
+            try:
+                best = load_checkpoint(rd.best_checkpoint).get("best")
+            except CheckpointError:
+                best = None  # damaged: the next evaluation writes a new one
+            if isinstance(best, dict) and best.get("measure") == self.best_measure:
+                self.best = {"measure": best["measure"], "value": float(best["value"]),
+                             "gen_iter": int(best["gen_iter"])}
+        self._overfit_rows, self._overfitting = [], False
+        if not self.is_toy and rd.metrics_path.is_file():
+            m = read_metrics(rd.metrics_path)
+            if "critic_heldout" in m:
+                self._overfit_rows = [(int(it), t, h, w) for it, t, h, w in zip(
+                    m["gen_iter"], m["critic_train"], m["critic_heldout"], m["w_estimate"], strict=True)
+                    if np.isfinite(h) and np.isfinite(t)]
+                if self._overfit_rows:
+                    _, t, h, w = zip(*self._overfit_rows, strict=True)
+                    self._overfitting = critic_overfitting(t, h, w).overfitting
+
+    def _check_overfitting(self, gen_iter: int) -> None:
+        _, t, h, w = zip(*self._overfit_rows, strict=True)
+        check = critic_overfitting(t, h, w)
+        if check.overfitting and not self._overfitting:
+            self._event("critic_overfitting", gen_iter=gen_iter, gap=check.gap, share=check.share,
+                        message=check.message(gen_iter))
+        self._overfitting = check.overfitting
 
     # ================================================================== the NaN/Inf policy
     @torch.no_grad()
@@ -504,6 +596,7 @@ class Trainer:
         self.recorder.clear()
         self.evaluator.clear()
         rd.start_metrics(self.columns, keep_until=self.gen_iter)
+        self._restore_evaluation_history()
         self.nonfinite = {"first_bad": first_bad, "rolled_back_to": self.gen_iter, "what": what,
                           "lr_critic": self.hp["lr_critic"], "lr_generator": self.hp["lr_generator"]}
         self._rolled_back = True
@@ -524,7 +617,22 @@ class Trainer:
         evaluator computes the metrics off it. The metrics.csv row of this iteration waits for
         them, so the files are the same as with a synchronous evaluation."""
         fake = forward_in_chunks(self.sampler, self.eval_noise, self.eval_labels)
-        return self.evaluator.submit(self.gen_iter, fake.float().cpu().numpy(), self.eval_real_np)
+        if self.run_dir is not None:
+            # this iteration's state, kept until its measure says whether it is the best so far
+            self._best_pending[self.gen_iter] = copy.deepcopy(self.state_dict())
+        return self.evaluator.submit(self.gen_iter, fake.float().cpu().numpy(), self.eval_real_np,
+                                     self.critic_on_real())
+
+    @torch.no_grad()
+    def critic_on_real(self) -> dict[str, float]:
+        """The critic's mean value on the held-out real images and on as many training images
+        (metrics columns critic_heldout, critic_train); empty without held-out images. One sync,
+        at evaluation time only. Both sets go through the critic in the same chunks."""
+        if self.probe_heldout is None:
+            return {}
+        means = torch.stack([forward_in_chunks(self.critic, x, y).float().mean()
+                             for x, y in (self.probe_heldout, self.probe_train)]).cpu()
+        return {"critic_heldout": float(means[0]), "critic_train": float(means[1])}
 
     def close(self) -> None:
         """Release the evaluation thread (also done when the run ends)."""
@@ -593,6 +701,8 @@ class Trainer:
             self.config = self.run_dir.keep_points(self.config)  # the points go with the run folder
             self.run_dir.write_config(self.config)
             self.run_dir.start_metrics(self.columns, keep_until=self.gen_iter if self._resumed else None)
+            if self._resumed:
+                self._restore_evaluation_history()
             self._event("resume_run" if self._resumed else "start", device=describe(self.device),
                         total=self.total_iters, warnings=self.warnings)
         for w in self.warnings:
@@ -690,6 +800,8 @@ class Trainer:
             "last_eval": self.last_eval,
             "edits": len(self.edit_log),
         }
+        if self.best is not None:
+            s["best"] = dict(self.best, checkpoint="checkpoints/best.pt")
         corr = self.w_estimate_correlation()
         if corr is not None:
             s["w_estimate_vs_quality"] = corr

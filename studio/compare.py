@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import ConfigError, RunDir, load_config
-from engine.rundir import DIGITS_EVAL_COLUMNS, IMAGE_EVAL_COLUMNS, TOY_EVAL_COLUMNS
+from engine.rundir import DIGITS_EVAL_COLUMNS, IMAGE_EVAL_COLUMNS, TOY_EVAL_COLUMNS, read_events
 from engine.runfolder import expected_columns, is_run_folder, read_metrics_report, run_kind
 from engine.text import format_duration
 from studio.csv_table import ask_csv_path, copy_csv, write_csv
@@ -72,6 +72,10 @@ METRIC_LABELS = {
     "w_estimate": "W-estimate",
     "w1_exact": "exact W1",
     "sliced_w": "sliced W1",
+    "frechet_distance": "Fréchet distance (features)",
+    "critic_heldout": "critic on held-out images",
+    "critic_train": "critic on training images",
+    "gp_grad_q50": "‖∇f(x̂)‖ median",
     "modes_covered": "modes covered",
     "high_quality_share": "high-quality share",
     "classes_hit": "classes hit",
@@ -104,7 +108,13 @@ TABLE_COLUMNS = (
     ("High-quality share", "high_quality_share", "Share of samples within 3 std of some centre (toy mixtures)"),
     ("Sliced W (last eval)", "sliced_w",
      "Sliced Wasserstein distance at the last evaluation (images; lower is better)"),
+    ("FD (last eval)", "frechet_distance", "Fréchet distance between generated and real images in a shipped "
+                                           "network's features at the last evaluation (images; lower is better)"),
     ("Classes hit", "classes_hit", "Digits the bundled classifier predicts for at least 1% of the samples"),
+    ("Best at", "best_iter", "Generator iteration of the best evaluation so far: checkpoints/best.pt "
+                             "(wgan-sample RUN --best)"),
+    ("Best (W1 / FD)", "best_value", "The best evaluation's measure (exact W1 on 2-D sets, Fréchet distance on "
+                                     "images; lower is better), beside the last evaluation's to its left"),
     ("Wall time", "wall_time_s", "Training time up to the last row of metrics.csv"),
 )
 MISSING = "—"
@@ -124,6 +134,7 @@ class ComparedRun:
     columns: dict[str, np.ndarray]
     sample_png: Path | None = None
     problems: list[str] = field(default_factory=list)   # readable, but partly damaged
+    best: dict | None = None    # the last "best" event: checkpoints/best.pt's measure, value, iteration
     name: str = ""
     colour: str = RUN_COLOURS[0]
 
@@ -139,6 +150,10 @@ class ComparedRun:
         generator iteration of the last evaluation."""
         if column == "eval_iter":
             return self.last_eval_iter()
+        if column in ("best_iter", "best_value"):
+            key = "gen_iter" if column == "best_iter" else "value"
+            v = (self.best or {}).get(key)
+            return float(v) if isinstance(v, int | float) else math.nan
         v = self.columns.get(column)
         if v is None:
             return math.nan
@@ -195,13 +210,16 @@ def read_run(path: str | Path) -> ComparedRun:
         objective = run_kind(None, cols)[0] + "?"  # the same guess the main window makes
         data = "?"
     pngs = sorted(rd.samples.glob("iter_*.png")) if rd.samples.is_dir() else []
-    return ComparedRun(rd.path, objective, data, columns, pngs[-1] if pngs else None, problems)
+    best = None
+    if rd.best_checkpoint.is_file():
+        best = next((e for e in reversed(read_events(rd.events_path)) if e.get("type") == "best"), None)
+    return ComparedRun(rd.path, objective, data, columns, pngs[-1] if pngs else None, problems, best)
 
 
 def _fmt(v: float, column: str | None) -> str:
     if not math.isfinite(v):
         return MISSING
-    if column in ("gen_iter", "eval_iter", "modes_covered", "classes_hit"):
+    if column in ("gen_iter", "eval_iter", "best_iter", "modes_covered", "classes_hit"):
         return str(int(round(v)))
     if column == "wall_time_s":
         return format_duration(v, MISSING)

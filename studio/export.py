@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -25,7 +26,9 @@ class ExportGridDialog(QDialog):
     (``num_classes > 0``) also the classes to draw: one row per class, "Samples" per class."""
 
     def __init__(self, parent, default_path: Path, *, is_toy: bool, title: str = "Export sample grid",
-                 num_classes: int = 0):
+                 num_classes: int = 0, best: str | None = None):
+        """``best``: a description of the run's best checkpoint (checkpoints/best.pt) when it has
+        one; the dialog then offers "From best checkpoint"."""
         super().__init__(parent)
         self.setWindowTitle(title)
         self.num_classes = num_classes
@@ -68,6 +71,13 @@ class ExportGridDialog(QDialog):
             form.addRow("Per class", self.count)
         else:
             form.addRow("Samples", self.count)
+        self.from_best = QCheckBox(f"From best checkpoint ({best})" if best else "From best checkpoint")
+        self.from_best.setToolTip("Sample checkpoints/best.pt, the evaluation with the best quality measure so far "
+                                  "(exact W1 on 2-D sets, Fréchet distance on images), instead of the current "
+                                  "generator")
+        self.from_best.setVisible(best is not None)
+        if best is not None:
+            form.addRow("", self.from_best)
         form.addRow("Per row", self.nrow)
         form.addRow("Seed", self.seed)
         form.addRow("Width", self.size)
@@ -104,4 +114,6 @@ class ExportGridDialog(QDialog):
                "seed": self.seed.value(), "size": self.size.value()}
         if self.num_classes:
             out["classes"] = self.chosen_classes()
+        if self.from_best.isChecked():
+            out["from_best"] = True
         return out

@@ -61,13 +61,32 @@ class ExportActions:
         """The export dialog (window-modal, not blocking: ``self.export_dialog`` while it is open).
         ``snapshot``: (generator copy, its iteration, toy picture payload) of a live run, or None."""
         default, is_toy = self._export_defaults(snapshot[1] if snapshot is not None else None)
-        dlg = ExportGridDialog(self, default, is_toy=is_toy, num_classes=self.export_num_classes())
+        dlg = ExportGridDialog(self, default, is_toy=is_toy, num_classes=self.export_num_classes(),
+                               best=self._best_description())
         dlg.setWindowModality(Qt.WindowModality.WindowModal)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.export_dialog = dlg
         dlg.accepted.connect(lambda: self.export_grid(**dlg.values(), snapshot=snapshot))
         dlg.finished.connect(lambda _r: setattr(self, "export_dialog", None))
         dlg.open()
+
+    def best_checkpoint(self) -> Path | None:
+        """The current run's checkpoints/best.pt, if it has one."""
+        if self.run_path is None:
+            return None
+        best = RunDir(self.run_path).best_checkpoint
+        return best if best.is_file() else None
+
+    def _best_description(self) -> str | None:
+        """"iteration N, w1_exact 0.08" of the run's best checkpoint (None: it has none)."""
+        if self.best_checkpoint() is None:
+            return None
+        ev = next((e for e in reversed(self.model.events) if e.get("type") == "best"), None)
+        if ev is None:
+            return "checkpoints/best.pt"
+        value = ev.get("value")
+        value = f"{value:.4g}" if isinstance(value, float | int) else str(value)
+        return f"iteration {ev.get('gen_iter', '?')}, {ev.get('measure', '?')} {value}"
 
     def export_num_classes(self) -> int:
         """Classes of the current or opened run when it is conditional (0 otherwise): the export
@@ -78,15 +97,24 @@ class ExportActions:
         return ex.checkpoint_classes(ckpt) if ckpt is not None and ckpt.is_file() else 0
 
     def export_grid(self, path: str | Path, count: int = 64, nrow: int = 8, seed: int = 0, size: int = 512,
-                    classes: list[int] | None = None, snapshot=None) -> bool:
+                    classes: list[int] | None = None, snapshot=None, from_best: bool = False) -> bool:
         """Write a grid of ``count`` fresh samples (noise seed ``seed``) from the current
         generator, ``size`` pixels wide. Conditional runs: ``count`` per class of ``classes``
         (default all), one row per class. Asynchronous: emits export_finished / export_failed.
         ``snapshot``: (generator, iteration, toy payload) taken earlier (the export dialog's), written
-        instead of a fresh copy of the running generator."""
+        instead of a fresh copy of the running generator. ``from_best``: sample the run's
+        checkpoints/best.pt instead."""
         path = Path(path)
         if not self.confirm_overwrite(path):
             return False
+        if from_best:
+            best = self.best_checkpoint()
+            if best is None:
+                self._export_error("this run has no best checkpoint yet (checkpoints/best.pt is written at the first "
+                                   "evaluation)", "")
+                return False
+            return self.export_checkpoint_grid(best, path, count=count, nrow=nrow, seed=seed, size=size,
+                                               confirmed=True, classes=classes)
         if self.trainer is None and snapshot is None:
             ckpt = self.run_report.checkpoint if self.run_report is not None else None
             if self.opened_run is not None and ckpt is not None and ckpt.is_file():

@@ -29,8 +29,10 @@ def test_run_writes_the_whole_run_folder(tmp_path):
     assert all(np.isnan(m["clip_fraction"]))  # wgan-gp does not clip
     assert all(v > 0 for v in m["gradient_penalty"])
     assert {p.name for p in rd.samples.iterdir()} == {"iter_0000010.png", "iter_0000020.png"}
-    assert {p.name for p in rd.checkpoints.iterdir()} == {"iter_0000010.pt", "iter_0000020.pt", "latest.pt"}
-    assert [e["type"] for e in read_events(rd.events_path)] == ["start", "finish"]
+    assert {p.name for p in rd.checkpoints.iterdir()} == {"iter_0000010.pt", "iter_0000020.pt", "latest.pt",
+                                                          "best.pt"}
+    # a "best" event at each evaluation that beats the ones before (checkpoints/best.pt)
+    assert [e["type"] for e in read_events(rd.events_path) if e["type"] != "best"] == ["start", "finish"]
     assert (rd.path / "summary.json").is_file()
     state = load_checkpoint(rd.latest_checkpoint)
     assert state["gen_iter"] == 20

@@ -706,3 +706,28 @@ class ImageData(DataSource):
         idx = torch.randint(0, len(self), (n,), generator=generator, device=self.device)
         x = self.images[idx].to(torch.float32).div_(127.5).sub_(1.0)
         return x, (self.labels[idx] if self.labels is not None else None)
+
+    def split(self, share: float, seed: int) -> tuple[ImageData, ImageData | None]:
+        """``(training, held_out)``: ``share`` of the images (at least one, rounded) kept out of
+        training, chosen by a permutation seeded from ``seed`` (the same run keeps the same
+        images out, on any device). ``held_out`` is None when ``share`` is 0 or fewer than two
+        images would be left. Both keep the full set's ``num_classes``."""
+        n = len(self)
+        k = int(round(share * n))
+        if share <= 0 or n < 2:
+            return self, None
+        k = min(max(k, 1), n - 1)
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + HOLDOUT_SEED_OFFSET))
+        held_idx, train_idx = perm[:k].sort().values, perm[k:].sort().values
+        parts = []
+        for idx in (train_idx, held_idx):
+            idx = idx.to(self.device)
+            part = ImageData(self.name, self.images[idx], self.labels[idx] if self.labels is not None else None,
+                             device=self.device)
+            part.num_classes = self.num_classes
+            parts.append(part)
+        return parts[0], parts[1]
+
+
+#: Added to the run's seed for the held-out split (independent of every other stream).
+HOLDOUT_SEED_OFFSET = 15485863

@@ -12,6 +12,8 @@ class CriticOutput:
     loss: torch.Tensor          # what the critic minimises
     w_estimate: torch.Tensor    # mean f(real) - mean f(fake), detached
     penalty: torch.Tensor       # gradient penalty before lambda (0 when unused), detached
+    # wgan-gp: ||grad_x f(x_hat_i)||_2 of each interpolate, detached (the Lipschitz check); else None
+    grad_norms: torch.Tensor | None = None
 
 
 class Objective:

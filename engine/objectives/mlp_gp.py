@@ -138,7 +138,7 @@ class MLPGradientPenaltyStep:
         a_last[2 * m:] = q
         out.weight.grad = torch.mm(scale.t(), a_last, out=self._get("gw_out", out.weight.shape, x))
         out.bias.grad = self._get("gb_out", out.bias.shape, x).zero_()
-        return CriticOutput(-w_est + gp_lambda * gp, w_est, gp)
+        return CriticOutput(-w_est + gp_lambda * gp, w_est, gp, norm)
 
 
 class HandDerivedGradients:

@@ -9,7 +9,16 @@ from .base import CriticOutput, Objective
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None,
                      labels: torch.Tensor | None = None) -> torch.Tensor:
-    """``mean_i (||grad_x f(x_hat_i)||_2 - 1)^2`` with ``x_hat_i = eps_i x_i + (1 - eps_i) x~_i``.
+    """The penalty alone (see :func:`gradient_penalty_and_norms`)."""
+    return gradient_penalty_and_norms(critic, real, fake, generator, labels)[0]
+
+
+def gradient_penalty_and_norms(critic, real: torch.Tensor, fake: torch.Tensor,
+                               generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+                               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The penalty and the per-sample norms ``||grad f(x_hat_i)||`` (detached) it is made of.
+
+    ``mean_i (||grad_x f(x_hat_i)||_2 - 1)^2`` with ``x_hat_i = eps_i x_i + (1 - eps_i) x~_i``.
 
     - one eps per sample, broadcast over its features (not one per batch: PyTorch-GAN #20);
     - the norm is over all features of a sample, flattened (not dim=1 of an image: wgan-gp #25);
@@ -27,7 +36,7 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: 
         out = critic(x_hat) if labels is None else critic(x_hat, labels)
         (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
         norm = grad.flatten(1).norm(2, dim=1)
-        return ((norm - 1) ** 2).mean()
+        return ((norm - 1) ** 2).mean(), norm.detach()
 
 
 def draw_eps(real: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -44,8 +53,8 @@ class WGANGPObjective(Objective):
     def critic_loss(self, f_real, f_fake, *, critic=None, real=None, fake=None, generator=None,
                     gp_lambda: float = 10.0, labels=None) -> CriticOutput:
         w = self.w_estimate(f_real, f_fake)
-        gp = gradient_penalty(critic, real, fake, generator, labels)
-        return CriticOutput(-w + gp_lambda * gp, w.detach(), gp.detach())
+        gp, norms = gradient_penalty_and_norms(critic, real, fake, generator, labels)
+        return CriticOutput(-w + gp_lambda * gp, w.detach(), gp.detach(), norms)
 
     def generator_loss(self, f_fake: torch.Tensor) -> torch.Tensor:
         return -f_fake.mean()

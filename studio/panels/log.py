@@ -35,6 +35,10 @@ def describe_event(ev: dict) -> str:
         text = f"{'stopped' if kind == 'stop' else 'finished'} after {_g(ev.get('elapsed_s', 0.0))} s of training"
     elif kind == "error":
         text = f"error: {ev.get('message', '')}"
+    elif kind == "critic_overfitting":
+        text = f"warning: {ev.get('message', 'critic overfitting')}"
+    elif kind == "best":
+        text = f"best so far: {ev.get('measure', '?')} {_g(ev.get('value', '?'))}, kept as checkpoints/best.pt"
     elif kind == "nonfinite":
         text = (f"NaN/Inf at iteration {ev.get('first_bad', '?')}: rolled back to the checkpoint of iteration "
                 f"{ev.get('rolled_back_to', it)} and paused")

@@ -46,7 +46,10 @@ from studio.run_model import ColumnBuffer
 from studio.theme import PlotColours, plot_colours
 from studio.widgets import button
 
-W_TOOLTIP = ("<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the critic's estimate of the "
+W_TOOLTIP = ("<b>How to read it:</b> the distance from the generated samples to the data as the critic sees "
+             "it; W_est = mean f(real) − mean f(generated) is positive while the critic tells them apart, "
+             "and falling towards 0 means the generator is getting closer.<br>"
+             "<b>W-estimate</b> W_est = mean f(real) − mean f(generated), the critic's estimate of the "
              "Earth-Mover (Wasserstein-1) distance between the data and the generator, up to the critic's "
              "Lipschitz constant.<br><b>It should fall</b> as training improves. The WGAN paper's reference "
              "code prints −W_est as the critic loss; this plot shows W_est itself, sign unchanged."
@@ -60,6 +63,16 @@ GAP_TOOLTIP = ("<b>Critic gap</b> mean f(real) − mean f(generated): the discri
                "divergence bound it maximises.<br>Orange points: the exact W1 between 1,000 generated and "
                "1,000 real points (toy sets), or the sliced W1 (images), every eval_every iterations: those "
                "do fall as the samples improve.")
+LIP_TOOLTIP = ("<b>Lipschitz check</b> (WGAN-GP): the critic's gradient norm ‖∇f(x̂)‖ at the interpolates x̂ "
+               "between real and generated samples, where the penalty (‖∇f(x̂)‖ − 1)² acts: the band spans its "
+               "10% to 90% quantiles at each iteration, the line is the median, the dashed line the target 1. "
+               "A band far above 1 means the penalty is too weak for the critic (raise λ); far below 1, the "
+               "critic is flat there and its W-estimate underestimates W1.")
+HELDOUT_TOOLTIP = ("<b>Critic on real images</b>, at each evaluation: its mean value on the real images it trains "
+                   "on and on the [data] holdout share it never sees (Gulrajani et al. sec. 5.6). Together: the "
+                   "critic judges the data's distribution. A gap that keeps growing (training above held-out) "
+                   "is the critic overfitting its training images: try more data, a smaller critic, fewer "
+                   "critic steps (n_critic) or a stronger penalty (λ).")
 LABEL_LEVELS = range(6)  # at most six heights of marker labels, top first
 TITLE_SIZE = "9pt"
 SMOOTHED = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm")
@@ -81,7 +94,9 @@ def event_label(ev: dict) -> str | None:
         return kind
     if kind == "resume_run":
         return "continued"
-    return None
+    if kind == "critic_overfitting":
+        return "critic overfitting"
+    return None  # "best" has its own marker (PlotsPanel.best_line), one that moves
 
 
 class _RateAxis(pg.AxisItem):
@@ -207,7 +222,9 @@ FRAME_BUDGET = 0.02      # the share of wall time the live redraws may take (see
 
 EMPTY_RANGE = (0.0, 1.0)   # both axes of a plot with no data yet
 COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
-           "critic_grad_norm", "lr_critic", "lr_generator", "clip_value", "n_critic")
+           "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90", "lr_critic", "lr_generator", "clip_value",
+           "n_critic")
+EVAL_COLUMNS = ("gen_iter", "w1_exact", "sliced_w", "w_estimate", "critic_train", "critic_heldout")
 
 
 class PlotsPanel(QWidget):
@@ -220,7 +237,9 @@ class PlotsPanel(QWidget):
         self.colours: PlotColours = plot_colours(dark)
         self.buf = ColumnBuffer(COLUMNS)
         self.smooth = ColumnBuffer(SMOOTHED)
-        self.evals = ColumnBuffer(("gen_iter", "w1_exact", "sliced_w", "w_estimate"), capacity=256)
+        self.evals = ColumnBuffer(EVAL_COLUMNS, capacity=256)
+        self.best: dict | None = None        # the latest "best" event (the best checkpoint so far)
+        self.overfitting: str | None = None   # the latest "critic_overfitting" event's message
         self.rho: float | None = None   # Spearman(W_est, W1 or sliced W) over the evaluations shown
         self._smoothers = {k: Smoother(0.9) for k in SMOOTHED}
         self._dirty = False
@@ -272,9 +291,17 @@ class PlotsPanel(QWidget):
         self.glw.setToolTip(W_TOOLTIP)
         self.loss_plot = self._plot(1, 0, "Critic and generator loss", "loss", axis_items={"left": _RateAxis("left")})
         self.reg_plot = self._plot(2, 0, "Gradient penalty", "GP", axis_items={"left": _RateAxis("left")})
-        self.grad_plot = self._plot(3, 0, "Critic gradient norm", "‖∇f‖", axis_items={"left": _RateAxis("left")})
-        self.lr_plot = self._plot(4, 0, "Learning rates", "α", axis_items={"left": _RateAxis("left")})
-        self.plots = [self.w_plot, self.loss_plot, self.reg_plot, self.grad_plot, self.lr_plot]
+        self.lip_plot = self._plot(3, 0, "Lipschitz check", "‖∇f(x̂)‖", axis_items={"left": _RateAxis("left")})
+        self.lip_plot.setToolTip(LIP_TOOLTIP)
+        self.heldout_plot = self._plot(4, 0, "Critic on real images", "f", axis_items={"left": _RateAxis("left")})
+        self.heldout_plot.setToolTip(HELDOUT_TOOLTIP)
+        self.grad_plot = self._plot(5, 0, "Critic gradient norm", "‖∇f‖", axis_items={"left": _RateAxis("left")})
+        self.lr_plot = self._plot(6, 0, "Learning rates", "α", axis_items={"left": _RateAxis("left")})
+        self.plots = [self.w_plot, self.loss_plot, self.reg_plot, self.lip_plot, self.heldout_plot, self.grad_plot,
+                      self.lr_plot]
+        # the plots only some runs have, by row: (plot, row, stretch)
+        self._optional = {"reg": (self.reg_plot, 2, 2), "lip": (self.lip_plot, 3, 2),
+                          "heldout": (self.heldout_plot, 4, 2)}
         # One shared x range. Not pyqtgraph's setXLink: it aligns linked views by their position
         # on screen, which shifts the range of plots that sit side by side.
         self._syncing_x = False
@@ -288,7 +315,7 @@ class PlotsPanel(QWidget):
         self.lr_plot.setLogMode(False, True)
         self.lr_plot.vb.setLimits(minYRange=0.3)
         self._empty_lr_range()
-        for row, stretch in enumerate((3, 2, 2, 2, 2)):
+        for row, stretch in enumerate((3, 2, 2, 2, 2, 2, 2)):
             self.glw.ci.layout.setRowStretchFactor(row, stretch)
         for p in self.plots[:-1]:
             p.getAxis("bottom").setStyle(showValues=False)
@@ -305,11 +332,26 @@ class PlotsPanel(QWidget):
             "gradient_penalty": self.reg_plot.plot(name="GP"),
             "clip_fraction": self.reg_plot.plot(name="clip fraction"),
             "critic_grad_norm": self.grad_plot.plot(name="‖∇_w L_f‖"),
+            "gp_grad_q10": self.lip_plot.plot(name="‖∇f(x̂)‖ 10%"),
+            "gp_grad_q50": self.lip_plot.plot(name="‖∇f(x̂)‖ median"),
+            "gp_grad_q90": self.lip_plot.plot(name="‖∇f(x̂)‖ 90%"),
+            "critic_train": self.heldout_plot.plot(name="f on training images", symbol="o", symbolSize=5),
+            "critic_heldout": self.heldout_plot.plot(name="f on held-out images", symbol="t", symbolSize=6),
             "lr_critic": self.lr_plot.plot(name="α_D (critic)"),
             "lr_generator": self.lr_plot.plot(name="α_G (generator)"),
         }
+        self.lip_band = pg.FillBetweenItem(self.curves["gp_grad_q10"], self.curves["gp_grad_q90"])
+        self.lip_band.setZValue(-5)
+        self.lip_plot.addItem(self.lip_band)
+        self.lip_target = pg.InfiniteLine(pos=1.0, angle=0, movable=False)
+        self.lip_plot.addItem(self.lip_target)  # counts for the y range: the target is always in view
+        # The best checkpoint so far: one labelled line on the W plot, moved at each new best.
+        self.best_line = pg.InfiniteLine(pos=0.0, angle=90, movable=False, label="★ best",
+                                         labelOpts={"position": 0.08, "anchors": [(0, 0.5), (0, 0.5)]})
+        self.best_line.setVisible(False)
+        self.w_plot.addItem(self.best_line, ignoreBounds=True)
         for name, curve in self.curves.items():
-            if name not in ("w1_exact", "sliced_w"):
+            if name not in ("w1_exact", "sliced_w", "critic_train", "critic_heldout"):
                 curve.setDownsampling(auto=True, method="peak")
                 curve.setClipToView(True)
         self._apply_pens()
@@ -380,6 +422,14 @@ class PlotsPanel(QWidget):
                                    f"{key(c.penalty, 'critic weights at ±c', '╌')}")
         else:
             self.reg_plot.setTitle(f"<span style='{fg}'>Gradient penalty</span>{sep}{key(c.penalty, 'GP')}")
+        self.lip_plot.setTitle(f"<span style='{fg}'>Lipschitz check ‖∇f(x̂)‖</span>{sep}"
+                               f"{key(c.penalty, '10–90% band, median')}{sep}{key(c.marker, 'target 1', '╌')}")
+        warn = (f"{sep}<span style='color:{pg.mkColor(c.critic).name()}'>⚠ critic overfitting: try more data, a "
+                "smaller critic, fewer critic steps, a stronger penalty</span>") if self.overfitting else ""
+        self.heldout_plot.setTitle(f"<span style='{fg}'>Critic on real images</span>{sep}"
+                                   f"{key(c.w_smooth, 'training', '●')}{sep}{key(c.critic, 'held-out', '▲')}{warn}")
+        extra = f"<br><br><b>{self.overfitting}</b>" if self.overfitting else ""
+        self.heldout_plot.setToolTip(HELDOUT_TOOLTIP + extra)
         self.grad_plot.setTitle(f"<span style='{fg}'>Critic gradient norm</span>{sep}"
                                 f"{key(c.grad_norm, '‖∇_w L_f‖')}")
         self.lr_plot.setTitle(f"<span style='{fg}'>Learning rates</span>{sep}{key(c.lr_critic, 'α_D critic')}"
@@ -387,18 +437,21 @@ class PlotsPanel(QWidget):
         for p in self.plots:  # small titles: five plots share the height
             p.setTitle(p.titleLabel.text, size=TITLE_SIZE)
 
-    def _arrange(self, objective: str) -> None:
+    def _arrange(self, objective: str, is_toy: bool = True) -> None:
         """Only the plots that mean something for ``objective``: GAN and f-GAN have no regulariser,
-        so the losses take the regulariser's place; the W plot explains what its curve is."""
+        so the losses take the regulariser's place; the Lipschitz check is WGAN-GP's, the critic
+        on held-out images an image run's; the W plot explains what its curve is."""
         has_reg = objective in ("wgan-gp", "wgan-clip")
-        if has_reg == (self.reg_plot.scene() is not None):
-            return
+        wanted = {"reg": has_reg, "lip": objective == "wgan-gp", "heldout": not is_toy}
         layout = self.glw.ci
-        if has_reg:
-            layout.addItem(self.reg_plot, row=2, col=0)
-        else:
-            layout.removeItem(self.reg_plot)
-        layout.layout.setRowStretchFactor(2, 2 if has_reg else 0)
+        for name, (plot, row, stretch) in self._optional.items():
+            if wanted[name] == (plot.scene() is not None):
+                continue
+            if wanted[name]:
+                layout.addItem(plot, row=row, col=0)
+            else:
+                layout.removeItem(plot)
+            layout.layout.setRowStretchFactor(row, stretch if wanted[name] else 0)
         tip = W_TOOLTIP if has_reg else GAP_TOOLTIP
         self.w_plot.setToolTip(tip)
         self.glw.setToolTip(tip)
@@ -468,9 +521,23 @@ class PlotsPanel(QWidget):
             "critic_grad_norm": pg.mkPen(c.grad_norm, width=1),
             "lr_critic": pg.mkPen(c.lr_critic, width=1),
             "lr_generator": pg.mkPen(c.lr_generator, width=1, style=Qt.PenStyle.DashLine),
+            "gp_grad_q10": pg.mkPen(c.penalty, width=1),
+            "gp_grad_q50": pg.mkPen(c.penalty, width=1),
+            "gp_grad_q90": pg.mkPen(c.penalty, width=1),
+            "critic_train": pg.mkPen(c.w_smooth, width=1),
+            "critic_heldout": pg.mkPen(c.critic, width=1),
         }
         for name, pen in pens.items():
             self.curves[name].setPen(pen)
+        band = pg.mkColor(c.penalty)
+        band.setAlpha(60)
+        self.lip_band.setBrush(pg.mkBrush(band))
+        self.lip_target.setPen(pg.mkPen(c.marker, width=1, style=Qt.PenStyle.DashLine))
+        self.best_line.setPen(pg.mkPen(c.w1_exact, width=1))
+        self.best_line.label.setColor(c.foreground)
+        for name, colour in (("critic_train", c.w_smooth), ("critic_heldout", c.critic)):
+            self.curves[name].setSymbolBrush(pg.mkBrush(colour))
+            self.curves[name].setSymbolPen(pg.mkPen(colour))
         for name in ("w1_exact", "sliced_w"):
             self.curves[name].setSymbolBrush(pg.mkBrush(c.w1_exact))
             self.curves[name].setSymbolPen(pg.mkPen(c.w1_exact))
@@ -488,6 +555,8 @@ class PlotsPanel(QWidget):
         self.smooth.clear()
         self.evals.clear()
         self.rho = None
+        self.best, self.overfitting = None, None
+        self.best_line.setVisible(False)
         for e in self._smoothers.values():
             e.last = None
         for item, plot in self._marker_items:
@@ -507,7 +576,7 @@ class PlotsPanel(QWidget):
                          ("w1_exact", is_toy), ("sliced_w", not is_toy)):
             self.curves[name].setVisible(on)
         self._objective, self._is_toy = objective, is_toy
-        self._arrange(objective)
+        self._arrange(objective, is_toy)
         self._set_titles()
         for curve in self.curves.values():
             curve.setData([], [])
@@ -531,7 +600,7 @@ class PlotsPanel(QWidget):
         # out together once they hold ColumnBuffer.max_rows).
         self.smooth.append({name: self._smoothers[name].run(np.asarray(cols[name], dtype=np.float64))
                             if name in cols else np.full(k, np.nan) for name in SMOOTHED})
-        ev = {k: np.asarray(cols[k], dtype=np.float64) for k in ("w1_exact", "sliced_w") if k in cols}
+        ev = {k: np.asarray(cols[k], dtype=np.float64) for k in EVAL_COLUMNS[1:] if k in cols and k != "w_estimate"}
         if ev:
             mask = np.zeros(len(cols["gen_iter"]), bool)
             for v in ev.values():
@@ -563,6 +632,18 @@ class PlotsPanel(QWidget):
         if ev.get("type") in ("finish", "stop", "error"):
             self._fit_pending = True  # the last rows are in (or queued before this event)
             self._dirty = True
+        if ev.get("type") == "best":
+            self.best = ev
+            self.best_line.setPos(float(ev.get("gen_iter", 0)))
+            value = ev.get("value")
+            self.best_line.label.setFormat(f"★ best {value:.4g}" if isinstance(value, float | int) else "★ best")
+            self.best_line.setToolTip(f"The best evaluation so far ({ev.get('measure', '?')} {value}, lower is "
+                                      "better), kept as checkpoints/best.pt")
+            self.best_line.setVisible(True)
+            return
+        if ev.get("type") == "critic_overfitting":
+            self.overfitting = str(ev.get("message", "critic overfitting"))
+            self._set_titles()
         text = event_label(ev)
         if text is None:
             return
@@ -661,10 +742,10 @@ class PlotsPanel(QWidget):
         put("w_raw", self.buf.view("w_estimate"))
         for name in SMOOTHED:
             put(name, self.smooth.view(name)[:n])
-        for name in ("lr_critic", "lr_generator"):
+        for name in ("lr_critic", "lr_generator", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90"):
             put(name, self.buf.view(name))
         ex = self.evals.view("gen_iter")
-        for name in ("w1_exact", "sliced_w"):
+        for name in ("w1_exact", "sliced_w", "critic_train", "critic_heldout"):
             if curves[name].isVisible():
                 y = self.evals.view(name)
                 finite = np.isfinite(y)
@@ -754,12 +835,13 @@ class PlotsPanel(QWidget):
         for name in SMOOTHED:
             out[f"{name}_smoothed"] = self.smooth.view(name)[i]
         for name in ("critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm",
-                     "lr_critic", "lr_generator"):
+                     "gp_grad_q10", "gp_grad_q50", "gp_grad_q90", "lr_critic", "lr_generator"):
             out[name] = self.buf.view(name)[i]
         ex = self.evals.view("gen_iter")
         if len(ex):
             j = int(np.argmin(np.abs(ex - it[i])))
-            out["w1_exact"], out["sliced_w"] = self.evals.view("w1_exact")[j], self.evals.view("sliced_w")[j]
+            for name in ("w1_exact", "sliced_w", "critic_train", "critic_heldout"):
+                out[name] = self.evals.view(name)[j]
         return out
 
     def show_crosshair(self, x: float) -> str:
@@ -778,6 +860,8 @@ class PlotsPanel(QWidget):
         bits = [f"it {int(v['gen_iter'])}", part("W_est", "w_estimate"), part("W1", "w1_exact"),
                 part("sliced W", "sliced_w"), part("L_f", "critic_loss"), part("L_g", "generator_loss"),
                 part("GP", "gradient_penalty"), part("clip", "clip_fraction"), part("‖∇f‖", "critic_grad_norm"),
+                part("‖∇f(x̂)‖ median", "gp_grad_q50"), part("f train", "critic_train"),
+                part("f held-out", "critic_heldout"),
                 part("α_D", "lr_critic"), part("α_G", "lr_generator")]
         text = "   ".join(b for b in bits if b)
         self.readout.setText(text)

@@ -8,7 +8,7 @@ from .base import CriticOutput, Objective
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None,
-                     labels: torch.Tensor | None = None) -> torch.Tensor:
+                     labels: torch.Tensor | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
     """``mean_i (||grad_x f(x_hat_i)||_2 - 1)^2`` with ``x_hat_i = eps_i x_i + (1 - eps_i) x~_i``.
 
     - one eps per sample, broadcast over its features (not one per batch: PyTorch-GAN #20);
@@ -17,11 +17,16 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: 
     - create_graph=True so the penalty's gradient reaches the critic's weights;
     - conditional critics (``labels`` given): ``f(x_hat_i, y_i)`` with the real sample's label
       (the fake of a conditional critic step is made with the same labels); the gradient is
-      with respect to x only.
+      with respect to x only;
+    - the input gradient is taken out of place with ``torch.autograd.grad(..., inputs=x_hat)``: no
+      parameter's ``.grad`` is touched (and no DistributedDataParallel hook fires) until the one
+      backward of the whole critic loss;
+    - ``eps``: the interpolation weights already drawn (default: drawn here from ``generator``).
     """
     real = real.detach().float()
     fake = fake.detach().float()
-    eps = draw_eps(real, generator)
+    if eps is None:
+        eps = draw_eps(real, generator)
     x_hat = torch.lerp(fake, real, eps).requires_grad_(True)  # eps * real + (1 - eps) * fake
     with torch.autocast(device_type=real.device.type, enabled=False):
         out = critic(x_hat) if labels is None else critic(x_hat, labels)
@@ -42,9 +47,9 @@ class WGANGPObjective(Objective):
     uses_penalty = True
 
     def critic_loss(self, f_real, f_fake, *, critic=None, real=None, fake=None, generator=None,
-                    gp_lambda: float = 10.0, labels=None) -> CriticOutput:
+                    gp_lambda: float = 10.0, labels=None, eps=None) -> CriticOutput:
         w = self.w_estimate(f_real, f_fake)
-        gp = gradient_penalty(critic, real, fake, generator, labels)
+        gp = gradient_penalty(critic, real, fake, generator, labels, eps)
         return CriticOutput(-w + gp_lambda * gp, w.detach(), gp.detach())
 
     def generator_loss(self, f_fake: torch.Tensor) -> torch.Tensor:

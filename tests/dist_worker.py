@@ -85,6 +85,17 @@ def exact_resume(ctx, res: dict, root: Path) -> None:
     res["resume"] = {"identical": same_on_every_rank(straight), "exact": torch.equal(straight, flat_params(
         b.generator, b.critic)), "bit_exact_flag": b.bit_exact_resume, "sharded": type(a.train_data).__name__,
         "shards_disjoint": None}
+    # a checkpoint of another number of processes (here: one, without "dist"): continues, not bit-exact
+    other = run / "checkpoints" / "one_process.pt"
+    if ctx.is_main:
+        state = torch.load(run / "checkpoints" / "iter_0000002.pt", weights_only=True)
+        del state["dist"]
+        torch.save(state, other)
+    dist.barrier()
+    c = DistributedTrainer.from_checkpoint(other, None, dist_ctx=ctx)
+    c.run(3)
+    res["resume"]["other_n"] = {"bit_exact": c.bit_exact_resume, "note": getattr(c, "resume_note", ""),
+                                "identical": same_on_every_rank(flat_params(c.generator, c.critic))}
     idx = a.train_data.indices(0)
     res["resume"]["shards_disjoint"] = len(set(torch.cat(gathered(idx)).tolist())) == 2 * len(idx)
 

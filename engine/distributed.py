@@ -55,10 +55,8 @@ one flat all-reduce, before the optimiser step.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
-import time
 import warnings
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -597,15 +595,6 @@ def checkpoint_world_size(path) -> int:
     return int(d["world_size"]) if d else 1
 
 
-def wait_for_file(path: Path, timeout: float) -> bool:  # pragma: no cover - a helper for scripts
-    end = time.monotonic() + timeout
-    while not Path(path).exists():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 __all__ = ["ENTRY_MODULE", "AllReduceGradients", "DistContext", "DistributedTrainer", "FollowerRunDir",
            "ShardedImages", "SliceOfGlobalBatch", "backend_for", "check_config", "checkpoint_world_size",
-           "context_of_group", "init_from_env", "local_batch", "math", "rank_seed"]
+           "context_of_group", "init_from_env", "local_batch", "rank_seed"]

@@ -195,10 +195,25 @@ def _launch(args, argv: list[str]) -> int:
     root = str(Path(__file__).resolve().parent.parent)  # this engine, whatever the working folder
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:  # torchrun got it too and stops the processes
-        return 130
+    # torchrun in a session of its own: a Ctrl+C here becomes a stop request in the run folder (the
+    # run's own channel: every process stops at the same iteration and rank 0 writes a checkpoint);
+    # a second one ends the job at once (SIGTERM, which torchrun passes on).
+    kw = {"start_new_session": True} if os.name == "posix" else {}
+    job = subprocess.Popen(cmd, env=env, **kw)
+    folder = args.resume or args.out
+    asked = False
+    while True:
+        try:
+            return job.wait()
+        except KeyboardInterrupt:
+            if asked or not (Path(folder) / "status.json").exists():
+                print("\naborting: the last checkpoint is intact", file=sys.stderr)
+                job.send_signal(signal.SIGTERM)
+                continue
+            from .requests import write_request
+            write_request(folder, "stop", by="wgan-train (Ctrl+C)")
+            print("\nstopping after this iteration (Ctrl+C again to abort)...", file=sys.stderr)
+            asked = True
 
 
 def train_main(argv: list[str] | None = None, *, distributed: bool = False) -> int:
@@ -285,11 +300,21 @@ def train_main(argv: list[str] | None = None, *, distributed: bool = False) -> i
     if progress is not None:
         trainer.observers.append(progress)
 
-    # Ctrl+C: stop at the next iteration boundary and write a checkpoint; twice: abort.
+    # Ctrl+C: stop at the next iteration boundary and write a checkpoint; twice: abort. Under
+    # torchrun a Ctrl+C reaches each process twice (from the terminal, then passed on by torchrun):
+    # a second one within 3 s is the same Ctrl+C.
+    asked = []
+
     def on_sigint(signum, frame):
+        if distributed and asked:
+            if time.monotonic() - asked[0] > 3.0:
+                raise KeyboardInterrupt
+            return
         if trainer.control.stop_requested:
             raise KeyboardInterrupt
-        print("\nstopping after this iteration (Ctrl+C again to abort)...", file=sys.stderr)
+        if main:
+            print("\nstopping after this iteration (Ctrl+C again to abort)...", file=sys.stderr)
+        asked.append(time.monotonic())
         trainer.stop()
 
     old = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None

@@ -375,6 +375,13 @@ class DistributedTrainer(Trainer):
             self.run_dir = FollowerRunDir(run_dir) if run_dir is not None else None
             if self.config.train.eval_every:  # rank 0 evaluates
                 self.evaluator.close()
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        self._shared_threads = None
+        if self._threads is not None and local > 1:
+            # [train] threads = 0 with several processes on one machine: no per-process tuning (each
+            # would take the cores the others need); the cores shared out evenly instead
+            self._threads = None
+            self._shared_threads = max(1, (os.cpu_count() or 1) // local)
         if self._inbox is None:  # a paused loop must still come back to the boundary to hear rank 0
             self._inbox = _NoInbox()
         self._outbox = _Outbox()
@@ -583,6 +590,8 @@ class DistributedTrainer(Trainer):
 
     def _start(self) -> None:
         super()._start()
+        if self._shared_threads is not None:
+            torch.set_num_threads(self._shared_threads)
         note = getattr(self, "resume_note", None)
         if note and self.dist.is_main:
             self._event("resume_not_bit_exact", message=note)

@@ -217,3 +217,13 @@ def test_wgan_train_nproc_per_node_kill_one_rank_then_resume(tmp_path):
     assert state["gen_iter"] == it + 5 and state["dist"]["world_size"] == 2
     kinds = [e["type"] for e in read_events(run / "events.jsonl")]
     assert kinds.count("resume_run") == 1 and kinds[-1] == "finish"
+
+
+def test_wgan_train_refuses_a_batch_that_does_not_divide_before_starting_torchrun(tmp_path, capsys):
+    from engine.cli import train_main
+
+    rc = train_main(["--preset", "toy-wgan-gp", "--out", str(tmp_path / "r"), "--set", "train.batch_size=30",
+                     "--device", "cpu", "--nproc-per-node", "4"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "[train] batch_size = 30" in err and "4 processes" in err
+    assert not (tmp_path / "r").exists()

@@ -19,6 +19,7 @@ from .objectives import Objective, WGANGPObjective
 from .objectives.base import CriticOutput
 from .objectives.mlp_gp import HandDerivedGradients, plain_relu_mlp
 from .objectives.wgan_clip import clip_fraction, clip_parameters
+from .objectives.wgan_gp import draw_eps
 
 #: Quantiles of the critic's gradient norm at the interpolates recorded per iteration (wgan-gp):
 #: metrics columns gp_grad_q10, gp_grad_q50, gp_grad_q90.
@@ -36,6 +37,9 @@ class AutogradGradients:
     def __init__(self, critic: torch.nn.Module, objective: Objective, rng: torch.Generator):
         self.critic, self.objective, self.rng = critic, objective, rng
         self.separate_passes = has_batchnorm(critic)
+        # the penalty's interpolation weights (engine.distributed replaces it to draw a slice of a
+        # global batch); drawn here, in the stream's order, and handed to the objective
+        self.eps_draw: Callable[[torch.Tensor], torch.Tensor] = lambda real: draw_eps(real, self.rng)
 
     def _f(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         return self.critic(x) if y is None else self.critic(x, y)
@@ -48,8 +52,12 @@ class AutogradGradients:
         else:
             f = self._f(torch.cat((real, fake)), None if y is None else torch.cat((y, y)))
             f_real, f_fake = f[:m], f[m:]
+        extra = {"eps": self.eps_draw(real)} if self.objective.uses_penalty else {}
         out = self.objective.critic_loss(f_real, f_fake, critic=self.critic, real=real, fake=fake,
-                                         generator=self.rng, gp_lambda=gp_lambda, labels=y)
+                                         generator=self.rng, gp_lambda=gp_lambda, labels=y, **extra)
+        # ONE backward of the whole loss (-W_est + lambda * GP): under DistributedDataParallel every
+        # critic parameter then takes part (the last bias through the W term, even though the
+        # penalty gives it no gradient), so DDP needs no find_unused_parameters (engine.distributed)
         out.loss.backward()
         return out
 
@@ -98,18 +106,31 @@ class TrainingStep:
         self.critic_params = list(critic.parameters())
         # The Lipschitz check's quantiles of ||grad f(x_hat)|| (engine.recorder.GRAD_QUANTILES)
         self._quantiles = torch.tensor(GRAD_QUANTILES, device=rng.device)
+        # under DistributedDataParallel (engine.distributed) the wrapped modules' own ones
+        self.generator_plain = getattr(generator, "module", generator)
+        self.critic_plain = getattr(critic, "module", critic)
+
+    # the random draws of an iteration, in the stream's order (engine.distributed overrides them)
+    def draw_real(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.data.sample(n, self.rng)
+
+    def draw_noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.z_dim, generator=self.rng, device=self.rng.device)
+
+    def draw_labels(self, n: int) -> torch.Tensor:
+        return self.data.sample_labels(n, self.rng)
 
     def critic_update(self, hp: dict, record: bool = False) -> tuple[CriticOutput, torch.Tensor | None]:
         """One critic step on a fresh real batch and a fake batch (no gradient to the generator).
         Returns the objective's output and, if ``record``, the norm of the critic's gradient."""
         clip, c = self.objective.clips_weights, hp["clip_value"]
-        real, labels = self.data.sample(self.m, self.rng)
+        real, labels = self.draw_real(self.m)
         # Conditional: the fake batch is generated with the real batch's labels (y), which the
         # critic sees with both halves and the gradient penalty with its interpolates.
         y = labels if self.conditional else None
-        z = torch.randn(self.m, self.z_dim, generator=self.rng, device=self.rng.device)
-        with torch.no_grad():
-            fake = self.generator(z) if y is None else self.generator(z, y)
+        z = self.draw_noise(self.m)
+        with torch.no_grad():  # the plain module: no gradient, so nothing for DDP to do
+            fake = self.generator_plain(z) if y is None else self.generator_plain(z, y)
         if clip and self.clip_before_step:  # the reference code's order
             clip_parameters(self.critic_params, c)
         self.opt_critic.zero_grad(set_to_none=True)
@@ -122,19 +143,22 @@ class TrainingStep:
 
     def generator_update(self) -> torch.Tensor:
         """One generator step on ``L_g``; the critic's weights get no gradient. Returns ``L_g``."""
-        self.critic.requires_grad_(False)
+        # The critic without its DDP wrapper: its weights take no gradient here, so there is
+        # nothing of it to all-reduce (the generator's DDP wrapper reduces the generator's).
+        critic = self.critic_plain
+        critic.requires_grad_(False)
         try:
-            z = torch.randn(self.m, self.z_dim, generator=self.rng, device=self.rng.device)
+            z = self.draw_noise(self.m)
             if self.conditional:  # labels drawn as the data's are
-                y = self.data.sample_labels(self.m, self.rng)
-                loss = self.objective.generator_loss(self.critic(self.generator(z, y), y))
+                y = self.draw_labels(self.m)
+                loss = self.objective.generator_loss(critic(self.generator(z, y), y))
             else:
-                loss = self.objective.generator_loss(self.critic(self.generator(z)))
+                loss = self.objective.generator_loss(critic(self.generator(z)))
             self.opt_generator.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_generator.step()
         finally:
-            self.critic.requires_grad_(True)
+            critic.requires_grad_(True)
         return loss.detach()
 
     def iteration(self, hp: dict, n_critic: int, stats: torch.Tensor) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import time
@@ -127,11 +128,108 @@ def _train_parser() -> argparse.ArgumentParser:
                         "pip install 'wgan-studio[tensorboard]')")
     p.add_argument("--list-presets", action="store_true", help="list the bundled presets and exit")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    d = p.add_argument_group("several processes (distributed data-parallel, started with torchrun)")
+    d.add_argument("--nproc-per-node", type=int, metavar="N",
+                   help="train this run with N processes on this machine (torchrun; nccl on CUDA, gloo on the CPU); "
+                        "[train] batch_size stays the global batch, split evenly")
+    d.add_argument("--nnodes", default="1", metavar="K", help="machines taking part (torchrun --nnodes; default 1)")
+    d.add_argument("--node-rank", type=int, default=0, metavar="R", help="this machine's rank (torchrun --node-rank)")
+    d.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
+                   help="where the machines meet (torchrun's c10d rendezvous; needed with --nnodes > 1)")
+    d.add_argument("--rdzv-id", default="wgan", metavar="ID", help="the job's rendezvous id (default wgan)")
     return p
 
 
-def train_main(argv: list[str] | None = None) -> int:
+_DIST_FLAGS = {"--nproc-per-node": True, "--nnodes": True, "--node-rank": True, "--rdzv-endpoint": True,
+               "--rdzv-id": True}
+
+
+def _without_dist_flags(argv: list[str]) -> list[str]:
+    """``argv`` less the launcher's own flags (what each process gets)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        name = a.split("=", 1)[0]
+        if name in _DIST_FLAGS:
+            skip = "=" not in a
+            continue
+        out.append(a)
+    return out
+
+
+def _launch(args, argv: list[str]) -> int:
+    """``wgan-train ... --nproc-per-node N``: check what can be checked here, then start torchrun
+    (``torch.distributed.run``) on :data:`engine.distributed.ENTRY_MODULE` with the other arguments."""
+    import subprocess
+
+    from .distributed import ENTRY_MODULE, check_config
+
+    if args.nproc_per_node < 1:
+        return _err(f"--nproc-per-node {args.nproc_per_node}: must be at least 1")
+    if args.list_presets:
+        return _err("--list-presets takes no --nproc-per-node")
+    try:
+        if not args.resume:
+            if not args.out:
+                return _err("--out RUN_DIR is required (the folder the run is written to)")
+            cfg = load_config(args.config) if args.config else load_preset(args.preset or DEFAULT_PRESET)
+            if args.overrides:
+                cfg = apply_overrides(cfg, list(args.overrides))
+            nnodes = int(str(args.nnodes).split(":")[-1])
+            dev = args.device or cfg.train.device
+            import torch
+            cuda = dev in ("cuda", "auto") and torch.cuda.is_available()
+            check_config(cfg, args.nproc_per_node * nnodes, "cuda" if cuda else "cpu")
+    except (ConfigError, DataError, ValueError) as e:
+        return _err(str(e))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(args.nproc_per_node),
+           "--nnodes", str(args.nnodes), "--node-rank", str(args.node_rank)]
+    if args.rdzv_endpoint:
+        cmd += ["--rdzv-backend", "c10d", "--rdzv-endpoint", args.rdzv_endpoint, "--rdzv-id", args.rdzv_id]
+    elif str(args.nnodes) != "1":
+        return _err("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (where the machines meet)")
+    else:
+        cmd += ["--standalone"]
+    cmd += ["-m", ENTRY_MODULE, *_without_dist_flags(argv)]
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)  # this engine, whatever the working folder
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    # torchrun in a session of its own: a Ctrl+C here becomes a stop request in the run folder (the
+    # run's own channel: every process stops at the same iteration and rank 0 writes a checkpoint);
+    # a second one ends the job at once (SIGTERM, which torchrun passes on).
+    kw = {"start_new_session": True} if os.name == "posix" else {}
+    job = subprocess.Popen(cmd, env=env, **kw)
+    folder = args.resume or args.out
+    asked = False
+    while True:
+        try:
+            return job.wait()
+        except KeyboardInterrupt:
+            if asked or not (Path(folder) / "status.json").exists():
+                print("\naborting: the last checkpoint is intact", file=sys.stderr)
+                job.send_signal(signal.SIGTERM)
+                continue
+            from .requests import write_request
+            write_request(folder, "stop", by="wgan-train (Ctrl+C)")
+            print("\nstopping after this iteration (Ctrl+C again to abort)...", file=sys.stderr)
+            asked = True
+
+
+def train_main(argv: list[str] | None = None, *, distributed: bool = False) -> int:
+    """``wgan-train``. ``distributed``: this is one process of a torchrun job (engine.cli_dist)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _train_parser().parse_args(argv)
+    if args.nproc_per_node is not None and not distributed:
+        return _launch(args, argv)
+    main = True
+    if distributed:
+
+        main = os.environ.get("RANK", "0") == "0"
+        if not main:
+            args.quiet = True
     if args.list_presets:
         presets = list_presets()
         width = max(map(len, presets))
@@ -153,10 +251,17 @@ def train_main(argv: list[str] | None = None) -> int:
                     return _err(f"--set {dotted}: only the live parameters can change when resuming "
                                 f"({', '.join(live)})")
                 edits[live[dotted]] = value
-            trainer = Trainer.resume_run(args.resume, iterations=args.iters, on_nonfinite="raise",
-                                         device=None if args.device is None else _device(args.device))
-            if not args.quiet or trainer.resumed_from.uses_fallback:
+            if distributed:
+                from .distributed import DistributedTrainer, init_from_env
+                trainer = DistributedTrainer.resume_run(args.resume, iterations=args.iters, on_nonfinite="raise",
+                                                        dist_ctx=init_from_env(args.device or "auto"))
+            else:
+                trainer = Trainer.resume_run(args.resume, iterations=args.iters, on_nonfinite="raise",
+                                             device=None if args.device is None else _device(args.device))
+            if main and (not args.quiet or trainer.resumed_from.uses_fallback):
                 print(trainer.resumed_from.describe(), file=sys.stderr)
+            if main and getattr(trainer, "resume_note", None):
+                print(trainer.resume_note, file=sys.stderr)
             if edits:
                 trainer.request_edit(**edits)  # applied and logged at the first iteration
         else:
@@ -180,19 +285,38 @@ def train_main(argv: list[str] | None = None) -> int:
             if out.exists() and (not out.is_dir() or any(out.iterdir())):
                 return _err(f"{out}: exists and is not an empty folder; choose a new --out "
                             f"(or continue it with --resume {out})")
-            trainer = Trainer(cfg, out, on_nonfinite="raise")
+            if distributed:
+                import torch
+
+                from .distributed import DistributedTrainer, check_config, init_from_env
+                dev = cfg.train.device
+                cuda = dev in ("cuda", "auto") and torch.cuda.is_available()
+                check_config(cfg, int(os.environ.get("WORLD_SIZE", "1")), "cuda" if cuda else "cpu")
+                trainer = DistributedTrainer(cfg, out, on_nonfinite="raise", dist_ctx=init_from_env(dev))
+            else:
+                trainer = Trainer(cfg, out, on_nonfinite="raise")
     except (ConfigError, DataError, CheckpointError) as e:
-        return _err(str(e))
+        return _err(str(e)) if main else EXIT_USAGE
 
     progress = None if args.quiet else Progress(trainer)
     if progress is not None:
         trainer.observers.append(progress)
 
-    # Ctrl+C: stop at the next iteration boundary and write a checkpoint; twice: abort.
+    # Ctrl+C: stop at the next iteration boundary and write a checkpoint; twice: abort. Under
+    # torchrun a Ctrl+C reaches each process twice (from the terminal, then passed on by torchrun):
+    # a second one within 3 s is the same Ctrl+C.
+    asked = []
+
     def on_sigint(signum, frame):
+        if distributed and asked:
+            if time.monotonic() - asked[0] > 3.0:
+                raise KeyboardInterrupt
+            return
         if trainer.control.stop_requested:
             raise KeyboardInterrupt
-        print("\nstopping after this iteration (Ctrl+C again to abort)...", file=sys.stderr)
+        if main:
+            print("\nstopping after this iteration (Ctrl+C again to abort)...", file=sys.stderr)
+        asked.append(time.monotonic())
         trainer.stop()
 
     old = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
@@ -220,6 +344,8 @@ def train_main(argv: list[str] | None = None) -> int:
         extra += f", sliced W {ev['sliced_w']:.4f}"
     if "classes_hit" in ev:
         extra += f", digit classes hit {ev['classes_hit']}/10 (KL to uniform {ev['class_kl']:.3f})"
+    if not main:
+        return 0
     state = "finished" if trainer.state == "finished" else "stopped"
     print(f"{state} at iteration {trainer.gen_iter} in {_fmt_time(summary['elapsed_s'])}{extra}; "
           f"run folder: {trainer.run_dir.path}", file=sys.stderr)

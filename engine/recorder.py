@@ -37,6 +37,10 @@ class MetricsRecorder:
         self.last_metrics: dict[str, float] = {}
         self._last_t = time.perf_counter()
         self._last_iter = 0
+        # Several processes (engine.distributed): reduce(rows) turns the rows recorded here into
+        # their means over all processes, in place; every row once, at report time only.
+        self.reduce = None
+        self._reduced = 0
 
     def next_row(self) -> torch.Tensor:
         """The device row the coming iteration's :data:`STATS` go into (then call :meth:`add`)."""
@@ -61,6 +65,7 @@ class MetricsRecorder:
     def clear(self) -> None:
         """Forget the rows not reported yet (a rollback or an error)."""
         self._iters, self._hp, self._times = [], [], []
+        self._reduced = 0
 
     def restart_clock(self, gen_iter: int | None = None) -> None:
         """Measure the iteration rate from now (after a pause, a start or a checkpoint load)."""
@@ -77,6 +82,9 @@ class MetricsRecorder:
         until they are ready (``wait=True``: wait for them), so every row is written whole, once."""
         n = len(self._iters)
         now = time.perf_counter()
+        if self.reduce is not None and n > self._reduced:  # before any row is held back: same rows everywhere
+            self.reduce(self._buf[self._reduced:n])
+            self._reduced = n
         if n and not wait:
             first = evaluator.first_pending()
             if first is not None:
@@ -90,6 +98,7 @@ class MetricsRecorder:
         self._iters, self._hp, self._times = self._iters[n:], self._hp[n:], self._times[n:]
         if n < total:  # keep the held-back rows at the front of the device buffer
             self._buf[:total - n] = self._buf[n:total].clone()
+        self._reduced = max(0, self._reduced - n)
         cols = self._columns(stats, iters, hps, times)
         for i, it in enumerate(iters):
             ev = evaluator.collect(it)

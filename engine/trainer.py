@@ -490,7 +490,7 @@ class Trainer:
         if due_eval:
             self._evaluate_async()
         full = self.recorder.full
-        if full or due_ckpt or self.recorder.due >= self.report_interval_s:
+        if full or due_ckpt or self._report_due():
             self._rolled_back = False
             self._flush(wait=full)
             if self._rolled_back:
@@ -499,6 +499,10 @@ class Trainer:
             self.make_samples(write=bool(due_sample))
         if due_ckpt:
             self.save_checkpoint(numbered=True)
+
+    def _report_due(self) -> bool:
+        """Time to report (engine.distributed: rank 0's clock decides for every process)."""
+        return self.recorder.due >= self.report_interval_s
 
     def _flush(self, wait: bool = False) -> None:
         """Report the recorded iterations (see :meth:`MetricsRecorder.flush`) to metrics.csv and

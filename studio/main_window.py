@@ -79,6 +79,7 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         super().__init__()
         self.settings = settings or Settings()
         self.question_handler = self._ask
+        self.nproc_handler = self._ask_nproc  # Run > Start with N local processes: how many (0: cancelled)
         self.export_dialog = None           # the open export dialog (Export grid…), if any
         self.live_samples_s = live_samples_s
         self.model = RunModel(self)
@@ -217,6 +218,9 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         self.act_save = A("Save", self.save_config, "Ctrl+S", "save", "Save the configuration")
         self.act_save_as = A("Save As…", self.save_config_as, "Ctrl+Shift+S", None, "Save the configuration as")
         self.act_start = A("Start", self.start, ["Ctrl+Return", "Ctrl+Enter"], "start", "Start training")
+        self.act_start_procs = A("Start with N local processes…", lambda: self.start_processes(), None, None,
+                                 "Train this configuration as a new run with N processes (torchrun, data-parallel) "
+                                 "and follow its run folder")
         self.act_pause = A("Pause", self.toggle_pause, "Space", "pause", "Pause / resume")
         self.act_step = A("Step", self.step, "Ctrl+Right", "step", "One generator iteration (while paused)")
         self.act_stop = A("Stop", self.stop, "Ctrl+.", "stop", "Stop at the next iteration and write a checkpoint")
@@ -272,7 +276,7 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         m.addAction(self.act_prefs)
         m.addAction(self.act_quit)
         m = mb.addMenu("&Run")
-        for a in (self.act_start, self.act_pause, self.act_step, self.act_stop):
+        for a in (self.act_start, self.act_start_procs, self.act_pause, self.act_step, self.act_stop):
             m.addAction(a)
         m = mb.addMenu("&View")
         for d in (self.config_dock, self.steer_dock, self.log_dock):
@@ -392,6 +396,12 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
+    def _ask_nproc(self) -> int:
+        from PySide6.QtWidgets import QInputDialog
+        n, ok = QInputDialog.getInt(self, "Start with N local processes",
+                                    "Processes (batch_size is the global batch, split evenly):", 2, 1, 256)
+        return n if ok else 0
+
     def _warn(self, title: str, text: str) -> None:
         log.warning("%s: %s", title, text)
         self.warning_box = dialogs.warning(self, title, text)
@@ -488,6 +498,7 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
         resumable, hint = self._resume_hint(self.config_panel.config()) if valid and not active else (False, "")
         # An opened run that can go on says so on the button itself, not only in a tooltip.
         self.act_start.setText("Continue run" if resumable else "Start")
+        self.act_start_procs.setEnabled(not active and valid)
         if valid:
             self.act_start.setToolTip(f"{hint or 'Start training'}  (Ctrl+Enter)")
             self.act_start.setStatusTip(hint)

@@ -26,7 +26,7 @@ from engine.runfolder import RunReport, inspect_run, is_run_folder, use_as_lates
 from studio import dialogs
 from studio.panels.banner import QUANTITIES, lowered
 from studio.run_model import RunModel
-from studio.sources import FolderSource, LocalSource, png_payload
+from studio.sources import FolderSource, LocalSource, ProcessSource, png_payload
 from studio.worker import TrainingWorker
 
 log = logging.getLogger(__name__)
@@ -362,6 +362,50 @@ class RunControl:
             worker = TrainingWorker(cfg, path, live_samples_s=self.live_samples_s)
             self.model.start(LocalSource(worker), cfg, path)
             self.model.add_note(f"— new run {path.name}")
+        return True
+
+    def start_processes(self, n: int | None = None) -> bool:
+        """Run > Start with N local processes: the configuration as a new run trained by ``n``
+        processes (``wgan-train --nproc-per-node n``, a child process: torchrun and its ranks),
+        shown by following its run folder (:class:`studio.sources.ProcessSource`) with the same
+        controls. ``n`` None: ask (``nproc_handler``)."""
+        if self.is_active():
+            return False
+        cfg = self.config_panel.config()
+        if cfg is None:
+            self.statusBar().showMessage(f"Cannot start: {self.config_panel.error}", 8000)
+            return False
+        import sys
+        if getattr(sys, "frozen", False):
+            self._warn("Cannot start local processes", "The packaged studio has no Python interpreter to start "
+                       "torchrun with: start the job from a terminal (wgan-train CONFIG --out RUN --nproc-per-node N) "
+                       "and open its run folder here (File > Open run folder).")
+            return False
+        if n is None:
+            n = self.nproc_handler()
+            if not n:
+                return False
+        import tempfile
+
+        import torch
+
+        from engine.config import save_config
+        from engine.distributed import check_config
+
+        cuda = cfg.train.device in ("cuda", "auto") and torch.cuda.is_available()
+        try:
+            check_config(cfg, n, "cuda" if cuda else "cpu")
+        except ConfigError as e:
+            self._warn(f"Cannot start {n} processes", str(e))
+            return False
+        path = self.new_run_dir(cfg)
+        job = Path(tempfile.mkdtemp(prefix="wgan-job-"))
+        save_config(cfg, job / "config.toml")
+        self.model.start(ProcessSource(path, job / "config.toml", n, log_path=job / "job.log"), cfg, path)
+        self.model.add_note(f"— new run {path.name} with {n} local processes (torchrun); shown by following its "
+                            f"folder (the job's own output: {job / 'job.log'})")
+        self._remember(path)
+        self._update_actions()
         return True
 
     def _sync_live_view(self) -> None:

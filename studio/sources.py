@@ -283,3 +283,98 @@ def png_payload(path: Path) -> dict:
         img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
     gen_iter = int(path.stem.split("_")[-1])
     return {"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter, "nrow": 1}
+
+
+class ProcessSource(FolderSource):
+    """A training job this studio started as a child process: ``wgan-train CONFIG --out RUN
+    --nproc-per-node N`` (torchrun and its N processes, engine.distributed), shown by following its
+    run folder like any :class:`FolderSource`, with the same controls. Unlike a followed run it
+    belongs to this window: closing asks, then stops it cleanly (a stop request; every process
+    stops at the same iteration and rank 0 writes a checkpoint). The job's own output goes to
+    ``log_path`` (beside ``config_path``, outside the run folder, which wgan-train wants empty)."""
+
+    owns_run = True
+
+    def __init__(self, path, config_path, nproc: int, parent: QObject | None = None, *, log_path=None,
+                 silent_s: float | None = None):
+        super().__init__(path, parent, silent_s=silent_s)
+        self.config_path, self.nproc = Path(config_path), int(nproc)
+        self.log_path = Path(log_path) if log_path is not None else self.config_path.with_suffix(".log")
+        self.proc = None
+
+    def command(self) -> list[str]:
+        import sys
+        return [sys.executable, "-c", "import sys; from engine.cli import train_main; sys.exit(train_main())",
+                str(self.config_path), "--out", str(self.path), "--quiet", "--nproc-per-node", str(self.nproc)]
+
+    def start(self) -> None:
+        import os
+        import subprocess
+        import sys
+
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parent.parent)  # this studio's engine in the child too
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        with open(self.log_path, "wb") as log_file:
+            kw = {"start_new_session": True} if sys.platform != "win32" else {}
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log_file,
+                                         stderr=subprocess.STDOUT, env=env, **kw)
+        super().start()
+
+    def _loop(self) -> None:
+        from engine.follow import ENDED
+
+        try:
+            while not self._stop.is_set():
+                up = self.follower.poll()
+                self._deliver(up)
+                if up.state in ENDED:
+                    break
+                rc = self.proc.poll() if self.proc is not None else None
+                if rc is not None:  # the job is gone: its last files, then say how it ended
+                    up = self.follower.poll()
+                    self._deliver(up)
+                    if up.state not in ENDED or rc != 0:
+                        self.failed.emit(f"the {self.nproc}-process job ended with exit code {rc}",
+                                         self.log_tail())
+                    break
+                self._stop.wait(self.POLL_S)
+        except Exception as e:  # noqa: BLE001 - reported, never a dead thread without a word
+            log.exception("following %s failed", self.path)
+            self.failed.emit(f"{type(e).__name__}: {e}", "")
+        finally:
+            self.ended.emit()
+
+    def log_tail(self, n: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def is_running(self) -> bool:
+        return super().is_running() or (self.proc is not None and self.proc.poll() is None)
+
+    def stop_and_wait(self, timeout_s: float, process_events=None) -> bool:
+        """A stop request (the run stops at its next iteration and writes a checkpoint), then wait
+        for the job to exit; True once it has."""
+        import time
+
+        if self.proc is None or self.proc.poll() is not None:
+            return super().stop_and_wait(timeout_s, process_events)
+        if (self.path / "status.json").exists():
+            self.stop()
+        else:  # still starting: no trainer reads requests yet (and would call earlier ones stale)
+            import os
+            import signal
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)  # torchrun passes it to its processes
+            except (OSError, AttributeError):
+                self.proc.terminate()
+        end = time.monotonic() + timeout_s
+        while self.proc.poll() is None and time.monotonic() < end:
+            if process_events is not None:
+                process_events()
+            time.sleep(0.05)
+        if self.proc.poll() is None:
+            return False
+        return super().stop_and_wait(max(0.1, end - time.monotonic()), process_events)

@@ -148,8 +148,13 @@ class HandDerivedGradients:
     def __init__(self, layers: list[nn.Linear], rng: torch.Generator):
         self.step = MLPGradientPenaltyStep(layers)
         self.rng = rng
+        self.eps_draw = lambda real: draw_eps(real, self.rng)  # replaceable, as AutogradGradients'
+        self.after = None  # called with the step's output once .grad is written (engine.distributed all-reduces)
 
     def __call__(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
                  gp_lambda: float) -> CriticOutput:
-        eps = draw_eps(real, self.rng)  # the same draw, in the same order, as gradient_penalty's
-        return self.step(real, fake, eps, gp_lambda)
+        eps = self.eps_draw(real)  # the same draw, in the same order, as gradient_penalty's
+        out = self.step(real, fake, eps, gp_lambda)
+        if self.after is not None:
+            self.after(out)
+        return out

@@ -8,14 +8,14 @@ from .base import CriticOutput, Objective
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None,
-                     labels: torch.Tensor | None = None) -> torch.Tensor:
+                     labels: torch.Tensor | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
     """The penalty alone (see :func:`gradient_penalty_and_norms`)."""
-    return gradient_penalty_and_norms(critic, real, fake, generator, labels)[0]
+    return gradient_penalty_and_norms(critic, real, fake, generator, labels, eps)[0]
 
 
 def gradient_penalty_and_norms(critic, real: torch.Tensor, fake: torch.Tensor,
-                               generator: torch.Generator | None = None, labels: torch.Tensor | None = None
-                               ) -> tuple[torch.Tensor, torch.Tensor]:
+                               generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
+                               eps: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The penalty and the per-sample norms ``||grad f(x_hat_i)||`` (detached) it is made of.
 
     ``mean_i (||grad_x f(x_hat_i)||_2 - 1)^2`` with ``x_hat_i = eps_i x_i + (1 - eps_i) x~_i``.
@@ -26,11 +26,16 @@ def gradient_penalty_and_norms(critic, real: torch.Tensor, fake: torch.Tensor,
     - create_graph=True so the penalty's gradient reaches the critic's weights;
     - conditional critics (``labels`` given): ``f(x_hat_i, y_i)`` with the real sample's label
       (the fake of a conditional critic step is made with the same labels); the gradient is
-      with respect to x only.
+      with respect to x only;
+    - the input gradient is taken out of place with ``torch.autograd.grad(..., inputs=x_hat)``: no
+      parameter's ``.grad`` is touched (and no DistributedDataParallel hook fires) until the one
+      backward of the whole critic loss;
+    - ``eps``: the interpolation weights already drawn (default: drawn here from ``generator``).
     """
     real = real.detach().float()
     fake = fake.detach().float()
-    eps = draw_eps(real, generator)
+    if eps is None:
+        eps = draw_eps(real, generator)
     x_hat = torch.lerp(fake, real, eps).requires_grad_(True)  # eps * real + (1 - eps) * fake
     with torch.autocast(device_type=real.device.type, enabled=False):
         out = critic(x_hat) if labels is None else critic(x_hat, labels)
@@ -51,9 +56,9 @@ class WGANGPObjective(Objective):
     uses_penalty = True
 
     def critic_loss(self, f_real, f_fake, *, critic=None, real=None, fake=None, generator=None,
-                    gp_lambda: float = 10.0, labels=None) -> CriticOutput:
+                    gp_lambda: float = 10.0, labels=None, eps=None) -> CriticOutput:
         w = self.w_estimate(f_real, f_fake)
-        gp, norms = gradient_penalty_and_norms(critic, real, fake, generator, labels)
+        gp, norms = gradient_penalty_and_norms(critic, real, fake, generator, labels, eps)
         return CriticOutput(-w + gp_lambda * gp, w.detach(), gp.detach(), norms)
 
     def generator_loss(self, f_fake: torch.Tensor) -> torch.Tensor:

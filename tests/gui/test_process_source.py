@@ -1,0 +1,26 @@
+"""Run > Start with N local processes: the studio starts a data-parallel job (wgan-train
+--nproc-per-node 2: torchrun and two gloo processes) as a child process and follows its folder."""
+
+from __future__ import annotations
+
+from engine import load_checkpoint
+from engine.rundir import read_events
+from studio.sources import ProcessSource
+from tests.gui.helpers import use
+from tests.helpers import tiny_config
+
+
+def test_two_local_processes_followed_and_stopped_cleanly_on_close(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setenv("WGAN_STUDIO_RUNS", str(tmp_path))
+    use(window, tiny_config(live=True, model__hidden=16, train__checkpoint_every=0, train__threads=1))
+    assert window.start_processes(2)
+    source, model = window.model.source, window.model
+    assert isinstance(source, ProcessSource) and window.is_active()
+    qtbot.waitUntil(lambda: model.rows >= 5 and model.state == "running", timeout=180_000)
+    path = source.path
+    window.close()  # asks (answered yes in tests), then stops the job cleanly
+    assert source.proc.wait(120) == 0, source.log_tail()
+    kinds = [e["type"] for e in read_events(path / "events.jsonl")]
+    assert kinds[0] == "start" and kinds[-1] == "stop"
+    state = load_checkpoint(path / "checkpoints" / "latest.pt")
+    assert state["dist"]["world_size"] == 2

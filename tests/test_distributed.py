@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -185,10 +184,10 @@ def test_wgan_train_nproc_per_node_kill_one_rank_then_resume(tmp_path):
         rank1 = [w for w in workers if _rank_of(w) == 1]
         assert rank1, f"no rank 1 among {workers}"
         os.kill(rank1[0], signal.SIGKILL)
-        t0 = time.monotonic()
-        rc = p.wait(timeout=60)  # the others end instead of hanging
+        # The others end instead of hanging (torchrun's own failure detection: seconds). The bound is
+        # generous for a loaded machine; a hang would run into it.
+        rc = p.wait(timeout=120)
         assert rc != 0
-        assert time.monotonic() - t0 < 60
     finally:
         if p.poll() is None:
             p.kill()

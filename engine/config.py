@@ -506,7 +506,15 @@ def dumps_config(cfg: Config) -> str:
 
 
 def save_config(cfg: Config, path: str | os.PathLike) -> None:
+    """Write ``cfg`` to ``path`` atomically. A data path relative to the file the config came from
+    (a run's ``data/points.csv``) is written as the absolute path of that file when ``path`` is in
+    another folder, so the saved config still finds its data."""
     from .io import atomic_write_bytes
+    data_path = cfg.data.path and Path(os.path.expanduser(cfg.data.path))
+    if (data_path and not data_path.is_absolute() and cfg.source
+            and Path(cfg.source).resolve().parent != Path(path).resolve().parent):
+        cfg = cfg.copy()
+        cfg.data.path = str(Path(cfg.source).resolve().parent / data_path)
     atomic_write_bytes(Path(path), dumps_config(cfg).encode("utf-8"))
 
 

@@ -249,3 +249,21 @@ def test_a_run_learns_a_drawn_ring_of_eight_blobs(tmp_path):
     after = t.evaluate()
     assert after["w1_exact"] <= 0.5 * before["w1_exact"], (before, after)
     assert "modes_covered" in after and t.evaluator is not None and t.data.centres is not None
+
+
+def test_a_config_saved_elsewhere_still_finds_a_runs_points(tmp_path):
+    """Save As of an opened points run's configuration (data/points.csv, relative to the run
+    folder) into another folder keeps pointing at the run's points."""
+    from engine import load_config, save_config
+
+    run = tmp_path / "run"
+    (run / "data").mkdir(parents=True)
+    (run / "data" / "points.csv").write_text("0,0\n1,1\n")
+    (run / "config.toml").write_text('[data]\nname = "points"\npath = "data/points.csv"\n')
+    cfg = load_config(run / "config.toml")
+    (tmp_path / "elsewhere").mkdir()
+    save_config(cfg, tmp_path / "elsewhere" / "copy.toml")
+    again = load_config(tmp_path / "elsewhere" / "copy.toml")
+    assert again.resolved_data_path() == (run / "data" / "points.csv").resolve()
+    save_config(cfg, run / "config-2.toml")  # beside it: stays relative, as the run folder has it
+    assert load_config(run / "config-2.toml").data.path == "data/points.csv"

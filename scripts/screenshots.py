@@ -5,7 +5,7 @@ server (Xvfb), captured with ImageMagick's ``import -window root``.
 
 Each shot starts a fresh window on a preset, trains it live for a while (the run goes to a
 temporary folder, the user's settings are not touched), captures the screen and stops the run.
-``compare`` trains two toy runs (WGAN-GP, weight clipping) headless and shows them in Compare runs;
+``compare`` trains the four story presets (25 Gaussians) headless and shows them in Compare runs;
 ``distances`` runs the Distances tab's sweep with its defaults; ``draw`` draws a face in the 2-D
 view's Draw mode (through the calls the mouse makes) and trains on it.
 Needs Debian's ``xvfb imagemagick`` and the xcb libraries listed in the README.
@@ -36,7 +36,8 @@ SHOTS = {
 # Distances tab after a sweep with its default settings.
 OTHER = ("compare", "distances", "draw")
 DRAW_ITERS = 300
-COMPARED = (("toy-wgan-gp", "wgan-gp"), ("toy-wgan-clip", "wgan-clip"))  # (preset, run folder name)
+# (preset, run folder name): the lecture's four objectives on 25 Gaussians
+COMPARED = tuple((f"story-25g-{o}", o) for o in ("gan", "fgan-kl", "wgan-clip", "wgan-gp"))
 COMPARE_ITERS = 600
 
 

@@ -9,14 +9,14 @@ cd "$root"
 if [ $# -gt 0 ]; then
     exec "$venv/bin/python" -m pytest "$@"
 fi
-# No arguments: the main suite on up to 4 worker processes (3 on 2 cores) (pytest-xdist; WGAN_TEST_WORKERS to
+# No arguments: the main suite on up to 4 worker processes (pytest-xdist; WGAN_TEST_WORKERS to
 # choose), and the packaged build beside it (tests/bundle, marker "bundle": builds the PyInstaller
 # bundle once, ~3-4 min on 2 cores, and runs it). The build mostly waits on the disk and on
 # PyInstaller's single-threaded analysis, so running the two together saves minutes on 2 cores.
 # The bundle's output follows the main suite's; both run to the end even if one fails.
 cores="$(nproc 2>/dev/null || echo 2)"
-# one more worker than cores on a small machine: tests often wait on a child process or a thread
-workers="${WGAN_TEST_WORKERS:-$(( cores < 3 ? cores + 1 : (cores < 4 ? cores : 4) ))}"
+# as many workers as cores, up to 4 (a third worker on 2 cores measured slower: it slows the build)
+workers="${WGAN_TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"
 bundle_log="$(mktemp "${TMPDIR:-/tmp}/wgan-bundle-tests.XXXXXX")"
 trap 'rm -f "$bundle_log"' EXIT
 start=$SECONDS

@@ -194,7 +194,7 @@ class FolderSource(RunSource):
             while not self._stop.is_set():
                 up = self.follower.poll()
                 self._deliver(up)
-                if up.state in ENDED:
+                if up.state in ENDED or self._gone():
                     break
                 self._stop.wait(self.POLL_S)
         except Exception as e:  # noqa: BLE001 - reported, never a dead thread without a word
@@ -202,6 +202,11 @@ class FolderSource(RunSource):
             self.failed.emit(f"{type(e).__name__}: {e}", "")
         finally:
             self.ended.emit()
+
+    def _gone(self) -> bool:
+        """Whether the writer is known to be gone (after delivering its last files); a followed
+        folder's writer is not ours to watch: its heartbeat tells."""
+        return False
 
     def _deliver(self, up) -> None:
         status = self.follower.status or {}
@@ -321,29 +326,18 @@ class ProcessSource(FolderSource):
                                          stderr=subprocess.STDOUT, env=env, **kw)
         super().start()
 
-    def _loop(self) -> None:
+    def _gone(self) -> bool:
+        """The job is gone: deliver its last files, then say how it ended."""
         from engine.follow import ENDED
 
-        try:
-            while not self._stop.is_set():
-                up = self.follower.poll()
-                self._deliver(up)
-                if up.state in ENDED:
-                    break
-                rc = self.proc.poll() if self.proc is not None else None
-                if rc is not None:  # the job is gone: its last files, then say how it ended
-                    up = self.follower.poll()
-                    self._deliver(up)
-                    if up.state not in ENDED or rc != 0:
-                        self.failed.emit(f"the {self.nproc}-process job ended with exit code {rc}",
-                                         self.log_tail())
-                    break
-                self._stop.wait(self.POLL_S)
-        except Exception as e:  # noqa: BLE001 - reported, never a dead thread without a word
-            log.exception("following %s failed", self.path)
-            self.failed.emit(f"{type(e).__name__}: {e}", "")
-        finally:
-            self.ended.emit()
+        rc = self.proc.poll() if self.proc is not None else None
+        if rc is None:
+            return False
+        up = self.follower.poll()
+        self._deliver(up)
+        if up.state not in ENDED or rc != 0:
+            self.failed.emit(f"the {self.nproc}-process job ended with exit code {rc}", self.log_tail())
+        return True
 
     def log_tail(self, n: int = 30) -> str:
         try:

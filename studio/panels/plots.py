@@ -457,14 +457,24 @@ class PlotsPanel(QWidget):
         self.glw.setToolTip(tip)
 
     def _layout_labels(self) -> None:
-        """Marker labels that never overlap or leave the plot (issue 18, point 7): each label sits
-        right of its line, or left of it in the right third of the view, at the highest of
+        """Marker labels that never overlap or leave the plot (issue 18, point 7): each label (the
+        best checkpoint's too) sits right of its line, or left of it in the right third of the view, at the highest of
         :data:`LABEL_LEVELS` where it overlaps no label placed before it (a few pixels apart)."""
-        if not self._labelled:
-            return
         vb = self.w_plot.vb
         (x0, x1), width_px = vb.viewRange()[0], max(vb.width(), 1.0)
         per_px = (x1 - x0) / width_px
+
+        def right_side(label, x: float) -> bool:
+            w = (label.boundingRect().width() + 6) * per_px
+            right = x > x0 + 2 * (x1 - x0) / 3 and x - w >= x0
+            label.setAnchor((1, 0.5) if right else (0, 0.5))
+            label.anchors = [label.anchor, label.anchor]
+            return right
+
+        if self.best_line.isVisible():  # low in the plot, below the markers' labels: only its side
+            right_side(self.best_line.label, float(self.best_line.value()))
+        if not self._labelled:
+            return
         # As many heights as labels fit one above the other in the plot (at most six).
         label_h = max((ln.label.boundingRect().height() for ln in self._labelled), default=20.0) + 1
         n = int(min(len(LABEL_LEVELS), max(1, vb.height() // label_h)))
@@ -474,10 +484,7 @@ class PlotsPanel(QWidget):
         for line in sorted(self._labelled, key=lambda ln: ln.value()):
             label, x = line.label, float(line.value())
             w = (label.boundingRect().width() + 6) * per_px
-            right_side = x > x0 + 2 * (x1 - x0) / 3 and x - w >= x0
-            span = (x - w, x) if right_side else (x, x + w)
-            label.setAnchor((1, 0.5) if right_side else (0, 0.5))
-            label.anchors = [label.anchor, label.anchor]
+            span = (x - w, x) if right_side(label, x) else (x, x + w)
             level = next((lvl for lvl in levels if all(span[1] <= a or span[0] >= b for a, b in taken[lvl])), None)
             # No free height (a short plot, many markers close together): the label is hidden, not
             # drawn over another; the dashed line stays, and the log and edit history name it.
@@ -640,6 +647,7 @@ class PlotsPanel(QWidget):
             self.best_line.setToolTip(f"The best evaluation so far ({ev.get('measure', '?')} {value}, lower is "
                                       "better), kept as checkpoints/best.pt")
             self.best_line.setVisible(True)
+            self._layout_labels()  # its label's side
             return
         if ev.get("type") == "critic_overfitting":
             self.overfitting = str(ev.get("message", "critic overfitting"))

@@ -85,6 +85,12 @@ def test_best_marker_moves_to_each_new_best(plots):
     plots.add_event({"type": "best", "gen_iter": 40, "measure": "w1_exact", "value": 0.3})
     assert plots.best_line.isVisible() and plots.best_line.value() == 40
     assert plots.best_line.label.format == "★ best 0.3"
+    # Its label stays inside the plot: left of the line near the right edge, right of it elsewhere.
+    plots.refresh(force=True)
+    plots.w_plot.setXRange(0, 50, padding=0)
+    assert tuple(plots.best_line.label.anchor) == (1, 0.5)
+    plots.add_event({"type": "best", "gen_iter": 10, "measure": "w1_exact", "value": 0.2})
+    assert tuple(plots.best_line.label.anchor) == (0, 0.5)
     plots.reset("wgan-gp", is_toy=True)
     assert not plots.best_line.isVisible()
 

@@ -31,8 +31,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QSlider,
     QVBoxLayout,
@@ -220,6 +222,7 @@ REDRAW_MS = 200          # the fastest redraw rate: 5 a second
 MAX_REDRAW_MS = 2000     # the slowest, however long a frame takes
 FRAME_BUDGET = 0.02      # the share of wall time the live redraws may take (see the module doc)
 
+PLOT_MIN_PX = 64           # the least height of one plot in the column (below it: a scroll bar)
 EMPTY_RANGE = (0.0, 1.0)   # both axes of a plot with no data yet
 COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
            "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90", "lr_critic", "lr_generator", "clip_value",
@@ -371,7 +374,13 @@ class PlotsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(top)
-        layout.addWidget(self.glw, 1)
+        # Each plot keeps a readable height (PLOT_MIN_PX); below that the column scrolls.
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.glw)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.scroll, 1)
 
         self.timer = QTimer(self)
         # At most 5 Hz: the curves still move smoothly (a few rows arrive per frame), and each
@@ -452,6 +461,7 @@ class PlotsPanel(QWidget):
             else:
                 layout.removeItem(plot)
             layout.layout.setRowStretchFactor(row, stretch if wanted[name] else 0)
+        self.glw.setMinimumHeight(PLOT_MIN_PX * len(self.shown_plots()) + 40)
         tip = W_TOOLTIP if has_reg else GAP_TOOLTIP
         self.w_plot.setToolTip(tip)
         self.glw.setToolTip(tip)

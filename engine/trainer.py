@@ -562,12 +562,15 @@ class Trainer:
                     m["gen_iter"], m["critic_train"], m["critic_heldout"], m["w_estimate"], strict=True)
                     if np.isfinite(h) and np.isfinite(t)]
                 if self._overfit_rows:
-                    _, t, h, w = zip(*self._overfit_rows, strict=True)
-                    self._overfitting = critic_overfitting(t, h, w).overfitting
+                    self._overfitting = self._overfit_check().overfitting
+
+    def _overfit_check(self):
+        """engine.evaluation.critic_overfitting on the evaluations so far."""
+        _, t, h, w = zip(*self._overfit_rows, strict=True)
+        return critic_overfitting(t, h, w)
 
     def _check_overfitting(self, gen_iter: int) -> None:
-        _, t, h, w = zip(*self._overfit_rows, strict=True)
-        check = critic_overfitting(t, h, w)
+        check = self._overfit_check()
         if check.overfitting and not self._overfitting:
             self._event("critic_overfitting", gen_iter=gen_iter, gap=check.gap, share=check.share,
                         message=check.message(gen_iter))

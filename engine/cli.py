@@ -342,8 +342,12 @@ def train_main(argv: list[str] | None = None, *, distributed: bool = False) -> i
         extra += f", modes covered {ev['modes_covered']}"
     if "sliced_w" in ev:
         extra += f", sliced W {ev['sliced_w']:.4f}"
+    if np.isfinite(ev.get("frechet_distance", np.nan)):
+        extra += f", Fréchet distance {ev['frechet_distance']:.4g}"
     if "classes_hit" in ev:
         extra += f", digit classes hit {ev['classes_hit']}/10 (KL to uniform {ev['class_kl']:.3f})"
+    if np.isfinite(ev.get("confident_share", np.nan)):
+        extra += f", confidently classified {ev['confident_share']:.0%}"
     if not main:
         return 0
     state = "finished" if trainer.state == "finished" else "stopped"

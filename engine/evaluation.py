@@ -85,7 +85,9 @@ def feature_net_for(data_name: str, channels: int) -> str:
 def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=None, digits: bool = False,
                     feature_net: str = "random", real_stats=None) -> dict[str, float]:
     """ALGORITHM.md's quality measures of a generated batch (host arrays; runs on any thread).
-    Images: ``real_stats`` the real batch's feature statistics (computed here when None)."""
+    Images: ``real_stats`` the real batch's feature statistics (computed here when None); with
+    the digit classifier's features (``feature_net`` "digits"), the share of confidently
+    classified samples too."""
     res: dict[str, float] = {}
     finite = bool(np.isfinite(fake).all())
     if is_toy:
@@ -106,6 +108,9 @@ def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=No
         from .digits_classifier import coverage
         hit, kl = coverage(fake) if finite else (0, float("nan"))
         res["classes_hit"], res["class_kl"] = hit, kl
+    if feature_net == "digits":  # digit-like images: how many samples read as one digit
+        from .image_quality import confident_share
+        res["confident_share"] = confident_share(fake) if finite else float("nan")
     return res
 
 

@@ -35,6 +35,9 @@ TOY_EVAL_COLUMNS = ("w1_exact", "modes_covered", "high_quality_share")
 # critic's mean value on held-out and on training real images (the overfitting check)
 IMAGE_EVAL_COLUMNS = ("sliced_w", "frechet_distance", "critic_heldout", "critic_train")
 DIGITS_EVAL_COLUMNS = ("classes_hit", "class_kl")  # the bundled digits: the shipped classifier's mode coverage
+# digit-like images (the Fréchet distance in the digit classifier's features, engine.evaluation.feature_net_for):
+# the share of samples the classifier puts in one class with probability >= 0.9 (higher is better)
+DIGIT_FEATURE_COLUMNS = ("confident_share",)
 
 
 def uses_digit_classifier(config: Config, data=None) -> bool:
@@ -42,10 +45,16 @@ def uses_digit_classifier(config: Config, data=None) -> bool:
     return config.data.name == "digits" and (data is None or getattr(data, "kind", "") == "image")
 
 
-def metric_columns(is_toy: bool, digits: bool = False) -> tuple[str, ...]:
+def metric_columns(is_toy: bool, digits: bool = False, digit_features: bool | None = None) -> tuple[str, ...]:
+    """metrics.csv's columns. ``digits``: the bundled digits (classes hit, class KL);
+    ``digit_features``: the image measures use the digit classifier (confident share; default:
+    ``digits``)."""
     if is_toy:
         return BASE_COLUMNS + TOY_EVAL_COLUMNS
-    return BASE_COLUMNS + IMAGE_EVAL_COLUMNS + (DIGITS_EVAL_COLUMNS if digits else ())
+    if digit_features is None:
+        digit_features = digits
+    return (BASE_COLUMNS + IMAGE_EVAL_COLUMNS + (DIGITS_EVAL_COLUMNS if digits else ())
+            + (DIGIT_FEATURE_COLUMNS if digit_features else ()))
 
 
 def format_value(v) -> str:

@@ -101,7 +101,9 @@ def expected_columns(cfg: Config) -> list[tuple[str, ...]]:
     out = [metric_columns(cfg.is_toy)]
     with contextlib.suppress(TypeError):
         out.append(metric_columns(cfg.is_toy, True))  # with the digits classifier's columns
-    return out
+        out.append(metric_columns(cfg.is_toy, True, False))  # the bundled digits before confident_share
+        out.append(metric_columns(cfg.is_toy, False, True))  # other digit-like images (MNIST)
+    return list(dict.fromkeys(out))
 
 
 def read_metrics_report(path: Path, fallback_columns: list[tuple[str, ...]] | None = None

@@ -175,13 +175,13 @@ class Trainer:
         self.gen_iter = 0
         self.total_iters = cfg.train.iterations
         digits = uses_digit_classifier(cfg, self.data)
-        self.columns = metric_columns(self.is_toy, digits)
+        net = feature_net_for(cfg.data.name, self.data.shape[0] if not self.is_toy else 0)
+        self.columns = metric_columns(self.is_toy, digits, digit_features=not self.is_toy and net == "digits")
         self.recorder = MetricsRecorder(self.columns, self.objective, self.device, self.run_dir)
         centres = None
         if isinstance(self.data, ToyData) and self.data.centres is not None:
             centres = (self.data.centres.cpu().numpy(), self.data.std)
-        self.evaluator = Evaluator(self.is_toy, centres, digits,
-                                   feature_net_for(cfg.data.name, self.data.shape[0] if not self.is_toy else 0))
+        self.evaluator = Evaluator(self.is_toy, centres, digits, net)
         # The best checkpoint (checkpoints/best.pt): the measure that decides it (lower is better),
         # the best value so far and its iteration; the states of evaluations not yet measured.
         self.best_measure = best_measure(self.is_toy)

@@ -7,8 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from engine import Trainer, read_metrics
 from engine.config import load_preset
 from engine.data.images import load_images
+from engine.evaluation import feature_net_for, quality_metrics
 from engine.image_quality import (
     confident_share,
     feature_stats,
@@ -17,6 +19,8 @@ from engine.image_quality import (
     load_random_features,
     make_random_features,
 )
+from engine.rundir import metric_columns
+from tests.helpers import tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +75,52 @@ def test_the_shipped_random_features_are_the_seeded_network():
     shipped, rebuilt = load_random_features(), make_random_features(0)
     for (k, v), (k2, v2) in zip(shipped.state_dict().items(), rebuilt.state_dict().items(), strict=True):
         assert k == k2 and torch.equal(v, v2), "random_features.npz is stale: run scripts/make_random_features.py"
+
+
+def test_the_evaluation_reports_a_confident_share_for_digit_like_images_only(digits):
+    """The measure the metrics column holds: real digits read as digits, noise does not, and
+    images outside the digit classifier's features get no such value."""
+    a, b, _ = digits
+    g = torch.Generator().manual_seed(1)
+    noise = (torch.rand(b.shape, generator=g) * 2 - 1).numpy()
+    real = quality_metrics(b.numpy(), a.numpy(), is_toy=False, feature_net="digits")
+    fake = quality_metrics(noise, a.numpy(), is_toy=False, feature_net="digits")
+    for share in (real["confident_share"], fake["confident_share"]):
+        assert 0.0 <= share <= 1.0
+    assert real["confident_share"] > 0.9 > 0.1 > fake["confident_share"]
+    assert real["frechet_distance"] < fake["frechet_distance"]
+    assert "confident_share" not in quality_metrics(noise, a.numpy(), is_toy=False, feature_net="random")
+    assert feature_net_for("mnist", 1) == "digits"  # MNIST is digit-like too: it gets the column
+    assert metric_columns(False, digits=False, digit_features=True)[-1] == "confident_share"
+    assert "confident_share" not in metric_columns(False) + metric_columns(True)
+
+
+def test_digits_run_writes_confident_share_and_keeps_it_on_resume(tmp_path):
+    run = tmp_path / "run"
+    cfg = tiny_config("digits-wgan-gp", train__iterations=4, train__eval_every=2, train__checkpoint_every=4,
+                      train__sample_every=0)
+    Trainer(cfg, run).run()
+    m = {k: np.asarray(v, dtype=np.float64) for k, v in read_metrics(run / "metrics.csv").items()}
+    ev = np.isfinite(m["confident_share"])
+    assert m["gen_iter"][ev].tolist() == [2, 4], "one value at each evaluation, none between"
+    assert ((m["confident_share"][ev] >= 0) & (m["confident_share"][ev] <= 1)).all()
+    assert np.isfinite(m["frechet_distance"][ev]).all()
+
+    # resumed: the earlier evaluations stay, the new ones are added
+    Trainer.resume_run(run, iterations=6).run()
+    m2 = {k: np.asarray(v, dtype=np.float64) for k, v in read_metrics(run / "metrics.csv").items()}
+    assert m2["gen_iter"][np.isfinite(m2["confident_share"])].tolist() == [2, 4, 6]
+    np.testing.assert_array_equal(m2["confident_share"][:4], m["confident_share"])
+
+    # a run written before the column existed: resumed, its rows stay (empty there) and it gains the column
+    lines = (run / "metrics.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    drop = header.index("confident_share")
+    old = [",".join(c for i, c in enumerate(line.split(",")) if i != drop) for line in lines]
+    (run / "metrics.csv").write_text("\n".join(old) + "\n")
+    Trainer.resume_run(run, iterations=8).run()
+    m3 = {k: np.asarray(v, dtype=np.float64) for k, v in read_metrics(run / "metrics.csv").items()}
+    assert m3["gen_iter"].tolist() == list(range(1, 9))
+    np.testing.assert_array_equal(m3["frechet_distance"][:6], m2["frechet_distance"])
+    assert np.isnan(m3["confident_share"][:6]).all()
+    assert m3["gen_iter"][np.isfinite(m3["confident_share"])].tolist() == [8]

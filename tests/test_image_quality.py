@@ -98,7 +98,7 @@ def test_the_evaluation_reports_a_confident_share_for_digit_like_images_only(dig
 def test_digits_run_writes_confident_share_and_keeps_it_on_resume(tmp_path):
     run = tmp_path / "run"
     cfg = tiny_config("digits-wgan-gp", train__iterations=4, train__eval_every=2, train__checkpoint_every=4,
-                      train__sample_every=0)
+                      train__sample_every=0, objective__n_critic=1)
     Trainer(cfg, run).run()
     m = {k: np.asarray(v, dtype=np.float64) for k, v in read_metrics(run / "metrics.csv").items()}
     ev = np.isfinite(m["confident_share"])

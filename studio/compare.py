@@ -52,7 +52,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine import ConfigError, RunDir, load_config
-from engine.rundir import DIGITS_EVAL_COLUMNS, IMAGE_EVAL_COLUMNS, TOY_EVAL_COLUMNS, read_events
+from engine.rundir import (
+    DIGIT_FEATURE_COLUMNS,
+    DIGITS_EVAL_COLUMNS,
+    IMAGE_EVAL_COLUMNS,
+    TOY_EVAL_COLUMNS,
+    read_events,
+)
 from engine.runfolder import expected_columns, is_run_folder, read_metrics_report, run_kind
 from engine.text import format_duration
 from studio.csv_table import ask_csv_path, copy_csv, write_csv
@@ -78,6 +84,7 @@ METRIC_LABELS = {
     "gp_grad_q50": "‖∇f(x̂)‖ median",
     "modes_covered": "modes covered",
     "high_quality_share": "high-quality share",
+    "confident_share": "confident share (digits)",
     "classes_hit": "classes hit",
     "class_kl": "class KL to uniform",
     "critic_loss": "critic loss L_f",
@@ -92,7 +99,7 @@ METRIC_LABELS = {
     "wall_time_s": "wall time (s)",
 }
 # Evaluation columns are filled every eval_every iterations only: drawn as points on a line.
-EVAL_COLUMNS = TOY_EVAL_COLUMNS + IMAGE_EVAL_COLUMNS + DIGITS_EVAL_COLUMNS
+EVAL_COLUMNS = TOY_EVAL_COLUMNS + IMAGE_EVAL_COLUMNS + DIGITS_EVAL_COLUMNS + DIGIT_FEATURE_COLUMNS
 
 # The table: (header, metrics.csv column or None for a computed cell, tooltip).
 TABLE_COLUMNS = (
@@ -110,6 +117,10 @@ TABLE_COLUMNS = (
      "Sliced Wasserstein distance at the last evaluation (images; lower is better)"),
     ("FD (last eval)", "frechet_distance", "Fréchet distance between generated and real images in a shipped "
                                            "network's features at the last evaluation (images; lower is better)"),
+    ("Confident share", "confident_share", "Share of the samples the bundled digit classifier puts in one class "
+                                           "with probability ≥ 0.9 at the last evaluation (digit-like images; "
+                                           "higher is better: noise and blends of digits are not confidently "
+                                           "classified)"),
     ("Classes hit", "classes_hit", "Digits the bundled classifier predicts for at least 1% of the samples"),
     ("Best at", "best_iter", "Generator iteration of the best evaluation so far: checkpoints/best.pt "
                              "(wgan-sample RUN --best)"),
@@ -223,7 +234,7 @@ def _fmt(v: float, column: str | None) -> str:
         return str(int(round(v)))
     if column == "wall_time_s":
         return format_duration(v, MISSING)
-    if column == "high_quality_share":
+    if column in ("high_quality_share", "confident_share"):
         return f"{v:.2f}"
     return f"{v:.4g}"
 
@@ -622,7 +633,8 @@ class CompareWindow(QWidget):
         metric = self.metric
         self.smooth_check.setEnabled(metric in SMOOTHED)
         hint = {"w_estimate": "  (should fall)", "w1_exact": "  (lower is better)", "sliced_w": "  (lower is better)",
-                "modes_covered": "  (higher is better)"}.get(metric, "")
+                "frechet_distance": "  (lower is better)", "modes_covered": "  (higher is better)",
+                "confident_share": "  (higher is better)"}.get(metric, "")
         self.plot.setTitle(f"<span style='color:{self.colours.foreground}'>"
                            f"{METRIC_LABELS.get(metric, metric or '')}{hint}</span>" if metric else None)
         self.plot.setLabel("left", METRIC_LABELS.get(metric, metric or ""))

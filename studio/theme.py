@@ -37,13 +37,16 @@ class PlotColours:
     lr_generator: tuple
     marker: tuple
     pause_brush: tuple
+    fd: tuple           # the image Fréchet distance (evaluations)
+    confident: tuple    # the digit classifier's confident share (evaluations)
 
 
 LIGHT = PlotColours("#ffffff", "#303030", 0.25, (80, 110, 200, 90), (40, 70, 180), REAL, (200, 60, 60),
-                    FAKE, (140, 80, 180), (90, 90, 90), (200, 60, 60), FAKE, (120, 120, 120), (0, 0, 0, 22))
+                    FAKE, (140, 80, 180), (90, 90, 90), (200, 60, 60), FAKE, (120, 120, 120), (0, 0, 0, 22),
+                    (46, 140, 60), (170, 120, 0))
 DARK = PlotColours("#1e1f22", "#d0d0d0", 0.2, (120, 150, 255, 90), (140, 170, 255), REAL, (255, 110, 110),
                    FAKE, (190, 140, 240), (190, 190, 190), (255, 110, 110), FAKE, (170, 170, 170),
-                   (255, 255, 255, 22))
+                   (255, 255, 255, 22), (110, 205, 110), (235, 195, 70))
 
 
 def resource_path(*parts: str) -> Path:

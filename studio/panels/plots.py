@@ -75,6 +75,20 @@ HELDOUT_TOOLTIP = ("<b>Critic on real images</b>, at each evaluation: its mean v
                    "critic judges the data's distribution. A gap that keeps growing (training above held-out) "
                    "is the critic overfitting its training images: try more data, a smaller critic, fewer "
                    "critic steps (n_critic) or a stronger penalty (λ).")
+FD_TOOLTIP = ("<b>Fréchet distance</b> between generated and real images, at each evaluation (every eval_every "
+              "iterations): Gaussians fitted to the features of 1,000 generated and 1,000 real images in a small "
+              "network shipped with the app (the digit classifier's last hidden layer for digits, fixed random "
+              "convolutional features for other images), and the Fréchet distance between them, the formula of "
+              "FID. It follows what the eye sees: noise and blobs are far, sharp varied images near.<br>"
+              "<b>Lower is better</b> (0: the same mean and covariance of features); the lowest evaluation is "
+              "kept as checkpoints/best.pt. Comparable between runs of the same data and feature network only, "
+              "never with published FID figures.")
+CONFIDENT_TOOLTIP = ("<b>Confident share</b> (digit-like images), at each evaluation: the share of the generated "
+                     "samples that the bundled digit classifier puts in one class with probability ≥ 0.9. Noise, "
+                     "blobs and blends of two digits are not read confidently; recognisable digits are.<br>"
+                     "<b>Higher is better</b>: real digits score about 0.95 or more, the dashed line is 1. It "
+                     "says nothing about variety: a generator that draws one digit well scores high too (see "
+                     "classes_hit and the Fréchet distance).")
 LABEL_LEVELS = range(6)  # at most six heights of marker labels, top first
 TITLE_SIZE = "9pt"
 SMOOTHED = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction", "critic_grad_norm")
@@ -227,7 +241,10 @@ EMPTY_RANGE = (0.0, 1.0)   # both axes of a plot with no data yet
 COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
            "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90", "lr_critic", "lr_generator", "clip_value",
            "n_critic")
-EVAL_COLUMNS = ("gen_iter", "w1_exact", "sliced_w", "w_estimate", "critic_train", "critic_heldout")
+EVAL_COLUMNS = ("gen_iter", "w1_exact", "sliced_w", "w_estimate", "critic_train", "critic_heldout", "frechet_distance",
+                "confident_share")
+# the curves of evaluations (a point every eval_every iterations, drawn with symbols)
+EVAL_CURVES = ("w1_exact", "sliced_w", "critic_train", "critic_heldout", "frechet_distance", "confident_share")
 
 
 class PlotsPanel(QWidget):
@@ -292,19 +309,26 @@ class PlotsPanel(QWidget):
         self.w_plot = self._plot(0, 0, "W-estimate  (should fall)", "W_est", axis_items={"left": _RateAxis("left")})
         self.w_plot.setToolTip(W_TOOLTIP)
         self.glw.setToolTip(W_TOOLTIP)
-        self.loss_plot = self._plot(1, 0, "Critic and generator loss", "loss", axis_items={"left": _RateAxis("left")})
-        self.reg_plot = self._plot(2, 0, "Gradient penalty", "GP", axis_items={"left": _RateAxis("left")})
-        self.lip_plot = self._plot(3, 0, "Lipschitz check", "‖∇f(x̂)‖", axis_items={"left": _RateAxis("left")})
+        # the image quality measures, next to the W-estimate they are compared with
+        self.fd_plot = self._plot(1, 0, "Fréchet distance", "FD", axis_items={"left": _RateAxis("left")})
+        self.fd_plot.setToolTip(FD_TOOLTIP)
+        self.confident_plot = self._plot(2, 0, "Confident share", "share", axis_items={"left": _RateAxis("left")})
+        self.confident_plot.setToolTip(CONFIDENT_TOOLTIP)
+        self.loss_plot = self._plot(3, 0, "Critic and generator loss", "loss", axis_items={"left": _RateAxis("left")})
+        self.reg_plot = self._plot(4, 0, "Gradient penalty", "GP", axis_items={"left": _RateAxis("left")})
+        self.lip_plot = self._plot(5, 0, "Lipschitz check", "‖∇f(x̂)‖", axis_items={"left": _RateAxis("left")})
         self.lip_plot.setToolTip(LIP_TOOLTIP)
-        self.heldout_plot = self._plot(4, 0, "Critic on real images", "f", axis_items={"left": _RateAxis("left")})
+        self.heldout_plot = self._plot(6, 0, "Critic on real images", "f", axis_items={"left": _RateAxis("left")})
         self.heldout_plot.setToolTip(HELDOUT_TOOLTIP)
-        self.grad_plot = self._plot(5, 0, "Critic gradient norm", "‖∇f‖", axis_items={"left": _RateAxis("left")})
-        self.lr_plot = self._plot(6, 0, "Learning rates", "α", axis_items={"left": _RateAxis("left")})
-        self.plots = [self.w_plot, self.loss_plot, self.reg_plot, self.lip_plot, self.heldout_plot, self.grad_plot,
-                      self.lr_plot]
+        self.grad_plot = self._plot(7, 0, "Critic gradient norm", "‖∇f‖", axis_items={"left": _RateAxis("left")})
+        self.lr_plot = self._plot(8, 0, "Learning rates", "α", axis_items={"left": _RateAxis("left")})
+        self.plots = [self.w_plot, self.fd_plot, self.confident_plot, self.loss_plot, self.reg_plot, self.lip_plot,
+                      self.heldout_plot, self.grad_plot, self.lr_plot]
         # the plots only some runs have, by row: (plot, row, stretch)
-        self._optional = {"reg": (self.reg_plot, 2, 2), "lip": (self.lip_plot, 3, 2),
-                          "heldout": (self.heldout_plot, 4, 2)}
+        self._optional = {"fd": (self.fd_plot, 1, 2), "confident": (self.confident_plot, 2, 2),
+                          "reg": (self.reg_plot, 4, 2), "lip": (self.lip_plot, 5, 2),
+                          "heldout": (self.heldout_plot, 6, 2)}
+        self._digit_like = False  # the run's metrics have a confident_share column (digit-like images)
         # One shared x range. Not pyqtgraph's setXLink: it aligns linked views by their position
         # on screen, which shifts the range of plots that sit side by side.
         self._syncing_x = False
@@ -318,7 +342,7 @@ class PlotsPanel(QWidget):
         self.lr_plot.setLogMode(False, True)
         self.lr_plot.vb.setLimits(minYRange=0.3)
         self._empty_lr_range()
-        for row, stretch in enumerate((3, 2, 2, 2, 2, 2, 2)):
+        for row, stretch in enumerate((3, 2, 2, 2, 2, 2, 2, 2, 2)):
             self.glw.ci.layout.setRowStretchFactor(row, stretch)
         for p in self.plots[:-1]:
             p.getAxis("bottom").setStyle(showValues=False)
@@ -340,6 +364,8 @@ class PlotsPanel(QWidget):
             "gp_grad_q90": self.lip_plot.plot(name="‖∇f(x̂)‖ 90%"),
             "critic_train": self.heldout_plot.plot(name="f on training images", symbol="o", symbolSize=5),
             "critic_heldout": self.heldout_plot.plot(name="f on held-out images", symbol="t", symbolSize=6),
+            "frechet_distance": self.fd_plot.plot(name="Fréchet distance (eval)", symbol="o", symbolSize=5),
+            "confident_share": self.confident_plot.plot(name="confident share (eval)", symbol="o", symbolSize=5),
             "lr_critic": self.lr_plot.plot(name="α_D (critic)"),
             "lr_generator": self.lr_plot.plot(name="α_G (generator)"),
         }
@@ -348,13 +374,15 @@ class PlotsPanel(QWidget):
         self.lip_plot.addItem(self.lip_band)
         self.lip_target = pg.InfiniteLine(pos=1.0, angle=0, movable=False)
         self.lip_plot.addItem(self.lip_target)  # counts for the y range: the target is always in view
+        self.confident_top = pg.InfiniteLine(pos=1.0, angle=0, movable=False)
+        self.confident_plot.addItem(self.confident_top)  # the share's ceiling, always in view
         # The best checkpoint so far: one labelled line on the W plot, moved at each new best.
         self.best_line = pg.InfiniteLine(pos=0.0, angle=90, movable=False, label="★ best",
                                          labelOpts={"position": 0.08, "anchors": [(0, 0.5), (0, 0.5)]})
         self.best_line.setVisible(False)
         self.w_plot.addItem(self.best_line, ignoreBounds=True)
         for name, curve in self.curves.items():
-            if name not in ("w1_exact", "sliced_w", "critic_train", "critic_heldout"):
+            if name not in EVAL_CURVES:
                 curve.setDownsampling(auto=True, method="peak")
                 curve.setClipToView(True)
         self._apply_pens()
@@ -439,6 +467,11 @@ class PlotsPanel(QWidget):
                                    f"{key(c.w_smooth, 'training', '●')}{sep}{key(c.critic, 'held-out', '▲')}{warn}")
         extra = f"<br><br><b>{self.overfitting}</b>" if self.overfitting else ""
         self.heldout_plot.setToolTip(HELDOUT_TOOLTIP + extra)
+        self.fd_plot.setTitle(f"<span style='{fg}'>Fréchet distance (lower is better)</span>{sep}"
+                              f"{key(c.fd, 'generated vs real images, in a shipped network’s features', '●')}")
+        self.confident_plot.setTitle(f"<span style='{fg}'>Confident share (higher is better)</span>{sep}"
+                                     f"{key(c.confident, 'samples read as one digit with p ≥ 0.9', '●')}{sep}"
+                                     f"{key(c.marker, 'all', '╌')}")
         self.grad_plot.setTitle(f"<span style='{fg}'>Critic gradient norm</span>{sep}"
                                 f"{key(c.grad_norm, '‖∇_w L_f‖')}")
         self.lr_plot.setTitle(f"<span style='{fg}'>Learning rates</span>{sep}{key(c.lr_critic, 'α_D critic')}"
@@ -449,9 +482,11 @@ class PlotsPanel(QWidget):
     def _arrange(self, objective: str, is_toy: bool = True) -> None:
         """Only the plots that mean something for ``objective``: GAN and f-GAN have no regulariser,
         so the losses take the regulariser's place; the Lipschitz check is WGAN-GP's, the critic
-        on held-out images an image run's; the W plot explains what its curve is."""
+        on held-out images and the Fréchet distance an image run's, the confident share a digit-like
+        run's (one whose metrics have that column); the W plot explains what its curve is."""
         has_reg = objective in ("wgan-gp", "wgan-clip")
-        wanted = {"reg": has_reg, "lip": objective == "wgan-gp", "heldout": not is_toy}
+        wanted = {"reg": has_reg, "lip": objective == "wgan-gp", "heldout": not is_toy, "fd": not is_toy,
+                  "confident": not is_toy and self._digit_like}
         layout = self.glw.ci
         for name, (plot, row, stretch) in self._optional.items():
             if wanted[name] == (plot.scene() is not None):
@@ -543,6 +578,8 @@ class PlotsPanel(QWidget):
             "gp_grad_q90": pg.mkPen(c.penalty, width=1),
             "critic_train": pg.mkPen(c.w_smooth, width=1),
             "critic_heldout": pg.mkPen(c.critic, width=1),
+            "frechet_distance": pg.mkPen(c.fd, width=1),
+            "confident_share": pg.mkPen(c.confident, width=1),
         }
         for name, pen in pens.items():
             self.curves[name].setPen(pen)
@@ -552,7 +589,9 @@ class PlotsPanel(QWidget):
         self.lip_target.setPen(pg.mkPen(c.marker, width=1, style=Qt.PenStyle.DashLine))
         self.best_line.setPen(pg.mkPen(c.w1_exact, width=1))
         self.best_line.label.setColor(c.foreground)
-        for name, colour in (("critic_train", c.w_smooth), ("critic_heldout", c.critic)):
+        self.confident_top.setPen(pg.mkPen(c.marker, width=1, style=Qt.PenStyle.DashLine))
+        for name, colour in (("critic_train", c.w_smooth), ("critic_heldout", c.critic), ("frechet_distance", c.fd),
+                             ("confident_share", c.confident)):
             self.curves[name].setSymbolBrush(pg.mkBrush(colour))
             self.curves[name].setSymbolPen(pg.mkPen(colour))
         for name in ("w1_exact", "sliced_w"):
@@ -593,6 +632,7 @@ class PlotsPanel(QWidget):
                          ("w1_exact", is_toy), ("sliced_w", not is_toy)):
             self.curves[name].setVisible(on)
         self._objective, self._is_toy = objective, is_toy
+        self._digit_like = False  # until a confident_share column arrives
         self._arrange(objective, is_toy)
         self._set_titles()
         for curve in self.curves.values():
@@ -612,6 +652,9 @@ class PlotsPanel(QWidget):
     def append_metrics(self, cols: dict) -> None:
         if self.buf.append(cols) == 0:
             return
+        if "confident_share" in cols and not self._digit_like:  # a digit-like run: its plot joins the column
+            self._digit_like = True
+            self._arrange(self._objective, self._is_toy)
         k = len(cols["gen_iter"]) if "gen_iter" in cols else len(next(iter(cols.values())))
         # Every smoothed column, so that both buffers always have the same rows (they are thinned
         # out together once they hold ColumnBuffer.max_rows).
@@ -763,7 +806,7 @@ class PlotsPanel(QWidget):
         for name in ("lr_critic", "lr_generator", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90"):
             put(name, self.buf.view(name))
         ex = self.evals.view("gen_iter")
-        for name in ("w1_exact", "sliced_w", "critic_train", "critic_heldout"):
+        for name in EVAL_CURVES:
             if curves[name].isVisible():
                 y = self.evals.view(name)
                 finite = np.isfinite(y)
@@ -858,7 +901,7 @@ class PlotsPanel(QWidget):
         ex = self.evals.view("gen_iter")
         if len(ex):
             j = int(np.argmin(np.abs(ex - it[i])))
-            for name in ("w1_exact", "sliced_w", "critic_train", "critic_heldout"):
+            for name in EVAL_CURVES:
                 out[name] = self.evals.view(name)[j]
         return out
 
@@ -879,7 +922,8 @@ class PlotsPanel(QWidget):
                 part("sliced W", "sliced_w"), part("L_f", "critic_loss"), part("L_g", "generator_loss"),
                 part("GP", "gradient_penalty"), part("clip", "clip_fraction"), part("‖∇f‖", "critic_grad_norm"),
                 part("‖∇f(x̂)‖ median", "gp_grad_q50"), part("f train", "critic_train"),
-                part("f held-out", "critic_heldout"),
+                part("f held-out", "critic_heldout"), part("FD", "frechet_distance"),
+                part("confident", "confident_share"),
                 part("α_D", "lr_critic"), part("α_G", "lr_generator")]
         text = "   ".join(b for b in bits if b)
         self.readout.setText(text)

@@ -183,9 +183,11 @@ def resolve_channels_last(setting: str, device_type: str, *, conv: bool, precisi
     if device_type == "cuda":
         return Choice("on", "auto: convolutions on CUDA")
     if device_type == "cpu":
-        if CPU_CHANNELS_LAST.get(precision, False):
-            return Choice("on", f"auto: measured faster on the CPU in {precision}")
-        return Choice("off", f"auto: not faster on the CPU in {precision}")
+        if precision not in CPU_CHANNELS_LAST:
+            return Choice("off", f"auto: not measured on the CPU in {precision}")
+        if CPU_CHANNELS_LAST[precision]:
+            return Choice("on", f"auto: measured no slower on the CPU in {precision}")
+        return Choice("off", f"auto: measured slower on the CPU in {precision}")
     return Choice("off", f"auto: off on {device_type}")
 
 

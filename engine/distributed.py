@@ -289,6 +289,11 @@ def wrap(module: nn.Module, ctx: DistContext) -> DDP:
     if ctx.device.type == "cuda" and has_batchnorm(module):
         module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    # Channels-last networks of grey images: a weight with one input or output channel has a layout
+    # the format leaves ambiguous (a size-1 dimension), and the convolution kernels return its
+    # gradient with either stride for that dimension. DDP compares strides literally and would warn
+    # at every backward that it copies this 16-float gradient into its bucket; the copy is correct.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     # find_unused_parameters=False: every parameter takes part in each backward (see the module's
     # docstring, trap 2); broadcast_buffers: rank 0's batch-norm statistics everywhere.
     return DDP(module, device_ids=ids, find_unused_parameters=False)

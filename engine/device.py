@@ -74,10 +74,11 @@ PRECISION_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # DCGAN-32 critic and generator, batch 64, WGAN-GP with n_critic 5 and the penalty in fp32, trained
 # by the engine itself, four trainers in one process (fp32/bf16 x NCHW/channels-last), interleaved
 # repeats of one generator iteration each, median it/s. Xeon with AVX512-BF16, torch 2.13.0+cpu,
-# 1 thread (the 2-core machine was shared with 6-8 other busy processes: 2 threads were too
-# disturbed to time), two runs:
+# 1 thread (the 2-core machine was shared with 3-8 other busy processes: with 2 threads the runs
+# did not finish in 2 minutes), three runs:
 #   run 1 (5 repeats): fp32 NCHW 0.797, channels-last 0.847 (1.06x); bf16 NCHW 0.971, channels-last 1.108 (1.14x)
 #   run 2 (8 repeats): fp32 NCHW 0.874, channels-last 0.970 (1.11x); bf16 NCHW 1.176, channels-last 1.179 (1.00x)
+#   run 3 (8 repeats): fp32 NCHW 1.186, channels-last 1.291 (1.09x); bf16 NCHW 1.503, channels-last 1.615 (1.07x)
 # Channels-last was never slower: on in both. fp16 on the CPU (emulated, no scaler-free path) was not
 # measured: off.
 CPU_CHANNELS_LAST = {"fp32": True, "bf16": True}

@@ -6,10 +6,19 @@ are computed is chosen once, when the run is built (:func:`choose_critic_gradien
 on the objective's loss, or for WGAN-GP with a plain ReLU MLP critic the same gradients derived
 by hand (:mod:`engine.objectives.mlp_gp`). Nothing here waits for the device: the statistics of
 an iteration are written into a device row that the metrics recorder reports later.
+
+Mixed precision (:class:`MixedPrecision`, ``[train] precision`` as :func:`engine.device.resolve_performance`
+resolves it): the network passes (the critic on real and fake, the generator's forward for the
+fakes, the generator step) run under ``torch.autocast``; their outputs are cast to float32 before
+any loss, and the gradient penalty is computed in float32 with autocast off
+(:func:`engine.objectives.wgan_gp.gradient_penalty_and_norms`). fp16 scales each network's loss
+with its own ``torch.amp.GradScaler``; a step it skips (inf or NaN gradients, the scale too large)
+is the scaler's business, not a NaN of the run.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import torch
@@ -29,13 +38,74 @@ GRAD_QUANTILES = (0.1, 0.5, 0.9)
 CriticGradients = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None, float], CriticOutput]
 
 
+class MixedPrecision:
+    """The number format of the network passes: ``dtype`` None is float32 (no autocast), else
+    ``torch.autocast(device_type, dtype)``. ``scaler``: one ``torch.amp.GradScaler`` per
+    optimiser (fp16), :attr:`critic_scaler` and :attr:`generator_scaler`; their state goes into
+    checkpoints (:meth:`state_dict`). Weights, gradients and optimiser states stay float32."""
+
+    def __init__(self, dtype: torch.dtype | None = None, device_type: str = "cpu", scaler: bool = False):
+        self.dtype, self.device_type = dtype, device_type
+        self.critic_scaler = torch.amp.GradScaler(device_type) if scaler else None
+        self.generator_scaler = torch.amp.GradScaler(device_type) if scaler else None
+
+    @property
+    def enabled(self) -> bool:
+        return self.dtype is not None
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.dtype)
+
+    @staticmethod
+    def backward(loss: torch.Tensor, scaler: torch.amp.GradScaler | None) -> None:
+        (loss if scaler is None else scaler.scale(loss)).backward()
+
+    @staticmethod
+    def step(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+        """The optimiser step; with a scaler it is skipped when the gradients are not finite,
+        and the scale is updated (halved then, doubled after 2000 good steps)."""
+        if scaler is None:
+            opt.step()
+        else:
+            scaler.step(opt)
+            scaler.update()
+
+    def min_scale(self) -> torch.Tensor:
+        """The smaller of the two scalers' scales, on the device (no sync)."""
+        scales = [s._scale for s in (self.critic_scaler, self.generator_scaler)
+                  if s is not None and s._scale is not None]  # _scale: None until the first scale()
+        return torch.stack(scales).min() if scales else torch.tensor(float("inf"))
+
+    def state_dict(self) -> dict | None:
+        """The scalers' states (None without them)."""
+        if self.critic_scaler is None:
+            return None
+        return {"critic": self.critic_scaler.state_dict(), "generator": self.generator_scaler.state_dict()}
+
+    def load_state_dict(self, state: dict | None) -> None:
+        """Restore the scalers; a checkpoint without them (written in another precision, or before
+        mixed precision existed) leaves fresh ones."""
+        if self.critic_scaler is None or not state:
+            return
+        for scaler, key in ((self.critic_scaler, "critic"), (self.generator_scaler, "generator")):
+            if state.get(key):
+                scaler.load_state_dict(state[key])
+
+
+FP32 = MixedPrecision()
+
+
 class AutogradGradients:
     """The textbook way: the critic's outputs, the objective's loss, ``backward()``. Real and
     fake go through the critic in one pass, unless it has batch-norm (which would mix their
     statistics)."""
 
-    def __init__(self, critic: torch.nn.Module, objective: Objective, rng: torch.Generator):
+    def __init__(self, critic: torch.nn.Module, objective: Objective, rng: torch.Generator,
+                 amp: MixedPrecision = FP32):
         self.critic, self.objective, self.rng = critic, objective, rng
+        self.amp = amp
         self.separate_passes = has_batchnorm(critic)
         # the penalty's interpolation weights (engine.distributed replaces it to draw a slice of a
         # global batch); drawn here, in the stream's order, and handed to the objective
@@ -47,30 +117,44 @@ class AutogradGradients:
     def __call__(self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
                  gp_lambda: float) -> CriticOutput:
         m = real.shape[0]
-        if self.separate_passes:
-            f_real, f_fake = self._f(real, y), self._f(fake, y)
-        else:
-            f = self._f(torch.cat((real, fake)), None if y is None else torch.cat((y, y)))
-            f_real, f_fake = f[:m], f[m:]
+        with self.amp.autocast():
+            if self.separate_passes:
+                f_real, f_fake = self._f(real, y), self._f(fake, y)
+            else:
+                f = self._f(torch.cat((real, fake)), None if y is None else torch.cat((y, y)))
+                f_real, f_fake = f[:m], f[m:]
+        # the W-estimate and the losses in float32, whatever the passes ran in; the penalty
+        # computes its own passes in float32 with autocast off
+        f_real, f_fake = f_real.float(), f_fake.float()
         extra = {"eps": self.eps_draw(real)} if self.objective.uses_penalty else {}
         out = self.objective.critic_loss(f_real, f_fake, critic=self.critic, real=real, fake=fake,
                                          generator=self.rng, gp_lambda=gp_lambda, labels=y, **extra)
         # ONE backward of the whole loss (-W_est + lambda * GP): under DistributedDataParallel every
         # critic parameter then takes part (the last bias through the W term, even though the
         # penalty gives it no gradient), so DDP needs no find_unused_parameters (engine.distributed)
-        out.loss.backward()
+        self.amp.backward(out.loss, self.amp.critic_scaler)
         return out
 
 
-def choose_critic_gradients(critic: torch.nn.Module, objective: Objective, conditional: bool,
-                            rng: torch.Generator) -> CriticGradients:
-    """Hand-derived gradients where they apply (WGAN-GP, unconditional plain ReLU MLP critic:
-    the toy presets), autograd everywhere else. Same loss, same gradients."""
+def hand_derived_layers(critic: torch.nn.Module, objective: Objective, conditional: bool) -> list | None:
+    """The critic's Linear layers when its WGAN-GP gradients can be derived by hand (unconditional
+    plain ReLU MLP critic: the toy presets); None when autograd computes them."""
     if isinstance(objective, WGANGPObjective) and not conditional:
-        layers = plain_relu_mlp(critic)
-        if layers:
-            return HandDerivedGradients(layers, rng)
-    return AutogradGradients(critic, objective, rng)
+        return plain_relu_mlp(critic)
+    return None
+
+
+def choose_critic_gradients(critic: torch.nn.Module, objective: Objective, conditional: bool,
+                            rng: torch.Generator, amp: MixedPrecision = FP32) -> CriticGradients:
+    """Hand-derived gradients where they apply (:func:`hand_derived_layers`), autograd everywhere
+    else. Same loss, same gradients. The hand-derived step is float32 only: ``amp`` must then be
+    float32 (engine.device.resolve_precision makes it so)."""
+    layers = hand_derived_layers(critic, objective, conditional)
+    if layers:
+        if amp.enabled:
+            raise ValueError("the hand-derived MLP penalty step computes in float32 only")
+        return HandDerivedGradients(layers, rng)
+    return AutogradGradients(critic, objective, rng, amp)
 
 
 def n_critic_for(gen_iter: int, n_critic: int, warmup: bool) -> int:
@@ -96,8 +180,9 @@ class TrainingStep:
     def __init__(self, generator: torch.nn.Module, critic: torch.nn.Module, opt_generator: torch.optim.Optimizer,
                  opt_critic: torch.optim.Optimizer, objective: Objective, data, rng: torch.Generator, *,
                  batch_size: int, z_dim: int, conditional: bool, clip_before_step: bool,
-                 critic_gradients: CriticGradients):
+                 critic_gradients: CriticGradients, amp: MixedPrecision = FP32):
         self.generator, self.critic = generator, critic
+        self.amp = amp
         self.opt_generator, self.opt_critic = opt_generator, opt_critic
         self.objective, self.data, self.rng = objective, data, rng
         self.m, self.z_dim, self.conditional = batch_size, z_dim, conditional
@@ -129,14 +214,18 @@ class TrainingStep:
         # critic sees with both halves and the gradient penalty with its interpolates.
         y = labels if self.conditional else None
         z = self.draw_noise(self.m)
-        with torch.no_grad():  # the plain module: no gradient, so nothing for DDP to do
+        with torch.no_grad(), self.amp.autocast():  # the plain module: no gradient, nothing for DDP to do
             fake = self.generator_plain(z) if y is None else self.generator_plain(z, y)
+        fake = fake.float()  # the batch the critic and the penalty see is float32, as the real one
         if clip and self.clip_before_step:  # the reference code's order
             clip_parameters(self.critic_params, c)
         self.opt_critic.zero_grad(set_to_none=True)
         out = self.critic_gradients(real, fake, y, hp["gp_lambda"])
+        scaler = self.amp.critic_scaler
+        if scaler is not None and record:
+            scaler.unscale_(self.opt_critic)  # the recorded norm is the true gradient's
         norm = grad_norm(self.critic_params) if record else None
-        self.opt_critic.step()
+        self.amp.step(self.opt_critic, scaler)
         if clip and not self.clip_before_step:
             clip_parameters(self.critic_params, c)
         return out, norm
@@ -149,14 +238,16 @@ class TrainingStep:
         critic.requires_grad_(False)
         try:
             z = self.draw_noise(self.m)
-            if self.conditional:  # labels drawn as the data's are
-                y = self.draw_labels(self.m)
-                loss = self.objective.generator_loss(critic(self.generator(z, y), y))
-            else:
-                loss = self.objective.generator_loss(critic(self.generator(z)))
+            with self.amp.autocast():
+                if self.conditional:  # labels drawn as the data's are
+                    y = self.draw_labels(self.m)
+                    f_fake = critic(self.generator(z, y), y)
+                else:
+                    f_fake = critic(self.generator(z))
+            loss = self.objective.generator_loss(f_fake.float())
             self.opt_generator.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_generator.step()
+            self.amp.backward(loss, self.amp.generator_scaler)
+            self.amp.step(self.opt_generator, self.amp.generator_scaler)
         finally:
             critic.requires_grad_(True)
         return loss.detach()
@@ -183,7 +274,16 @@ class TrainingStep:
         # ---- statistics, on the device (no sync)
         cf = (clip_fraction(self.critic_params, hp["clip_value"]) if self.objective.clips_weights
               else out.w_estimate.new_zeros(()))
-        nonfinite = (~torch.isfinite(loss_sum) | ~torch.isfinite(g_loss) | ~torch.isfinite(norm)).float()
+        if self.amp.critic_scaler is None:
+            nonfinite = (~torch.isfinite(loss_sum) | ~torch.isfinite(g_loss) | ~torch.isfinite(norm)).float()
+        else:
+            # fp16: gradients that overflow are the scaler's (it skipped that step and lowered the
+            # scale), not a NaN of the run; the losses, float32 from the passes, still count, and so
+            # does a scale fallen below 1 (skipping on: the gradients are NaN whatever the scale,
+            # the run itself has diverged). The skipped step's norm is not a measurement: NaN.
+            nonfinite = (~torch.isfinite(loss_sum) | ~torch.isfinite(g_loss)
+                         | (self.amp.min_scale() < 1.0)).float()
+            norm = torch.where(torch.isfinite(norm), norm, torch.full_like(norm, float("nan")))
         q = (torch.quantile(out.grad_norms.float(), self._quantiles) if out.grad_norms is not None
              else self._quantiles.new_zeros(len(GRAD_QUANTILES)))
         torch.cat((torch.stack((w_sum / n_critic, loss_sum / n_critic, g_loss, gp_sum / n_critic, cf, norm)), q,

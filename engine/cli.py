@@ -43,6 +43,16 @@ def _fmt_time(s: float) -> str:
     return format_duration(s, "--:--")
 
 
+def _start_detail(ev: dict) -> str:
+    """The start line: the device, how the run uses it (precision and its reason...), warnings."""
+    text = f"on {ev.get('device', '?')}"
+    if ev.get("performance"):
+        text += f": {ev['performance']}"
+    if ev.get("warnings"):
+        text += "; " + "; ".join(ev["warnings"])
+    return text
+
+
 class Progress:
     """Progress on stderr: one live line on a terminal, plain periodic lines otherwise."""
 
@@ -90,14 +100,14 @@ class Progress:
 
     def on_event(self, ev) -> None:
         kind = ev.get("type")
-        if kind in ("edit", "pause", "resume", "error", "critic_overfitting") or (
-                kind == "start" and ev.get("warnings")):
+        if kind in ("edit", "pause", "resume", "error", "critic_overfitting", "start", "resume_run"):
             if self.tty:
                 self.stream.write("\r\033[K")
             detail = {"edit": lambda: f"{ev['key']} {ev['old']} -> {ev['new']}",
                       "error": lambda: ev.get("message", ""),
                       "critic_overfitting": lambda: ev.get("message", ""),
-                      "start": lambda: "; ".join(ev.get("warnings", []))}.get(kind, lambda: "")()
+                      "start": lambda: _start_detail(ev),
+                      "resume_run": lambda: _start_detail(ev)}.get(kind, lambda: "")()
             self.stream.write(f"[it {ev.get('gen_iter')}] {kind} {detail}".rstrip() + "\n")
             self.stream.flush()
 

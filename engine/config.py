@@ -43,6 +43,8 @@ LABELLED_DATASETS_TEXT = ("8gaussians and 25gaussians (the mixture component), p
 NORMS = ("none", "layer", "batch")
 OPTIMISERS = ("adam", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+SWITCHES = ("auto", "on", "off")
 
 # Parameters the trainer accepts while running (Trainer.request_edit).
 LIVE_KEYS = {
@@ -114,7 +116,8 @@ def spec(default, help: str, *, symbol: str = "", unit: str = "", choices: tuple
 @dataclass
 class DataConfig:
     name: str = spec("8gaussians", "Data set. Toy sets are generated on the fly; image sets are loaded "
-                     "once and kept on the device.", choices=DATASETS)
+                     "once and kept on the device (on the host when they would take more than half of a GPU's "
+                     "free memory: see [train] pin_memory).", choices=DATASETS)
     path: str = spec("", "File or folder of the data set (points, folder, mnist, cifar10, npz). Relative paths "
                      "are resolved against the config file's folder.", kind="path")
     image_size: int = spec(32, "Images are centre-cropped and resized to this many pixels a side.",
@@ -219,6 +222,27 @@ class TrainConfig:
     threads: int = spec(0, "CPU threads for training. 0 = automatic: tuned while training, fewer when other programs "
                         "take cores, all of them on a quiet machine (image runs are then repeatable bit for bit only "
                         "while the count stays the same); N = exactly N.", min=0, max=1024)
+    precision: str = spec("auto", "Number format of the network passes of training (the critic on real and fake "
+                          "images, the generator's forward, the generator step), by torch.autocast: 'fp32'; 'bf16' "
+                          "(bfloat16); 'fp16' (float16, with a gradient scaler per network whose state is kept in "
+                          "checkpoints). The gradient penalty, the losses, the weights, the optimisers, the moving "
+                          "average, samples and evaluations stay float32 whatever is chosen. 'auto': on CUDA bf16 "
+                          "where the GPU supports it, else fp16; on the CPU bf16 for DCGAN networks when the CPU "
+                          "has native bf16 instructions, else fp32; fp32 on Apple MPS and for 2-D point sets. The "
+                          "hand-derived MLP penalty step (the toy presets) always runs in fp32. The choice and its "
+                          "reason are shown when the run starts.", choices=PRECISIONS)
+    channels_last: str = spec("auto", "Memory layout of the DCGAN networks and the image batches: 'on' = "
+                              "channels-last (NHWC), which convolution libraries run faster on most hardware; "
+                              "'off' = PyTorch's default (NCHW). 'auto': on for DCGAN networks on CUDA, and on the "
+                              "CPU in fp32 and bf16, where it measured as fast or faster (engine.device has the "
+                              "figures); off for MLP networks, which have no image layout.", choices=SWITCHES)
+    cudnn_benchmark: bool = spec(True, "CUDA only: let cuDNN time its convolution algorithms on the first batches "
+                                 "and keep the fastest (torch.backends.cudnn.benchmark). The batch shape never "
+                                 "changes during a run, so the search is paid once. Ignored on the CPU and MPS.")
+    pin_memory: bool = spec(True, "CUDA only: image sets too large to keep on the GPU stay in host memory and each "
+                            "batch is gathered there into page-locked (pinned) memory, from which it is copied "
+                            "to the GPU without blocking. Ignored on the CPU and MPS, and for sets kept on the "
+                            "GPU.")
     tensorboard: bool = spec(False, "Also write TensorBoard event files in the run folder (tensorboard/): every "
                              "metrics column, the sample pictures, edits, pauses and the config. Needs the "
                              "tensorboard package: pip install 'wgan-studio[tensorboard]'.")

@@ -223,8 +223,7 @@ class ShardedImages(DataSource):
 
     def sample(self, n, generator):
         i = self._draw(n, generator)
-        x = self.data.images[i].to(torch.float32).div_(127.5).sub_(1.0)
-        return x, (self.data.labels[i] if self.data.labels is not None else None)
+        return self.data.batch(i), (self.data.labels[i] if self.data.labels is not None else None)
 
     def sample_labels(self, n, generator):
         return self.data.labels[self._draw(n, generator)]
@@ -290,6 +289,11 @@ def wrap(module: nn.Module, ctx: DistContext) -> DDP:
     if ctx.device.type == "cuda" and has_batchnorm(module):
         module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    # Channels-last networks of grey images: a weight with one input or output channel has a layout
+    # the format leaves ambiguous (a size-1 dimension), and the convolution kernels return its
+    # gradient with either stride for that dimension. DDP compares strides literally and would warn
+    # at every backward that it copies this 16-float gradient into its bucket; the copy is correct.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     # find_unused_parameters=False: every parameter takes part in each backward (see the module's
     # docstring, trap 2); broadcast_buffers: rank 0's batch-norm statistics everywhere.
     return DDP(module, device_ids=ids, find_unused_parameters=False)
@@ -410,10 +414,12 @@ class DistributedTrainer(Trainer):
             gens.after = AllReduceGradients(list(self.critic.parameters()), ctx.world_size)
         else:
             gens.critic = self.ddp_critic
+        # the same mixed precision (autocast around the DDP modules' passes, the same scalers: their
+        # found-inf is taken from the all-reduced gradients, so every process skips the same steps)
         self.algorithm = step_cls(self.ddp_generator, self.ddp_critic, self.opt_generator, self.opt_critic,
                                   self.objective, self.train_data, self.rng, batch_size=m, z_dim=cfg.model.z_dim,
                                   conditional=self.conditional, clip_before_step=cfg.objective.clip_before_step,
-                                  critic_gradients=gens)
+                                  critic_gradients=gens, amp=old.amp)
         if slice_global_batch:
             self.algorithm.setup_slice(ctx.rank, ctx.world_size)
             gens.eps_draw = self.algorithm.eps

@@ -79,7 +79,7 @@ def generate(generator: torch.nn.Module, n: int, z_dim: int, seed: int, chunk: i
     if not k:
         if classes is not None:
             raise ValueError("classes given for a generator that is not conditional")
-        out = [frozen_bn_forward(generator, part.to(device)).float().cpu() for part in z.split(chunk)]
+        out = [frozen_bn_forward(generator, part.to(device)).float().contiguous().cpu() for part in z.split(chunk)]
         return torch.cat(out).numpy()
     classes = list(range(k)) if classes is None else [int(c) for c in classes]
     if any(not 0 <= c < k for c in classes):
@@ -87,7 +87,7 @@ def generate(generator: torch.nn.Module, n: int, z_dim: int, seed: int, chunk: i
     # class by class: a batch-norm generator (training mode, see frozen_bn_forward) normalises
     # over its batch, so one class's samples never depend on the other classes drawn
     out = [frozen_bn_forward(generator, zp.to(device), torch.full((len(zp),), c, dtype=torch.int64, device=device))
-           .float().cpu() for c in classes for zp in z.split(chunk)]
+           .float().contiguous().cpu() for c in classes for zp in z.split(chunk)]
     return torch.cat(out).numpy()
 
 

@@ -40,11 +40,12 @@ frozen_bn_forward = torch.no_grad()(looking_forward)
 @torch.no_grad()
 def forward_in_chunks(generator: torch.nn.Module, noise: torch.Tensor, labels: torch.Tensor | None,
                       chunk: int = 250) -> torch.Tensor:
-    """``g(noise[, labels])`` a chunk at a time, leaving batch-norm statistics as they are."""
+    """``g(noise[, labels])`` a chunk at a time, leaving batch-norm statistics as they are; in
+    PyTorch's default layout (a channels-last generator's images are NCHW again)."""
     if labels is None:
-        return torch.cat([frozen_bn_forward(generator, z) for z in noise.split(chunk)])
+        return torch.cat([frozen_bn_forward(generator, z) for z in noise.split(chunk)]).contiguous()
     return torch.cat([frozen_bn_forward(generator, z, y)
-                      for z, y in zip(noise.split(chunk), labels.split(chunk), strict=True)])
+                      for z, y in zip(noise.split(chunk), labels.split(chunk), strict=True)]).contiguous()
 
 
 def class_rows(noise: torch.Tensor, num_classes: int, max_rows: int | None = None
@@ -103,7 +104,7 @@ def sample_payload(sampler: torch.nn.Module, critic: torch.nn.Module, noise: tor
     """The picture of ``sampler`` on the fixed ``noise``: generated points or images, and on toy
     sets the real points ``display_real`` and the critic's value on a ``field_res`` x ``field_res``
     grid with its gradient arrows (none unless ``arrows``)."""
-    fake = frozen_bn_forward(sampler, noise, labels).float()
+    fake = frozen_bn_forward(sampler, noise, labels).float().contiguous()  # NCHW from a channels-last net too
     payload: dict = {"kind": "toy" if data.kind == "toy" else "image", "gen_iter": gen_iter, "averaged": averaged}
     if labels is not None:
         # one row per class: the row's class is labels[row * nrow]

@@ -32,13 +32,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .algorithm import TrainingStep, choose_critic_gradients, n_critic_for
+from .algorithm import MixedPrecision, TrainingStep, choose_critic_gradients, hand_derived_layers, n_critic_for
 from .checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
 from .config import LIVE_KEYS, Config, ConfigError, config_from_dict, unlabelled_message, validate
 from .control import RunControl
 from .data import DataSource, make_data
 from .data.toy import ToyData
-from .device import describe, pick_device
+from .device import apply_cudnn_benchmark, describe, pick_device, resolve_performance
 from .evaluation import (
     EVAL_POINTS,
     Evaluator,
@@ -117,13 +117,25 @@ class Trainer:
         self.conditional = self.num_classes > 0
         seed_everything(seed)
         self.generator, self.critic = build_models(cfg, self.data.shape, self.num_classes)
-        self.generator.to(self.device)
-        self.critic.to(self.device)
+        self.objective = get_objective(cfg.objective.kind, divergence=cfg.objective.divergence,
+                                       fgan_generator=cfg.objective.fgan_generator)
+        # How the run uses its device ([train] precision, channels_last, cudnn_benchmark, pin_memory):
+        # decided once, here, with the reasons the "start" event carries (engine.device).
+        self.performance = resolve_performance(
+            cfg, self.device, image=not self.is_toy,
+            hand_derived=hand_derived_layers(self.critic, self.objective, self.conditional) is not None)
+        self.warnings = list(self.warnings) + self.performance.warnings
+        fmt = self.performance.memory_format
+        self.generator.to(self.device, memory_format=fmt)
+        self.critic.to(self.device, memory_format=fmt)
+        for d in (self.data, self.heldout):
+            if hasattr(d, "memory_format"):  # image batches in the networks' layout
+                d.memory_format = fmt
+        apply_cudnn_benchmark(self.performance.cudnn_benchmark, self.device)
+        self.amp = MixedPrecision(self.performance.autocast_dtype, self.device.type, self.performance.grad_scaler)
         # The moving average of the generator's weights (config [model] ema_decay): what samples,
         # evaluations and exports show. None: they use the generator itself.
         self._ema = WeightAverage(self.generator, cfg.model.ema_decay) if cfg.model.ema_decay > 0 else None
-        self.objective = get_objective(cfg.objective.kind, divergence=cfg.objective.divergence,
-                                       fgan_generator=cfg.objective.fgan_generator)
         self.hp = {k: cfg.get(f"{s}.{n}") for k, (s, n) in LIVE_KEYS.items()}
         self.opt_critic = self._make_optimiser(self.critic, self.hp["lr_critic"])
         self.opt_generator = self._make_optimiser(self.generator, self.hp["lr_generator"])
@@ -134,8 +146,9 @@ class Trainer:
         self.algorithm = TrainingStep(
             self.generator, self.critic, self.opt_generator, self.opt_critic, self.objective, self.data, self.rng,
             batch_size=cfg.train.batch_size, z_dim=cfg.model.z_dim, conditional=self.conditional,
-            clip_before_step=cfg.objective.clip_before_step,
-            critic_gradients=choose_critic_gradients(self.critic, self.objective, self.conditional, self.rng))
+            clip_before_step=cfg.objective.clip_before_step, amp=self.amp,
+            critic_gradients=choose_critic_gradients(self.critic, self.objective, self.conditional, self.rng,
+                                                     self.amp))
 
         # -------- fixed batches (made on the CPU so every device shows the same noise)
         aux = torch.Generator().manual_seed(seed + 7919)
@@ -160,8 +173,7 @@ class Trainer:
             pick = torch.Generator().manual_seed(seed + 32452843)
             take = [torch.randperm(len(d), generator=pick)[:n].to(self.device) for d in (self.heldout, self.data)]
             self.probe_heldout, self.probe_train = (
-                (d.images[i].to(torch.float32).div_(127.5).sub_(1.0),
-                 d.labels[i] if self.conditional and d.labels is not None else None)
+                (d.batch(i), d.labels[i] if self.conditional and d.labels is not None else None)
                 for d, i in zip((self.heldout, self.data), take, strict=True))
         # Conditional runs: the evaluation batch is generated with the real evaluation set's
         # labels; the samples show one row per class (fixed labels, kept in the checkpoint).
@@ -260,6 +272,8 @@ class Trainer:
             self.critic.load_state_dict(state["critic"])
             self.opt_generator.load_state_dict(state["opt_generator"])
             self.opt_critic.load_state_dict(state["opt_critic"])
+            # fp16's gradient scalers (absent from checkpoints of other precisions: fresh scalers)
+            self.amp.load_state_dict(state.get("grad_scalers"))
             if self._ema is not None:
                 if state.get("generator_ema") is not None:
                     self._ema.model.load_state_dict(state["generator_ema"])
@@ -299,6 +313,7 @@ class Trainer:
             "critic": self.critic.state_dict(),
             "opt_generator": self.opt_generator.state_dict(),
             "opt_critic": self.opt_critic.state_dict(),
+            "grad_scalers": self.amp.state_dict(),
             "hp": dict(self.hp),
             "rng": capture_rng(self.rng),
             "fixed_noise": self.fixed_noise.cpu(),
@@ -711,7 +726,7 @@ class Trainer:
             if self._resumed:
                 self._restore_evaluation_history()
             self._event("resume_run" if self._resumed else "start", device=describe(self.device),
-                        total=self.total_iters, warnings=self.warnings)
+                        total=self.total_iters, warnings=self.warnings, **self.performance.as_event())
         for w in self.warnings:
             warnings.warn(w, stacklevel=3)
         self.recorder.restart_clock(self.gen_iter)
@@ -801,6 +816,7 @@ class Trainer:
             "total_iters": self.total_iters,
             "elapsed_s": round(self._elapsed(), 3),
             "device": describe(self.device),
+            "precision": self.performance.precision.value,
             "its_per_sec": round(self.gen_iter / self._elapsed(), 3) if self._elapsed() > 0 else None,
             "preset_description": self.config.description,
             "last_metrics": {k: v for k, v in self.last_metrics.items() if np.isfinite(v)},

@@ -56,6 +56,19 @@ def test_empty_file_gives_defaults(tmp_path):
     assert cfg.to_dict() == Config().to_dict()
 
 
+def test_device_settings_default_to_automatic_and_round_trip(tmp_path):
+    # a file written before the keys existed: automatic choices (engine.device.resolve_performance)
+    t = load_config(write(tmp_path, "[train]\niterations = 5\n")).train
+    assert (t.precision, t.channels_last, t.cudnn_benchmark, t.pin_memory) == ("auto", "auto", True, True)
+    cfg = load_config(write(tmp_path, "[train]\nprecision = 'fp16'\nchannels_last = 'off'\ncudnn_benchmark = false\n"
+                                      "pin_memory = false\n"))
+    again = loads_config(dumps_config(cfg)).train
+    assert (again.precision, again.channels_last, again.cudnn_benchmark, again.pin_memory) == ("fp16", "off", False,
+                                                                                                False)
+    assert "gradient penalty" in SCHEMA["train.precision"].help  # the form's tooltip says it stays float32
+    assert not any(SCHEMA[f"train.{k}"].live for k in ("precision", "channels_last", "cudnn_benchmark", "pin_memory"))
+
+
 @pytest.mark.parametrize("text, key, value_shown, allowed", [
     ("[objective]\nclip_value = -1.0\n", "[objective] clip_value", "-1.0", "(0, 10]"),
     ("[objective]\nkind = 'wgan'\n", "[objective] kind", "'wgan'", "'wgan-gp'"),
@@ -68,6 +81,11 @@ def test_empty_file_gives_defaults(tmp_path):
     ("[data]\nname = 'folder'\n", "[data] path", "''", "folder"),
     ("[model]\ncritic_norm = 'batch'\n", "[model] critic_norm", "'batch'", "'layer'"),
     ("config_version = 99\n", "config_version", "99", "1 to 1"),
+    ("[train]\nprecision = 'fp8'\n", "[train] precision", "'fp8'", "'auto', 'fp32', 'bf16', 'fp16'"),
+    ("[train]\nprecision = 16\n", "[train] precision", "16", "'auto', 'fp32', 'bf16', 'fp16'"),
+    ("[train]\nchannels_last = true\n", "[train] channels_last", "True", "'auto', 'on', 'off'"),
+    ("[train]\ncudnn_benchmark = 'yes'\n", "[train] cudnn_benchmark", "'yes'", "true or false"),
+    ("[train]\npin_memory = 1\n", "[train] pin_memory", "1", "true or false"),
 ])
 def test_bad_values_name_file_key_value_and_allowed(tmp_path, text, key, value_shown, allowed):
     p = write(tmp_path, text)

@@ -32,5 +32,5 @@ def make_data(cfg: Config, device: torch.device | str = "cpu") -> DataSource:
     if name in IMAGE_DATASETS:
         from .images import ImageData, load_images
         images, labels = load_images(cfg)
-        return ImageData(name, images, labels, device=device)
+        return ImageData(name, images, labels, device=device, pin_memory=cfg.train.pin_memory)
     raise ConfigError("unknown data set", key="[data] name", value=name)  # pragma: no cover

@@ -27,10 +27,14 @@ def describe_event(ev: dict) -> str:
         text = f"edit {key} ({LIVE_SYMBOLS.get(key, key)}) {_g(ev.get('old'))} → {_g(ev.get('new'))}"
     elif kind == "start":
         text = f"started on {ev.get('device', '?')}, {ev.get('total', '?')} generator iterations"
+        if ev.get("performance"):
+            text += f"; {ev['performance']}"
         if ev.get("warnings"):
             text += "; warnings: " + " ".join(ev["warnings"])
     elif kind == "resume_run":
         text = f"continued on {ev.get('device', '?')}, up to {ev.get('total', '?')} generator iterations"
+        if ev.get("performance"):
+            text += f"; {ev['performance']}"
     elif kind in ("stop", "finish"):
         text = f"{'stopped' if kind == 'stop' else 'finished'} after {_g(ev.get('elapsed_s', 0.0))} s of training"
     elif kind == "error":

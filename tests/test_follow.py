@@ -148,7 +148,7 @@ def test_follow_and_steer_a_run_in_another_process(tmp_path):
         wait_until(lambda: len(seen) >= 20 or follow() and False, 120, proc=proc, what="20 rows")
         assert ctl_main([str(out), "pause"]) == 0  # waits for the outcome
         wait_until(lambda: follow().state == "paused", 60, proc=proc, what="paused")
-        assert ctl_main([str(out), "set", "lr_critic=2e-4"]) == 0
+        assert ctl_main([str(out), "set", "lr_critic=3e-4"]) == 0
         assert ctl_main([str(out), "set", "batch_size=3"]) == 2  # wgan-ctl refuses at once: not live
         # ... and so does the trainer when such a request (or a malformed one) reaches the folder anyway
         not_live = json.dumps({"action": "set", "key": "batch_size", "value": 3, "created": time.time()})
@@ -172,7 +172,7 @@ def test_follow_and_steer_a_run_in_another_process(tmp_path):
                                                               ("resume", "applied"), ("stop", "applied")]
     assert "cannot be changed during a run" in reqs[2]["reason"] and "malformed" in reqs[3]["reason"]
     edit = next(e for e in events if e["type"] == "edit")
-    assert edit["key"] == "lr_critic" and edit["new"] == 2e-4 and edit["gen_iter"] >= reqs[1]["gen_iter"]
+    assert edit["key"] == "lr_critic" and edit["new"] == 3e-4 and edit["gen_iter"] >= reqs[1]["gen_iter"]
     pause = next(e for e in events if e["type"] == "pause")
     assert pause["gen_iter"] == reqs[0]["gen_iter"]
     assert f.poll().state == "stopped" and events[-1]["type"] == "stop"

@@ -27,7 +27,7 @@ def test_every_metrics_column_pictures_edits_and_config_reach_tensorboard(tmp_pa
     folder = tmp_path / "run"
     t = Trainer(cfg, folder)
     assert any(isinstance(o, TensorBoardLog) for o in t.observers)
-    t.request_edit(lr_critic=2e-4)
+    t.request_edit(lr_critic=3e-4)
     t.run()
     acc = _read(folder)
     tags = acc.Tags()

@@ -40,24 +40,24 @@ def test_enter_applies_a_steer_field_and_the_run_shortcuts_work_again(qtbot, win
     window.activateWindow()
     field.setFocus()
     field.lineEdit().selectAll()
-    qtbot.keyClicks(field, "0.0002")
+    qtbot.keyClicks(field, "0.0003")
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert "requested" in window.steer.status.text(), "Enter applied the value (at the next iteration)"
     assert not field.hasFocus(), "Enter gives the focus back to the window"
     qtbot.keyClick(window.focusWidget() or window, Qt.Key.Key_Space)
     wait_state(qtbot, window, "running")
-    qtbot.waitUntil(lambda: trainer.hp["lr_critic"] == 2e-4, timeout=30_000)
-    assert field.text() == "0.0002"
+    qtbot.waitUntil(lambda: trainer.hp["lr_critic"] == 3e-4, timeout=30_000)
+    assert field.text() == "0.0003"
 
     # From a focused field: Space pauses, Ctrl+E exports, and neither edits the field.
     field.setFocus()
     qtbot.keyClick(field, Qt.Key.Key_Space)
     wait_state(qtbot, window, "paused")
-    assert field.text() == "0.0002"
+    assert field.text() == "0.0003"
     qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.export_dialog is not None, timeout=60_000)
     window.export_dialog.reject()
-    assert field.text() == "0.0002"
+    assert field.text() == "0.0003"
     stop(qtbot, window)
 
 

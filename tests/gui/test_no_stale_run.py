@@ -139,7 +139,7 @@ def plots_checks(qtbot, window):
         assert not any(line.isVisible() for line in plots._vlines)
         # The empty plots do not keep the axes of A's iterations and values.
         for p in plots.plots:
-            if p is plots.lip_plot:  # its target line at 1 stays in view
+            if p in (plots.lip_plot, plots.confident_plot):  # their lines at 1 (target, ceiling) stay in view
                 (x0, x1), (y0, y1) = p.vb.viewRange()
                 assert [x0, x1] == list(EMPTY_RANGE) and y0 < 1 < y1 and y1 - y0 < 2, p.vb.viewRange()
             elif p is not plots.lr_plot:

@@ -41,9 +41,9 @@ def test_nonfinite_banner_then_lower_learning_rates_and_resume(qtbot, window):
     assert len(x) and x[-1] == back and np.isfinite(window.plots.buf.view("w_estimate")).all()
     # The engine restored the checkpoint's live values; Steer shows them.
     old_c, old_g = trainer.hp["lr_critic"], trainer.hp["lr_generator"]
-    assert (old_c, old_g) == (ev["lr_critic"], ev["lr_generator"]) == (1e-4, 1e-4)
+    assert (old_c, old_g) == (ev["lr_critic"], ev["lr_generator"]) == (2e-4, 2e-4)  # the toy preset's
     assert window.steer.lr_critic.value() == pytest.approx(old_c)
-    assert "1e-05" in banner.lower_button.toolTip()
+    assert "2e-05" in banner.lower_button.toolTip()
 
     qtbot.mouseClick(banner.lower_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: trainer.gen_iter >= back + 10, timeout=60_000)
@@ -58,7 +58,7 @@ def test_nonfinite_banner_then_lower_learning_rates_and_resume(qtbot, window):
     assert ("lr_generator", old_g, pytest.approx(old_g / 10), back) in lowered
     kinds = [e["type"] for e in events]
     assert "resume" in kinds[kinds.index("nonfinite"):]
-    qtbot.waitUntil(lambda: any(text == "α_D 0.0001→1e-05" for _, text in window.plots.markers), timeout=30_000)
+    qtbot.waitUntil(lambda: any(text == "α_D 0.0002→2e-05" for _, text in window.plots.markers), timeout=30_000)
 
     stop(qtbot, window)
     # The run went on from the checkpoint: no gap, no repeat, no NaN row in metrics.csv.

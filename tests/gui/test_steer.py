@@ -51,12 +51,13 @@ def test_learning_rate_and_n_critic_edits(qtbot, window):
     wait_state(qtbot, window, "running")
     qtbot.waitUntil(lambda: window.steer.lr_critic.isEnabled(), timeout=30_000)
     trainer = window.trainer
+    assert trainer.hp["lr_critic"] == 2e-4  # the toy preset's
     window.steer.request("lr_critic", 3e-4)
     window.steer.request("n_critic", 2)
     qtbot.waitUntil(lambda: trainer.hp["lr_critic"] == 3e-4 and trainer.hp["n_critic"] == 2, timeout=30_000)
     assert trainer.opt_critic.param_groups[0]["lr"] == 3e-4
     qtbot.waitUntil(lambda: len(window.plots.markers) == 2, timeout=60_000)
-    assert {t for _, t in window.plots.markers} == {"α_D 0.0001→0.0003", "n_critic 5→2"}
+    assert {t for _, t in window.plots.markers} == {"α_D 0.0002→0.0003", "n_critic 5→2"}
     window.stop()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
 

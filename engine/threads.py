@@ -31,6 +31,11 @@ TRIAL_ITS = 3        # ... and at least this many timed iterations
 SWITCH_GAIN = 0.08   # a candidate must be this much faster than the current count to replace it
 SLOWER, FASTER = 1.3, 0.88  # iterations this much slower or faster than at the last trial: look again now
 RECENT = 8           # iterations the drift is judged on
+# An iteration this much slower than at the last trial is a jump, not drift: two plain ones in a row
+# start a trial at once (a busy neighbour can make 2 threads 10x slower, and 8 such iterations
+# took over a minute on the digits preset); and a candidate this much slower than the best one
+# measured in the same trial is dropped after one iteration instead of TRIAL_ITS.
+JUMP = 2.5
 
 
 def default_threads() -> int:
@@ -73,6 +78,8 @@ class ThreadTuner:
         self._skip_next = False
         self._reference: float | None = None  # the current count's median at the last trial
         self._recent: list[float] = []
+        self._jumps = 0
+        self._baseline: float | None = None
 
     @property
     def active(self) -> bool:
@@ -91,14 +98,21 @@ class ThreadTuner:
         if self._trying is None:
             if plain:
                 self._recent = (self._recent + [dt])[-RECENT:]
-            if now >= self._next_trial or self._drifted():
+                jump = self._reference is not None and dt > JUMP * self._reference
+                self._jumps = self._jumps + 1 if jump else 0
+            if now >= self._next_trial or self._drifted() or self._jumps >= 2:
                 self._start_trial(now)
             return
+        hopeless = False
         if plain and not self._skip_next:
             self._times.setdefault(self._trying, []).append(dt)
+            measured = [statistics.median(t) for c, t in self._times.items() if t and c != self._trying]
+            if self._baseline is not None:
+                measured.append(self._baseline)
+            hopeless = bool(measured) and dt > JUMP * min(measured)
         self._skip_next = False
         done = (len(self._times.get(self._trying, [])) >= self.trial_its and now - self._trial_start >= self.trial_s)
-        if done:
+        if done or hopeless:
             self._next_candidate(now)
 
     def interrupted(self) -> None:
@@ -113,7 +127,10 @@ class ThreadTuner:
         return ratio > SLOWER or ratio < FASTER
 
     def _start_trial(self, now: float) -> None:
+        # the current count's speed just before the trial (a jump: the slow iterations themselves)
+        self._baseline = statistics.median(self._recent[-3:]) if len(self._recent) >= 3 else None
         self._recent = []
+        self._jumps = 0
         # The current count last, so it is measured in the same conditions as the others.
         self._queue = [c for c in self.choices if c != self.current] + [self.current]
         self._times = {}

@@ -109,3 +109,19 @@ def test_the_trainer_tunes_its_threads_only_when_asked(monkeypatch):
         assert torch.get_num_threads() == 1  # a fixed count, set on the training thread
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_sudden_tenfold_slowdown_is_met_within_a_few_iterations():
+    """A busy neighbour with threads of its own: 2 threads 10x slower (seen on the digits preset),
+    which eight iterations of drift would take 8 s of 1 s iterations to notice."""
+    m = Machine()
+    m.run(30)
+    m.speeds = {2: 1.0, 1: 0.19}
+    start = m.clock.now
+    while m.threads == 2 or m.tuner._trying is not None:
+        m.run(0.01)
+        assert m.clock.now - start < 5, m.tuner.history  # under 5 of the slow iterations, trial included
+    assert m.tuner.current == 1
+    m.time_at = {1: 0.0, 2: 0.0}
+    m.run(120)
+    assert m.time_at[2] / 120 < 0.05, "no flip-flop back to the slow count"

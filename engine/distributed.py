@@ -594,10 +594,13 @@ class DistributedTrainer(Trainer):
         trainer.resumed_from = point
         return trainer
 
-    def _start(self) -> None:
-        super()._start()
+    def _take_threads(self) -> None:
+        super()._take_threads()
         if self._shared_threads is not None:
             torch.set_num_threads(self._shared_threads)
+
+    def _start(self) -> None:
+        super()._start()
         note = getattr(self, "resume_note", None)
         if note and self.dist.is_main:
             self._event("resume_not_bit_exact", message=note)

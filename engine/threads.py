@@ -119,6 +119,12 @@ class ThreadTuner:
         """The loop stopped for a while (a pause): the next interval is not an iteration's time."""
         self._last = None
 
+    def resume(self) -> None:
+        """Set the count again (the candidate on trial, else the chosen one) for a loop that starts
+        again after the count was given back (:meth:`engine.Trainer.run` gives it back at its end)."""
+        self._apply(self._trying if self._trying is not None else self.current)
+        self.interrupted()
+
     # ------------------------------------------------------------------ trials
     def _drifted(self) -> bool:
         if self._reference is None or len(self._recent) < RECENT:

@@ -714,8 +714,8 @@ class Trainer:
     # ================================================================== the run
     def _start(self) -> None:
         self._started = True
-        if self.device.type == "cpu" and self.config.train.threads > 0:
-            torch.set_num_threads(self.config.train.threads)  # on the training thread: it runs the ops
+        if self.device.type == "cpu":
+            self._take_threads()
         if self._inbox is not None:
             self._inbox.restart()  # requests written before this part of the run are stale
         if self.run_dir is not None:
@@ -731,14 +731,38 @@ class Trainer:
             warnings.warn(w, stacklevel=3)
         self.recorder.restart_clock(self.gen_iter)
 
+    def _take_threads(self) -> None:
+        """The run's CPU thread count, set on the training thread (it runs the ops)."""
+        if self.config.train.threads > 0:
+            torch.set_num_threads(self.config.train.threads)
+        elif self._threads is not None:
+            self._threads.resume()
+
     def run(self, iterations: int | None = None) -> dict:
         """Train until ``iterations`` generator iterations in all (default: the config's), a
         stop request or an error. Returns the summary. Errors are recorded, the last good
-        checkpoint is kept, and the exception is raised again."""
+        checkpoint is kept, and the exception is raised again.
+
+        The CPU thread count (a fixed ``[train] threads``, or the tuner's choice) is PyTorch's
+        process-wide setting, which every thread started later inherits: it is given back when
+        the run ends. Kept, a count the tuner was trying when the run ended (or chose under
+        load) became the next run's ceiling in the same process, and the studio, which runs
+        every run in one process, trained its second and later runs on one thread
+        (benchmarks/gui_overhead.py)."""
+        threads_before = torch.get_num_threads() if self.device.type == "cpu" else None
+        try:
+            return self._run(iterations)
+        finally:
+            if threads_before is not None and torch.get_num_threads() != threads_before:
+                torch.set_num_threads(threads_before)
+
+    def _run(self, iterations: int | None) -> dict:
         if iterations is not None:
             self.total_iters = iterations
         if not self._started:
             self._start()
+        elif self.device.type == "cpu":
+            self._take_threads()  # a later run() of this trainer: the count given back at the last one's end
         self._set_state("running")
         try:
             while self.gen_iter < self.total_iters:

@@ -104,9 +104,52 @@ def test_the_trainer_tunes_its_threads_only_when_asked(monkeypatch):
     auto.run(iterations=100)
     assert tuner.current == 1 and threads[0] == 1, tuner.history
     before = torch.get_num_threads()
+    seen = _ThreadsSeen()
     try:
-        Trainer(tiny_config(train__threads=1, train__iterations=1), None).run()
-        assert torch.get_num_threads() == 1  # a fixed count, set on the training thread
+        Trainer(tiny_config(train__threads=1, train__iterations=1), None, observers=[seen]).run()
+        assert seen.counts == {1}  # a fixed count, set on the training thread for the run ...
+        assert torch.get_num_threads() == before  # ... and given back at its end
+    finally:
+        torch.set_num_threads(before)
+
+
+class _ThreadsSeen:
+    """An observer noting the thread count the training thread runs with at each report."""
+
+    def __init__(self):
+        self.counts: set[int] = set()
+
+    def on_metrics(self, cols):
+        import torch
+
+        self.counts.add(torch.get_num_threads())
+
+
+def test_a_later_run_in_the_same_process_trains_on_every_thread_again(monkeypatch):
+    """The studio runs every run in one process and PyTorch's thread count is process-wide: a run
+    that ended while the tuner was trying one thread left the next run one thread, for good (its
+    tuner took the count it found as the most it may use), and it trained ~35% slower than the
+    same run from the command line (benchmarks/gui_overhead.py)."""
+    import torch
+
+    from engine import Trainer
+    from engine import threads as mod
+    from tests.helpers import tiny_config
+
+    monkeypatch.setattr(mod, "default_threads", lambda: 2)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    cfg = dict(train__threads=0, train__iterations=3, train__eval_every=0, train__sample_every=0,
+               train__checkpoint_every=0)
+    try:
+        first = Trainer(tiny_config(**cfg), None, observers=[_ThreadsSeen()])
+        first._threads._hold = 0.0  # a trial of one thread begins at the second iteration ...
+        first.run()                  # ... and the run ends before it does
+        assert 1 in first.observers[0].counts
+        assert torch.get_num_threads() == 2
+        seen = _ThreadsSeen()
+        Trainer(tiny_config(**cfg), None, observers=[seen]).run()
+        assert seen.counts == {2}
     finally:
         torch.set_num_threads(before)
 

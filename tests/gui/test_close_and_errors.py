@@ -129,14 +129,17 @@ class SlowCheckpoints:
         return path
 
 
-def close_during_checkpoint_write(qtbot, window, monkeypatch, release_after_ms: int) -> SlowCheckpoints:
-    slow = SlowCheckpoints()
+def close_during_checkpoint_write(qtbot, window, monkeypatch, release_after_ms: int | None,
+                                  slow: SlowCheckpoints | None = None) -> SlowCheckpoints:
+    """``release_after_ms`` None: the caller releases the write itself (``slow.release``)."""
+    slow = slow or SlowCheckpoints()
     monkeypatch.setattr(engine.trainer, "save_checkpoint", slow)
     use(window, tiny_config(live=True, train__checkpoint_every=5))
     window.start()
     qtbot.waitUntil(slow.writing.is_set, timeout=60_000)  # iteration 5's checkpoint is half written
     assert not slow.written and window.is_active()
-    QTimer.singleShot(release_after_ms, slow.release.set)  # the disk catches up while the window waits
+    if release_after_ms is not None:
+        QTimer.singleShot(release_after_ms, slow.release.set)  # the disk catches up while the window waits
     assert window.close() is True
     assert slow.release.is_set(), "the window closed before the checkpoint write could finish"
     return slow
@@ -159,9 +162,16 @@ def test_close_during_a_checkpoint_write_waits_for_it(qtbot, window, monkeypatch
 def test_close_during_a_very_slow_checkpoint_write_asks_to_keep_waiting(qtbot, window, monkeypatch):
     monkeypatch.delenv("WGAN_STUDIO_NO_CONFIRM")
     questions = []
-    window.question_handler = lambda title, text: questions.append(title) or True
+    slow = SlowCheckpoints()
+
+    def answer(title, text):  # "keep waiting"; the disk catches up once the window has asked
+        questions.append(title)
+        if title == "Still writing the checkpoint?":
+            slow.release.set()
+        return True
+    window.question_handler = answer
     window.close_timeout_s = 0.3
-    slow = close_during_checkpoint_write(qtbot, window, monkeypatch, release_after_ms=1500)
+    close_during_checkpoint_write(qtbot, window, monkeypatch, release_after_ms=None, slow=slow)
     assert questions[0] == "Stop training?"
     assert "Still writing the checkpoint?" in questions[1:]  # asked (and answered "keep waiting")
     assert not live_threads()

@@ -45,11 +45,16 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine import Config, Trainer
 
-LIVE_FIELD_RES = 40   # live heat map grid (the engine's pictures: engine.sampling.FIELD_RES, 64)
+# Live heat map grid (the engine's pictures: engine.sampling.FIELD_RES, 64). 32: 1,024 critic
+# evaluations, ~8 ms on 2 cores for the toy preset's critic, where 40 x 40 took ~11-13 ms and
+# 64 x 64 ~35 ms; the view draws it smoothly scaled.
+LIVE_FIELD_RES = 32
 REPORT_S = 0.2        # seconds between metrics reports of a run in the studio (see the module doc)
 # The share of training time the live toy pictures may take: they are made at most every
-# ``live_samples_s``, and less often when one takes longer than LIVE_BUDGET of that interval.
-LIVE_BUDGET = 0.02
+# ``live_samples_s``, and less often when one takes longer than LIVE_BUDGET of that interval
+# (a ~12 ms picture: one every 1.2 s). Every share of the training thread's time the studio
+# takes is a share of throughput lost (benchmarks/gui_overhead.py, issue 22 point 4).
+LIVE_BUDGET = 0.01
 
 log = logging.getLogger(__name__)
 

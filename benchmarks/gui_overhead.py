@@ -156,6 +156,18 @@ class _Sampler(threading.Thread):
         return [s for s in self.samples if t0 <= s[0] <= t1]
 
 
+def steady_rate(samples, iterations: int, lo: float = 0.2, hi: float = 0.9) -> float | None:
+    """Iterations per second between the samples at ``lo`` and ``hi`` of the run's iterations:
+    without the first iterations (a fresh process's first tensor operations, the headless side's
+    cold start, which the studio pays only in its first run of a session) and the end-of-run work
+    (the final evaluation, samples and checkpoint, the same on both sides)."""
+    inside = [(t, k) for t, k, *_ in samples if lo * iterations <= k <= hi * iterations]
+    if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+        return None
+    (t0, k0), (t1, k1) = inside[0], inside[-1]
+    return (k1 - k0) / (t1 - t0)
+
+
 def quiet_rate(samples, window_s: float = 1.0, max_other: float = 0.05) -> tuple[int, float]:
     """(iterations, seconds) summed over the ``window_s`` windows of a run in which other
     processes used at most ``max_other`` of a core."""
@@ -303,7 +315,7 @@ def measure(app, tmp: Path, preset: str, iterations: int, pairs: int, probe: boo
         late, late_training, probed = run["stalls"], run["stalls_training"], run["rate"]
         say(f"  studio run with the 10 ms probe: {probed:.2f} it/s, stall p99 {np.percentile(late, 99):.1f} ms, "
             f"max {np.nanmax(late):.1f} ms, GUI thread {run['gui_cpu']:.3f} cores")
-    head, gui, ratios, gui_cpu, train_cpu = [], [], [], [], []
+    head, gui, ratios, steady, gui_cpu, train_cpu = [], [], [], [], [], []
     quiet = {"headless": [0.0, 0.0], "studio": [0.0, 0.0]}
     for r in range(pairs):
         order = ("headless", "studio") if r % 2 == 0 else ("studio", "headless")
@@ -321,13 +333,17 @@ def measure(app, tmp: Path, preset: str, iterations: int, pairs: int, probe: boo
         gui.append(g)
         ratios.append(g / h)
         s = got["studio"]
+        sh, sg = steady_rate(got["headless"]["samples"], iterations), steady_rate(s["samples"], iterations)
+        if sh and sg:
+            steady.append(sg / sh)
         gui_cpu.append(s["gui_cpu"])
         train_cpu.append(s["train_cpu"])
         qh, qg = quiet_rate(got["headless"]["samples"]), quiet_rate(s["samples"])
         for key, (its, secs) in (("headless", qh), ("studio", qg)):
             quiet[key][0] += its
             quiet[key][1] += secs
-        say(f"  pair {r + 1} ({order[0]} first): headless {h:.2f} it/s   studio {g:.2f} it/s   ratio {g / h:.3f}   "
+        say(f"  pair {r + 1} ({order[0]} first): headless {h:.2f} it/s   studio {g:.2f} it/s   ratio {g / h:.3f}"
+            + (f" (steady {sg / sh:.3f})   " if sh and sg else "   ") +
             f"CPU: GUI thread {s['gui_cpu']:.3f}, training thread {s['train_cpu']:.2f} cores   "
             f"other {got['headless']['other']:.2f} / {s['other']:.2f} cores   load {os.getloadavg()[0]:.2f}")
         say(f"    thread tuner's trials (s/it by thread count -> chosen): headless {got['headless']['trials']}; "
@@ -336,6 +352,8 @@ def measure(app, tmp: Path, preset: str, iterations: int, pairs: int, probe: boo
     return {"preset": preset, "probe": probe, "studio_its_with_probe": probed, "iterations": iterations, "pairs": pairs,
             "pair_ratios": [round(x, 4) for x in ratios],
             "ratio_median_of_pairs": float(np.median(ratios)),
+            "steady_pair_ratios": [round(x, 4) for x in steady],
+            "steady_ratio_median_of_pairs": float(np.median(steady)) if steady else None,
             "headless_its": max(head), "studio_its": max(gui), "ratio_best_of_each": max(gui) / max(head),
             "headless_its_median": float(np.median(head)), "studio_its_median": float(np.median(gui)),
             "quiet_ratio": (gi / gs) / (hi / hs) if hs >= 10 and gs >= 10 else None,
@@ -351,6 +369,10 @@ def report(fig: dict) -> bool:
     say(f"{fig['preset']}")
     say(f"  ratio (median of {len(ratios)} pairs) {fig['ratio_median_of_pairs']:6.3f}   (target >= {TARGET:.2f}; "
         f"pairs {' '.join(f'{x:.3f}' for x in ratios)})")
+    if fig["steady_ratio_median_of_pairs"] is not None:
+        say(f"  steady ratio     {fig['steady_ratio_median_of_pairs']:6.3f}   (iterations 20-90% of each run, "
+            f"without a fresh process's start and the end-of-run work; pairs "
+            f"{' '.join(f'{x:.3f}' for x in fig['steady_pair_ratios'])})")
     say(f"  best of each     {fig['ratio_best_of_each']:6.3f}   (headless {fig['headless_its']:.2f} it/s, "
         f"studio {fig['studio_its']:.2f} it/s; medians {fig['headless_its_median']:.2f} / "
         f"{fig['studio_its_median']:.2f})")
@@ -369,7 +391,8 @@ def report(fig: dict) -> bool:
             f"p99 {fig['stall_p99_while_training_ms']:.1f} ms, "
             f"max {fig['stall_max_while_training_ms']:.1f} ms")
     responsive = not fig["probe"] or (fig["stall_p99_ms"] < 50 and fig["stall_max_ms"] < 200)
-    ok = fig["ratio_median_of_pairs"] >= TARGET and responsive
+    steady = fig["steady_ratio_median_of_pairs"]
+    ok = fig["ratio_median_of_pairs"] >= TARGET and (steady is None or steady >= TARGET) and responsive
     fig["pass"] = bool(ok)
     return ok
 

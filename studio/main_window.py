@@ -112,8 +112,9 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
             hints.colorSchemeChanged.connect(lambda *_: self.apply_theme())
 
         self.status_timer = QTimer(self)
-        # 2 Hz: every repaint holds the GIL that the training thread needs (see studio/panels/plots.py).
-        self.status_timer.setInterval(500)
+        # 1 Hz (elapsed time and ETA in seconds): every update and repaint holds the GIL that the
+        # training thread needs (see studio/panels/plots.py, benchmarks/gui_overhead.py).
+        self.status_timer.setInterval(1000)
         self.status_timer.timeout.connect(self._update_status)
         self.status_timer.start()
         self._update_actions()
@@ -529,7 +530,8 @@ class MainWindow(RunControl, ExportActions, QMainWindow):
     def _update_title(self) -> None:
         name = (self.run_path.name if (self.run_path and (self.is_active() or self.opened_run)) else None) \
             or self.preset_name or (self.config_path.name if self.config_path else "custom configuration")
-        modified = "*" if self.config_panel.is_modified() and not self.is_active() else ""
+        # is_modified() compares whole configurations: not while a run is active (no star then).
+        modified = "*" if not self.is_active() and self.config_panel.is_modified() else ""
         extra = ""
         if self.trainer is not None and self.run_state in ACTIVE:
             extra = f" {self.trainer.gen_iter}/{self.trainer.total_iters}"

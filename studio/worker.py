@@ -12,8 +12,11 @@ Threading model (STYLE.md, "Threads and signals"):
 - The engine calls its observers on the training thread. :class:`_Bridge` re-emits them as
   signals of the worker; the receivers live in the GUI thread, so Qt queues them. The signals
   carry plain NumPy arrays and dicts (``Signal(object)``); no Qt object crosses threads.
-- The engine already batches metrics (~10 reports a second), so nothing more is throttled
-  here except the live samples, made at most every ``live_samples_s``.
+- The engine batches metrics; the studio asks for a report every :data:`REPORT_S` (5 a second,
+  the plots' fastest redraw rate; ``wgan-train`` reports 10 a second): each report is a signal
+  that wakes the GUI thread, whose handling of the rows then holds the GIL the training thread
+  needs (benchmarks/gui_overhead.py). Nothing more is throttled here except the live samples,
+  made at most every ``live_samples_s``.
 
 Live samples cost training time (README, "Figures"), so the worker makes them itself, at a
 report boundary on the training thread, more cheaply than ``Trainer.make_samples``: the heat map
@@ -42,10 +45,16 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine import Config, Trainer
 
-LIVE_FIELD_RES = 40   # live heat map grid (the engine's pictures: engine.sampling.FIELD_RES, 64)
+# Live heat map grid (the engine's pictures: engine.sampling.FIELD_RES, 64). 32: 1,024 critic
+# evaluations, ~8 ms on 2 cores for the toy preset's critic, where 40 x 40 took ~11-13 ms and
+# 64 x 64 ~35 ms; the view draws it smoothly scaled.
+LIVE_FIELD_RES = 32
+REPORT_S = 0.2        # seconds between metrics reports of a run in the studio (see the module doc)
 # The share of training time the live toy pictures may take: they are made at most every
-# ``live_samples_s``, and less often when one takes longer than LIVE_BUDGET of that interval.
-LIVE_BUDGET = 0.02
+# ``live_samples_s``, and less often when one takes longer than LIVE_BUDGET of that interval
+# (a ~12 ms picture: one every 1.2 s). Every share of the training thread's time the studio
+# takes is a share of throughput lost (benchmarks/gui_overhead.py, issue 22 point 4).
+LIVE_BUDGET = 0.01
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +172,7 @@ class TrainingWorker(QObject):
 
     def __init__(self, config: Config | None = None, run_dir: str | Path | None = None, *,
                  resume_dir: str | Path | None = None, iterations: int | None = None,
-                 report_interval_s: float = 0.1, live_samples_s: float = 1.0):
+                 report_interval_s: float = REPORT_S, live_samples_s: float = 1.0):
         super().__init__()
         if config is None and resume_dir is None:
             raise ValueError("a config (new run) or resume_dir (continue a run) is needed")

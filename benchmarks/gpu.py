@@ -17,10 +17,11 @@ the machine's load touches both alike.
   checkpoints), with the device settings ``[train] precision``, ``channels_last``,
   ``cudnn_benchmark`` and ``pin_memory`` at "auto"/defaults: on CUDA bf16 (or fp16 with gradient
   scalers), channels-last, cuDNN autotuning;
-- the textbook loop: ALGORITHM.md's WGAN-GP pseudo-code as tutorials write it: fp32, NCHW, the
-  stock LeakyReLU, separate real and fake critic passes, ``.item()`` after every step. Its images
-  are kept on the device already scaled to [-1, 1] (the kindest data path it could have), so the
-  ratio is about the training step.
+- the textbook loop (``benchmarks/textbook_dcgan.py``, shared with
+  ``benchmarks/dcgan_throughput.py``): ALGORITHM.md's WGAN-GP pseudo-code as tutorials write it:
+  fp32, NCHW, the stock LeakyReLU, separate real and fake critic passes, ``.item()`` after every
+  step. Its images are kept on the device already scaled to [-1, 1] (the kindest data path it
+  could have), so the ratio is about the training step.
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.textbook_dcgan import TextbookWGANGP  # noqa: E402
 from engine import Trainer, load_preset  # noqa: E402
 from engine.data.images import ImageData  # noqa: E402
 
@@ -44,64 +45,6 @@ PRESET = "dcgan64-wgan-gp"
 NO_GPU = ("benchmarks/gpu.py: no CUDA GPU on this machine (torch.cuda.is_available() is False), so there is "
           "nothing to measure; run it where `nvidia-smi` lists a GPU and PyTorch has a CUDA build "
           "(WGAN_TORCH in the README), or add --device cpu for a smoke check of the script itself.")
-
-
-# ----------------------------------------------------------------------------- the textbook loop
-def textbook_nets(z_dim: int, features: int, channels: int = 3) -> tuple[nn.Module, nn.Module]:
-    """DCGAN 64x64 as tutorials write it: batch-norm generator, layer-norm critic (GroupNorm
-    with one group), LeakyReLU(0.2), no sigmoid."""
-    f = features
-    g = nn.Sequential(
-        nn.ConvTranspose2d(z_dim, 8 * f, 4, 1, 0, bias=False), nn.BatchNorm2d(8 * f), nn.ReLU(True),
-        nn.ConvTranspose2d(8 * f, 4 * f, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * f), nn.ReLU(True),
-        nn.ConvTranspose2d(4 * f, 2 * f, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * f), nn.ReLU(True),
-        nn.ConvTranspose2d(2 * f, f, 4, 2, 1, bias=False), nn.BatchNorm2d(f), nn.ReLU(True),
-        nn.ConvTranspose2d(f, channels, 4, 2, 1), nn.Tanh())
-    d = nn.Sequential(
-        nn.Conv2d(channels, f, 4, 2, 1), nn.LeakyReLU(0.2),
-        nn.Conv2d(f, 2 * f, 4, 2, 1, bias=False), nn.GroupNorm(1, 2 * f), nn.LeakyReLU(0.2),
-        nn.Conv2d(2 * f, 4 * f, 4, 2, 1, bias=False), nn.GroupNorm(1, 4 * f), nn.LeakyReLU(0.2),
-        nn.Conv2d(4 * f, 8 * f, 4, 2, 1, bias=False), nn.GroupNorm(1, 8 * f), nn.LeakyReLU(0.2),
-        nn.Conv2d(8 * f, 1, 4, 1, 0))
-    return g, d
-
-
-class TextbookLoop:
-    def __init__(self, images: torch.Tensor, device: torch.device, *, z_dim: int, features: int, m: int,
-                 n_critic: int = 5, lam: float = 10.0, seed: int = 0):
-        torch.manual_seed(seed)
-        self.device, self.z_dim, self.m, self.n_critic, self.lam = device, z_dim, m, n_critic, lam
-        self.images = images.to(device).float().div_(127.5).sub_(1.0)
-        self.G, self.D = (net.to(device) for net in textbook_nets(z_dim, features, images.shape[1]))
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=1e-4, betas=(0.0, 0.9))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=1e-4, betas=(0.0, 0.9))
-        self.log: list[float] = []
-
-    def run(self, iters: int) -> None:
-        G, D, m, dev = self.G, self.D, self.m, self.device
-        for _ in range(iters):
-            for _ in range(self.n_critic):
-                real = self.images[torch.randint(0, len(self.images), (m,), device=dev)]
-                z = torch.randn(m, self.z_dim, 1, 1, device=dev)
-                with torch.no_grad():
-                    fake = G(z)
-                self.opt_d.zero_grad()
-                d_real = D(real).mean()
-                d_fake = D(fake).mean()
-                eps = torch.rand(m, 1, 1, 1, device=dev)
-                x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-                grad = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)[0]
-                gp = ((grad.view(m, -1).norm(2, dim=1) - 1) ** 2).mean()
-                d_loss = d_fake - d_real + self.lam * gp
-                d_loss.backward()
-                self.opt_d.step()
-                self.log.append(d_loss.item())  # the per-step sync tutorials do
-            z = torch.randn(m, self.z_dim, 1, 1, device=dev)
-            self.opt_g.zero_grad()
-            g_loss = -D(G(z)).mean()
-            g_loss.backward()
-            self.opt_g.step()
-            self.log.append(g_loss.item())
 
 
 # ----------------------------------------------------------------------------- the engine
@@ -142,12 +85,14 @@ def main(argv=None) -> int:
     preset = load_preset(PRESET)
     batch = args.batch or preset.train.batch_size
     features = args.features or preset.model.features
-    z_dim, n_critic = preset.model.z_dim, preset.objective.n_critic
+    n_critic = preset.objective.n_critic
     images = torch.randint(0, 256, (args.images, 3, 64, 64), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(0))
 
     trainer = engine_trainer(images, device, batch=batch, features=features)
-    textbook = TextbookLoop(images, device, z_dim=z_dim, features=features, m=batch, n_critic=n_critic)
+    cfg = preset.copy()
+    cfg.train.batch_size, cfg.model.features = batch, features
+    textbook = TextbookWGANGP.from_config(cfg, images, device)
     loops = {"textbook": textbook.run, "engine": lambda n: trainer.run(trainer.gen_iter + n)}
     for run in loops.values():  # warm-up: cuDNN's algorithm search, allocator, oneDNN caches
         run(2 if gpu else 1)

@@ -88,7 +88,7 @@ class Watch:
             self.trainer.stop()
 
 
-def one_run(what: str, seed: int, max_s: float, busy: bool) -> dict:
+def one_run(what: str, seed: int, max_s: float, busy: bool, eval_every: int | None = None) -> dict:
     preset, column, threshold = TASKS[what]
     spinner = None
     if busy:
@@ -100,6 +100,8 @@ def one_run(what: str, seed: int, max_s: float, busy: bool) -> dict:
             t0 = time.perf_counter()
             cfg = load_preset(preset)
             cfg.train.seed = seed
+            if eval_every:  # an older preset evaluated less often; compare at the same resolution
+                cfg.train.eval_every = cfg.train.sample_every = eval_every
             watch = Watch(column, threshold, t0, max_s)
             trainer = Trainer(cfg, Path(tmp) / "run", observers=[watch])
             watch.trainer = trainer
@@ -171,6 +173,8 @@ def main(argv=None):
     ap.add_argument("--toy-seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("--busy", action="store_true", help="one busy process beside each run")
     ap.add_argument("--max-s", type=float, default=300.0, help="give up on a run after this many seconds")
+    ap.add_argument("--eval-every", type=int, help="evaluate every N iterations instead of the preset's "
+                    "(for a 'before' version whose preset evaluated less often than the one compared)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--pictures", metavar="PNG", help="only write the threshold pictures (docs/digits-threshold.png)")
     args = ap.parse_args(argv)
@@ -181,12 +185,12 @@ def main(argv=None):
     print(f"engine from {Path(engine.__file__).parent}; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, torch {torch.__version__}; 1-minute load average {load:.1f}; "
           f"{'one busy process beside each run' if args.busy else 'quiet'}", flush=True)
-    out = {"engine": str(Path(engine.__file__).parent), "busy": args.busy, "load_average_start": load,
-           "max_s": args.max_s, "runs": []}
+    out = {"engine": str(Path(engine.__file__).parent), "busy": args.busy, "eval_every": args.eval_every,
+           "load_average_start": load, "max_s": args.max_s, "runs": []}
     for what in args.what:
         seeds = args.digits_seeds if what == "digits" else args.toy_seeds
         for seed in seeds:
-            r = one_run(what, seed, args.max_s, args.busy)
+            r = one_run(what, seed, args.max_s, args.busy, args.eval_every)
             out["runs"].append(r)
             when = f"{r['seconds']:6.1f} s at iteration {r['at_iter']}" if r["reached"] else f"> {args.max_s:.0f} s"
             print(f"{what:6s} seed {seed}: {r['column']} <= {r['threshold']:g} {when} "

@@ -148,6 +148,11 @@ class Evaluator:
         res.update(extra)
         return res
 
+    @property
+    def busy(self) -> bool:
+        """Whether a measurement is still computing (on the worker thread, beside training)."""
+        return any(not fut.done() for fut in self._futures.values())
+
     def first_pending(self) -> int | None:
         """The earliest iteration whose metrics are still being computed."""
         pending = [it for it, fut in self._futures.items() if not fut.done()]

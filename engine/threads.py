@@ -55,8 +55,12 @@ def candidates(n: int) -> list[int]:
 class ThreadTuner:
     """Call :meth:`iteration` at each generator-iteration boundary on the training thread.
 
-    ``plain=False`` marks an iteration that did other work too (a checkpoint, an evaluation, a
-    picture, a pause): its time says nothing about the thread count and is not counted.
+    ``plain=False`` marks an iteration whose time says nothing about the thread count (the
+    run's own evaluation was computing beside it on another thread): it is not counted.
+    ``extra_s`` is time the iteration spent on other work of its own (reporting, an evaluation
+    batch, a picture, a checkpoint), taken off its time. Without either, every evaluation of a
+    toy run (an optimal assignment off the training thread, a best checkpoint, a picture) made
+    a few iterations look 2.5x slower and started a trial, at one thread, every 100 iterations.
     ``clock`` and ``set_threads`` are injectable for tests."""
 
     def __init__(self, max_threads: int | None = None, *, clock=time.perf_counter, set_threads=torch.set_num_threads,
@@ -85,7 +89,7 @@ class ThreadTuner:
     def active(self) -> bool:
         return len(self.choices) > 1
 
-    def iteration(self, plain: bool = True) -> None:
+    def iteration(self, plain: bool = True, extra_s: float = 0.0) -> None:
         now = self.clock()
         last, self._last = self._last, now
         if not self.active:
@@ -94,7 +98,7 @@ class ThreadTuner:
             self._next_trial = now + self._hold
         if last is None:
             return
-        dt = now - last
+        dt = max(now - last - extra_s, 0.0)
         if self._trying is None:
             if plain:
                 self._recent = (self._recent + [dt])[-RECENT:]

@@ -220,6 +220,7 @@ class Trainer:
         self._heartbeat_due = -math.inf
         # CPU threads (engine.threads): a fixed count, or tuned while training ([train] threads = 0).
         self._threads: ThreadTuner | None = None
+        self._last_step = (True, 0.0)  # (plain, seconds of periodic work) of the last step, for the tuner
         if self.device.type == "cpu" and cfg.train.threads == 0:
             tuner = ThreadTuner()
             self._threads = tuner if tuner.active else None
@@ -483,13 +484,19 @@ class Trainer:
         if self._t_active is None:
             self._t_active = time.perf_counter()
         n_critic = self.n_critic_now()
+        # For the thread tuner (engine.threads): an iteration that ran beside this run's own
+        # evaluation says nothing about the thread count, and the periodic work is not training.
+        evaluating = self.evaluator.busy
         self.algorithm.iteration(self.hp, n_critic, self.recorder.next_row())
         self.gen_iter += 1
         if self._ema is not None:
             self._ema.update(self.gen_iter)
         self.recorder.add(self.gen_iter, (self.hp["lr_critic"], self.hp["lr_generator"], self.hp["clip_value"],
                                           n_critic), self._elapsed())
+        clock = self._threads.clock if self._threads is not None else time.perf_counter
+        t = clock()
         self._periodic()
+        self._last_step = (not evaluating, clock() - t)  # (plain, seconds of periodic work)
 
     def _elapsed(self) -> float:
         if self._t_active is None:
@@ -779,7 +786,8 @@ class Trainer:
                     continue
                 self.step()
                 if self._threads is not None:
-                    self._threads.iteration()
+                    plain, extra_s = self._last_step
+                    self._threads.iteration(plain=plain, extra_s=extra_s)
         except BaseException as e:
             self.error = e
             try:

@@ -168,3 +168,69 @@ def test_a_sudden_tenfold_slowdown_is_met_within_a_few_iterations():
     m.time_at = {1: 0.0, 2: 0.0}
     m.run(120)
     assert m.time_at[2] / 120 < 0.05, "no flip-flop back to the slow count"
+
+
+def _run_with_evaluations(m: Machine, seconds: float, told: bool) -> None:
+    """Machine.run, with the run's own evaluations every 20 iterations: 0.8 s of work on the
+    training thread (an evaluation batch, a best checkpoint, a picture), then the measurement
+    computing on another thread for 3 iterations, each 3x slower beside it. ``told``: the trainer
+    says so (extra_s, plain=False), as engine.Trainer does."""
+    end, k, slowed = m.clock.now + seconds, 0, 0
+    while m.clock.now < end:
+        k += 1
+        dt = m.speeds[m.threads] * (3 if slowed else 1)
+        m.clock.advance(dt)
+        m.time_at[m.threads] += dt
+        evaluating = slowed > 0
+        slowed = max(slowed - 1, 0)
+        extra = 0.0
+        if k % 20 == 0:
+            extra, slowed = 0.8, 3
+            m.clock.advance(extra)
+        if told:
+            m.tuner.iteration(plain=not evaluating, extra_s=extra)
+        else:
+            m.tuner.iteration()
+
+
+def test_the_runs_own_evaluations_do_not_start_trials():
+    """A toy run evaluates every 100 iterations; each evaluation's work on the training thread and
+    the optimal assignment beside it made iterations look 2.5x slower, and every one started a
+    trial at one thread (a quiet toy run lost ~10% to them)."""
+    told, blind = Machine(), Machine()
+    _run_with_evaluations(told, 300, told=True)
+    _run_with_evaluations(blind, 300, told=False)
+    assert told.threads == 2
+    assert len(told.tuner.history) <= 4, told.tuner.history  # only the planned trials (20, 60, 140 s ...)
+    assert len(blind.tuner.history) > 2 * len(told.tuner.history), "without being told, it trials at each one"
+    assert told.time_at[1] < 0.5 * blind.time_at[1]
+
+
+def test_the_trainer_tells_the_tuner_its_periodic_work(monkeypatch):
+    """engine.Trainer times its periodic work on the tuner's clock and hands it over: a slow
+    checkpoint every 10 iterations does not look like a slower machine."""
+    from engine import Trainer
+    from engine import threads as mod
+    from tests.helpers import tiny_config
+
+    monkeypatch.setattr(mod, "default_threads", lambda: 2)
+    auto = Trainer(tiny_config(train__threads=0, train__eval_every=0, train__sample_every=0), None)
+    tuner = auto._threads
+    clock = ManualClock()
+    tuner.clock = clock
+    tuner._set = lambda n: None
+    periodic, step = auto._periodic, auto.step
+
+    def slow_periodic():
+        periodic()
+        if auto.gen_iter % 10 in (0, 1):
+            clock.advance(0.5)  # a checkpoint, then an evaluation batch: 5x an iteration each
+
+    def timed_step():
+        clock.advance(0.1)
+        step()
+
+    monkeypatch.setattr(auto, "_periodic", slow_periodic)
+    monkeypatch.setattr(auto, "step", timed_step)
+    auto.run(iterations=400)  # 60 s on the clock: the planned trials at 20 s and 60 s, no others
+    assert len(tuner.history) <= 2, tuner.history

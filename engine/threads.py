@@ -7,9 +7,9 @@ slower beside one busy process, for half of the machine taken. With fewer thread
 only the share that is taken. No setting is right for both a quiet and a busy laptop, and the
 load changes during a run, so the tuner measures: now and then it runs a few iterations with
 each candidate count, keeps the fastest, and holds it for a while (longer while nothing
-changes, so a quiet machine spends well under 1% of its time on trials). When the iterations
-become much slower or faster than at the last trial (another process started or ended), it
-looks again at once.
+changes; none at all while no other process runs, once the first trial has found every thread
+fastest). When the iterations become much slower or faster than at the last trial (another
+process started or ended), it looks again at once.
 
 Iteration times are wall times between generator-iteration boundaries, read on the training
 thread with no device sync; it runs on the CPU device only (a GPU's speed does not depend on
@@ -24,6 +24,10 @@ import time
 
 import torch
 
+# The first trial comes after FIRST_S of iterations: before it there is no reference to notice a
+# slowdown by, and beside a busy process the digits preset ran its first 20 s at 2 threads, ~3x
+# slower than at one (benchmarks/time_to_result.py --busy: 45 s for the first 50 iterations).
+FIRST_S = 2.0
 HOLD_S = 20.0        # the first hold between trials, doubled while nothing changes ...
 MAX_HOLD_S = 160.0   # ... up to this
 TRIAL_S = 0.4        # each candidate runs at least this long in a trial ...
@@ -36,6 +40,11 @@ RECENT = 8           # iterations the drift is judged on
 # took over a minute on the digits preset); and a candidate this much slower than the best one
 # measured in the same trial is dropped after one iteration instead of TRIAL_ITS.
 JUMP = 2.5
+# A planned trial is skipped when other processes used less than this share of one core since the
+# last trial and every thread is in use: nothing changed that fewer threads could win from. On a
+# quiet machine a trial's iterations at one thread were the whole of what the tuner cost (~8% of a
+# 12 s stretch of the digits preset; benchmarks/dcgan_throughput.py).
+QUIET_CORES = 0.15
 
 
 def default_threads() -> int:
@@ -45,6 +54,19 @@ def default_threads() -> int:
     except (AttributeError, OSError):  # not Linux
         cpus = os.cpu_count() or 1
     return max(1, min(torch.get_num_threads(), cpus))
+
+
+def others_cpu_s() -> float | None:
+    """CPU seconds all other processes on the machine have used since boot: the busy time in
+    ``/proc/stat`` less this process's own. None where that cannot be read (not Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:8]]
+        tick = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    own = os.times()
+    return (sum(v) - v[3] - v[4]) / tick - (own.user + own.system)
 
 
 def candidates(n: int) -> list[int]:
@@ -61,13 +83,17 @@ class ThreadTuner:
     batch, a picture, a checkpoint), taken off its time. Without either, every evaluation of a
     toy run (an optimal assignment off the training thread, a best checkpoint, a picture) made
     a few iterations look 2.5x slower and started a trial, at one thread, every 100 iterations.
-    ``clock`` and ``set_threads`` are injectable for tests."""
+    ``others``: a function returning the CPU seconds other processes have used (such as
+    :func:`others_cpu_s`); with it, planned trials are skipped while nothing else runs (see
+    QUIET_CORES). ``clock``, ``set_threads`` and ``others`` are injectable for tests."""
 
     def __init__(self, max_threads: int | None = None, *, clock=time.perf_counter, set_threads=torch.set_num_threads,
                  hold_s: float = HOLD_S, max_hold_s: float = MAX_HOLD_S, trial_s: float = TRIAL_S,
-                 trial_its: int = TRIAL_ITS):
+                 trial_its: int = TRIAL_ITS, others=None):
         self.max_threads = max_threads or default_threads()
-        self.clock, self._set = clock, set_threads
+        self.clock, self._set, self._others = clock, set_threads, others
+        self._mark: tuple[float, float] | None = None  # (time, others' CPU seconds) at the last trial's end
+        self.skipped = 0  # planned trials skipped on a quiet machine
         self.hold_s, self.max_hold_s, self.trial_s, self.trial_its = hold_s, max_hold_s, trial_s, trial_its
         self.current = self.max_threads
         self.choices = candidates(self.max_threads)
@@ -95,7 +121,7 @@ class ThreadTuner:
         if not self.active:
             return
         if self._next_trial is None:
-            self._next_trial = now + self._hold
+            self._next_trial = now + min(FIRST_S, self._hold)
         if last is None:
             return
         dt = max(now - last - extra_s, 0.0)
@@ -104,7 +130,7 @@ class ThreadTuner:
                 self._recent = (self._recent + [dt])[-RECENT:]
                 jump = self._reference is not None and dt > JUMP * self._reference
                 self._jumps = self._jumps + 1 if jump else 0
-            if now >= self._next_trial or self._drifted() or self._jumps >= 2:
+            if self._drifted() or self._jumps >= 2 or (now >= self._next_trial and not self._quiet_since_trial(now)):
                 self._start_trial(now)
             return
         hopeless = False
@@ -135,6 +161,21 @@ class ThreadTuner:
             return False
         ratio = statistics.median(self._recent) / self._reference
         return ratio > SLOWER or ratio < FASTER
+
+    def _quiet_since_trial(self, now: float) -> bool:
+        """True (and the planned trial put off) when every thread is in use and other processes
+        used less than QUIET_CORES of a core since the last trial."""
+        if self._mark is None or self.current != self.max_threads:
+            return False
+        t0, o0 = self._mark
+        o1 = self._others()
+        if o1 is None or now <= t0 or (o1 - o0) / (now - t0) >= QUIET_CORES:
+            return False
+        self._hold = min(self._hold * 2, self.max_hold_s)
+        self._next_trial = now + self._hold
+        self._mark = (now, o1)
+        self.skipped += 1
+        return True
 
     def _start_trial(self, now: float) -> None:
         # the current count's speed just before the trial (a jump: the slow iterations themselves)
@@ -170,6 +211,8 @@ class ThreadTuner:
         self._apply(self.current)
         self._trying = None
         self._next_trial = now + self._hold
+        others = self._others() if self._others is not None else None
+        self._mark = (now, others) if others is not None else None
 
     def _apply(self, n: int) -> None:
         self._set(n)

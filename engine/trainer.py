@@ -67,7 +67,7 @@ from .sampling import (
     forward_in_chunks,
     sample_payload,
 )
-from .threads import ThreadTuner
+from .threads import ThreadTuner, others_cpu_s
 
 STATES = ("idle", "running", "paused", "stopping", "finished", "stopped", "error")
 
@@ -222,7 +222,7 @@ class Trainer:
         self._threads: ThreadTuner | None = None
         self._last_step = (True, 0.0)  # (plain, seconds of periodic work) of the last step, for the tuner
         if self.device.type == "cpu" and cfg.train.threads == 0:
-            tuner = ThreadTuner()
+            tuner = ThreadTuner(others=others_cpu_s)
             self._threads = tuner if tuner.active else None
 
 

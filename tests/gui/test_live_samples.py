@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -126,8 +128,10 @@ def test_window_draws_live_pictures_only_while_shown(qtbot, window):
     wait_state(qtbot, window, "running")
     w = window.worker
     # Every report boundary is due for a picture: the clock moves 1 s at each reading (live_samples_s
-    # is 0.3 here) and a picture's cost of 1 s may take all of it.
-    w.clock, w.live_budget = TickingClock(1.0), 1.0
+    # is 0.3 here) and a picture's cost of 1 s may take all of it. It starts after any reading of
+    # the clock it replaces (time.monotonic(), the seconds since boot, already read by the training
+    # thread): from 12,345 s, a machine up for more than 3.4 hours saw no picture for 25 minutes.
+    w.clock, w.live_budget = TickingClock(1.0, start=time.monotonic() + 1e6), 1.0
     assert w.live_samples_enabled and not w.live_arrows  # arrows unticked by default
     window.samples.toy.show_arrows.setChecked(True)
     assert w.live_arrows

@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from engine import DEFAULT_PRESET, Trainer, load_preset  # noqa: E402
+from engine.threads import machine_busy_s  # noqa: E402
 
 
 def say(*args) -> None:
@@ -116,19 +117,10 @@ def _headless_child(preset: str, iterations: int, folder: str) -> None:
                     "trials": tuner_trials(trainer)}))
 
 
-def _spin() -> None:  # --busy: one CPU-bound process that never sleeps
-    while True:
-        pass
-
-
 def _busy_s() -> float:
-    """CPU seconds every process on the machine has used (from /proc/stat; 0 where there is none)."""
-    try:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:8]]
-    except OSError:
-        return 0.0
-    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds every process on the machine has used (engine.threads.machine_busy_s; 0 where
+    there is no /proc/stat)."""
+    return machine_busy_s() or 0.0
 
 
 def _own_s() -> float:
@@ -431,6 +423,7 @@ def main(argv=None) -> int:
         return 0
     presets = [p for arg in (args.preset or ["toy-wgan-gp", "digits-wgan-gp"]) for p in arg.split(",") if p]
 
+    from benchmarks.busy import busy_processes
     from benchmarks.studio_app import studio_app
 
     app, tmp = studio_app("wgan-bench-", "gui_overhead")
@@ -443,19 +436,11 @@ def main(argv=None) -> int:
     if args.warm_up:
         from studio.worker import warm_up
         warm_up().join()
-    spinner = None
-    if args.busy:  # a laptop's other work: a pure Python loop that never sleeps, as in time_to_result.py
-        import multiprocessing as mp
-        spinner = mp.get_context("spawn").Process(target=_spin, daemon=True)
-        spinner.start()
+    if args.busy:
         say("one busy process beside every run")
-    try:
+    with busy_processes(1 if args.busy else 0):  # a laptop's other work (benchmarks/busy.py)
         figs = [measure(app, tmp, p, args.iterations or DEFAULT_ITERATIONS.get(p, 200), args.pairs,
                         not args.no_probe) for p in presets]
-    finally:
-        if spinner is not None:
-            spinner.terminate()
-            spinner.join()
     redraw, redraw_max = redraw_100k(app)
     say("")
     ok = all([report(f) for f in figs])

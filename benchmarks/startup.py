@@ -24,9 +24,12 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.busy import busy_processes  # noqa: E402
+
 SHOWN = re.compile(r"loading window shown (\d+\.\d+) s after the process started; "
                    r"main window shown (\d+\.\d+) s")
-BURN = "while True: pass"
 
 
 def launch(home: Path) -> tuple[float, float]:
@@ -62,13 +65,8 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the quiet series")
     with tempfile.TemporaryDirectory(prefix="wgan-startup-") as tmp:
         quiet = series(a.repeats, Path(tmp) / "quiet")
-        burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(a.burners)]
-        try:
+        with busy_processes(a.burners):
             busy = series(a.repeats, Path(tmp) / "busy")
-        finally:
-            for b in burners:
-                b.kill()
-                b.wait()
     print(summary("quiet", quiet))
     print(summary(f"busy ({a.burners} processes burning)", busy))
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing as mp
 import os
 import platform
 import statistics
@@ -38,10 +37,13 @@ from pathlib import Path
 
 if "engine" not in sys.modules and not os.environ.get("PYTHONPATH"):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+else:  # the engine from PYTHONPATH (an older checkout); benchmarks.busy from here
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
 import engine  # noqa: E402
+from benchmarks.busy import busy_processes  # noqa: E402
 from engine import Trainer, load_preset  # noqa: E402
 
 # The digits preset's "recognisable as digits" threshold on the Fréchet distance in the digit
@@ -55,11 +57,6 @@ TASKS = {
     "digits": ("digits-wgan-gp", "frechet_distance", DIGITS_RECOGNISABLE_FD),
     "toy": ("toy-wgan-gp", "w1_exact", TOY_W1),
 }
-
-
-def _spin():  # one busy process: a CPU-bound loop that never sleeps
-    while True:
-        pass
 
 
 class Watch:
@@ -90,28 +87,18 @@ class Watch:
 
 def one_run(what: str, seed: int, max_s: float, busy: bool, eval_every: int | None = None) -> dict:
     preset, column, threshold = TASKS[what]
-    spinner = None
-    if busy:
-        spinner = mp.get_context("spawn").Process(target=_spin, daemon=True)
-        spinner.start()
-        time.sleep(1.0)  # let it take its core
-    try:
-        with tempfile.TemporaryDirectory(prefix="ttr-") as tmp:
-            t0 = time.perf_counter()
-            cfg = load_preset(preset)
-            cfg.train.seed = seed
-            if eval_every:  # an older preset evaluated less often; compare at the same resolution
-                cfg.train.eval_every = cfg.train.sample_every = eval_every
-            watch = Watch(column, threshold, t0, max_s)
-            trainer = Trainer(cfg, Path(tmp) / "run", observers=[watch])
-            watch.trainer = trainer
-            trainer.run()
-            total = time.perf_counter() - t0
-            iters = trainer.gen_iter
-    finally:
-        if spinner is not None:
-            spinner.terminate()
-            spinner.join()
+    with busy_processes(1 if busy else 0, settle_s=1.0), tempfile.TemporaryDirectory(prefix="ttr-") as tmp:
+        t0 = time.perf_counter()
+        cfg = load_preset(preset)
+        cfg.train.seed = seed
+        if eval_every:  # an older preset evaluated less often; compare at the same resolution
+            cfg.train.eval_every = cfg.train.sample_every = eval_every
+        watch = Watch(column, threshold, t0, max_s)
+        trainer = Trainer(cfg, Path(tmp) / "run", observers=[watch])
+        watch.trainer = trainer
+        trainer.run()
+        total = time.perf_counter() - t0
+        iters = trainer.gen_iter
     res = {"what": what, "seed": seed, "busy": busy, "threshold": threshold, "column": column,
            "iterations_run": iters, "run_s": round(total, 1), "its_per_s": round(iters / total, 2),
            "evaluations": watch.values}

@@ -151,7 +151,7 @@ class Evaluator:
     @property
     def busy(self) -> bool:
         """Whether a measurement is still computing (on the worker thread, beside training)."""
-        return any(not fut.done() for fut in self._futures.values())
+        return self.first_pending() is not None
 
     def first_pending(self) -> int | None:
         """The earliest iteration whose metrics are still being computed."""

@@ -56,17 +56,26 @@ def default_threads() -> int:
     return max(1, min(torch.get_num_threads(), cpus))
 
 
-def others_cpu_s() -> float | None:
-    """CPU seconds all other processes on the machine have used since boot: the busy time in
-    ``/proc/stat`` less this process's own. None where that cannot be read (not Linux)."""
+def machine_busy_s() -> float | None:
+    """CPU seconds every process on the machine has used since boot (the busy time in
+    ``/proc/stat``: all but idle and I/O wait). None where that cannot be read (not Linux)."""
     try:
         with open("/proc/stat") as f:
             v = [int(x) for x in f.readline().split()[1:8]]
         tick = os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, AttributeError):
         return None
+    return (sum(v) - v[3] - v[4]) / tick
+
+
+def others_cpu_s() -> float | None:
+    """CPU seconds all other processes have used since boot: :func:`machine_busy_s` less this
+    process's own. None where that cannot be read."""
+    busy = machine_busy_s()
+    if busy is None:
+        return None
     own = os.times()
-    return (sum(v) - v[3] - v[4]) / tick - (own.user + own.system)
+    return busy - (own.user + own.system)
 
 
 def candidates(n: int) -> list[int]:

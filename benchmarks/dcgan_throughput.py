@@ -57,11 +57,24 @@ def timed(fn, iters, device):
     return iters / (time.perf_counter() - t)
 
 
-def measure(cfg, device, iters, pairs, warmup=3):
+def warm_up(run_iters, seconds: float, device) -> None:
+    """Run iterations for ``seconds`` of wall time (at least 3): oneDNN's kernels are chosen and
+    cached, the allocator holds its blocks, and the engine's thread tuner (engine.threads) has
+    made its first trial, which starts FIRST_S into a run: the pairs then measure the steady state
+    of both loops. (benchmarks/time_to_result.py measures a run from its first second.)"""
+    t, n = time.perf_counter(), 0
+    while n < 3 or time.perf_counter() - t < seconds:
+        run_iters(1)
+        n += 1
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def measure(cfg, device, iters, pairs, warmup_s=6.0):
     loop = textbook(cfg, device)
     trainer = engine_trainer(cfg, device)
-    loop.run(warmup)
-    trainer.run(warmup)
+    warm_up(loop.run, warmup_s, device)
+    warm_up(lambda n: trainer.run(trainer.gen_iter + n), warmup_s, device)
     rows = []
     for _ in range(pairs):
         tb = timed(loop.run, iters, device)
@@ -81,6 +94,8 @@ def main(argv=None):
     ap.add_argument("--preset", default="digits-wgan-gp")
     ap.add_argument("--iters", type=int, default=12, help="generator iterations per timed run")
     ap.add_argument("--pairs", type=int, default=4, help="interleaved (textbook, engine) pairs")
+    ap.add_argument("--warmup-s", type=float, default=6.0,
+                    help="seconds each loop runs before the pairs (the steady state is measured)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="override one of the preset's values for the engine (repeatable)")
@@ -90,7 +105,7 @@ def main(argv=None):
     cfg = load_preset(args.preset)
     cfg = apply_overrides(cfg, args.set)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    res = measure(cfg, device, args.iters, args.pairs)
+    res = measure(cfg, device, args.iters, args.pairs, args.warmup_s)
     res.update(preset=args.preset, overrides=args.set, load_average_start=load,
                machine=f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
                        f"torch {torch.__version__}, device {device}")

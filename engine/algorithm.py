@@ -10,7 +10,9 @@ an iteration are written into a device row that the metrics recorder reports lat
 Mixed precision (:class:`MixedPrecision`, ``[train] precision`` as :func:`engine.device.resolve_performance`
 resolves it): the network passes (the critic on real and fake, the generator's forward for the
 fakes, the generator step) run under ``torch.autocast``; their outputs are cast to float32 before
-any loss, and the gradient penalty is computed in float32 with autocast off
+any loss. The gradient penalty's interpolates, input gradient, norms and value are float32; the
+critic's passes at the interpolates run in float32, or in bfloat16 where ``[train]
+penalty_precision`` allows it (:func:`engine.device.resolve_penalty`; never in float16)
 (:func:`engine.objectives.wgan_gp.gradient_penalty_and_norms`). fp16 scales each network's loss
 with its own ``torch.amp.GradScaler``; a step it skips (inf or NaN gradients, the scale too large)
 is the scaler's business, not a NaN of the run.
@@ -44,8 +46,11 @@ class MixedPrecision:
     optimiser (fp16), :attr:`critic_scaler` and :attr:`generator_scaler`; their state goes into
     checkpoints (:meth:`state_dict`). Weights, gradients and optimiser states stay float32."""
 
-    def __init__(self, dtype: torch.dtype | None = None, device_type: str = "cpu", scaler: bool = False):
+    def __init__(self, dtype: torch.dtype | None = None, device_type: str = "cpu", scaler: bool = False,
+                 penalty_dtype: torch.dtype | None = None):
         self.dtype, self.device_type = dtype, device_type
+        # the critic's passes at the penalty's interpolates: None = float32 (engine.device.resolve_penalty)
+        self.penalty_dtype = penalty_dtype
         self.critic_scaler = torch.amp.GradScaler(device_type) if scaler else None
         self.generator_scaler = torch.amp.GradScaler(device_type) if scaler else None
 
@@ -59,8 +64,9 @@ class MixedPrecision:
         return torch.autocast(self.device_type, dtype=self.dtype)
 
     @staticmethod
-    def backward(loss: torch.Tensor, scaler: torch.amp.GradScaler | None) -> None:
-        (loss if scaler is None else scaler.scale(loss)).backward()
+    def backward(loss: torch.Tensor, scaler: torch.amp.GradScaler | None, inputs=None) -> None:
+        """``loss.backward()`` (scaled under fp16), into ``inputs`` alone when given."""
+        (loss if scaler is None else scaler.scale(loss)).backward(inputs=inputs)
 
     @staticmethod
     def step(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
@@ -107,6 +113,9 @@ class AutogradGradients:
         self.critic, self.objective, self.rng = critic, objective, rng
         self.amp = amp
         self.separate_passes = has_batchnorm(critic)
+        # the backward goes into the critic's weights alone: not into the penalty's interpolates
+        # (a leaf that wants a gradient for the penalty's own autograd.grad, not from this one)
+        self.params = [p for p in critic.parameters() if p.requires_grad]
         # the penalty's interpolation weights (engine.distributed replaces it to draw a slice of a
         # global batch); drawn here, in the stream's order, and handed to the objective
         self.eps_draw: Callable[[torch.Tensor], torch.Tensor] = lambda real: draw_eps(real, self.rng)
@@ -126,13 +135,14 @@ class AutogradGradients:
         # the W-estimate and the losses in float32, whatever the passes ran in; the penalty
         # computes its own passes in float32 with autocast off
         f_real, f_fake = f_real.float(), f_fake.float()
-        extra = {"eps": self.eps_draw(real)} if self.objective.uses_penalty else {}
+        extra = ({"eps": self.eps_draw(real), "penalty_dtype": self.amp.penalty_dtype}
+                 if self.objective.uses_penalty else {})
         out = self.objective.critic_loss(f_real, f_fake, critic=self.critic, real=real, fake=fake,
                                          generator=self.rng, gp_lambda=gp_lambda, labels=y, **extra)
         # ONE backward of the whole loss (-W_est + lambda * GP): under DistributedDataParallel every
         # critic parameter then takes part (the last bias through the W term, even though the
         # penalty gives it no gradient), so DDP needs no find_unused_parameters (engine.distributed)
-        self.amp.backward(out.loss, self.amp.critic_scaler)
+        self.amp.backward(out.loss, self.amp.critic_scaler, self.params)
         return out
 
 

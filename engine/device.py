@@ -105,11 +105,17 @@ class Performance:
     channels_last: Choice
     cudnn_benchmark: Choice
     pin_memory: Choice
+    penalty: Choice = Choice("fp32", "default")  # the critic's passes at the penalty's interpolates
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
         """The dtype of the network passes (None: float32, no autocast)."""
         return PRECISION_DTYPES[self.precision.value]
+
+    @property
+    def penalty_dtype(self) -> torch.dtype | None:
+        """The dtype of the critic's passes at the penalty's interpolates (None: float32)."""
+        return PRECISION_DTYPES[self.penalty.value]
 
     @property
     def grad_scaler(self) -> bool:
@@ -122,19 +128,21 @@ class Performance:
 
     def describe(self) -> str:
         """``"precision bf16 (auto: CPU with native bf16), channels-last off (...), ..."``"""
-        return ", ".join(c.describe(n) for n, c in (
-            ("precision", self.precision), ("channels-last", self.channels_last),
-            ("cuDNN autotuning", self.cudnn_benchmark), ("pinned batches", self.pin_memory)))
+        return ", ".join(c.describe(n) for n, c in self._named())
+
+    def _named(self) -> tuple[tuple[str, Choice], ...]:
+        return (("precision", self.precision), ("penalty passes", self.penalty),
+                ("channels-last", self.channels_last), ("cuDNN autotuning", self.cudnn_benchmark),
+                ("pinned batches", self.pin_memory))
 
     @property
     def warnings(self) -> list[str]:
-        return [c.warning for c in (self.precision, self.channels_last, self.cudnn_benchmark, self.pin_memory)
-                if c.warning]
+        return [c.warning for _, c in self._named() if c.warning]
 
     def as_event(self) -> dict:
         """The fields of the "start" event."""
-        return {"precision": self.precision.value, "channels_last": self.channels_last.value == "on",
-                "performance": self.describe()}
+        return {"precision": self.precision.value, "penalty_precision": self.penalty.value,
+                "channels_last": self.channels_last.value == "on", "performance": self.describe()}
 
 
 def resolve_precision(setting: str, device_type: str, *, conv: bool, image: bool, hand_derived: bool,
@@ -169,6 +177,32 @@ def resolve_precision(setting: str, device_type: str, *, conv: bool, image: bool
             return Choice("bf16", "auto: CPU with native bf16")
         return Choice("fp32", "auto: this CPU has no native bf16")
     return Choice("fp32", f"auto: fp32 on {device_type}")
+
+
+def resolve_penalty(setting: str, precision: str, device_type: str, *, penalty: bool) -> Choice:
+    """``[train] penalty_precision`` -> the number format of the critic's passes at the gradient
+    penalty's interpolates (its forward and the backward that gives the input gradient; the
+    gradient, its norms and the penalty are float32 whatever this says).
+
+    - 'fp32': float32, as the paper computed it;
+    - 'auto' on the CPU: bf16 when the run's passes are bf16. bfloat16 keeps float32's exponent
+      range, so the penalty's gradients cannot overflow (the fp16 trap of ALGORITHM.md, StudioGAN
+      #175, is a range problem); on the digits preset it makes the penalty ~1.6x cheaper on a CPU
+      with native bf16, the input-gradient norms differ from float32's by under 1%, and the FD
+      curves over 3 seeds matched float32's (benchmarks/RESULTS.md, fifth session);
+    - 'auto' elsewhere: float32. On CUDA the GPU path keeps the penalty in float32 around the
+      mixed-precision passes, and bf16 penalty passes have been measured only on the CPU."""
+    if not penalty:
+        return Choice("fp32", "no gradient penalty in this run")
+    if setting == "fp32":
+        return Choice("fp32", "set in [train] penalty_precision")
+    if precision == "fp16":
+        return Choice("fp32", "auto: fp16 overflows in the penalty's double backward")
+    if precision != "bf16":
+        return Choice("fp32", "auto: the passes are fp32")
+    if device_type == "cpu":
+        return Choice("bf16", "auto: bf16 passes on the CPU, with float32's range")
+    return Choice("fp32", f"auto: the penalty stays float32 on {device_type}")
 
 
 def resolve_channels_last(setting: str, device_type: str, *, conv: bool, precision: str) -> Choice:
@@ -209,8 +243,8 @@ def resolve_pin_memory(setting: bool, device_type: str) -> Choice:
 
 def resolve_performance(cfg: Config, device: torch.device, *, image: bool, hand_derived: bool = False,
                         caps: Capabilities | None = None) -> Performance:
-    """What the run does on ``device`` for ``cfg``'s [train] precision, channels_last,
-    cudnn_benchmark and pin_memory. ``image``: the data are images (not 2-D points);
+    """What the run does on ``device`` for ``cfg``'s [train] precision, penalty_precision,
+    channels_last, cudnn_benchmark and pin_memory. ``image``: the data are images (not 2-D points);
     ``hand_derived``: the critic's gradients come from :mod:`engine.objectives.mlp_gp`; ``caps``:
     the device's capabilities (default: probed)."""
     t = cfg.train
@@ -223,7 +257,8 @@ def resolve_performance(cfg: Config, device: torch.device, *, image: bool, hand_
         precision=precision,
         channels_last=resolve_channels_last(t.channels_last, kind, conv=conv, precision=precision.value),
         cudnn_benchmark=resolve_cudnn_benchmark(t.cudnn_benchmark, kind),
-        pin_memory=resolve_pin_memory(t.pin_memory, kind))
+        pin_memory=resolve_pin_memory(t.pin_memory, kind),
+        penalty=resolve_penalty(t.penalty_precision, precision.value, kind, penalty=cfg.objective.kind == "wgan-gp"))
 
 
 def apply_cudnn_benchmark(choice: Choice, device: torch.device) -> None:

@@ -132,7 +132,8 @@ class Trainer:
             if hasattr(d, "memory_format"):  # image batches in the networks' layout
                 d.memory_format = fmt
         apply_cudnn_benchmark(self.performance.cudnn_benchmark, self.device)
-        self.amp = MixedPrecision(self.performance.autocast_dtype, self.device.type, self.performance.grad_scaler)
+        self.amp = MixedPrecision(self.performance.autocast_dtype, self.device.type, self.performance.grad_scaler,
+                                  self.performance.penalty_dtype)
         # The moving average of the generator's weights (config [model] ema_decay): what samples,
         # evaluations and exports show. None: they use the generator itself.
         self._ema = WeightAverage(self.generator, cfg.model.ema_decay) if cfg.model.ema_decay > 0 else None

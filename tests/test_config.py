@@ -84,6 +84,7 @@ def test_device_settings_default_to_automatic_and_round_trip(tmp_path):
     ("[train]\nprecision = 'fp8'\n", "[train] precision", "'fp8'", "'auto', 'fp32', 'bf16', 'fp16'"),
     ("[train]\nprecision = 16\n", "[train] precision", "16", "'auto', 'fp32', 'bf16', 'fp16'"),
     ("[train]\nchannels_last = true\n", "[train] channels_last", "True", "'auto', 'on', 'off'"),
+    ("[train]\npenalty_precision = 'bf16'\n", "[train] penalty_precision", "'bf16'", "'auto', 'fp32'"),
     ("[train]\ncudnn_benchmark = 'yes'\n", "[train] cudnn_benchmark", "'yes'", "true or false"),
     ("[train]\npin_memory = 1\n", "[train] pin_memory", "1", "true or false"),
 ])

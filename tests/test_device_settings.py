@@ -125,8 +125,10 @@ def test_cudnn_autotuning_and_pinning_are_cuda_settings_only(monkeypatch):
 
 # ============================================================================ mixed precision
 
-def test_bf16_run_trains_with_float32_weights_and_the_penalty_in_float32(tmp_path):
-    t = digits_trainer(tmp_path / "run", train__precision="bf16", model__ema_decay=0.9)
+@pytest.mark.parametrize("penalty", ["fp32", "auto"])
+def test_bf16_run_trains_with_float32_weights_and_the_penalty_as_set(tmp_path, penalty):
+    t = digits_trainer(tmp_path / "run", train__precision="bf16", model__ema_decay=0.9,
+                       train__penalty_precision=penalty)
     seen = []  # (rows, autocast on, output dtype) of each pass through the critic's first layer
     t.critic.net[0].register_forward_hook(
         lambda mod, inp, out: seen.append((inp[0].shape[0], torch.is_autocast_enabled("cpu"), out.dtype)))
@@ -135,10 +137,15 @@ def test_bf16_run_trains_with_float32_weights_and_the_penalty_in_float32(tmp_pat
     for col in ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "critic_grad_norm"):
         assert np.isfinite(m[col]).all(), col
     assert t.state == "finished" and t.nonfinite is None
-    # the network passes ran in bf16, the penalty's (autocast off) in float32
+    # the network passes ran in bf16; the penalty's pass over the m interpolates with autocast off
+    # in float32 (fp32), or in bf16 like the others (auto): W term 64 rows, penalty 32, generator 32
     assert {dt for _, on, dt in seen if on} == {torch.bfloat16}
-    assert {dt for _, on, dt in seen if not on} == {torch.float32}
-    assert any(rows == 32 and not on for rows, on, _ in seen)  # the penalty's pass over the m interpolates
+    if penalty == "fp32":
+        assert {dt for _, on, dt in seen if not on} == {torch.float32}
+        assert any(rows == 32 and not on for rows, on, _ in seen)
+    else:
+        assert all(on for _, on, _ in seen)
+        assert [rows for rows, _, _ in seen[:3]] == [64, 32, 64]  # W term, penalty, the next W term
     # everything that is kept stays float32
     nets = (t.generator, t.critic, t._ema.model)
     assert all(p.dtype == torch.float32 for net in nets for p in net.state_dict().values() if p.is_floating_point())
@@ -149,6 +156,9 @@ def test_bf16_run_trains_with_float32_weights_and_the_penalty_in_float32(tmp_pat
     start = read_events(tmp_path / "run" / "events.jsonl")[0]
     assert start["type"] == "start" and start["precision"] == "bf16"
     assert "precision bf16 (set in [train] precision)" in start["performance"]
+    assert start["penalty_precision"] == {"fp32": "fp32", "auto": "bf16"}[penalty]
+    assert {"fp32": "penalty passes fp32 (set in [train] penalty_precision)",
+            "auto": "penalty passes bf16 (auto: bf16 passes on the CPU"}[penalty] in start["performance"]
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
@@ -163,6 +173,26 @@ def test_the_penalty_is_float32_inside_autocast(dtype):
         gp, norms = gradient_penalty_and_norms(critic, real, fake, eps=eps)
     assert gp.dtype == norms.dtype == torch.float32
     assert torch.equal(gp, plain) and torch.equal(norms, plain_norms)  # not a bit of it in reduced precision
+
+
+@pytest.mark.parametrize("preset, device, precision, setting, value, reason", [
+    ("digits-wgan-gp", CPU, "bf16", "auto", "bf16", "auto: bf16 passes on the CPU"),
+    ("digits-wgan-gp", CPU, "bf16", "fp32", "fp32", "set in [train] penalty_precision"),
+    ("digits-wgan-gp", CUDA, "bf16", "auto", "fp32", "auto: the penalty stays float32 on cuda"),
+    ("digits-wgan-gp", CUDA, "fp16", "auto", "fp32", "auto: fp16 overflows"),
+    ("digits-wgan-gp", CPU, "fp32", "auto", "fp32", "auto: the passes are fp32"),
+    ("mlp64-wgan-clip", CPU, "bf16", "auto", "fp32", "no gradient penalty"),
+])
+def test_the_penalty_passes_are_bf16_only_where_the_run_is(preset, device, precision, setting, value, reason):
+    cfg = tiny_config(preset, train__precision=precision, train__penalty_precision=setting)
+    perf = resolve_performance(cfg, device, image=True, caps=Capabilities(cuda_bf16=True, cpu_bf16=True))
+    assert perf.penalty.value == value and perf.penalty.reason.startswith(reason)
+    assert perf.penalty_dtype == {"fp32": None, "bf16": torch.bfloat16}[value]
+    assert f"penalty passes {value} ({reason}" in perf.describe()
+    # and the run's critic step hands the objective that dtype
+    if preset.startswith("digits") and device == CPU:
+        t = Trainer(cfg, None, data=ImageData("digits", *images()))
+        assert t.amp.penalty_dtype == perf.penalty_dtype
 
 
 def test_critic_outputs_reach_the_loss_in_float32():

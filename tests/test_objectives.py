@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -5,6 +6,7 @@ import torch
 from torch import nn
 
 from engine.models import DCGANCritic, MLPCritic
+from engine.models.activations import CriticConv2d, CriticReLU
 from engine.objectives import GANObjective, WGANClipObjective, WGANGPObjective, gradient_penalty
 from engine.objectives.wgan_clip import clip_fraction, clip_parameters
 
@@ -92,6 +94,125 @@ def test_critic_activation_double_backward_matches_plain_relu():
             assert p.grad is None
         else:
             assert torch.allclose(p.grad, q.grad, atol=1e-5)
+
+
+def plain_torch(critic: DCGANCritic) -> DCGANCritic:
+    """The same critic (same weights) built from PyTorch's own Conv2d and LeakyReLU."""
+    ref = copy.deepcopy(critic)
+    layers = []
+    for m in ref.net:
+        if isinstance(m, CriticConv2d):
+            conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=m.bias is not None)
+            conv.load_state_dict(m.state_dict())
+            m = conv
+        elif isinstance(m, CriticReLU):
+            m = nn.LeakyReLU(m.slope)
+        layers.append(m)
+    ref.net = nn.Sequential(*layers)
+    return ref
+
+
+def test_critic_conv_first_and_second_derivatives_are_the_convolutions():
+    # numerical first and second derivatives (float64) of the critic convolution, in its input,
+    # weight and bias, at the DCGAN shapes (4x4 kernels, stride 2, padding 1) and the last layer's
+    conv = CriticConv2d(3, 4, 4, 2, 1).double()
+    last = CriticConv2d(4, 1, 4, 1, 0, bias=False).double()
+    g = torch.Generator().manual_seed(0)
+    for layer, shape in ((conv, (2, 3, 8, 8)), (last, (2, 4, 4, 4))):
+        x = torch.randn(shape, dtype=torch.float64, generator=g, requires_grad=True)
+        params = [p.detach().clone().requires_grad_(True) for p in layer.parameters()]
+
+        def f(x, *ps, layer=layer):
+            names = [n for n, _ in layer.named_parameters()]
+            return torch.func.functional_call(layer, dict(zip(names, ps, strict=True)), (x,))
+
+        assert torch.autograd.gradcheck(f, (x, *params))
+        assert torch.autograd.gradgradcheck(f, (x, *params))
+        assert torch.allclose(f(x, *params), nn.functional.conv2d(x, *params, stride=layer.stride,
+                                                                  padding=layer.padding))
+
+
+@pytest.mark.parametrize("norm, layout", [("layer", torch.contiguous_format), ("none", torch.channels_last)])
+def test_the_critic_step_has_pytorchs_gradients(norm, layout):
+    # The whole critic loss of a wgan-gp step (W term + lambda * GP, one backward): the DCGAN critic
+    # (CriticConv2d, CriticReLU) gives the weights the gradients PyTorch's own layers give.
+    torch.manual_seed(0)
+    fast = DCGANCritic(1, 32, features=8, norm=norm).to(memory_format=layout)
+    ref = plain_torch(fast).to(memory_format=layout)
+    g = torch.Generator().manual_seed(2)
+    real, fake = (torch.rand(6, 1, 32, 32, generator=g) * 2 - 1 for _ in range(2))
+    eps = torch.rand(6, 1, 1, 1, generator=g)
+    for c in (fast, ref):
+        f = c(torch.cat((real, fake)))
+        (f[6:].mean() - f[:6].mean() + 10 * gradient_penalty(c, real, fake, eps=eps)).backward()
+    for (name, p), q in zip(fast.named_parameters(), ref.parameters(), strict=True):
+        assert torch.allclose(p.grad, q.grad, rtol=1e-4, atol=1e-6), name
+    # and the gradient the generator step sends back through the critic to the images
+    x = fake.clone().requires_grad_(True)
+    y = x.detach().clone().requires_grad_(True)
+    fast(x).sum().backward()
+    ref(y).sum().backward()
+    assert torch.allclose(x.grad, y.grad, rtol=1e-4, atol=1e-7)
+
+
+def test_the_penalty_computes_no_weight_gradient_it_throws_away():
+    # autograd.grad(f(x_hat).sum(), x_hat) wants the input gradient only: the critic's convolutions
+    # compute no weight gradient there (PyTorch's own layers don't either); the one backward of the
+    # loss computes each weight gradient of every pass.
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Masks(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.masks = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func is torch.ops.aten.convolution_backward.default:
+                self.masks.append(tuple(args[-1]))
+            return func(*args, **(kwargs or {}))
+
+    from engine.objectives.wgan_gp import gradient_penalty_and_norms
+
+    critic = DCGANCritic(1, 32, features=4, norm="layer")
+    real, fake = torch.rand(4, 1, 32, 32), torch.rand(4, 1, 32, 32)
+    with Masks() as first:  # the critic's pass at the interpolates and their input gradient
+        gp, _ = gradient_penalty_and_norms(critic, real, fake, eps=torch.rand(4, 1, 1, 1))
+    assert len(first.masks) == 4 and all(m[0] and not m[1] for m in first.masks), first.masks
+    with Masks() as final:
+        gp.backward(inputs=list(critic.parameters()))
+    assert sum(m[1] for m in final.masks) >= 4  # every layer's weight gets its gradient there
+    assert all(p.grad is not None for p in critic.parameters() if p is not critic.net[-1].bias)
+    # outside the penalty an autograd.grad in the input keeps PyTorch's answer for the weights too
+    x = torch.rand(2, 1, 32, 32).requires_grad_(True)
+    out = critic(x).sum()
+    gx, gw = torch.autograd.grad(out, (x, critic.net[0].weight))
+    assert gx.shape == x.shape and gw.abs().sum() > 0
+
+
+@pytest.mark.parametrize("norm", ["layer", "none"])
+def test_the_penalty_in_bf16_passes_is_float32_and_close_to_fp32(norm):
+    # [train] penalty_precision auto under bf16: the critic's passes at the interpolates in bf16,
+    # the gradient, norms and penalty float32, within a percent or two of the float32 penalty
+    from engine.objectives.wgan_gp import gradient_penalty_and_norms
+
+    torch.manual_seed(0)
+    critic = DCGANCritic(1, 32, features=16, norm=norm)
+    g = torch.Generator().manual_seed(3)
+    real, fake = (torch.rand(32, 1, 32, 32, generator=g) * 2 - 1 for _ in range(2))
+    eps = torch.rand(32, 1, 1, 1, generator=g)
+    gp32, n32 = gradient_penalty_and_norms(critic, real, fake, eps=eps)
+    gp16, n16 = gradient_penalty_and_norms(critic, real, fake, eps=eps, passes_dtype=torch.bfloat16)
+    assert gp16.dtype == n16.dtype == torch.float32 and not torch.equal(n16, n32)  # it did run in bf16
+    assert torch.allclose(n16, n32, rtol=0.02)
+    assert torch.allclose(gp16, gp32, rtol=0.05)
+    # and its gradient, in the critic's weights
+    grads = []
+    for dt in (None, torch.bfloat16):
+        critic.zero_grad()
+        gradient_penalty_and_norms(critic, real, fake, eps=eps, passes_dtype=dt)[0].backward()
+        grads.append(torch.cat([p.grad.flatten() for p in critic.parameters() if p.grad is not None]))
+    cos = torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0)
+    assert cos > 0.999 and torch.allclose(grads[1].norm(), grads[0].norm(), rtol=0.03)
 
 
 def test_w_estimate_is_positive_when_the_critic_scores_real_higher():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .activations import CriticReLU
+from .activations import CriticConv2d, CriticReLU
 from .mlp import label_dim
 
 
@@ -72,17 +72,17 @@ class DCGANCritic(nn.Module):
         downs = 3 if size == 32 else 4
         width = features
         # CriticReLU(0.2) = LeakyReLU(0.2) with a cheaper double backward (gradient penalty).
-        mods: list[nn.Module] = [nn.Conv2d(channels + e, width, 4, 2, 1), CriticReLU(0.2)]
+        mods: list[nn.Module] = [CriticConv2d(channels + e, width, 4, 2, 1), CriticReLU(0.2)]
         # state size: features x size/2 x size/2 (no norm on the first layer, as in DCGAN)
         for _ in range(downs - 1):
-            mods.append(nn.Conv2d(width, width * 2, 4, 2, 1, bias=norm == "none"))
+            mods.append(CriticConv2d(width, width * 2, 4, 2, 1, bias=norm == "none"))
             n = _norm2d(norm, width * 2)
             if n is not None:
                 mods.append(n)
             mods.append(CriticReLU(0.2))
             width *= 2
         # state size: width x 4 x 4
-        mods.append(nn.Conv2d(width, 1, 4, 1, 0))
+        mods.append(CriticConv2d(width, 1, 4, 1, 0))
         self.net = nn.Sequential(*mods)
         if self.conditional == "projection":
             # zeros: the critic starts as the unconditional one; the class term is learned

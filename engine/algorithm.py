@@ -132,8 +132,8 @@ class AutogradGradients:
             else:
                 f = self._f(torch.cat((real, fake)), None if y is None else torch.cat((y, y)))
                 f_real, f_fake = f[:m], f[m:]
-        # the W-estimate and the losses in float32, whatever the passes ran in; the penalty
-        # computes its own passes in float32 with autocast off
+        # the W-estimate and the losses in float32, whatever the passes ran in; the penalty runs
+        # its own passes, in float32 or in the run's penalty_dtype (engine.device.resolve_penalty)
         f_real, f_fake = f_real.float(), f_fake.float()
         extra = ({"eps": self.eps_draw(real), "penalty_dtype": self.amp.penalty_dtype}
                  if self.objective.uses_penalty else {})

@@ -102,10 +102,10 @@ class Performance:
 
     device_type: str
     precision: Choice
+    penalty: Choice  # the critic's passes at the penalty's interpolates
     channels_last: Choice
     cudnn_benchmark: Choice
     pin_memory: Choice
-    penalty: Choice = Choice("fp32", "default")  # the critic's passes at the penalty's interpolates
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -255,10 +255,10 @@ def resolve_performance(cfg: Config, device: torch.device, *, image: bool, hand_
     return Performance(
         device_type=kind,
         precision=precision,
+        penalty=resolve_penalty(t.penalty_precision, precision.value, kind, penalty=cfg.objective.kind == "wgan-gp"),
         channels_last=resolve_channels_last(t.channels_last, kind, conv=conv, precision=precision.value),
         cudnn_benchmark=resolve_cudnn_benchmark(t.cudnn_benchmark, kind),
-        pin_memory=resolve_pin_memory(t.pin_memory, kind),
-        penalty=resolve_penalty(t.penalty_precision, precision.value, kind, penalty=cfg.objective.kind == "wgan-gp"))
+        pin_memory=resolve_pin_memory(t.pin_memory, kind))
 
 
 def apply_cudnn_benchmark(choice: Choice, device: torch.device) -> None:

@@ -96,6 +96,13 @@ def _wanted(ctx, leaf_default: list[bool]) -> list[bool]:
     return out + [False] * (len(leaf_default) - len(out))
 
 
+def _conv_grads(gy, x, w, stride, padding, mask, bias_sizes=None):
+    """``(gx, gw, gb)`` of ``conv2d(x, w, b, stride, padding)`` for the output gradient ``gy``,
+    each computed only where ``mask`` says (dilation 1, one group)."""
+    return torch.ops.aten.convolution_backward(gy, x, w, bias_sizes, stride, padding, [1, 1], False, [0, 0], 1,
+                                               mask)
+
+
 class _ConvBackward(torch.autograd.Function):
     """``(gx, gw, gb)`` of ``y = conv2d(x, w, b)`` for the output gradient ``gy``, and their own
     backward: the three are linear in ``gy``, ``gx`` is linear in ``w`` and ``gw`` in ``x``."""
@@ -105,9 +112,7 @@ class _ConvBackward(torch.autograd.Function):
         ctx.set_materialize_grads(False)  # a gradient nobody sent is None, not a tensor of zeros
         ctx.save_for_backward(gy, x, w)
         ctx.stride, ctx.padding = stride, padding
-        bias_sizes = [w.shape[0]] if mask[2] else None
-        return torch.ops.aten.convolution_backward(gy, x, w, bias_sizes, stride, padding, [1, 1], False,
-                                                   [0, 0], 1, mask)
+        return _conv_grads(gy, x, w, stride, padding, mask, [w.shape[0]] if mask[2] else None)
 
     @staticmethod
     def backward(ctx, ggx, ggw, ggb):
@@ -123,11 +128,9 @@ class _ConvBackward(torch.autograd.Function):
                 terms.append(ggb.view(1, -1, 1, 1).expand_as(gy))
             d_gy = sum(terms[1:], terms[0]) if terms else None
         if want_x and ggw is not None:  # gw = corr(x, gy): its gradient in x is gy convolved back with ggw
-            d_x = torch.ops.aten.convolution_backward(gy, x, ggw, None, s, p, [1, 1], False, [0, 0], 1,
-                                                      [True, False, False])[0]
+            d_x = _conv_grads(gy, x, ggw, s, p, [True, False, False])[0]
         if want_w and ggx is not None:  # gx = conv_transpose(gy, w): its gradient in w is corr(ggx, gy)
-            d_w = torch.ops.aten.convolution_backward(gy, ggx, w, None, s, p, [1, 1], False, [0, 0], 1,
-                                                      [False, True, False])[1]
+            d_w = _conv_grads(gy, ggx, w, s, p, [False, True, False])[1]
         return d_gy, d_x, d_w, None, None, None
 
 
@@ -165,10 +168,10 @@ class CriticConv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w, b = self.weight, self.bias
         kind = x.device.type
-        if torch.is_autocast_enabled(kind):
+        cast = torch.is_autocast_enabled(kind)
+        if cast:
             dt = torch.get_autocast_dtype(kind)
             x, w = x.to(dt), w.to(dt)
             b = b.to(dt) if b is not None else None
-            with torch.autocast(kind, enabled=False):
-                return _Conv.apply(x, w, b, list(self.stride), list(self.padding))
-        return _Conv.apply(x, w, b, list(self.stride), list(self.padding))
+        with torch.autocast(kind, enabled=False) if cast else contextlib.nullcontext():
+            return _Conv.apply(x, w, b, list(self.stride), list(self.padding))

@@ -45,8 +45,8 @@ def gradient_penalty_and_norms(critic, real: torch.Tensor, fake: torch.Tensor,
         eps = draw_eps(real, generator)
     x_hat = torch.lerp(fake, real, eps).requires_grad_(True)  # eps * real + (1 - eps) * fake
     kind = real.device.type
-    with torch.autocast(device_type=kind, dtype=passes_dtype or torch.get_autocast_dtype(kind),
-                        enabled=passes_dtype is not None), input_gradient_pass():
+    with torch.autocast(device_type=kind, dtype=passes_dtype, enabled=passes_dtype is not None), \
+            input_gradient_pass():
         out = critic(x_hat) if labels is None else critic(x_hat, labels)
         # the gradient arrives in x_hat's float32 whatever the passes ran in
         (grad,) = torch.autograd.grad(out.float().sum(), x_hat, create_graph=True)

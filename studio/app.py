@@ -210,6 +210,7 @@ def smoke_test(app, keep_dir: str | None = None) -> int:
     from PIL import Image
 
     from engine import DEFAULT_PRESET
+    from engine.status import ENDED_STATES, RunState
     from studio.main_window import MainWindow
     configure_pyqtgraph()
 
@@ -232,12 +233,12 @@ def smoke_test(app, keep_dir: str | None = None) -> int:
             raise RuntimeError(f"config invalid: {win.config_panel.error}")
         if not win.start():
             raise RuntimeError("Start did nothing")
-        if not wait(lambda: win.run_state in ("finished", "stopped", "error") and not win.is_active(), 300):
+        if not wait(lambda: win.run_state in ENDED_STATES and not win.is_active(), 300):
             raise RuntimeError(f"training did not finish in 300 s (state {win.run_state})")
-        if win.run_state != "finished":
+        if win.run_state != RunState.FINISHED:
             raise RuntimeError(f"the run ended in state {win.run_state}")
-        if win.plots.buf.n != 20:
-            raise RuntimeError(f"the plots show {win.plots.buf.n} rows, expected 20")
+        if win.model.rows != 20:
+            raise RuntimeError(f"the run shows {win.model.rows} rows, expected 20")
         out = Path(keep_dir or Path(tmp) / "export") / "grid.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         results = []

@@ -62,9 +62,9 @@ from studio.compare_runs import (
     format_cell,
     read_run,
 )
-from studio.runs import Run
 from studio.csv_table import ask_csv_path, copy_csv, write_csv
 from studio.panels.plots import SMOOTHED, Smoother
+from studio.runs import Run
 from studio.theme import plot_colours
 from studio.widgets import button
 

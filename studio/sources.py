@@ -201,7 +201,7 @@ class FolderSource(RunSource):
         self._thread.start()
 
     def _loop(self) -> None:
-        from engine.follow import ENDED
+        from engine.status import ENDED_STATES as ENDED
 
         try:
             while not self._stop.is_set():
@@ -333,7 +333,7 @@ class ProcessSource(FolderSource):
 
     def _gone(self) -> bool:
         """The job is gone: deliver its last files, then say how it ended."""
-        from engine.follow import ENDED
+        from engine.status import ENDED_STATES as ENDED
 
         rc = self.proc.poll() if self.proc is not None else None
         if rc is None:

@@ -223,7 +223,7 @@ class TrainingWorker(QObject):
         except BaseException as e:  # noqa: BLE001 - every error must reach the user, none kill the app
             log.exception("training failed")
             if self.trainer is None:
-                self.control.fail_pending(e)
+                self.control.end(e)
             self.failed.emit(f"{type(e).__name__}: {e}", traceback.format_exc())
         finally:
             self.done.emit(summary)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .base import CriticOutput, Objective
 from .fgan import DIVERGENCES, FGANObjective
 from .gan import GANObjective
+from .traits import OBJECTIVE_TRAITS, ObjectiveTraits, owner_of, traits
 from .wgan_clip import WGANClipObjective
 from .wgan_gp import WGANGPObjective, gradient_penalty
 
@@ -20,8 +21,9 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "f-gan": FGANObjective,
 }
 
-__all__ = ["DIVERGENCES", "OBJECTIVES", "CriticOutput", "FGANObjective", "GANObjective", "Objective",
-           "WGANClipObjective", "WGANGPObjective", "get_objective", "gradient_penalty"]
+__all__ = ["DIVERGENCES", "OBJECTIVES", "OBJECTIVE_TRAITS", "CriticOutput", "FGANObjective", "GANObjective",
+           "Objective", "ObjectiveTraits", "WGANClipObjective", "WGANGPObjective", "get_objective",
+           "gradient_penalty", "owner_of", "traits"]
 
 
 def get_objective(kind: str, *, divergence: str = "kl", fgan_generator: str = "trick") -> Objective:

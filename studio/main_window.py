@@ -17,7 +17,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QEventLoop, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QEventLoop, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from engine import save_config
 from studio import dialogs
 from studio.action_states import action_states, window_view
-from studio.compare import CompareWindow, RunChooser
+from studio.compare import CompareWindow
 from studio.export_actions import ExportController
 from studio.panels.banner import RunBanner
 from studio.panels.config_panel import ConfigPanel
@@ -46,14 +46,15 @@ from studio.panels.log import LogPanel
 from studio.panels.plots import PlotsPanel
 from studio.panels.samples import SamplesPanel
 from studio.panels.steer import SteerPanel
+from studio.run_chooser import RunChooser
 from studio.run_control import RunController
 from studio.run_model import RunModel
 from studio.run_opening import RunOpener, form_config
 from studio.settings import Settings
 from studio.status_bar import RunStatusBar, window_title
-from studio.theme import apply_theme, resolve_dark
 from studio.window_actions import RunSwitcher, WindowActions
 from studio.window_services import TaskRunner, WindowServices
+from studio.window_settings import WindowLayout
 from studio.worker import warm_up
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,6 @@ class MainWindow(QMainWindow):
         self.preset_name: str | None = None
         self.warning_box: QMessageBox | None = None
         self._closing = False
-        self._theme_override = theme
         self.compare_window: CompareWindow | None = None
 
         self.setObjectName("MainWindow")
@@ -88,7 +88,10 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_parts(live_samples_s)
         self._wire()
-        restored = self._restore_settings()
+        self.layout_ = WindowLayout(self, self.settings, self.splitter, self.samples, self.plots,
+                                    theme_actions=self.theme_actions, theme=theme,
+                                    themed=lambda: [self.plots, self.samples, self.distances, self.compare_window])
+        restored = self.layout_.restore()
         if not restored:
             # First start: give the docks room (sizes are ignored before the first layout pass).
             QTimer.singleShot(0, self._default_dock_sizes)
@@ -495,49 +498,16 @@ class MainWindow(QMainWindow):
         return bool(cw.add_current_run()) or cw.has_run(self.run_path)
 
     # ================================================================== settings and theme
-    def _restore_settings(self) -> bool:
-        """Restore the layout and view options; False when there was no saved layout."""
-        s = self.settings
-        geom, state = s.value("window/geometry"), s.value("window/state")
-        restored = False
-        if isinstance(geom, QByteArray | bytes):
-            self.restoreGeometry(QByteArray(geom))
-        if isinstance(state, QByteArray | bytes):
-            restored = self.restoreState(QByteArray(state))
-        split = s.value("window/splitter")
-        if isinstance(split, QByteArray | bytes):
-            self.splitter.restoreState(QByteArray(split))
-        self.samples.grid.nrow_spin.setValue(min(max(s.int_value("samples/nrow", 8), 1), 64))
-        self.plots.set_smoothing(s.int_value("plots/smoothing", 90) / 100)
-        self.plots.set_log_y(str(s.value("plots/log_y", "false")).lower() == "true")
-        return restored
-
     def save_settings(self) -> None:
-        s = self.settings
-        s.set_value("window/geometry", self.saveGeometry())
-        s.set_value("window/state", self.saveState())
-        s.set_value("window/splitter", self.splitter.saveState())
-        s.set_value("samples/nrow", self.samples.grid.user_nrow)
-        s.set_value("plots/smoothing", self.plots.smooth_slider.value())
-        s.set_value("plots/log_y", self.plots.log_check.isChecked())
-        s.sync()
+        self.layout_.save()
 
     def set_theme(self, theme: str) -> None:
-        self.settings.theme = theme
-        self._theme_override = None
-        self.apply_theme()
+        self.layout_.set_theme(theme)
+        self._update_status()
 
     def apply_theme(self) -> None:
-        theme = self._theme_override or self.settings.theme
-        self.dark = dark = resolve_dark(theme)
-        app = QApplication.instance()
-        if app is not None:
-            apply_theme(app, dark)
-        for part in (self.plots, self.samples, self.distances, self.compare_window):
-            if part is not None:
-                part.set_dark(dark)
-        for key, a in self.theme_actions.items():
-            a.setChecked(key == theme)
+        self.layout_.apply_theme()
+        self.dark = self.layout_.dark
         self._update_status()
 
     # ================================================================== dialogs and questions

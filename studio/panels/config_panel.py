@@ -295,7 +295,21 @@ class ConfigPanel(QWidget):
     def _on_edit(self, *_):
         self._validate()
 
-    def _validate(self) -> None:
+    def _field_value(self, dotted: str, f: _Field, unused: dict[str, str]):
+        """The field's value; ConfigError when it cannot be used. A field this run does not read
+        never blocks Start: its last good value is kept."""
+        try:
+            return coerce_value(f.info, f.raw_value())
+        except ConfigError:
+            if dotted not in unused:
+                raise
+        try:
+            return coerce_value(f.info, self._base.get(dotted))
+        except ConfigError:
+            return f.info.default
+
+    def _read_fields(self) -> tuple[dict[str, dict], dict[str, str]]:
+        """(the form's values as a TOML-shaped dict, the problems by field)."""
         raw: dict[str, dict] = {}
         errors: dict[str, str] = {}
         fields = self._fields
@@ -304,24 +318,20 @@ class ConfigPanel(QWidget):
         for dotted, f in fields.items():
             f.set_unused(unused.get(dotted), self._read_only)
             try:
-                value = coerce_value(f.info, f.raw_value())
+                value = self._field_value(dotted, f, unused)
             except ConfigError as e:
-                if dotted in unused:  # ignored by this run: never blocks Start; the last good value is kept
-                    value = self._base.get(dotted)
-                    try:
-                        coerce_value(f.info, value)
-                    except ConfigError:
-                        value = f.info.default
-                else:
-                    errors[dotted] = str(e)
-                    continue
+                errors[dotted] = str(e)
+                continue
             raw.setdefault(f.info.section, {})[f.info.key] = list(value) if isinstance(value, tuple) else value
+        return raw, errors
+
+    def _validate(self) -> None:
+        raw, errors = self._read_fields()
         cfg = None
         self.warnings = []
         if not errors:
             try:
-                base = self._base.copy()
-                cfg = config_from_dict(raw, base=base)
+                cfg = config_from_dict(raw, base=self._base.copy())
                 self.warnings = validate(cfg)
             except ConfigError as e:  # every problem under its own field (e.errors: all of them)
                 for one in e.errors:
@@ -334,6 +344,11 @@ class ConfigPanel(QWidget):
         first = next(iter(errors.items()), None)
         self.error_key, self.error = (first if first else (None, None))
         self.errors = errors
+        self._show_banner()
+        self.changed.emit()
+
+    def _show_banner(self) -> None:
+        errors = self.errors
         if self.error:
             more = len(errors) - 1
             self.banner.setText(f"Cannot start: {self.error}" + (f" (and {more} more problem{'s' * (more > 1)}, "
@@ -345,7 +360,6 @@ class ConfigPanel(QWidget):
         self.banner.setVisible(bool(self.error or self.warnings))
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
-        self.changed.emit()
 
     def _browse(self, dotted: str) -> None:
         name = self._fields["data.name"].raw_value()

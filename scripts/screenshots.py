@@ -86,7 +86,7 @@ def _draw_and_train(win, wait, out_dir: Path, app) -> Path:
     toy.draw_stroke(np.stack([0.9 * np.cos(a), 0.9 * np.sin(a) + 0.05], 1))  # the smile
     toy.show_arrows.setChecked(True)
     assert win.train_on_drawing(), "draw: could not start"
-    wait(lambda: win.trainer is not None and win.trainer.gen_iter >= DRAW_ITERS, 1800)
+    wait(lambda: win.run_status.gen_iter >= DRAW_ITERS, 1800)
     win.toggle_pause()
     wait(lambda: win.run_state == "paused", 60)
     path = _grab(win, "draw", out_dir, app)
@@ -152,9 +152,9 @@ def shoot(app, name: str, out_dir: Path) -> Path:
     win.samples.toy.show_arrows.setChecked(name.startswith("toy"))
     wait(lambda: win.isVisible(), 10)
     assert win.start(), f"{name}: could not start"
-    wait(lambda: win.trainer is not None and win.trainer.gen_iter >= iters // 2, 1800)
-    win.request_edit("lr_critic", 2 * win.trainer.hp["lr_critic"])  # a live edit: its marker shows
-    wait(lambda: win.trainer.gen_iter >= iters, 1800)
+    wait(lambda: win.run_status.gen_iter >= iters // 2, 1800)
+    win.request_edit("lr_critic", 2 * win.model.live_values["lr_critic"])  # a live edit: its marker shows
+    wait(lambda: win.run_status.gen_iter >= iters, 1800)
     end = time.monotonic() + 2.5  # let the last live picture and plot batch arrive
     wait(lambda: time.monotonic() > end, 10)
     path = out_dir / f"studio-{name}.png"

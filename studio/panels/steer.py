@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import LIVE_SYMBOLS, ConfigError, live_field, live_value
+from engine.config import LIVE_SYMBOLS, SCHEMA, ConfigError, live_field, live_value
 from engine.objectives import OBJECTIVE_TRAITS, traits
 from studio.panels.keys import is_window_shortcut
 
@@ -209,7 +209,7 @@ class SteerPanel(QWidget):
     # ------------------------------------------------------------------ state from the run
     @property
     def objective(self) -> str:
-        return self.model.objective if self.model is not None else "wgan-gp"
+        return self.model.objective if self.model is not None else SCHEMA["objective.kind"].default
 
     @property
     def active(self) -> bool:

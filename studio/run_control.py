@@ -25,7 +25,7 @@ from studio import dialogs
 from studio.panels.banner import lowered
 from studio.panels.config_panel import ConfigPanel
 from studio.run_model import RunModel
-from studio.runs import OPENED, PROCESS, Run
+from studio.runs import OPENED, Run
 from studio.sources import LocalSource, ProcessSource
 from studio.window_services import WindowServices
 from studio.worker import TrainingWorker
@@ -130,8 +130,7 @@ class RunController(QObject):
         path = self.new_run_dir()
         job = Path(tempfile.mkdtemp(prefix="wgan-job-"))
         save_config(cfg, job / "config.toml")
-        self.model.start(ProcessSource(path, job / "config.toml", n, log_path=job / "job.log"), cfg, path,
-                         kind=PROCESS)
+        self.model.start(ProcessSource(path, job / "config.toml", n, log_path=job / "job.log"), cfg, path)
         self.model.add_note(f"— new run {path.name} with {n} local processes (torchrun); shown by following its "
                             f"folder (the job's own output: {job / 'job.log'})")
         self.ui.remember(path)

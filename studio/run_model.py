@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from engine import Config
 from engine.runfolder import RunReport
 from engine.status import RunState, RunStatus
-from studio.runs import LOCAL, NEW, OPENED, ColumnBuffer, Run, Runs, config_live_values
+from studio.runs import NEW, OPENED, ColumnBuffer, Run, Runs, config_live_values
 
 __all__ = ["ColumnBuffer", "RunModel", "config_live_values"]
 
@@ -139,17 +139,16 @@ class RunModel(QObject):
                                                           events=list(events))
         return self.runs.show(Run.opened(rep, state))
 
-    def start(self, source, config: Config, path: Path, *, continued: bool = False, kind: str = LOCAL,
-              owns: bool | None = None) -> Run:
-        """A run from ``source`` (a :class:`studio.sources.RunSource`): a new one, or
-        (``continued``) the opened run going on, whose rows, events and log stay."""
-        owns = source.owns_run if owns is None else owns
+    def start(self, source, config: Config, path: Path, *, continued: bool = False) -> Run:
+        """A run from ``source`` (a :class:`studio.sources.RunSource`, which says what kind of run it
+        is and whether this studio owns it): a new one, or (``continued``) the opened run going on,
+        whose rows, events and log stay."""
         run = self.current
         if continued and run.kind == OPENED:
             source.feed(run)
             run.go_on(source, config)
         else:
-            run = Run.started(kind, Path(path), config, source, owns=owns)
+            run = Run.started(source.kind, Path(path), config, source, owns=source.owns_run)
             source.feed(run)
             self.runs.show(run)
         source.start()

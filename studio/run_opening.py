@@ -22,7 +22,7 @@ from engine.status import RunState
 from studio import dialogs
 from studio.panels.samples import ToyView
 from studio.run_model import RunModel
-from studio.runs import FOLDER, Run
+from studio.runs import Run
 from studio.sources import FolderSource, png_payload
 from studio.window_services import WindowServices
 from studio.worker import checkpoint_samples
@@ -194,7 +194,7 @@ class RunOpener:
                          + "; ".join(rep.problems))
             return False
         self.set_origin(None, None)
-        run = self.model.start(FolderSource(path), cfg, path, kind=FOLDER)
+        run = self.model.start(FolderSource(path), cfg, path)
         run.add_note(f"— following {Path(path).name}, trained by another process: pause, step, stop and the live "
                      "edits reach it through its folder (requests/), and it goes on when this window closes.")
         self.ui.remember(Path(path))

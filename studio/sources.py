@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.status import RunState, RunStatus
+from studio.runs import FOLDER, LOCAL, PROCESS
 from studio.worker import RunHandle, TrainingWorker, start_worker
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class RunSource(QObject):
     ended = Signal()
     metrics_reset = Signal()        # the rows so far are no longer the run's: they come again
 
+    kind = LOCAL                    # studio.runs: where the run comes from (the Run's kind)
     owns_run = True                 # False: the run lives in another process; closing stops following only
     can_steer = False               # whether pause/resume/step/stop/request_edit reach the run
     run = None                      # the studio.runs.Run this source feeds
@@ -180,6 +182,7 @@ class FolderSource(RunSource):
     by polling it (:class:`engine.follow.RunFollower`) on a thread of its own and steered through
     request files (:mod:`engine.requests`). The run goes on when the studio stops following."""
 
+    kind = FOLDER
     can_steer = True
     owns_run = False
     POLL_S = 0.25
@@ -303,6 +306,7 @@ class ProcessSource(FolderSource):
     stops at the same iteration and rank 0 writes a checkpoint). The job's own output goes to
     ``log_path`` (beside ``config_path``, outside the run folder, which wgan-train wants empty)."""
 
+    kind = PROCESS
     owns_run = True
 
     def __init__(self, path, config_path, nproc: int, parent: QObject | None = None, *, log_path=None,

@@ -8,7 +8,12 @@ Threading model (docs/ARCHITECTURE.md, "One Start click to one plotted point"):
   can be slow, so not in the GUI thread) and calls the blocking ``Trainer.run()``.
 - Because ``run()`` blocks the worker thread, queued slots on the worker would never run. The
   controls (pause, resume, step, stop, live edits) are therefore plain methods that call the
-  engine's own thread-safe API directly from the GUI thread.
+  engine's own thread-safe :class:`engine.control.RunControl` directly from the GUI thread. The
+  worker makes it before the Trainer (which can take a while to build) and hands it over: what
+  is asked meanwhile applies at the first iteration. Work that must not race the loop (a copy of
+  the generator for an export) is a future of ``RunControl.call_at_boundary``.
+- Only this module reads the Trainer: what it hands out is signals (rows, payloads, events,
+  :class:`engine.status.RunStatus` from the observers' ``on_status``) and futures.
 - The engine calls its observers on the training thread. :class:`_Bridge` re-emits them as
   signals of the worker; the receivers live in the GUI thread, so Qt queues them. The signals
   carry plain NumPy arrays and dicts (``Signal(object)``); no Qt object crosses threads.

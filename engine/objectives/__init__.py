@@ -1,8 +1,8 @@
 """Training objectives, one small module each, one interface (:class:`Objective`).
 
-Sign convention (ALGORITHM.md): ``w_estimate = mean f(x_real) - mean f(g(z))`` is reported as
-is, never negated; the critic minimises ``-w_estimate (+ lambda * GP)`` and the generator
-minimises ``-mean f(g(z))``.
+Sign convention (docs/algorithm.md, "Notation and sign convention"): ``w_estimate = mean f(x_real)
+- mean f(g(z))`` is reported as is, never negated; the critic minimises ``-w_estimate (+ lambda * GP)``
+and the generator minimises ``-mean f(g(z))``.
 """
 
 from __future__ import annotations

@@ -126,6 +126,21 @@ def presets_markdown() -> list[str]:
     return lines
 
 
+def example_toml(name: str = "toy-wgan-clip") -> list[str]:
+    """A preset written as a user would write it: only the keys that differ from the defaults."""
+    cfg = schema.load_preset(name)
+    lines = ["```toml", f"config_version = {schema.CONFIG_VERSION}",
+             f"description = {toml_value(cfg.description)}"]
+    by_section: dict[str, list[str]] = {}
+    for dotted, value in preset_differences(cfg):
+        sec, key = dotted.split(".", 1)
+        by_section.setdefault(sec, []).append(f"{key} = {toml_value(value)}")
+    for sec in schema.SECTIONS:
+        if sec in by_section:
+            lines += ["", f"[{sec}]", *by_section[sec]]
+    return lines + ["```"]
+
+
 def reference_markdown() -> str:
     """The whole of ``docs/configuration.md``."""
     live = ", ".join(f"`{name}`" for name in schema.LIVE_KEYS)
@@ -140,6 +155,11 @@ def reference_markdown() -> str:
         "range is refused with a message naming the file, the key, the value and what is allowed; a file "
         "with several problems names all of them at once. On the command line `--set SECTION.KEY=VALUE` "
         "changes one key (the value is read as TOML: `0.01`, `true`, `[0.5, 0.9]`, `\"folder\"`).",
+        "",
+        "For example, the `toy-wgan-clip` preset, the WGAN paper's Algorithm 1 on 8 Gaussians, amounts to this "
+        "(every other key at its default):",
+        "",
+        *example_toml(),
         "",
         f"**Live** keys ({live}) can also change while a run trains: in the studio's Steer panel, with "
         "`wgan-ctl RUN set NAME=VALUE`, or with `wgan-train --resume RUN --set SECTION.KEY=VALUE`; each "

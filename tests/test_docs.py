@@ -190,3 +190,11 @@ def test_the_configuration_reference_covers_every_key_and_preset():
     reference = ROOT / "docs" / "configuration.md"
     for info in SCHEMA.values():
         assert f"{info.section}-{info.key}" in anchors(reference), info.dotted
+
+
+def test_the_reference_example_is_the_preset_it_names():
+    from engine.config import load_preset, loads_config
+
+    text = reference_markdown()
+    example = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+    assert loads_config(example) == load_preset("toy-wgan-clip")

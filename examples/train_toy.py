@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     config = engine.load_preset(args.preset)
+    preset_iterations = config.train.iterations
     if not config.is_toy:
         ap.error(f"{args.preset} is not a toy preset (this example prints exact W1 and modes)")
     changes = [f"train.iterations={30 if args.tiny else args.iters}"]
@@ -87,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     corr = summary.get("w_estimate_vs_quality")
     if corr and corr.get("spearman") is not None:
         print(f"W-estimate vs exact W1 over {corr['evaluations']} evaluations: Spearman {corr['spearman']:.2f}")
+    if summary["gen_iter"] < preset_iterations:
+        print(f"(the preset trains {preset_iterations} iterations: --iters {preset_iterations} for its full run, "
+              f"or continue this one: wgan-train --resume {out} --iters {preset_iterations})")
     print(f"run folder: {out} (metrics.csv, events.jsonl, samples/, checkpoints/latest.pt)")
     print(f"next: python examples/sample_checkpoint.py {out}")
     return 0

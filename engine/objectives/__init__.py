@@ -7,10 +7,10 @@ minimises ``-mean f(g(z))``.
 
 from __future__ import annotations
 
+from ..objective_traits import OBJECTIVE_TRAITS, ObjectiveTraits, owner_of, traits
 from .base import CriticOutput, Objective
 from .fgan import DIVERGENCES, FGANObjective
 from .gan import GANObjective
-from .traits import OBJECTIVE_TRAITS, ObjectiveTraits, owner_of, traits
 from .wgan_clip import WGANClipObjective
 from .wgan_gp import WGANGPObjective, gradient_penalty
 

@@ -2,10 +2,11 @@
 
 Public API (the studio and the command line use only this):
 ``Config``, ``ConfigError``, ``load_config``, ``load_preset``, ``list_presets``, ``Trainer``,
-``RunDir``, ``load_checkpoint``, ``CheckpointError``, ``DataError``; and the rules both front ends
-apply: :mod:`engine.runfolder` (what a run folder holds, whether and from which checkpoint it
-continues), :mod:`engine.export` (the sample picture of a checkpoint, CSV exports) and
-:mod:`engine.distance` (Example 1 and its sweep plan).
+``RunDir``, ``load_checkpoint``, ``CheckpointError``, ``DataError``, ``RunState`` and ``RunStatus``
+(where a run is), ``traits`` (what an objective can do); and the rules both front ends apply:
+:mod:`engine.continuation` (whether and how a run continues), :mod:`engine.runfolder` (what a run
+folder holds, which checkpoint is the newest that loads), :mod:`engine.export` (the sample picture
+of a checkpoint, CSV exports) and :mod:`engine.distance` (Example 1 and its sweep plan).
 """
 
 from .checkpoint import CheckpointError, load_checkpoint
@@ -24,7 +25,9 @@ from .config import (
 )
 from .data import DataError
 from .inference import LoadedModel, generate, load_model
+from .objective_traits import ObjectiveTraits, traits
 from .rundir import RunDir, read_events, read_metrics
+from .status import RunState, RunStatus
 from .trainer import Trainer, TrainingError
 
 __version__ = "0.1.0"
@@ -37,7 +40,10 @@ __all__ = [
     "DataError",
     "LIVE_KEYS",
     "LoadedModel",
+    "ObjectiveTraits",
     "RunDir",
+    "RunState",
+    "RunStatus",
     "SCHEMA",
     "Trainer",
     "TrainingError",
@@ -53,4 +59,5 @@ __all__ = [
     "read_events",
     "read_metrics",
     "save_config",
+    "traits",
 ]

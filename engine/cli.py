@@ -249,31 +249,13 @@ def train_main(argv: list[str] | None = None, *, distributed: bool = False) -> i
         return 0
     try:
         if args.resume:
-            if args.config or args.preset or args.seed is not None or args.out or args.tensorboard:
+            if args.config or args.preset or args.out:
                 return _err("--resume continues a run with its own configuration; only --iters, --device and "
                             "--set of the live parameters (" + ", ".join(f"{s}.{k}" for s, k in LIVE_KEYS.values())
                             + ") may be given with it")
-            edits = {}
-            for item in args.overrides:
-                dotted, value = parse_override(item)
-                live = {f"{s}.{k}": name for name, (s, k) in LIVE_KEYS.items()}
-                if dotted not in live:
-                    return _err(f"--set {dotted}: only the live parameters can change when resuming "
-                                f"({', '.join(live)})")
-                edits[live[dotted]] = value
-            if distributed:
-                from .distributed import DistributedTrainer, init_from_env
-                trainer = DistributedTrainer.resume_run(args.resume, iterations=args.iters, on_nonfinite="raise",
-                                                        dist_ctx=init_from_env(args.device or "auto"))
-            else:
-                trainer = Trainer.resume_run(args.resume, iterations=args.iters, on_nonfinite="raise",
-                                             device=None if args.device is None else _device(args.device))
-            if main and (not args.quiet or trainer.resumed_from.uses_fallback):
-                print(trainer.resumed_from.describe(), file=sys.stderr)
-            if main and getattr(trainer, "resume_note", None):
-                print(trainer.resume_note, file=sys.stderr)
-            if edits:
-                trainer.request_edit(**edits)  # applied and logged at the first iteration
+            trainer = _continue(args, distributed, main)
+            if isinstance(trainer, int):
+                return trainer
         else:
             if not args.out:
                 return _err("--out RUN_DIR is required (the folder the run is written to)")
@@ -369,6 +351,38 @@ def train_main(argv: list[str] | None = None, *, distributed: bool = False) -> i
         print(f"W-estimate vs {name} over the {corr['evaluations']} evaluations: Spearman rank correlation "
               f"{corr['spearman']:.2f} (1 = they fall together)", file=sys.stderr)
     return 0
+
+
+def _continue(args, distributed: bool, main: bool):
+    """``--resume``: the trainer that continues the run (engine.continuation decides whether and
+    how), or the exit status of a refusal."""
+    from .continuation import continue_run, plan_continuation, resume_wanted
+    from .runfolder import inspect_run, is_run_folder
+
+    if not is_run_folder(args.resume):
+        return _err(f"{args.resume}: not a run folder (no config.toml, metrics.csv, events.jsonl or checkpoint)")
+    report = inspect_run(args.resume)
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"train.seed={args.seed}")
+    if args.tensorboard:
+        overrides.append("train.tensorboard=true")
+    plan = plan_continuation(report, resume_wanted(report, iterations=args.iters, device=args.device,
+                                                   overrides=overrides))
+    if not plan.possible:
+        return _err(plan.message) if main else EXIT_USAGE
+    if distributed:
+        from .distributed import DistributedTrainer, init_from_env
+        ctx = init_from_env(plan.device or args.device or "auto")
+        trainer = continue_run(plan, resume=lambda d, **kw: DistributedTrainer.resume_run(d, dist_ctx=ctx, **kw),
+                               on_nonfinite="raise", device=ctx.device)
+    else:
+        trainer = continue_run(plan, on_nonfinite="raise")
+    if main and (not args.quiet or trainer.resumed_from.uses_fallback):
+        print(trainer.resumed_from.describe(), file=sys.stderr)
+    if main and getattr(trainer, "resume_note", None):
+        print(trainer.resume_note, file=sys.stderr)
+    return trainer
 
 
 def _device(name):

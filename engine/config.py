@@ -13,6 +13,7 @@ import dataclasses
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import tomli_w
 
 from .io import unreadable_reason
+from .objective_traits import OBJECTIVE_TRAITS
 
 CONFIG_VERSION = 1
 MAX_CONFIG_BYTES = 1 << 20  # a configuration is a few kB; anything this large is not one
@@ -413,6 +415,57 @@ def coerce_value(info: FieldInfo, value: Any, *, file=None) -> Any:
         if info.max is not None and v > info.max:
             raise bad("too large")
     return v
+
+
+def live_field(key: str) -> FieldInfo:
+    """The schema of live parameter ``key`` (a :data:`LIVE_KEYS` name); ConfigError for another key."""
+    if key not in LIVE_KEYS:
+        raise ConfigError("cannot be changed during a run", key=key, allowed=", ".join(LIVE_KEYS))
+    section, name = LIVE_KEYS[key]
+    return SCHEMA[f"{section}.{name}"]
+
+
+def live_value(key: str, value: Any) -> float | int:
+    """The one check of a live value, for every front end and the trainer: ``value`` (a number, or
+    the text a user typed) as the run would take it, or ConfigError naming the key, the value and
+    what is allowed."""
+    info = live_field(key)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = int(text) if info.type is int else float(text)
+        except ValueError:
+            what = "an integer" if info.type is int else "a number"
+            raise ConfigError(f"is not {what}", key=key, value=text, allowed=info.allowed()) from None
+    try:
+        return coerce_value(info, value)
+    except ConfigError as e:
+        raise ConfigError(e.problem, key=key, value=value, allowed=e.allowed) from None
+
+
+def unused_fields(values: Config | Mapping[str, Any]) -> dict[str, str]:
+    """The fields a run does not read, each with the reason (a form disables them). ``values``: a
+    Config, or the values a form holds by ``"section.key"`` (only data.name, model.arch,
+    objective.kind and optimiser.name are read; a missing one counts as its default)."""
+    def get(dotted: str):
+        return values.get(dotted) if isinstance(values, Config) else values.get(dotted, SCHEMA[dotted].default)
+
+    name, arch, kind, optimiser = (get(k) for k in ("data.name", "model.arch", "objective.kind", "optimiser.name"))
+    rules = [  # (whether the fields go unused, the fields, why)
+        (name not in DATASETS_WITH_PATH, ("data.path",),
+         f"data set {name!r} reads no file (a path is used by {', '.join(DATASETS_WITH_PATH)})"),
+        (name in TOY_DATASETS, ("data.image_size", "data.channels", "data.holdout", "train.pin_memory"),
+         f"data set {name!r} is 2-D points, not images"),
+        (name != "parallel-lines", ("data.theta",), "θ places the real line of data set 'parallel-lines' only"),
+        (arch != "mlp", ("model.hidden", "model.layers"), f"an MLP setting; the networks are {arch!r}"),
+        (arch != "dcgan", ("model.features", "train.channels_last"), f"a DCGAN setting; the networks are {arch!r}"),
+        (optimiser != "adam", ("optimiser.betas",), f"Adam's momentum; the optimiser is {optimiser!r}"),
+        (optimiser != "rmsprop", ("optimiser.rmsprop_alpha",), f"RMSProp's smoothing; the optimiser is {optimiser!r}"),
+    ]
+    for owner in OBJECTIVE_TRAITS.values():  # the fields only one objective reads
+        rules.append((owner.kind != kind, owner.own_fields,
+                      f"read by the {owner.title} objective ({owner.kind!r}) only; this run's objective is {kind!r}"))
+    return {key: why for unused, keys, why in rules if unused for key in keys}
 
 
 def config_from_dict(raw: dict, *, file=None, base: Config | None = None) -> Config:

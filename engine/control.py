@@ -1,12 +1,20 @@
-"""Run control: pause, single steps, stop, pending live edits and sample requests, asked for
-from any thread and taken by the training loop at a generator-iteration boundary."""
+"""Run control: pause, single steps, stop, pending live edits, sample requests and calls to make
+at the next boundary, asked for from any thread and taken by the training loop at a
+generator-iteration boundary.
+
+A front end may make the control before the trainer exists (building a run loads data and can
+take a while) and hand it to the trainer (``Trainer(..., control=c)``): whatever was asked of it
+meanwhile (a pause, a stop, live edits, calls) is kept and takes effect at the first iteration.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 
-from .config import LIVE_KEYS, SCHEMA, ConfigError, coerce_value
+from .config import live_value
 
 
 class RunControl:
@@ -23,6 +31,9 @@ class RunControl:
         self._stop = False
         self._step_requests = 0
         self._samples_requested = False
+        self._calls: list[tuple[Callable, Future]] = []
+        self._trainer = None          # set by the trainer that runs this control (attach)
+        self._ended: BaseException | bool = False  # the loop has ended (or the exception that kept it from starting)
 
     # ---------------------------------------------------------------- from any thread
     def _set(self, **flags) -> None:
@@ -51,16 +62,28 @@ class RunControl:
 
     def request_edit(self, **changes) -> None:
         """Queue live changes; ConfigError at once for an unknown key or a bad value."""
-        checked = []
-        for key, value in changes.items():
-            if key not in LIVE_KEYS:
-                raise ConfigError("cannot be changed during a run", key=key, value=value,
-                                  allowed=", ".join(LIVE_KEYS))
-            sec, name = LIVE_KEYS[key]
-            checked.append((key, coerce_value(SCHEMA[f"{sec}.{name}"], value)))
+        checked = [(key, live_value(key, value)) for key, value in changes.items()]
         with self._wake:
             self._pending_edits.extend(checked)
             self._wake.notify_all()
+
+    def call_at_boundary(self, fn: Callable) -> Future:
+        """``fn(trainer)`` where it cannot race the training loop: on the training thread at the
+        next generator-iteration boundary (also while paused: the waiting loop wakes for it), or
+        at once on the caller's thread when the loop has ended. The future holds its result or
+        its exception."""
+        fut: Future = Future()
+        with self._wake:
+            ended, trainer = self._ended, self._trainer
+            if ended is False:
+                self._calls.append((fn, fut))
+                self._wake.notify_all()
+                return fut
+        if isinstance(ended, BaseException):
+            fut.set_exception(ended)
+        else:
+            _complete(fut, fn, trainer)
+        return fut
 
     @property
     def paused(self) -> bool:
@@ -90,15 +113,47 @@ class RunControl:
 
     def wait_while_paused(self, timeout: float | None = None) -> bool | None:
         """Block while paused; return on resume (True), a stop or a step request (False), or
-        after ``timeout`` seconds still paused (None)."""
+        after ``timeout`` seconds or for a boundary call still paused (None)."""
         end = None if timeout is None else time.monotonic() + timeout
         with self._wake:
-            while self._pause and not self._stop and self._step_requests == 0:
+            while self._pause and not self._stop and self._step_requests == 0 and not self._calls:
                 left = 0.5 if end is None else min(0.5, end - time.monotonic())
                 if left <= 0:
                     return None
                 self._wake.wait(left)
+            if self._pause and not self._stop and self._step_requests == 0:
+                return None  # still paused: woken for a boundary call
             return not self._pause
+
+    def wants_calls(self) -> bool:
+        return bool(self._calls)
+
+    def attach(self, trainer) -> None:
+        """The trainer that takes this control's requests (the argument of the boundary calls)."""
+        with self._lock:
+            self._trainer = trainer
+            self._ended = False
+
+    def run_calls(self) -> None:
+        """Make the calls waiting for a boundary (the training thread, at one)."""
+        with self._lock:
+            calls, self._calls = self._calls, []
+            trainer = self._trainer
+        for fn, fut in calls:
+            _complete(fut, fn, trainer)
+
+    def end(self, error: BaseException | None = None) -> None:
+        """The loop has ended (or, with ``error``, the trainer could not be built): the calls still
+        waiting are made now (or fail with ``error``), later ones at once."""
+        with self._wake:
+            self._ended = error if error is not None else True
+            calls, self._calls = self._calls, []
+            trainer = self._trainer
+        for fn, fut in calls:
+            if error is not None:
+                fut.set_exception(error)
+            else:
+                _complete(fut, fn, trainer)
 
     def take_edits(self) -> list[tuple[str, float]]:
         with self._lock:
@@ -112,3 +167,10 @@ class RunControl:
     def clear_stop(self) -> None:
         with self._wake:
             self._stop = False
+
+
+def _complete(fut: Future, fn: Callable, trainer) -> None:
+    try:
+        fut.set_result(fn(trainer))
+    except BaseException as e:  # noqa: BLE001 - handed to whoever waits on the future
+        fut.set_exception(e)

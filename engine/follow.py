@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .requests import STATUS_FILE, read_status
+from .status import ACTIVE_STATES, RunState, RunStatus
 
 SILENT_S = 30.0   # no new heartbeat for this long while "running" or "paused": not responding
-ENDED = ("finished", "stopped", "failed")
-LIVE = ("running", "paused", "starting", "stopping")  # heartbeat states of a process that owns the run
 
 
 @dataclass
@@ -32,7 +31,7 @@ class FollowUpdate:
     events: list[dict] = field(default_factory=list)
     sample: Path | None = None      # the newest picture, when it changed
     status: dict | None = None      # the heartbeat, when it changed
-    state: str = "unknown"          # running, paused, finished, stopped, failed, not responding, waiting
+    state: RunState = RunState.STARTING  # from the heartbeat and the last event (starting: nothing written yet)
     silent_s: float = 0.0           # how long the heartbeat has not changed
 
     @property
@@ -162,23 +161,25 @@ class RunFollower:
         self._status_raw, self.status = raw, status
         up.status = status
 
-    def state(self, silent_s: float) -> str:
+    @property
+    def run_status(self) -> RunStatus:
+        """The last heartbeat read (:class:`engine.status.RunStatus`; not known: all zero)."""
+        return RunStatus.from_dict(self.status)
+
+    def state(self, silent_s: float) -> RunState:
         """The run as a user would say it: from its heartbeat and last event."""
+        ended = {"finish": RunState.FINISHED, "stop": RunState.STOPPED, "error": RunState.FAILED}
         kind = (self.last_event or {}).get("type")
-        if kind == "finish":
-            return "finished"
-        if kind == "stop":
-            return "stopped"
-        if kind == "error":
-            return "failed"
-        st = (self.status or {}).get("state")
-        if st in ENDED:
+        if kind in ended:
+            return ended[kind]
+        st = RunState.parse((self.status or {}).get("state"))
+        if st is not None and st.ended:
             return st
         if self.status is None and self.last_event is None:
-            return "waiting"  # nothing written yet
+            return RunState.STARTING  # nothing written yet
         if silent_s > self.silent_s:
-            return "not responding"
-        return st if st in LIVE else "running"
+            return RunState.NOT_RESPONDING
+        return st if st in ACTIVE_STATES else RunState.RUNNING
 
 
 def is_live(path: str | os.PathLike, *, clock=time.time, silent_s: float = SILENT_S) -> bool:
@@ -186,7 +187,7 @@ def is_live(path: str | os.PathLike, *, clock=time.time, silent_s: float = SILEN
     heartbeat says so and was rewritten less than ``silent_s`` ago. Opening such a folder means
     following it, never continuing it (two trainers would write the same files)."""
     status = read_status(path)
-    if not status or status.get("state") not in LIVE:
+    if not status or RunState.parse(status.get("state")) not in ACTIVE_STATES:
         return False
     try:
         age = clock() - (Path(path) / STATUS_FILE).stat().st_mtime
@@ -195,11 +196,10 @@ def is_live(path: str | os.PathLike, *, clock=time.time, silent_s: float = SILEN
     return age < silent_s
 
 
-def describe_state(state: str, silent_s: float) -> str:
+def describe_state(state: RunState | str, silent_s: float) -> str:
     """A sentence for the user."""
-    if state == "not responding":
+    state = RunState.parse(state) or state
+    if state == RunState.NOT_RESPONDING:
         return (f"not responding: no sign of life for {silent_s:.0f} s (the process may have been killed or its "
                 "machine lost; the run folder keeps the last checkpoint, continue it with wgan-train --resume)")
-    return {"waiting": "waiting for the run to write its first rows", "running": "training",
-            "paused": "paused", "finished": "finished", "stopped": "stopped", "failed": "failed",
-            "starting": "starting", "stopping": "stopping"}.get(state, state)
+    return {RunState.STARTING: "starting (nothing written yet)", RunState.RUNNING: "training"}.get(state, str(state))

@@ -32,7 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .config import LIVE_KEYS, SCHEMA, ConfigError, coerce_value
+from .config import LIVE_KEYS, ConfigError, live_value
 
 REQUESTS_DIR = "requests"
 STATUS_FILE = "status.json"
@@ -57,8 +57,7 @@ def write_request(run_dir: str | os.PathLike, action: str, *, key: str | None = 
     if action == "set":
         if key not in LIVE_KEYS:
             raise ConfigError("cannot be changed during a run", key=str(key), value=value, allowed=", ".join(LIVE_KEYS))
-        sec, name = LIVE_KEYS[key]
-        req.update(key=key, value=coerce_value(SCHEMA[f"{sec}.{name}"], value))
+        req.update(key=key, value=live_value(key, value))
     elif action == "step":
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ConfigError("expected a whole number >= 1", key="n", value=n)
@@ -96,9 +95,8 @@ def check_request(raw: bytes, *, run_started: float, now: float) -> tuple[dict |
         key = req.get("key")
         if key not in LIVE_KEYS:
             return req, f"{key!r} cannot be changed during a run (live parameters: {', '.join(LIVE_KEYS)})"
-        sec, name = LIVE_KEYS[key]
         try:
-            req["value"] = coerce_value(SCHEMA[f"{sec}.{name}"], req.get("value"))
+            req["value"] = live_value(key, req.get("value"))
         except ConfigError as e:
             return req, f"{e.problem} (allowed: {e.allowed})" if e.allowed else e.problem
     if action == "step":

@@ -42,6 +42,7 @@ class RunReport:
     events: list[dict] = field(default_factory=list)
     checkpoint: Path | None = None                # the newest checkpoint that loads
     checkpoint_iter: int = 0
+    checkpoint_live: dict[str, float] = field(default_factory=dict)  # the live values the run continues with
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -239,6 +240,8 @@ def _newest_good_checkpoint(rd: RunDir, rep: RunReport) -> Config | None:
                                 f"{e.with_file(None)}")
             continue
         rep.checkpoint, rep.checkpoint_iter = cand, int(st["gen_iter"])
+        hp = st.get("hp") if isinstance(st.get("hp"), dict) else {}
+        rep.checkpoint_live = {k: v for k, v in hp.items() if isinstance(v, int | float)}
         return cfg
     if any(p.startswith("checkpoints/") for p in rep.problems):
         rep.problems.append("checkpoints: no readable checkpoint, so the run cannot be continued")

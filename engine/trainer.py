@@ -16,8 +16,10 @@ Performance rules (the loop is usually the whole cost of a toy run):
 - batches are drawn on the device from a ``torch.Generator`` (no NumPy round trip).
 
 Observers are plain objects with any of ``on_metrics(columns: dict[str, np.ndarray])``,
-``on_samples(payload: dict)``, ``on_event(event: dict)`` and ``on_state(state: str)``. They are
-called on the training thread; a GUI must hand the data over to its own thread.
+``on_samples(payload: dict)``, ``on_event(event: dict)``, ``on_state(state: RunState)`` and
+``on_status(status: RunStatus)`` (at every report and state change: what a front end shows, so it
+never reads the trainer's attributes). They are called on the training thread; a GUI must hand
+the data over to its own thread.
 """
 
 from __future__ import annotations
@@ -67,9 +69,8 @@ from .sampling import (
     forward_in_chunks,
     sample_payload,
 )
+from .status import RunState, RunStatus
 from .threads import ThreadTuner, others_cpu_s
-
-STATES = ("idle", "running", "paused", "stopping", "finished", "stopped", "error")
 
 
 class TrainingError(RuntimeError):
@@ -79,12 +80,15 @@ class TrainingError(RuntimeError):
 class Trainer:
     def __init__(self, config: Config, run_dir: str | Path | None = None, *, observers=(),
                  device: str | torch.device | None = None, data: DataSource | None = None,
-                 report_interval_s: float = 0.1, on_nonfinite: str = "pause", request_poll_s: float = POLL_S):
+                 report_interval_s: float = 0.1, on_nonfinite: str = "pause", request_poll_s: float = POLL_S,
+                 control: RunControl | None = None):
         """``request_poll_s``: how often the run folder's requests are looked for (at most; 0 looks
         at every iteration boundary). ``on_nonfinite``: what a NaN/Inf loss does. "pause" rolls
         the run back to its last good checkpoint, records a "nonfinite" event and pauses (the
         studio then offers lower learning rates); "raise" records it and raises TrainingError
-        (the command line), leaving the last good checkpoint for ``--resume``."""
+        (the command line), leaving the last good checkpoint for ``--resume``. ``control``: a
+        :class:`engine.control.RunControl` made before the trainer (what was asked of it meanwhile
+        applies at the first iteration); default a new one."""
         if on_nonfinite not in ("pause", "raise"):
             raise ValueError("on_nonfinite must be 'pause' or 'raise'")
         self.on_nonfinite = on_nonfinite
@@ -203,11 +207,12 @@ class Trainer:
         # the evaluations' (critic_train, critic_heldout, w_estimate) for the overfitting rule
         self._overfit_rows: list[tuple[int, float, float, float]] = []
         self._overfitting = False
-        self.control = RunControl()
+        self.control = control if control is not None else RunControl()
+        self.control.attach(self)
         self.edit_log: list[dict] = []
         self.elapsed_s = 0.0          # active training time (pauses excluded), kept across resume
         self._t_active = None
-        self.state = "idle"
+        self.state = RunState.IDLE
         self._in_pause = False
         self._resumed = False
         self.resumed_from: ResumePoint | None = None  # set by resume_run
@@ -402,11 +407,17 @@ class Trainer:
         self._notify("on_event", ev)
         return ev
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: RunState) -> None:
         if state != self.state:
             self.state = state
             self._notify("on_state", state)
+            self._notify("on_status", self.status())
             self._heartbeat(force=True)
+
+    def status(self) -> RunStatus:
+        """Where the run is (what the heartbeat writes and a front end shows); any thread."""
+        return RunStatus(self.state, self.gen_iter, self.total_iters, self.its_per_sec, self._elapsed(),
+                         dict(self.hp), describe(self.device))
 
     # ================================================================== the run folder as a channel
     def serve_requests(self) -> None:
@@ -446,10 +457,7 @@ class Trainer:
             return
         self._heartbeat_due = now + HEARTBEAT_S
         try:
-            write_status(self.run_dir.path, {
-                "state": self.state, "gen_iter": self.gen_iter, "total": self.total_iters,
-                "its_per_sec": round(self.its_per_sec, 4), "elapsed_s": round(self._elapsed(), 2),
-                "live": dict(self.hp), "device": describe(self.device)})
+            write_status(self.run_dir.path, self.status().to_dict())
         except OSError:  # a full disk must not stop the run for a heartbeat
             pass
 
@@ -534,6 +542,7 @@ class Trainer:
         if cols is None:
             return
         self._notify("on_metrics", cols)
+        self._notify("on_status", self.status())
         if first_bad is not None:
             self._on_nonfinite(first_bad)
             return
@@ -767,14 +776,17 @@ class Trainer:
     def _run(self, iterations: int | None) -> dict:
         if iterations is not None:
             self.total_iters = iterations
+        self.control.attach(self)  # a later run() of this trainer: boundary calls wait for its loop again
         if not self._started:
             self._start()
         elif self.device.type == "cpu":
             self._take_threads()  # a later run() of this trainer: the count given back at the last one's end
-        self._set_state("running")
+        self._set_state(RunState.RUNNING)
         try:
             while self.gen_iter < self.total_iters:
                 self.serve_requests()
+                if self.control.wants_calls():
+                    self.control.run_calls()
                 action = self.control.next_action()
                 if action == "stop":
                     break
@@ -798,10 +810,11 @@ class Trainer:
             self.recorder.clear()
             self.evaluator.clear()
             self._event("error", message=f"{type(e).__name__}: {e}")
-            self._set_state("error")
+            self._set_state(RunState.FAILED)
+            self.control.end()
             raise
         stopped = self.gen_iter < self.total_iters
-        self._set_state("stopping")
+        self._set_state(RunState.STOPPING)
         self._flush(wait=True)
         tc = self.config.train
         if tc.eval_every and self.last_eval.get("gen_iter") != self.gen_iter:
@@ -817,8 +830,9 @@ class Trainer:
             self.run_dir.write_summary(summary)
         self._event("stop" if stopped else "finish", elapsed_s=round(self.elapsed_s, 3))
         self.control.clear_stop()
-        self._set_state("stopped" if stopped else "finished")
+        self._set_state(RunState.STOPPED if stopped else RunState.FINISHED)
         self.close()
+        self.control.end()
         return summary
 
     def _wait_while_paused(self) -> None:
@@ -828,12 +842,13 @@ class Trainer:
         if not self._in_pause:
             self._in_pause = True
             self._event("pause")
-            self._set_state("paused")
+            self._set_state(RunState.PAUSED)
         while True:
             resumed = self.control.wait_while_paused(timeout=POLL_S if self._inbox is not None else None)
             if resumed is not None:
                 break
             self.serve_requests()  # still paused: a request may resume, step or stop the run
+            self.control.run_calls()
         if resumed:
             self._leave_pause()
         self.recorder.restart_clock()
@@ -841,7 +856,7 @@ class Trainer:
     def _leave_pause(self) -> None:
         self._in_pause = False
         self._event("resume")
-        self._set_state("running")
+        self._set_state(RunState.RUNNING)
 
     def summary(self) -> dict:
         s = {

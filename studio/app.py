@@ -232,7 +232,7 @@ def smoke_test(app, keep_dir: str | None = None) -> int:
             raise RuntimeError(f"config invalid: {win.config_panel.error}")
         if not win.start():
             raise RuntimeError("Start did nothing")
-        if not wait(lambda: win.run_state in ("finished", "stopped", "error") and not win.is_active(), 300):
+        if not wait(lambda: win.run_state in ("finished", "stopped", "failed") and not win.is_active(), 300):
             raise RuntimeError(f"training did not finish in 300 s (state {win.run_state})")
         if win.run_state != "finished":
             raise RuntimeError(f"the run ended in state {win.run_state}")

@@ -55,10 +55,10 @@ from studio.worker import Task, warm_up
 log = logging.getLogger(__name__)
 
 STATE_TEXT = {"idle": "Idle", "starting": "Starting", "running": "Running", "paused": "Paused",
-              "stopping": "Stopping", "finished": "Finished", "stopped": "Stopped", "error": "Error",
+              "stopping": "Stopping", "finished": "Finished", "stopped": "Stopped", "failed": "Failed",
               "not responding": "Not responding (no sign of life from the training process)"}
 STATE_COLOUR = {"running": "#2ca02c", "paused": "#e6a700", "starting": "#1f77b4", "stopping": "#e6a700",
-                "error": "#d62728", "finished": "#1f77b4", "stopped": "#7f7f7f", "idle": "#7f7f7f",
+                "failed": "#d62728", "finished": "#1f77b4", "stopped": "#7f7f7f", "idle": "#7f7f7f",
                 "not responding": "#d62728"}
 
 

@@ -31,7 +31,7 @@ from studio.worker import TrainingWorker
 
 log = logging.getLogger(__name__)
 
-FINAL_STATE = {"finish": "finished", "stop": "stopped", "error": "error"}
+FINAL_STATE = {"finish": "finished", "stop": "stopped", "error": "failed"}
 
 
 class RunControl:

@@ -344,7 +344,7 @@ class RunModel(QObject):
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
-        self.set_state("error")
+        self.set_state("failed")
         self.failed.emit(message, details)
 
     @Slot()
@@ -353,7 +353,7 @@ class RunModel(QObject):
         if self.state in ACTIVE or self.state == "not responding":
             trainer = self.trainer
             final = trainer.state if trainer is not None else ("stopped" if self.source is not None and
-                                                                not self.source.owns_run else "error")
-            self.state = final if final in ("finished", "stopped", "error", "idle") else "stopped"
+                                                                not self.source.owns_run else "failed")
+            self.state = final if final in ("finished", "stopped", "failed", "idle") else "stopped"
             self.state_changed.emit(self.state)
         self.ended.emit()

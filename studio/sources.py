@@ -188,7 +188,7 @@ class FolderSource(RunSource):
         self._thread.start()
 
     def _loop(self) -> None:
-        from engine.follow import ENDED
+        from engine.status import ENDED_STATES as ENDED
 
         try:
             while not self._stop.is_set():
@@ -229,8 +229,7 @@ class FolderSource(RunSource):
         self.silent_s = up.silent_s
         if up.state != self.follow_state:
             self.follow_state = up.state
-            self.state_changed.emit({"not responding": "not responding", "waiting": "starting",
-                                     "failed": "error"}.get(up.state, up.state))
+            self.state_changed.emit(str(up.state))
 
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -328,7 +327,7 @@ class ProcessSource(FolderSource):
 
     def _gone(self) -> bool:
         """The job is gone: deliver its last files, then say how it ended."""
-        from engine.follow import ENDED
+        from engine.status import ENDED_STATES as ENDED
 
         rc = self.proc.poll() if self.proc is not None else None
         if rc is None:

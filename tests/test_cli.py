@@ -155,5 +155,5 @@ def test_resume_without_a_loadable_checkpoint_says_so(tmp_path):
         p.unlink()
         p.write_bytes(b"garbage")
     r = run_cli("wgan-train", "--resume", out, "--iters", "8")
-    assert r.returncode == 2 and "nothing to resume" in r.stderr and "iter_0000005.pt" in r.stderr
+    assert r.returncode == 2 and "no checkpoint of it loads" in r.stderr and "iter_0000005.pt" in r.stderr
     assert "Traceback" not in r.stderr

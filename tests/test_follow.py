@@ -49,7 +49,7 @@ def test_a_rewritten_metrics_file_is_read_again_from_the_top(tmp_path):
 def test_damaged_event_lines_are_skipped_and_the_state_follows_the_run(tmp_path):
     clock = ManualClock()
     f = RunFollower(tmp_path, clock=clock, silent_s=30)
-    assert f.poll().state == "waiting"
+    assert f.poll().state == "starting"
     ev = tmp_path / "events.jsonl"
     append(ev, json.dumps({"type": "start", "gen_iter": 0}) + "\n{not json\n" + json.dumps({"type": "pause"}) + "\n")
     write_status(tmp_path, {"state": "paused", "gen_iter": 4})

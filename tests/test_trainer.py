@@ -221,7 +221,7 @@ def test_nonfinite_in_raise_mode_stops_with_a_message(tmp_path):
     with pytest.raises(TrainingError, match="NaN or infinite") as e:
         t.run()
     ev = read_events(tmp_path / "r" / "events.jsonl")
-    assert ev[-1]["type"] == "error" and t.state == "error"
+    assert ev[-1]["type"] == "error" and t.state == "failed"
     # The advice works from where the run is: here nothing was checkpointed before iteration 1
     assert "no checkpoint was written before it" in str(e.value) and "start the run again" in str(e.value)
     assert "resume" not in str(e.value)

@@ -7,6 +7,7 @@ and the generator minimises ``-mean f(g(z))``.
 
 from __future__ import annotations
 
+from ..objective_traits import OBJECTIVE_TRAITS, ObjectiveTraits, owner_of, traits
 from .base import CriticOutput, Objective
 from .fgan import DIVERGENCES, FGANObjective
 from .gan import GANObjective
@@ -20,8 +21,9 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "f-gan": FGANObjective,
 }
 
-__all__ = ["DIVERGENCES", "OBJECTIVES", "CriticOutput", "FGANObjective", "GANObjective", "Objective",
-           "WGANClipObjective", "WGANGPObjective", "get_objective", "gradient_penalty"]
+__all__ = ["DIVERGENCES", "OBJECTIVES", "OBJECTIVE_TRAITS", "CriticOutput", "FGANObjective", "GANObjective",
+           "Objective", "ObjectiveTraits", "WGANClipObjective", "WGANGPObjective", "get_objective",
+           "gradient_penalty", "owner_of", "traits"]
 
 
 def get_objective(kind: str, *, divergence: str = "kl", fgan_generator: str = "trick") -> Objective:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..objective_traits import ObjectiveTraits, traits
+
 
 @dataclass
 class CriticOutput:
@@ -18,8 +20,21 @@ class CriticOutput:
 
 class Objective:
     kind = ""
-    clips_weights = False       # wgan-clip: clip every critic parameter to [-c, c]
-    uses_penalty = False        # wgan-gp: needs x_real, x_fake and the critic for the penalty
+
+    @property
+    def traits(self) -> ObjectiveTraits:
+        """What this objective does (:mod:`engine.objectives.traits`)."""
+        return traits(self.kind)
+
+    @property
+    def clips_weights(self) -> bool:
+        """Clip every critic parameter to [-c, c] after each critic step."""
+        return self.traits.clips_weights
+
+    @property
+    def uses_penalty(self) -> bool:
+        """The gradient penalty: the loss needs the real and fake batches and the critic."""
+        return self.traits.uses_penalty
 
     def critic_loss(self, f_real: torch.Tensor, f_fake: torch.Tensor, *, critic=None, real=None,
                     fake=None, generator=None, gp_lambda: float = 0.0, labels=None) -> CriticOutput:

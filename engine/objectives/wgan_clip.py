@@ -9,7 +9,6 @@ from .base import CriticOutput, Objective
 
 class WGANClipObjective(Objective):
     kind = "wgan-clip"
-    clips_weights = True
 
     def critic_loss(self, f_real, f_fake, **_) -> CriticOutput:
         w = self.w_estimate(f_real, f_fake)

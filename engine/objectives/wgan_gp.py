@@ -63,7 +63,6 @@ def draw_eps(real: torch.Tensor, generator: torch.Generator | None = None) -> to
 
 class WGANGPObjective(Objective):
     kind = "wgan-gp"
-    uses_penalty = True
 
     def critic_loss(self, f_real, f_fake, *, critic=None, real=None, fake=None, generator=None,
                     gp_lambda: float = 10.0, labels=None, eps=None, penalty_dtype=None) -> CriticOutput:

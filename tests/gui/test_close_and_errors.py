@@ -68,13 +68,13 @@ def test_worker_exception_shows_error_and_reenables_controls(qtbot, window, monk
     use(window, tiny_config(live=True, train__checkpoint_every=2))
     with qtbot.waitSignal(window.run_finished, timeout=60_000) as finished:
         window.start()
-    assert finished.args == ["error"]
+    assert finished.args == ["failed"]
     box = window.error_box
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "boom: the generator exploded" in box.text()
     assert "Traceback" in box.detailedText() and "failing" in box.detailedText()
     assert "latest.pt" in box.informativeText()
-    assert "Error" in window.state_label.text() and "Error" in window.windowTitle()
+    assert "Failed" in window.state_label.text() and "Failed" in window.windowTitle()
     assert window.act_start.isEnabled() and not window.act_stop.isEnabled()
     assert not window.config_panel.field_widget("train.batch_size").isReadOnly()
     assert load_checkpoint(window.run_path / "checkpoints" / "latest.pt")["gen_iter"] == 4

@@ -10,7 +10,8 @@ passes, then a summary of the folder. It only reads: following costs the run not
 What it uses of the engine: ``engine.follow.RunFollower`` (``poll()`` returns what was added since
 the last look: metrics rows, events, the newest picture, the heartbeat, the state) and
 ``engine.runfolder.inspect_run`` (everything a folder holds, what is damaged, which checkpoint
-a continuation would start from).
+a continuation would start from), ``engine.continuation`` (whether and how it continues: the rule
+``wgan-train --resume`` and the studio apply) and ``engine.RunState`` (the words for a run's state).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import sys
 import time
 from pathlib import Path
 
+from engine import RunState
+from engine.continuation import plan_continuation, resume_wanted
 from engine.follow import RunFollower
 from engine.runfolder import inspect_run
 
-ENDED = ("finished", "stopped", "failed")     # a run in one of these states writes nothing more
 QUALITY = (("w1_exact", "exact W1"), ("sliced_w", "sliced W"), ("frechet_distance", "Fréchet distance"))
 
 
@@ -52,7 +54,7 @@ def event_line(ev: dict) -> str:
     return f"event at iteration {it}: {kind} {detail}".rstrip()
 
 
-def follow(path: Path, timeout_s: float, poll_s: float) -> str:
+def follow(path: Path, timeout_s: float, poll_s: float) -> RunState | None:
     """Print what the run adds until it ends; returns its last state."""
     follower = RunFollower(path)
     deadline = time.monotonic() + timeout_s
@@ -68,14 +70,15 @@ def follow(path: Path, timeout_s: float, poll_s: float) -> str:
             print(event_line(ev))
         if up.sample is not None:
             print(f"new picture: {up.sample.relative_to(path)}")
-        if up.state != state:
-            state = up.state
+        now = RunState.parse(up.state)  # the one vocabulary of run states
+        if now != state:
+            state = now
             print(f"state: {state} ({rows_seen} iterations read so far)")
-        if state in ENDED or state == "not responding":
-            return str(state)
+        if state is not None and (state.ended or state == RunState.NOT_RESPONDING):
+            return state
         if time.monotonic() > deadline:
             print(f"stopped following after {timeout_s:g} s; the run goes on")
-            return str(state)
+            return state
         sys.stdout.flush()
         time.sleep(poll_s)
 
@@ -86,9 +89,10 @@ def summarise(path: Path) -> None:
     if cfg is not None:
         print(f"{path}: {cfg.objective.kind} on {cfg.data.name}, {report.last_iter} of {cfg.train.iterations} "
               f"iterations, {len(report.events)} events")
-    if report.checkpoint is not None:
-        print(f"continues from {report.rel(report.checkpoint)} (generator iteration {report.checkpoint_iter}): "
-              f"wgan-train --resume {path} --iters N")
+    # the one rule both front ends apply (wgan-train --resume, the studio's Continue run), asked
+    # whether the run continues with its own configuration as it is
+    plan = plan_continuation(report, resume_wanted(report))
+    print(("can continue: " if plan.possible else "as it is: ") + plan.message)
     for problem in report.problems:
         print(f"damaged: {problem}")
 
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"following {args.run}", flush=True)
     state = follow(args.run, max(0.0, deadline - time.monotonic()), args.poll)
     summarise(args.run)
-    return 0 if state in ENDED else 1
+    return 0 if state is not None and state.ended else 1
 
 
 if __name__ == "__main__":

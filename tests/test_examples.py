@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 # what the examples may import of the engine: its public API (engine/__init__.py) and the modules
 # that docstring names as public, plus the follower
-PUBLIC_MODULES = {"engine", "engine.follow", "engine.runfolder", "engine.export"}
+PUBLIC_MODULES = {"engine", "engine.follow", "engine.runfolder", "engine.export", "engine.continuation"}
 TINY_ITERATIONS = 30  # train_toy.py --tiny
 
 
@@ -113,8 +113,9 @@ def test_follow_run_follows_a_run_while_it_trains(tmp_path):
     assert "new picture: samples/iter_0000030.png" in lines
     assert any(line.startswith("state: finished") for line in lines)
     assert "event at iteration 30: finish" in lines
-    assert ("continues from checkpoints/latest.pt (generator iteration 30): wgan-train --resume run --iters N"
-            in lines)
+    # the continuation rule's answer for a finished run: raise the iterations
+    assert "as it is: run has done 30 of its 30 iterations: raise train.iterations (wgan-train --iters) above 30 " \
+           "to continue it" in lines
 
 
 def test_follow_run_reads_a_run_that_has_ended(tiny_run, tmp_path):

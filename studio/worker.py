@@ -23,7 +23,7 @@ Threading model (docs/ARCHITECTURE.md, "Threads and signals"):
   needs (benchmarks/gui_overhead.py). Nothing more is throttled here except the live samples,
   made at most every ``live_samples_s``.
 
-Live samples cost training time (README, "Figures"), so the worker makes them itself, at a
+Live samples cost training time (docs/figures.md, "The studio"), so the worker makes them itself, at a
 report boundary on the training thread, more cheaply than ``Trainer.make_samples``: the heat map
 on a coarser ``live_field_res`` grid (the view draws it smoothly scaled), the gradient
 arrows only while ``live_arrows`` is on, nothing while ``live_samples_enabled`` is off (the window
@@ -132,7 +132,7 @@ def warm_up() -> threading.Thread:
 
     The collector is off during the import: the imports create so many objects that they set off
     full collections, each walking every object of torch, sympy and Qt while holding the GIL, and
-    those, not the imports, froze the window (README, "Figures"). Afterwards ``gc.freeze()``
+    those, not the imports, froze the window (docs/figures.md, "The studio"). Afterwards ``gc.freeze()``
     moves everything alive by then, all long-lived, out of the collector's reach."""
     global _warm_up
     if _warm_up is None:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 from engine import Config, RunDir
 from engine import export as ex
 from engine.inference import generate
-from studio.export import ExportGridDialog
+from studio.export_grid_dialog import ExportGridDialog
 
 
 class ExportActions:
@@ -217,7 +217,7 @@ class ExportActions:
 
     def export_plots(self, path: str | Path) -> bool:
         # pyqtgraph's exporters raise plain Exceptions
-        return self._export_file(path, lambda p: self.plots.export(str(p)), Exception, str)
+        return self._export_file(path, lambda p: self.plots.export_plots(str(p)), Exception, str)
 
     def export_plots_dialog(self) -> None:
         folder = self.run_path or self._default_dir()

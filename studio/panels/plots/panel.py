@@ -460,7 +460,7 @@ class PlotsPanel(QWidget):
         [REDRAW_MS, MAX_REDRAW_MS]."""
         return int(min(max(self._frame_s / FRAME_BUDGET * 1000.0, REDRAW_MS), MAX_REDRAW_MS))
 
-    def _detail_window(self, history) -> tuple[int, int] | None:
+    def _detail_window(self, history) -> tuple[int, int, int] | None:
         """The rows drawn one by one (the user zoomed in), or None: see thinning.detail_window."""
         x = history.get("gen_iter")
         if x is None:
@@ -477,7 +477,7 @@ class PlotsPanel(QWidget):
     @staticmethod
     def _window_key(history, window):
         return None if window is None else (float(history["gen_iter"][window[0]]),
-                                            float(history["gen_iter"][window[1] - 1]))
+                                            float(history["gen_iter"][window[1] - 1]), window[2])
 
     def refresh(self, force: bool = False) -> None:
         if not (self._dirty or force) or (not force and not self._shown()):

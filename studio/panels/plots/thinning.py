@@ -9,9 +9,9 @@ maxima and the minimum of minima are exact, so an envelope is that of every row 
 however long it is, in at most ``2 * MAX_BINS + 1`` points. No extreme is lost: a spike of one
 iteration is still drawn.
 
-Zoomed in (fewer than :data:`MAX_BINS` / 4 bins in view), the rows in view are drawn from the
-history itself (views of the model's buffer, thinned again to at most :data:`DETAIL_ROWS`), the
-envelope outside them: :func:`detail_window` says which rows.
+Zoomed in (fewer than :data:`MAX_BINS` / 2 bins in view), the rows in view are drawn from the
+history itself (views of the model's buffer, thinned again to at most :data:`DETAIL_ROWS` bins in
+view), the envelope outside them: :func:`detail_window` says which rows.
 
 The smoothed curves are envelopes of the exponential moving average (:class:`Smoother`), which
 carries its state from batch to batch; every bin remembers the average at its last row, so the
@@ -26,7 +26,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 MAX_BINS = 4096      # an envelope holds at most this many bins (MAX_BINS / 2 after it has thinned)
-DETAIL_ROWS = 4096   # the most rows in a zoomed-in view drawn one by one (more: thinned to this)
+DETAIL_ROWS = 4096   # the most rows in a zoomed-in view drawn one by one (more: thinned to this many bins)
 
 
 class ModelHistory:
@@ -186,25 +186,28 @@ class Envelope:
         return float(self.bins("end_x")[j]), float(self.bins("end_y")[j])
 
 
-def detail_window(x: np.ndarray, view: tuple[float, float], rows_per_bin: int) -> tuple[int, int] | None:
-    """The rows ``[i0, i1)`` of history ``x`` (gen_iter, increasing) to draw from the history
-    itself for the x range ``view``: the view widened to whole multiples of a power of two of
-    its span (so that panning within them keeps the same window) and by one such step each side;
-    None when the envelope shows the view well enough (MAX_BINS / 4 bins or more in it, or it
-    holds every row)."""
+def detail_window(x: np.ndarray, view: tuple[float, float], rows_per_bin: int) -> tuple[int, int, int] | None:
+    """What to draw from the history itself for the x range ``view`` of history ``x`` (gen_iter,
+    increasing): ``(i0, i1, step)``, the rows ``[i0, i1)`` thinned to bins of ``step`` rows, at
+    most :data:`DETAIL_ROWS` bins in view. The rows are those of the view widened to whole
+    multiples of a step of about an eighth of its span and by one such step each side, so that
+    panning a little keeps the same rows. None when the envelope shows the view as densely as
+    it shows the whole run (MAX_BINS / 2 bins or more in view) or the view holds every row."""
     n = len(x)
     lo, hi = float(view[0]), float(view[1])
     span = hi - lo
     if n < 2 or rows_per_bin <= 1 or not (math.isfinite(span) and span > 0):
         return None
-    q = 2.0 ** math.floor(math.log2(span))
+    in_view = int(np.searchsorted(x, hi, side="right") - np.searchsorted(x, lo, side="left"))
+    if in_view >= n or in_view / rows_per_bin >= MAX_BINS / 2:
+        return None
+    q = 2.0 ** math.floor(math.log2(span)) / 8
     a, b = (math.floor(lo / q) - 1) * q, (math.ceil(hi / q) + 1) * q
     i0 = int(np.searchsorted(x, a, side="left"))
     i1 = int(np.searchsorted(x, b, side="right"))
-    rows = i1 - i0
-    if rows <= 0 or rows >= n or rows / rows_per_bin >= MAX_BINS / 4:
+    if i1 <= i0:
         return None
-    return i0, i1
+    return i0, i1, max(1, -(-in_view // DETAIL_ROWS))
 
 
 def merge_detail(envelope: tuple[np.ndarray, np.ndarray], detail: tuple[np.ndarray, np.ndarray]
@@ -258,20 +261,20 @@ class ThinnedCurves:
         for name in self.smoothed:
             self.envelopes[name].extend(x, self.smoothers[name].run(column(name)))
 
-    def points(self, curve: str, history, window: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    def points(self, curve: str, history, window: tuple[int, int, int] | None) -> tuple[np.ndarray, np.ndarray]:
         """What to draw of ``curve``: its envelope, with the rows of ``window`` (see
         :func:`detail_window`) from ``history`` (``{column: view}``) in place of their bins."""
         envelope = self.envelopes[curve].points()
         if window is None:
             return envelope
-        i0, i1 = window
+        i0, i1, step = window
         x = history["gen_iter"][i0:i1]
         if curve in self.raw:
             y = history.get(self.raw[curve])
             y = np.full(len(x), np.nan) if y is None else y[i0:i1]
         else:
             y = self.smoothed_rows(curve, history, i0, i1)
-        return merge_detail(envelope, peak_points(x, y, -(-(i1 - i0) // DETAIL_ROWS)))
+        return merge_detail(envelope, peak_points(x, y, step))
 
     def smoothed_rows(self, column: str, history, i0: int, i1: int) -> np.ndarray:
         """The moving average of ``column`` over the history's rows ``[i0, i1)``, computed again

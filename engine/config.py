@@ -21,6 +21,7 @@ from typing import Any
 import tomli_w
 
 from .io import unreadable_reason
+from .objective_traits import OBJECTIVE_TRAITS
 
 CONFIG_VERSION = 1
 MAX_CONFIG_BYTES = 1 << 20  # a configuration is a few kB; anything this large is not one
@@ -446,8 +447,6 @@ def unused_fields(values: Config | Mapping[str, Any]) -> dict[str, str]:
     """The fields a run does not read, each with the reason (a form disables them). ``values``: a
     Config, or the values a form holds by ``"section.key"`` (only data.name, model.arch,
     objective.kind and optimiser.name are read; a missing one counts as its default)."""
-    from .objectives.traits import OBJECTIVE_TRAITS
-
     def get(dotted: str):
         return values.get(dotted) if isinstance(values, Config) else values.get(dotted, SCHEMA[dotted].default)
 

@@ -8,7 +8,7 @@ temporary folder, the user's settings are not touched), captures the screen and 
 ``compare`` trains the four story presets (25 Gaussians) headless and shows them in Compare runs;
 ``distances`` runs the Distances tab's sweep with its defaults; ``draw`` draws a face in the 2-D
 view's Draw mode (through the calls the mouse makes) and trains on it.
-Needs Debian's ``xvfb imagemagick`` and the xcb libraries listed in the README.
+Needs Debian's ``xvfb imagemagick`` and the xcb libraries of README.md, "What a Linux desktop needs".
 """
 
 from __future__ import annotations

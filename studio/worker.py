@@ -1,7 +1,7 @@
 """The worker: runs one :class:`engine.Trainer` in a ``QThread`` and turns its callbacks into
 Qt signals.
 
-Threading model (STYLE.md, "Threads and signals"):
+Threading model (docs/ARCHITECTURE.md, "Threads and signals"):
 
 - ``TrainingWorker`` is a ``QObject`` moved to a ``QThread`` (no parent). The thread's
   ``started`` signal calls :meth:`TrainingWorker.run`, which builds the Trainer (data loading

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .traits import ObjectiveTraits, traits
+from ..objective_traits import ObjectiveTraits, traits
 
 
 @dataclass

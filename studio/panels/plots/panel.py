@@ -2,7 +2,7 @@
 
 Smooth with 100,000+ rows, and cheap enough to leave CPU time to training on a 2-core machine
 (the GUI thread competes with torch's intra-op threads; measured in
-``benchmarks/gui_overhead.py``), because (pyqtgraph ``scrollingPlots.py``, docs/ARCHITECTURE.md):
+``benchmarks/gui_overhead.py``), because (pyqtgraph's ``scrollingPlots.py`` example):
 - the history is held once, by the run model; the panel draws thinned views of it
   (:mod:`.thinning`): each curve's peak envelope, built as rows arrive, at most a few thousand
   points however long the run, and the history's own rows where the user zooms in;

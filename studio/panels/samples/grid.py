@@ -1,5 +1,5 @@
 """The image grid: the samples from the fixed noise tiled into one array and drawn as one
-``ImageItem`` with ``levels=(-1, 1)`` (docs/ARCHITECTURE.md); click a sample to see it enlarged."""
+``ImageItem`` with ``levels=(-1, 1)``; click a sample to see it enlarged."""
 
 from __future__ import annotations
 

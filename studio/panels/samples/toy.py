@@ -3,7 +3,7 @@ the critic's value f(x), with optional arrows of its gradient, and the draw tool
 (:mod:`.draw_tool`) to paint a distribution of your own and train on it.
 
 The critic field is one small image (40 x 40 live, see ``studio.worker``) drawn as one
-``ImageItem`` (docs/ARCHITECTURE.md), scaled smoothly to the data extent. The gradient arrows are
+``ImageItem``, scaled smoothly to the data extent. The gradient arrows are
 laid out only while they are shown.
 """
 

@@ -86,6 +86,8 @@ OWN_HISTORY_COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss"
 # What the crosshair reads out of the history at a row.
 READOUT_COLUMNS = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
                    "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90", "lr_critic", "lr_generator")
+
+
 class PlotsPanel(QWidget):
     """W-estimate (+ exact W1), losses, regulariser, critic gradient norm, learning rates."""
 

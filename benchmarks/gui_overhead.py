@@ -31,7 +31,7 @@ training thread 0.94-0.95. On 2 cores the GUI thread also takes a core from the 
 thread's two OpenMP threads, whose partner then waits at the next barrier, so each millisecond
 the window works costs about a millisecond of training: now the redraws and the live picture
 keep to 1% each, the status bar updates once a second and the run reports its metrics 5 times a
-second (studio/panels/plots.py, studio/worker.py, studio/main_window.py; issue 22 point 4).
+second (studio/panels/plots/panel.py, studio/worker.py, studio/main_window.py; issue 22 point 4).
 The 200+ ms freezes right after the first Start were full garbage collections during the
 warm-up import (see ``studio.worker.warm_up``).
 """

@@ -24,13 +24,14 @@ against each other and training slows down ~30x).
 Measured:
 - RSS (resident set size, from /proc/self/statm; psutil when there is no /proc) every
   ``--probe-s`` seconds. The growth from the end of the warm-up (the first ``--warmup`` share of
-  the iterations: allocators, caches and the plot buffers' first doublings settle there) to the
+  the iterations: allocators, caches and the history buffer's first doublings settle there) to the
   end. Target: < 30 MB.
 - At the end, the size of everything in the window that grows as a run goes on, each against a
-  stated cap: the plot buffers (a row cap, ``ColumnBuffer.max_rows``, when the plots have one),
-  the evaluation points (one per ``eval_every`` iterations), the markers (one per edit, pause or
-  resume, never per iteration), the log (``studio.panels.log.MAX_LINES``), the edit history, the
-  window's event list, background tasks and threads.
+  stated cap: the run's history (a row cap, ``ColumnBuffer.max_rows``), the plots' thinned curves
+  (``2 * thinning.MAX_BINS + 1`` points), the evaluation points (one per ``eval_every``
+  iterations), the markers (one per edit, pause or resume, never per iteration), the log
+  (``studio.panels.log.MAX_LINES``), the edit history, the window's event list, background tasks
+  and threads.
 
 Exit status 0 when everything is within its target and cap, 1 otherwise.
 """
@@ -172,7 +173,10 @@ def run_soak(app, args) -> dict:
 
 def check_sizes(res) -> list[tuple[str, int, int | None, str]]:
     """(what, size, cap, how the cap is stated) of every structure that grows during a run."""
+    from studio.runs import ColumnBuffer
+
     from studio.panels.log import MAX_LINES
+    from studio.panels.plots.thinning import MAX_BINS
     from studio.worker import live_threads
 
     win, cfg = res["window"], res["cfg"]
@@ -183,25 +187,17 @@ def check_sizes(res) -> list[tuple[str, int, int | None, str]]:
     edits = sum(1 for e in events if e.get("type") == "edit")
     pauses = sum(1 for e in events if e.get("type") == "pause")
     out = []
-    for name, buf in (("plots.buf rows", plots.buf), ("plots.smooth rows", plots.smooth)):
-        cap = getattr(buf, "max_rows", None)
-        out.append((name, int(buf.n), cap, "ColumnBuffer.max_rows" if cap else
-                    f"NONE: grows one row per iteration ({n} here)"))
-        capacity = getattr(buf, "capacity", None)
-        if capacity is not None:
-            out.append((f"{name[:-5]} allocated rows", int(capacity), 2 * cap if cap else None,
-                        "2 x max_rows (room to decimate in place)" if cap else "NONE: doubles as rows arrive"))
-    ev_cap = getattr(plots.evals, "max_rows", None) or (n // cfg.train.eval_every + 2 if cfg.train.eval_every else 2)
-    out.append(("plots.evals points", int(plots.evals.n), ev_cap,
-                "max_rows" if getattr(plots.evals, "max_rows", None) else "one per eval_every iterations"))
+    # The history is the run model's (one ColumnBuffer, capped at max_rows); the plots draw
+    # thinned views of it: an envelope per curve, at most 2 * MAX_BINS + 1 points.
+    out.append(("history rows (the run model's)", int(win.model.rows), ColumnBuffer.MAX_ROWS, "ColumnBuffer.max_rows"))
+    drawn = max(len(e.points()[0]) for e in plots.thinned.envelopes.values())
+    out.append(("plots: most points of a thinned curve", drawn, 2 * MAX_BINS + 1, "2 x thinning.MAX_BINS + 1"))
+    ev_cap = n // cfg.train.eval_every + 2 if cfg.train.eval_every else 2
+    out.append(("plots.evals points", int(plots.evals.n), ev_cap, "one per eval_every iterations"))
     out.append(("plots.markers", len(plots.markers), marker_events, "one per edit/pause/resume event"))
-    marker_items = getattr(plots, "_marker_items", None)
-    if marker_items is not None:
-        out.append(("plots marker lines", len(marker_items), marker_events * len(plots.plots),
-                    "one per marker and plot"))
-    regions = getattr(plots, "_regions", None)
-    if regions is not None:
-        out.append(("plots pause spans", len(regions), pauses * len(plots.plots), "one per pause and plot"))
+    out.append(("plots marker lines", len(plots.marks.lines), marker_events * len(plots.plots),
+                "one per marker and plot"))
+    out.append(("plots pause spans", len(plots.marks.regions), pauses * len(plots.plots), "one per pause and plot"))
     lines = win.log_panel.line_count() if hasattr(win.log_panel, "line_count") else len(win.log_panel.lines())
     out.append(("log lines", lines, MAX_LINES, f"studio.panels.log.MAX_LINES (events here: {len(events)})"))
     out.append(("steer edit history", win.steer.history.count(), edits, "one per edit"))

@@ -74,16 +74,16 @@ def _draw_and_train(win, wait, out_dir: Path, app) -> Path:
     toy.plot.setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)
     app.processEvents()
     px = toy.plot.vb.viewPixelSize()[0]
-    toy.brush_spin.setValue(max(2, round(0.12 / px)))   # a brush of radius ~0.12 data units
-    toy.density_spin.setValue(6)
+    toy.draw.brush_spin.setValue(max(2, round(0.12 / px)))   # a brush of radius ~0.12 data units
+    toy.draw.density_spin.setValue(6)
     a = np.linspace(0, 2 * np.pi, 200)
-    toy.draw_stroke(np.stack([1.5 * np.cos(a), 1.5 * np.sin(a)], 1))          # the face
-    toy.density_spin.setValue(80)
+    toy.draw.draw_stroke(np.stack([1.5 * np.cos(a), 1.5 * np.sin(a)], 1))          # the face
+    toy.draw.density_spin.setValue(80)
     for x in (-0.55, 0.55):
-        toy.draw_stroke([(x, 0.5)])                                             # the eyes
-    toy.density_spin.setValue(6)
+        toy.draw.draw_stroke([(x, 0.5)])                                             # the eyes
+    toy.draw.density_spin.setValue(6)
     a = np.linspace(np.radians(205), np.radians(335), 60)
-    toy.draw_stroke(np.stack([0.9 * np.cos(a), 0.9 * np.sin(a) + 0.05], 1))  # the smile
+    toy.draw.draw_stroke(np.stack([0.9 * np.cos(a), 0.9 * np.sin(a) + 0.05], 1))  # the smile
     toy.show_arrows.setChecked(True)
     assert win.train_on_drawing(), "draw: could not start"
     wait(lambda: win.run_status.gen_iter >= DRAW_ITERS, 1800)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine import distance as lab
+from engine.status import RunState
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class DistanceWorker(QObject):
     result = Signal(object)      # one engine result dict, as soon as it is measured
     progress = Signal(object)    # a progress dict (see engine.distance.run_plan), at most every progress_interval_s
     failed = Signal(str, str)    # user message, details (traceback)
-    done = Signal(object)        # summary: {"status": "finished" | "stopped" | "error", "results": n, "elapsed_s"}
+    done = Signal(object)        # summary: {"status": RunState finished | stopped | failed, "results": n, "elapsed_s"}
 
     def __init__(self, thetas: Sequence[float], objectives: Sequence[str], settings: lab.LabSettings, *,
                  device=None, progress_interval_s: float = 0.1):
@@ -71,15 +72,15 @@ class DistanceWorker(QObject):
             n[0] += 1
             self.result.emit(dict(r))
 
-        status = "finished"
+        status = RunState.FINISHED
         try:
             lab.run_plan(self.thetas, self.settings, device=self.device, on_result=on_result,
                      on_progress=self._on_progress, should_stop=self._stop.is_set)
         except lab.DistanceStopped:
-            status = "stopped"
+            status = RunState.STOPPED
         except BaseException as e:  # noqa: BLE001 - every error must reach the user, none kill the app
             log.exception("distance sweep failed")
-            status = "error"
+            status = RunState.FAILED
             self.failed.emit(f"{type(e).__name__}: {e}", traceback.format_exc())
         finally:
             self.done.emit({"status": status, "results": n[0], "elapsed_s": time.perf_counter() - t0})

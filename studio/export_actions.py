@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 from engine import Config, RunDir
 from engine import export as ex
 from engine.inference import generate
-from studio.export import ExportGridDialog
+from studio.export_grid_dialog import ExportGridDialog
 from studio.run_model import RunModel
 from studio.runs import LOCAL, Run
 from studio.window_services import WindowServices
@@ -239,7 +239,7 @@ class ExportController(QObject):
 
     def export_plots(self, path: str | Path) -> bool:
         # pyqtgraph's exporters raise plain Exceptions
-        return self._export_file(path, lambda p: self.plots.export(str(p)), Exception, str)
+        return self._export_file(path, lambda p: self.plots.export_plots(str(p)), Exception, str)
 
     def export_plots_dialog(self) -> None:
         path, flt = self._ask_path("Export plots", "plots", ".png", "PNG image (*.png);;SVG drawing (*.svg)")

@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
 
         self.status_timer = QTimer(self)
         # 1 Hz (elapsed time and ETA in seconds): every update and repaint holds the GIL that the
-        # training thread needs (see studio/panels/plots.py, benchmarks/gui_overhead.py).
+        # training thread needs (see studio/panels/plots/panel.py, benchmarks/gui_overhead.py).
         self.status_timer.setInterval(1000)
         self.status_timer.timeout.connect(self._update_status)
         self.status_timer.start()

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from engine import Trainer
-from studio.export import ExportGridDialog
+from studio.export_grid_dialog import ExportGridDialog
 from studio.worker import live_toy_payload
 from tests.helpers import tiny_config
 

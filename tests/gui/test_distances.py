@@ -28,41 +28,42 @@ def panel(qtbot):
 
 
 def _sweep(qtbot, panel, lo, hi, n, steps=STEPS, objectives=lab.OBJECTIVES, timeout=120_000) -> None:
-    for name, cb in panel.objective_checks.items():
+    for name, cb in panel.form.objective_checks.items():
         cb.setChecked(name in objectives)
-    panel.theta_from.setValue(lo)
-    panel.theta_to.setValue(hi)
-    panel.theta_count.setValue(n)
-    panel.steps_spin.setValue(steps)
+    panel.form.theta_from.setValue(lo)
+    panel.form.theta_to.setValue(hi)
+    panel.form.theta_count.setValue(n)
+    panel.form.steps_spin.setValue(steps)
     with qtbot.waitSignal(panel.sweep_finished, timeout=timeout) as blocker:
-        panel.run_button.click()
-        assert not panel.run_button.isEnabled() and panel.stop_button.isEnabled()
-    assert blocker.args == ["finished"], panel.status.text()
+        panel.form.run_button.click()
+        assert not panel.form.run_button.isEnabled() and panel.form.stop_button.isEnabled()
+    assert blocker.args == ["finished"], panel.form.status.text()
 
 
 def test_small_sweep_fills_table_and_draws_the_papers_picture(qtbot, panel):
     from studio.worker import live_threads
 
     arrived = []
-    panel.table.model().rowsInserted.connect(lambda *_: arrived.append(panel.table.rowCount()))
+    table = panel.results_table.table
+    table.model().rowsInserted.connect(lambda *_: arrived.append(table.rowCount()))
     _sweep(qtbot, panel, -2.0, 2.0, 3)
     assert not live_threads()
-    assert panel.run_button.isEnabled() and not panel.stop_button.isEnabled()
-    assert panel.progress.value() == panel.progress.maximum()
+    assert panel.form.run_button.isEnabled() and not panel.form.stop_button.isEnabled()
+    assert panel.form.progress.value() == panel.form.progress.maximum()
 
     # one row per (objective, θ), shown one at a time as each critic finishes
     assert arrived == list(range(1, 10))
-    assert panel.table.rowCount() == 9
-    rows = {(panel.table.item(i, 1).text(), float(panel.table.item(i, 0).text())) for i in range(9)}
+    assert table.rowCount() == 9
+    rows = {(table.item(i, 1).text(), float(table.item(i, 0).text())) for i in range(9)}
     assert rows == {(o, t) for o in lab.OBJECTIVES for t in (-2.0, 0.0, 2.0)}
-    header = [panel.table.horizontalHeaderItem(i).text() for i in range(panel.table.columnCount())]
+    header = [table.horizontalHeaderItem(i).text() for i in range(table.columnCount())]
     assert header == ["θ", "objective", "estimate", "d/dθ", "W = |θ|", "JS", "KL", "TV"]
-    kl = {float(panel.table.item(i, 0).text()): panel.table.item(i, 6).text() for i in range(3)}
+    kl = {float(table.item(i, 0).text()): table.item(i, 6).text() for i in range(3)}
     assert kl == {-2.0: "∞", 0.0: "0", 2.0: "∞"}
 
     # every objective has its three points in both plots
     for o in lab.OBJECTIVES:
-        for curve in (panel.estimate_curves[o], panel.grad_curves[o]):
+        for curve in (panel.theta_plots.estimate_curves[o], panel.theta_plots.grad_curves[o]):
             x, _ = curve.getData()
             assert sorted(x.tolist()) == [-2.0, 0.0, 2.0], o
 
@@ -73,15 +74,15 @@ def test_small_sweep_fills_table_and_draws_the_papers_picture(qtbot, panel):
         assert r["w_exact"] == abs(t)
         assert abs(r["estimate"] - abs(t)) <= 0.15 * abs(t), r
         assert 0.7 < r["grad_theta"] * math.copysign(1, t) < 1.3, r
-    x, y = panel.estimate_curves["wgan-gp"].getData()
+    x, y = panel.theta_plots.estimate_curves["wgan-gp"].getData()
     assert dict(zip(x.tolist(), y.tolist(), strict=True))[2.0] == by["wgan-gp", 2.0]["estimate"]
 
     # the clipped critic: tiny estimates, drawn ×1/K with the fitted K in the legend
     k = lab.fit_slope([r for r in panel.results if r["objective"] == "wgan-clip"])
-    assert 0 < k < 0.05 and panel.clip_slope == pytest.approx(k)
-    x, y = panel.estimate_curves["wgan-clip"].getData()
+    assert 0 < k < 0.05 and panel.theta_plots.slopes["wgan-clip"] == pytest.approx(k)
+    x, y = panel.theta_plots.estimate_curves["wgan-clip"].getData()
     assert dict(zip(x.tolist(), y.tolist(), strict=True))[2.0] == pytest.approx(by["wgan-clip", 2.0]["estimate"] / k)
-    label = panel.legend.getLabel(panel.estimate_curves["wgan-clip"]).text
+    label = panel.theta_plots.legend.getLabel(panel.theta_plots.estimate_curves["wgan-clip"]).text
     assert "×1/K" in label and f"K = {k:.3g}" in label
 
     # the GAN's JS estimate: log 2 away from 0, flat (vanishing gradient); ~0 at θ = 0
@@ -91,46 +92,47 @@ def test_small_sweep_fills_table_and_draws_the_papers_picture(qtbot, panel):
     assert abs(by["gan", 0.0]["estimate"]) < 0.05
 
     # the closed forms come from the engine: JS drops to 0 at θ = 0 only
-    x, js = panel.js_curve.getData()
+    x, js = panel.theta_plots.js_curve.getData()
     assert js[x == 0.0].tolist() == [0.0] and js[x == 2.0].tolist() == [pytest.approx(math.log(2))]
 
     # the theme can change afterwards without losing anything
     panel.set_dark(True)
     panel.set_dark(False)
-    assert len(panel.estimate_curves["gan"].getData()[0]) == 3
+    assert len(panel.theta_plots.estimate_curves["gan"].getData()[0]) == 3
 
 
 def test_stop_mid_sweep_ends_the_thread_and_reenables_the_controls(qtbot, panel):
     from studio.worker import live_threads
 
-    panel.objective_checks["wgan-clip"].setChecked(False)
-    panel.objective_checks["gan"].setChecked(False)
-    panel.steps_spin.setValue(1_000_000)        # would run for hours
+    panel.form.objective_checks["wgan-clip"].setChecked(False)
+    panel.form.objective_checks["gan"].setChecked(False)
+    panel.form.steps_spin.setValue(1_000_000)        # would run for hours
     assert panel.run()
     assert not panel.run() and panel.state == "running"   # one sweep at a time
-    assert not panel.theta_from.isEnabled() and not panel.steps_spin.isEnabled()
+    assert not panel.form.theta_from.isEnabled() and not panel.form.steps_spin.isEnabled()
     # progress reaches the GUI while the worker trains (the window is not blocked)
-    qtbot.waitUntil(lambda: panel.progress.value() > 0 or "critic step" in panel.status.text(), timeout=30_000)
-    assert "critic step" in panel.status.text() and "ETA" in panel.progress.format()
+    form = panel.form
+    qtbot.waitUntil(lambda: form.progress.value() > 0 or "critic step" in form.status.text(), timeout=30_000)
+    assert "critic step" in panel.form.status.text() and "ETA" in panel.form.progress.format()
     with qtbot.waitSignal(panel.sweep_finished, timeout=30_000) as blocker:
-        panel.stop_button.click()
-        assert not panel.stop_button.isEnabled()
+        panel.form.stop_button.click()
+        assert not panel.form.stop_button.isEnabled()
     assert blocker.args == ["stopped"]
     assert not live_threads() and not panel.is_running()
-    assert panel.state == "idle" and panel.run_button.isEnabled() and panel.theta_from.isEnabled()
-    assert panel.steps_spin.isEnabled() and panel.lambda_spin.isEnabled()
-    assert "Stopped" in panel.status.text()
-    assert panel.table.rowCount() == 0
+    assert panel.state == "idle" and panel.form.run_button.isEnabled() and panel.form.theta_from.isEnabled()
+    assert panel.form.steps_spin.isEnabled() and panel.form.lambda_spin.isEnabled()
+    assert "Stopped" in panel.form.status.text()
+    assert panel.results_table.table.rowCount() == 0
 
 
 def test_csv_copy_and_export(qtbot, panel, tmp_path):
     from PySide6.QtGui import QGuiApplication
 
-    assert not panel.export_button.isEnabled()
+    assert not panel.results_table.export_button.isEnabled()
     _sweep(qtbot, panel, 0.5, 1.0, 2, steps=20, objectives=("gan", "wgan-clip"))
-    assert panel.table.rowCount() == 4 and panel.export_button.isEnabled()
+    assert panel.results_table.table.rowCount() == 4 and panel.results_table.export_button.isEnabled()
 
-    panel.copy_button.click()
+    panel.results_table.copy_button.click()
     text = QGuiApplication.clipboard().text()
     lines = text.splitlines()
     assert lines[0] == "theta,objective,estimate,w_estimate,js_estimate,grad_theta,w_exact,js,kl,tv"
@@ -139,7 +141,7 @@ def test_csv_copy_and_export(qtbot, panel, tmp_path):
     out = tmp_path / "distances.csv"
     asked = []
     panel.save_path_handler = lambda default: asked.append(default) or str(out)
-    panel.export_button.click()
+    panel.results_table.export_button.click()
     assert asked and asked[0].endswith("distances.csv")
     assert out.read_text() == text
     rows = [line.split(",") for line in lines[1:]]
@@ -157,15 +159,16 @@ def test_csv_copy_and_export(qtbot, panel, tmp_path):
     panel.save_path_handler = lambda default: ""
     assert not panel.export_csv_dialog()
     assert not panel.export_csv(tmp_path / "missing" / "x.csv")
-    assert "cannot write" in panel.status.text()
+    assert "cannot write" in panel.form.status.text()
 
 
 def test_run_needs_an_objective_and_valid_settings(qtbot, panel):
-    for cb in panel.objective_checks.values():
+    for cb in panel.form.objective_checks.values():
         cb.setChecked(False)
-    assert not panel.run_button.isEnabled() and not panel.run()
-    panel.objective_checks["wgan-gp"].setChecked(True)
-    assert panel.run_button.isEnabled() and panel.lambda_spin.isEnabled() and not panel.clip_spin.isEnabled()
+    assert not panel.form.run_button.isEnabled() and not panel.run()
+    panel.form.objective_checks["wgan-gp"].setChecked(True)
+    form = panel.form
+    assert form.run_button.isEnabled() and form.lambda_spin.isEnabled() and not form.clip_spin.isEnabled()
     panel.lab_overrides["hidden"] = 0
     assert not panel.run()
-    assert "hidden = 0" in panel.status.text() and panel.state == "idle" and panel.handle is None
+    assert "hidden = 0" in panel.form.status.text() and panel.state == "idle" and panel.handle is None

@@ -40,36 +40,36 @@ def stroke(toy, path, button=Qt.MouseButton.LeftButton):
 def test_draw_erase_undo_clear_with_the_mouse_and_keys(qtbot, window):
     toy = window.samples.toy
     qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
-    assert toy.draw_mode and toy.draw_bar.isVisible()
+    assert toy.draw_mode and toy.draw.bar.isVisible()
     toy.plot.setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)
-    toy.density_spin.setValue(30)
+    toy.draw.density_spin.setValue(30)
     stroke(toy, [(1.0, 1.0)])                       # a click: one blob
     stroke(toy, [(-1.0, -1.0), (-1.02, -1.0)])      # a tiny drag: still a blob
     assert len(toy.drawing) == 60 and toy.drawing.modes() is not None
-    assert "60 points, 2 blobs" in toy.drawing_label.text() and "x₁" in toy.drawing_label.text()
-    assert toy.drawing_item.isVisible() and len(toy.drawing_item.data) == 60
-    r = toy.brush_radius()
+    assert "60 points, 2 blobs" in toy.draw.drawing_label.text() and "x₁" in toy.draw.drawing_label.text()
+    assert toy.draw.item.isVisible() and len(toy.draw.item.data) == 60
+    r = toy.draw.brush_radius()
     assert 0 < r < 1
 
     stroke(toy, [(1.0, 1.0), (1.01, 1.0)], Qt.MouseButton.RightButton)  # the right button erases
     left = toy.drawing.points
     assert 30 <= len(left) < 60 and not (np.hypot(*(left - [1.0, 1.0]).T) <= r).any()
     qtbot.keyClick(window, Qt.Key.Key_E)                                # the Erase tool
-    assert toy.erase_tool.isChecked()
+    assert toy.draw.erase_tool.isChecked()
     stroke(toy, [(-1.0, -1.0)])
     assert len(toy.drawing) < len(left)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(toy.drawing) == 60
-    qtbot.mouseClick(toy.clear_button, Qt.MouseButton.LeftButton)
-    assert len(toy.drawing) == 0 and not toy.train_button.isEnabled()
-    qtbot.mouseClick(toy.undo_button, Qt.MouseButton.LeftButton)
-    assert len(toy.drawing) == 60 and toy.train_button.isEnabled()
+    qtbot.mouseClick(toy.draw.clear_button, Qt.MouseButton.LeftButton)
+    assert len(toy.drawing) == 0 and not toy.draw.train_button.isEnabled()
+    qtbot.mouseClick(toy.draw.undo_button, Qt.MouseButton.LeftButton)
+    assert len(toy.drawing) == 60 and toy.draw.train_button.isEnabled()
     qtbot.keyClick(window, Qt.Key.Key_B)
     toy.plot.setRange(xRange=(-20, 20), yRange=(-20, 20), padding=0)   # zoomed out: the brush covers more data
-    assert toy.brush_radius() > 5 * r
+    assert toy.draw.brush_radius() > 5 * r
     qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
-    assert not toy.draw_mode and not toy.drawing_item.isVisible() and len(toy.drawing) == 60
+    assert not toy.draw_mode and not toy.draw.item.isVisible() and len(toy.drawing) == 60
 
 
 def test_train_on_the_drawing_keeps_it_in_the_run_folder(qtbot, window):

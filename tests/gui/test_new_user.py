@@ -293,7 +293,7 @@ def test_marker_labels_never_overlap_and_stay_inside_the_plot(qtbot):
         plots.add_event(ev)
 
     def shown():
-        return [line.label for line in plots._labelled if line.label.isVisible()]
+        return [line.label for line in plots.marks.labelled if line.label.isVisible()]
 
     def inside():
         view = plots.w_plot.vb.sceneBoundingRect()
@@ -339,8 +339,8 @@ def test_plot_export_paints_what_the_screen_shows_at_twice_the_size(qtbot, tmp_p
     from PIL import Image
 
     plots = plots_on_screen(qtbot, 900, 700)
-    plots.export(str(tmp_path / "p.png"))
-    plots.export(str(tmp_path / "p.svg"))
+    plots.export_plots(str(tmp_path / "p.png"))
+    plots.export_plots(str(tmp_path / "p.svg"))
     source = plots.glw.ci.sceneBoundingRect()
     with Image.open(tmp_path / "p.png") as img:
         assert img.size == (int(source.width() * 2), int(source.height() * 2))

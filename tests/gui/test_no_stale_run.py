@@ -137,7 +137,7 @@ def plots_checks(qtbot, window):
         for name, curve in plots.curves.items():
             x, _ = curve.getData()
             assert x is None or len(x) == 0, name
-        assert not any(line.isVisible() for line in plots._vlines)
+        assert not any(line.isVisible() for line in plots.crosshair.lines)
         # The empty plots do not keep the axes of A's iterations and values.
         for p in plots.plots:
             if p in (plots.lip_plot, plots.confident_plot):  # their lines at 1 (target, ceiling) stay in view

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from studio.panels.plots import PlotsPanel
+from studio.panels.plots.thinning import MAX_BINS
 from studio.panels.samples import ImageGridView, ToyView
 from tests.helpers import TickingClock
 
@@ -35,8 +36,11 @@ def test_buffers_grow_and_curves_hold_every_point(plots):
         plots.append_metrics(rows(start, 5_000))
     plots.refresh(force=True)
     assert plots.buf.n == 100_000 and plots.buf.capacity >= 100_000
+    # the curve is the history's envelope: every row's extremes are in it, in a few thousand points
     x, y = plots.curves["w_raw"].getOriginalDataset()
-    assert len(x) == 100_000 and x[-1] == 100_000 and y[0] == 1.0
+    assert len(x) <= 2 * MAX_BINS + 1 and x[0] == 1 and x[-1] == 100_000 and y[0] == 1.0
+    w = plots.buf.view("w_estimate")
+    assert y.max() == w.max() and y.min() == w.min() and np.all(np.diff(x) >= 0)
     x, _ = plots.curves["w1_exact"].getData()
     assert len(x) == 1_000  # one exact-W1 point every 100 iterations
     assert plots.curves["w_raw"].opts["downsampleMethod"] == "peak" and plots.curves["w_raw"].opts["clipToView"]
@@ -52,10 +56,10 @@ def test_markers_for_edits_pauses_and_resumes(plots):
     plots.add_event({"type": "resume", "gen_iter": 210})
     plots.add_event({"type": "start", "gen_iter": 0})  # no marker
     assert plots.markers == [(120, "c 0.01→0.02"), (200, "pause"), (210, "resume")]
-    lines = [item for item, p in plots._marker_items if p is plots.w_plot]
+    lines = [item for item, p in plots.marks.lines if p is plots.w_plot]
     assert [line.value() for line in lines] == [120, 200, 210]
     assert lines[0].label.format == "c 0.01→0.02"
-    region = next(r for r, p in plots._regions if p is plots.loss_plot)
+    region = next(r for r, p in plots.marks.regions if p is plots.loss_plot)
     assert region.getRegion() == (200, 210)  # the pause is a shaded span on every plot
 
 
@@ -149,7 +153,7 @@ def test_all_plots_share_the_iteration_axis(qtbot, plots):
 
 # ---------------------------------------------------------------------------- bounded buffers
 def test_column_buffer_is_bounded_and_keeps_recent_rows_whole():
-    from studio.panels.plots import ColumnBuffer
+    from studio.runs import ColumnBuffer
 
     buf = ColumnBuffer(("gen_iter", "v"), capacity=16, max_rows=1_000)
     assert ColumnBuffer(("a",)).max_rows == 2 ** 18  # the default cap
@@ -171,7 +175,7 @@ def test_column_buffer_is_bounded_and_keeps_recent_rows_whole():
 
 
 def test_column_buffer_takes_a_batch_larger_than_the_cap():
-    from studio.panels.plots import ColumnBuffer
+    from studio.runs import ColumnBuffer
 
     buf = ColumnBuffer(("gen_iter",), max_rows=64)
     it = np.arange(1, 1_001, dtype=np.float64)
@@ -180,18 +184,22 @@ def test_column_buffer_takes_a_batch_larger_than_the_cap():
     assert buf.n <= 64 and v[0] == 1 and v[-1] == 1_000 and np.all(np.diff(v) > 0)
 
 
-def test_plot_buffers_stay_aligned_when_thinned_out(plots):
-    for b in (plots.buf, plots.smooth, plots.evals):
-        b.max_rows = 2_000
-    plots.set_smoothing(0.0)  # smoothed == raw, so the rows can be compared
+def test_curves_stay_aligned_when_the_history_is_thinned_out(plots):
+    plots.buf.max_rows = 2_000
+    plots.set_smoothing(0.0)  # smoothed == raw, so the curves can be compared
     for start in range(0, 20_000, 500):
         plots.append_metrics(rows(start, 500))
-    assert plots.buf.n == plots.smooth.n <= 2_000
-    np.testing.assert_array_equal(plots.smooth.view("w_estimate"), plots.buf.view("w_estimate"))
-    assert plots.evals.view("gen_iter")[-1] == 20_000 and plots.evals.n == 200  # one per 100 iterations
+    assert plots.buf.n <= 2_000 and plots.buf.decimations > 0
     plots.refresh(force=True)
-    x, _ = plots.curves["w_raw"].getOriginalDataset()
-    assert len(x) == plots.buf.n and x[0] == 1 and x[-1] == 20_000
+    raw = plots.curves["w_raw"].getOriginalDataset()
+    smoothed = plots.curves["w_estimate"].getOriginalDataset()
+    np.testing.assert_array_equal(raw[0], smoothed[0])
+    np.testing.assert_array_equal(raw[1], smoothed[1])
+    # every point drawn is a row of the run (1/sqrt(it) at its own iteration or later), from the first to the last
+    x, y = raw
+    assert x[0] == 1 and x[-1] == 20_000 and np.isin(y, 1 / np.sqrt(np.arange(1, 20_001))).all()
+    assert np.all(y <= 1 / np.sqrt(x) + 1e-15)
+    assert plots.evals.buffer.view("gen_iter")[-1] == 20_000 and plots.evals.n == 200  # one per 100 iterations
     assert plots.show_crosshair(19_999.6).startswith("it 20000")
 
 

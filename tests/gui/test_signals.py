@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from engine.checkpoint import load_checkpoint
-from studio.export import ExportGridDialog
+from studio.export_grid_dialog import ExportGridDialog
 from studio.panels.plots import PlotsPanel
 from tests.helpers import tiny_config
 
@@ -80,19 +80,19 @@ def test_critic_on_held_out_images_and_the_overfitting_flag(plots):
 def test_best_marker_moves_to_each_new_best(plots):
     plots.reset("wgan-gp", is_toy=True)
     plots.append_metrics(rows(50))
-    assert not plots.best_line.isVisible()
+    assert not plots.marks.best_line.isVisible()
     plots.add_event({"type": "best", "gen_iter": 20, "measure": "w1_exact", "value": 0.4})
     plots.add_event({"type": "best", "gen_iter": 40, "measure": "w1_exact", "value": 0.3})
-    assert plots.best_line.isVisible() and plots.best_line.value() == 40
-    assert plots.best_line.label.format == "★ best 0.3"
+    assert plots.marks.best_line.isVisible() and plots.marks.best_line.value() == 40
+    assert plots.marks.best_line.label.format == "★ best 0.3"
     # Its label stays inside the plot: left of the line near the right edge, right of it elsewhere.
     plots.refresh(force=True)
     plots.w_plot.setXRange(0, 50, padding=0)
-    assert tuple(plots.best_line.label.anchor) == (1, 0.5)
+    assert tuple(plots.marks.best_line.label.anchor) == (1, 0.5)
     plots.add_event({"type": "best", "gen_iter": 10, "measure": "w1_exact", "value": 0.2})
-    assert tuple(plots.best_line.label.anchor) == (0, 0.5)
+    assert tuple(plots.marks.best_line.label.anchor) == (0, 0.5)
     plots.reset("wgan-gp", is_toy=True)
-    assert not plots.best_line.isVisible()
+    assert not plots.marks.best_line.isVisible()
 
 
 def test_export_grid_from_the_best_checkpoint(qtbot, window, tmp_path, monkeypatch):

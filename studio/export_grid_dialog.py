@@ -1,5 +1,5 @@
-"""The export dialog: count, samples per row, seed, size, file (and classes) of a sample-grid
-export. The pictures and tables themselves are written by :mod:`engine.export`."""
+"""The Export grid dialog: count, samples per row, seed, size, file (and classes) of a sample-grid
+export. The picture itself is written by :mod:`engine.export`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,204 @@
+"""The image grid: the samples from the fixed noise tiled into one array and drawn as one
+``ImageItem`` with ``levels=(-1, 1)``; click a sample to see it enlarged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
+
+from studio.theme import FAKE
+
+from .captions import NO_SAMPLES, mark_averaged
+
+PAD = 2
+
+
+def tile(images: np.ndarray, nrow: int, pad: int = PAD) -> np.ndarray:
+    """``[N, C, H, W]`` in [-1, 1] -> one ``[rows*(H+pad)+pad, nrow*(W+pad)+pad(, 3)]`` array,
+    row-major, padding at -1 (black)."""
+    n, c, h, w = images.shape
+    ncol = max(1, min(nrow, n))
+    rows = (n + ncol - 1) // ncol
+    grid = np.full((rows * (h + pad) + pad, ncol * (w + pad) + pad, c), -1.0, np.float32)
+    for i in range(n):
+        r, k = divmod(i, ncol)
+        y, x = pad + r * (h + pad), pad + k * (w + pad)
+        grid[y:y + h, x:x + w] = images[i].transpose(1, 2, 0)
+    return grid[..., 0] if c == 1 else grid
+
+
+class ImageGridView(QWidget):
+    """The fixed-noise grid; click a sample to see it enlarged beside the grid. Conditional runs:
+    one row per class (the class written left of its row), as many per row as samples per class."""
+
+    sample_clicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.images: np.ndarray | None = None
+        self.labels: np.ndarray | None = None   # conditional runs: the class of each sample
+        self.row_labels: list[pg.TextItem] = []
+        self._payload_nrow: int | None = None
+        self._user_nrow: int | None = None      # the user's samples per row while a payload sets its own
+        self.gen_iter = 0
+        self.averaged = False   # the samples come from the averaged generator weights
+        self.selected: int | None = None
+        self.nrow_spin = QSpinBox()
+        self.nrow_spin.setRange(1, 64)
+        self.nrow_spin.setValue(8)
+        self.nrow_spin.setToolTip("Samples per row of the grid")
+        self.nrow_spin.valueChanged.connect(self._redraw)
+        self.caption = QLabel(NO_SAMPLES)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("per row"))
+        top.addWidget(self.nrow_spin)
+        top.addSpacing(12)
+        top.addWidget(self.caption, 1)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.vb = self.view.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.vb.addItem(self.item)
+        self.highlight = pg.QtWidgets.QGraphicsRectItem()
+        self.highlight.setPen(pg.mkPen(FAKE, width=2))
+        self.highlight.setVisible(False)
+        self.vb.addItem(self.highlight)
+        self.item.mouseClickEvent = self._on_click
+
+        self.zoom_view = pg.GraphicsLayoutWidget()
+        self.zoom_view.setFixedWidth(220)
+        self.zoom_vb = self.zoom_view.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+        self.zoom_item = pg.ImageItem(axisOrder="row-major")
+        self.zoom_vb.addItem(self.zoom_item)
+        self.zoom_label = QLabel("Click a sample\nto enlarge it")
+        self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        side = QVBoxLayout()
+        side.addWidget(self.zoom_view, 1)
+        side.addWidget(self.zoom_label)
+
+        body = QHBoxLayout()
+        body.addWidget(self.view, 1)
+        body.addLayout(side)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addLayout(body, 1)
+
+    @property
+    def nrow(self) -> int:
+        return self.nrow_spin.value()
+
+    @property
+    def user_nrow(self) -> int:
+        """Samples per row as the user set them (a payload may impose its own for a while)."""
+        return self._user_nrow if self._user_nrow is not None else self.nrow
+
+    def clear(self) -> None:
+        """No samples (another run): the grid, the enlarged sample and its outline go."""
+        self.images, self.labels, self.selected, self._payload_nrow = None, None, None, None
+        if self._user_nrow is not None:  # the earlier run's own layout (one row per class...) goes too
+            self.nrow_spin.blockSignals(True)
+            self.nrow_spin.setValue(self._user_nrow)
+            self.nrow_spin.blockSignals(False)
+            self._user_nrow = None
+        self.gen_iter, self.averaged = 0, False
+        self.item.clear()
+        self.zoom_item.clear()
+        self.highlight.setVisible(False)
+        self._place_row_labels()
+        self.zoom_label.setText("Click a sample\nto enlarge it")
+        self.caption.setText(NO_SAMPLES)
+        self.caption.setToolTip("")
+
+    def set_images(self, images: np.ndarray, gen_iter: int, labels: np.ndarray | None = None,
+                   nrow: int | None = None, averaged: bool = False) -> None:
+        self.averaged = averaged
+        first = (self.images is None or self.images.shape[1:] != images.shape[1:]
+                 or (labels is None) != (self.labels is None))
+        self.images = np.asarray(images, dtype=np.float32)
+        self.labels = None if labels is None else np.asarray(labels)
+        self.gen_iter = gen_iter
+        if nrow is not None and (first or nrow != self._payload_nrow):
+            if self._user_nrow is None:
+                self._user_nrow = self.nrow
+            self.nrow_spin.blockSignals(True)  # one row per class; the user may still change it
+            self.nrow_spin.setValue(int(nrow))
+            self.nrow_spin.blockSignals(False)
+        self._payload_nrow = nrow
+        self._redraw(autorange=first)
+
+    def _place_row_labels(self) -> None:
+        """The class of each grid row (when every row holds one class), left of the row."""
+        for item in self.row_labels:
+            self.vb.removeItem(item)
+        self.row_labels = []
+        if self.labels is None or self.images is None:
+            return
+        n, _, h, _ = self.images.shape
+        ncol = max(1, min(self.nrow, n))
+        rows = [self.labels[r * ncol:(r + 1) * ncol] for r in range((n + ncol - 1) // ncol)]
+        if not all(len(set(row.tolist())) == 1 for row in rows):
+            return  # rows mix classes: labelling them would mislead
+        for r, row in enumerate(rows):
+            item = pg.TextItem(str(int(row[0])), anchor=(1.0, 0.5), color=(160, 160, 160))
+            item.setPos(-1, PAD + r * (h + PAD) + h / 2)
+            self.vb.addItem(item, ignoreBounds=True)
+            self.row_labels.append(item)
+
+    def _redraw(self, *_, autorange: bool = True) -> None:
+        if self.images is None:
+            return
+        grid = tile(self.images, self.nrow)
+        self.item.setImage(grid, autoLevels=False, levels=(-1, 1))
+        if autorange:
+            self.vb.autoRange(padding=0.01)
+        n = len(self.images)
+        self._place_row_labels()
+        if self.labels is not None:
+            k = len(np.unique(self.labels))
+            self.caption.setText(f"{n} samples from fixed noise, {k} classes (one row each, one noise per column), "
+                                 f"generator iteration {self.gen_iter}")
+        else:
+            self.caption.setText(f"{n} samples from fixed noise, generator iteration {self.gen_iter}")
+        mark_averaged(self.caption, self.averaged)
+        if self.selected is not None and self.selected < n:
+            self.select(self.selected)
+
+    def index_at(self, x: float, y: float) -> int | None:
+        """The sample under grid pixel (x, y), or None on the padding / outside."""
+        if self.images is None:
+            return None
+        n, _, h, w = self.images.shape
+        ncol = max(1, min(self.nrow, n))
+        col, row = int((x - PAD) // (w + PAD)), int((y - PAD) // (h + PAD))
+        if not (0 <= col < ncol) or row < 0:
+            return None
+        i = row * ncol + col
+        return i if i < n else None
+
+    def _on_click(self, ev) -> None:
+        pos = ev.pos()
+        i = self.index_at(pos.x(), pos.y())
+        if i is not None:
+            ev.accept()
+            self.select(i)
+
+    def select(self, i: int) -> None:
+        """Show sample ``i`` enlarged and outline it in the grid."""
+        if self.images is None or not 0 <= i < len(self.images):
+            return
+        self.selected = i
+        n, c, h, w = self.images.shape
+        img = self.images[i].transpose(1, 2, 0)
+        self.zoom_item.setImage(img[..., 0] if c == 1 else img, autoLevels=False, levels=(-1, 1))
+        self.zoom_vb.autoRange(padding=0)
+        ncol = max(1, min(self.nrow, n))
+        r, k = divmod(i, ncol)
+        self.highlight.setRect(PAD + k * (w + PAD) - 1, PAD + r * (h + PAD) - 1, w + 2, h + 2)
+        self.highlight.setVisible(True)
+        cls = f", class {int(self.labels[i])}" if self.labels is not None else ""
+        self.zoom_label.setText(f"sample #{i}{cls}  ({w}×{h} px)")
+        self.sample_clicked.emit(i)

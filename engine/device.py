@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from .config import Config, ConfigError
+from .objectives.traits import traits
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -186,8 +187,8 @@ def resolve_penalty(setting: str, precision: str, device_type: str, *, penalty: 
 
     - 'fp32': float32, as the paper computed it;
     - 'auto' on the CPU: bf16 when the run's passes are bf16. bfloat16 keeps float32's exponent
-      range, so the penalty's gradients cannot overflow (the fp16 trap of ALGORITHM.md, StudioGAN
-      #175, is a range problem); on the digits preset it makes the penalty ~1.6x cheaper on a CPU
+      range, so the penalty's gradients cannot overflow (the fp16 trap of docs/algorithm.md,
+      "Numerics", StudioGAN #175, is a range problem); on the digits preset it makes the penalty ~1.6x cheaper on a CPU
       with native bf16, the input-gradient norms differ from float32's by under 1%, and the FD
       curves over 3 seeds matched float32's (benchmarks/RESULTS.md, fifth session);
     - 'auto' elsewhere: float32. On CUDA the GPU path keeps the penalty in float32 around the
@@ -255,7 +256,8 @@ def resolve_performance(cfg: Config, device: torch.device, *, image: bool, hand_
     return Performance(
         device_type=kind,
         precision=precision,
-        penalty=resolve_penalty(t.penalty_precision, precision.value, kind, penalty=cfg.objective.kind == "wgan-gp"),
+        penalty=resolve_penalty(t.penalty_precision, precision.value, kind,
+                                penalty=traits(cfg.objective.kind).uses_penalty),
         channels_last=resolve_channels_last(t.channels_last, kind, conv=conv, precision=precision.value),
         cudnn_benchmark=resolve_cudnn_benchmark(t.cudnn_benchmark, kind),
         pin_memory=resolve_pin_memory(t.pin_memory, kind))

@@ -1,6 +1,6 @@
 """Mode coverage for the bundled digits: a small classifier shipped in ``resources/``.
 
-ALGORITHM.md, "Quality measures": for the bundled digits a classifier gives mode coverage, the
+docs/algorithm.md, "Quality measures": for the bundled digits a classifier gives mode coverage, the
 same idea as stacked-MNIST mode counting. Generated images (any size, 1 or 3 channels, in
 [-1, 1]) are averaged to grey, area-pooled to the digits' native 8x8 and classified by a small
 MLP trained on the bundled 1,797 digits after the same round trip through the data pipeline's

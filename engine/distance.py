@@ -1,7 +1,8 @@
 """The Example 1 distance lab (WGAN paper, section 2): why the W-estimate is a meaningful loss.
 
 ``Z ~ U[0, 1]``, ``P_0`` is the law of ``(0, Z)`` and ``P_theta`` the law of ``(theta, Z)``: two
-parallel segments. Their distances have closed forms (ALGORITHM.md):
+parallel segments. Their distances have closed forms (docs/algorithm.md,
+"Example 1: parallel lines"):
 
 - ``W(P_0, P_theta) = |theta|``: continuous in theta, with a useful gradient everywhere;
 - ``JS = log 2``, ``KL = +inf``, ``TV = 1`` for every ``theta != 0`` (all 0 at ``theta = 0``):
@@ -40,10 +41,12 @@ import torch
 import torch.nn.functional as F
 
 from .models.mlp import MLPCritic
-from .objectives import get_objective
+from .objectives import get_objective, traits
 from .objectives.wgan_clip import clip_parameters
 
-OBJECTIVES = ("wgan-gp", "wgan-clip", "gan")
+#: The objectives the lab trains a critic with (a subset of engine.config.OBJECTIVES).
+LAB_OBJECTIVES = ("wgan-gp", "wgan-clip", "gan")
+OBJECTIVES = LAB_OBJECTIVES  # the old name, still read by studio/panels/distances.py; goes at the merge
 # the columns of a results table (``wgan-distance --out``, the studio's CSV export)
 CSV_KEYS = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad_theta", "w_exact", "js", "kl", "tv")
 LOG2 = math.log(2.0)
@@ -63,7 +66,8 @@ class LabSettings:
     - lambda = 30, not the paper's 10. The penalty trades slope for W: a converged critic that is
       linear with slope s across the gap minimises ``-s |theta| + lambda (s - 1)^2``, so
       ``s = 1 + |theta| / (2 lambda)`` and the estimate is ``|theta| (1 + |theta| / (2 lambda))``.
-      With lambda = 10 that is +10% at theta = 2; with 30 it is +3.3% (README, Example 1).
+      With lambda = 10 that is +10% at theta = 2; with 30 it is +3.3% (docs/algorithm.md,
+      "Example 1: parallel lines").
       Pass ``gp_lambda=10`` (``--gp-lambda 10``) to see the paper's bias.
     """
 
@@ -79,8 +83,8 @@ class LabSettings:
     seed: int = 0
 
     def __post_init__(self):
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective {self.objective!r}: allowed are {', '.join(OBJECTIVES)}")
+        if self.objective not in LAB_OBJECTIVES:
+            raise ValueError(f"objective {self.objective!r}: allowed are {', '.join(LAB_OBJECTIVES)}")
         for name in ("steps", "batch", "hidden", "layers", "eval_points"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)!r}: must be a positive integer")
@@ -95,7 +99,7 @@ class LabSettings:
     def learning_rate(self) -> float:
         if self.lr is not None:
             return float(self.lr)
-        return 5e-5 if self.objective == "wgan-clip" else 1e-3
+        return 5e-5 if traits(self.objective).clips_weights else 1e-3
 
 
 def closed_forms(theta: float) -> dict[str, float]:
@@ -112,7 +116,7 @@ def segment(theta: float, n: int, generator: torch.Generator, device) -> torch.T
 
 
 def _make_optimizer(params, s: LabSettings):
-    if s.objective == "wgan-clip":
+    if traits(s.objective).clips_weights:
         return torch.optim.RMSprop(params, lr=s.learning_rate)
     return torch.optim.Adam(params, lr=s.learning_rate, betas=(0.5, 0.9))
 
@@ -126,7 +130,7 @@ def _estimates(critic, objective: str, theta: float, n: int, gen: torch.Generato
     f_real, f_fake = critic(real), critic(fake)
     w = f_real.mean() - f_fake.mean()
     out = {"w_estimate": float(w.detach())}
-    if objective == "gan":
+    if not traits(objective).estimates_w1:  # the GAN: its critic estimates JS
         # V = mean log D(x) + mean log(1 - D(x~)), written with logsigmoid (stable).
         v = F.logsigmoid(f_real).mean() + F.logsigmoid(-f_fake).mean()
         js = (v + math.log(4.0)) / 2

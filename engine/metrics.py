@@ -1,4 +1,4 @@
-"""Quality measures that need no download (ALGORITHM.md, "Quality measures").
+"""Quality measures that need no download (docs/algorithm.md, "Quality measures").
 
 - :func:`w1_exact`: the exact 1-Wasserstein distance between two equal-size point clouds
   (optimal assignment on the Euclidean cost matrix).

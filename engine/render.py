@@ -1,6 +1,6 @@
 """Pictures without matplotlib: image grids and the toy-set view, drawn with NumPy and Pillow.
 
-One visual language everywhere (docs/UI.md): real data warm (orange), generated cool (teal),
+One visual language everywhere: real data warm (orange), generated cool (teal),
 the critic's value a diverging colour map centred on 0.
 """
 

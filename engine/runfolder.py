@@ -1,5 +1,7 @@
-"""The rules of a run folder that both front ends apply: what it holds, what kind of run it is,
-and whether and from which checkpoint it can be continued.
+"""Inspecting a run folder someone hands you: the rules both front ends apply to it (what it
+holds, what is damaged, what kind of run it is, and whether and from which checkpoint it can be
+continued). :func:`inspect_run` gives a :class:`RunReport`. The folder's layout and the writing of
+its files are :mod:`engine.rundir` (:class:`~engine.rundir.RunDir`).
 
 A run folder can be hurt by a full disk, a crash outside the engine's atomic writes (an
 editor, a sync tool, a copy cut short) or a hand edit. :func:`inspect_run` reads each file on
@@ -373,5 +375,7 @@ def run_kind(config: Config | None, columns: Mapping[str, Sequence[float]]) -> t
     def filled(name):
         return any(v == v for v in columns.get(name, ()))  # any non-NaN
 
-    objective = "wgan-clip" if filled("clip_fraction") else "wgan-gp" if filled("gradient_penalty") else "gan"
+    from .objectives.traits import OBJECTIVE_TRAITS
+    regularised = [t.kind for t in OBJECTIVE_TRAITS.values() if t.regulariser_column and filled(t.regulariser_column)]
+    objective = regularised[0] if regularised else "gan"  # no regulariser: the GAN's curves are shown
     return objective, "sliced_w" not in columns

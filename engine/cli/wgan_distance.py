@@ -30,7 +30,7 @@ def theta_list(text: str) -> list[float]:
 
 
 def distance_parser() -> argparse.ArgumentParser:
-    from ..distance import OBJECTIVES, LabSettings
+    from ..distance import LAB_OBJECTIVES, LabSettings
     d = LabSettings()
     p = argparse.ArgumentParser(
         prog="wgan-distance",
@@ -42,7 +42,8 @@ def distance_parser() -> argparse.ArgumentParser:
     what.add_argument("--sweep", type=theta_list, nargs="?", const=theta_list("-2:2:17"), metavar="THETAS",
                       help="estimate at many thetas: START:STOP:COUNT or a comma list (default -2:2:17; "
                            "write a negative start as --sweep=-1:1:5)")
-    p.add_argument("--objective", choices=OBJECTIVES, default=d.objective, help="critic objective (default wgan-gp)")
+    p.add_argument("--objective", choices=LAB_OBJECTIVES, default=d.objective,
+                   help="critic objective (default wgan-gp)")
     p.add_argument("--steps", type=int, default=d.steps, help=f"critic steps per theta (default {d.steps})")
     p.add_argument("--batch", type=int, default=d.batch, help=f"points per segment and step (default {d.batch})")
     p.add_argument("--hidden", type=int, default=d.hidden, help=f"critic width (default {d.hidden})")

@@ -209,8 +209,10 @@ def validate(cfg: Config, *, file=None) -> list[str]:
     errors = _combination_errors(cfg, file)
     if errors:
         raise ConfigError.combine(errors)
+    from ..objectives.traits import traits
+
     warnings = []
-    if cfg.objective.kind == "wgan-clip" and cfg.optimiser.name == "adam":
+    if traits(cfg.objective.kind).clips_weights and cfg.optimiser.name == "adam":
         warnings.append("Adam with weight clipping: the WGAN paper reports that momentum-based optimisers "
                         "destabilise clipped critics; RMSProp is recommended.")
     return warnings
@@ -218,12 +220,14 @@ def validate(cfg: Config, *, file=None) -> list[str]:
 
 def _combination_errors(cfg: Config, file) -> list[ConfigError]:
     """The combinations of valid values that cannot train."""
+    from ..objectives.traits import traits
+
     d, m, o = cfg.data, cfg.model, cfg.objective
     errors: list[ConfigError] = []
     if d.name in DATASETS_WITH_PATH and not d.path:
         errors.append(ConfigError(f"data set {d.name!r} needs a path", file=file, key="[data] path", value=d.path,
                                   allowed="a file or folder"))
-    if o.kind == "wgan-gp" and m.critic_norm == "batch":
+    if traits(o.kind).uses_penalty and m.critic_norm == "batch":
         errors.append(ConfigError("batch-norm in the critic cannot be used with the gradient penalty: the "
                                   "penalty is per sample and batch-norm couples the samples of a batch "
                                   "(Gulrajani et al. sec. 4); use 'layer' or 'none'", file=file,

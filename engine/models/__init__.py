@@ -1,7 +1,7 @@
 """Generators and critics, built from a config by :func:`build_models`.
 
-The critic has no sigmoid: one real output per sample (``f`` in ALGORITHM.md). The GAN
-objective applies ``softplus``/``logsigmoid`` to that output itself.
+The critic has no sigmoid: one real output per sample (``f`` in docs/algorithm.md, "Notation
+and sign convention"). The GAN objective applies ``softplus``/``logsigmoid`` to that output itself.
 """
 
 from __future__ import annotations

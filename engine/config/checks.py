@@ -37,7 +37,7 @@ class ConfigError(ValueError):
         self.value = value
         self.allowed = allowed
         self.errors: list[ConfigError] = [self]
-        super().__init__(self._format())
+        super().__init__(self.message())
 
     @classmethod
     def combine(cls, errors: list[ConfigError]) -> ConfigError:
@@ -49,10 +49,11 @@ class ConfigError(ValueError):
         out = cls(first.problem, file=first.file, key=first.key, value=first.value, allowed=first.allowed)
         out.errors = errors
         where = f" in {first.file}" if first.file and all(e.file == first.file for e in errors) else ""
-        out.args = (f"{len(errors)} problems{where}:\n" + "\n".join(f"  {e._format()}" for e in errors),)
+        out.args = (f"{len(errors)} problems{where}:\n" + "\n".join(f"  {e.message()}" for e in errors),)
         return out
 
-    def _format(self) -> str:
+    def message(self) -> str:
+        """This error's own line (``str()`` of a combined error lists every one)."""
         parts = []
         if self.file:
             parts.append(f"{self.file}:")

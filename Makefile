@@ -4,7 +4,7 @@
 test:
 	bash scripts/test.sh
 
-# The packaged studio: dist/WGANStudio-<version>/WGANStudio (see README, "Packaged build").
+# The packaged studio: dist/WGANStudio-<version>/WGANStudio (see docs/guide/packaging.md).
 dist:
 	bash scripts/build.sh
 

@@ -9,8 +9,8 @@ per-pair ratios engine / textbook (issue 22 asks for >= 1.3x, as on the toy path
 not a test.
 
 The textbook loop (``benchmarks/textbook_dcgan.py``, shared with ``benchmarks/gpu.py``) is
-ALGORITHM.md's WGAN-GP pseudo-code written the way tutorials write it, on the SAME networks as
-the preset (DCGAN-32, widths and critic norm from the preset), with the preset's batch,
+the WGAN-GP pseudo-code (docs/algorithm.md, "WGAN-GP") written the way tutorials write it, on
+the SAME networks as the preset (DCGAN-32, widths and critic norm from the preset), with the preset's batch,
 n_critic, lambda and Adam settings, in float32 and NCHW.
 """
 

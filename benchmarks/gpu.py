@@ -18,7 +18,8 @@ the machine's load touches both alike.
   ``cudnn_benchmark`` and ``pin_memory`` at "auto"/defaults: on CUDA bf16 (or fp16 with gradient
   scalers), channels-last, cuDNN autotuning;
 - the textbook loop (``benchmarks/textbook_dcgan.py``, shared with
-  ``benchmarks/dcgan_throughput.py``): ALGORITHM.md's WGAN-GP pseudo-code as tutorials write it:
+  ``benchmarks/dcgan_throughput.py``): the WGAN-GP pseudo-code (docs/algorithm.md, "WGAN-GP") as
+  tutorials write it:
   fp32, NCHW, the stock LeakyReLU, separate real and fake critic passes, ``.item()`` after every
   step. Its images are kept on the device already scaled to [-1, 1] (the kindest data path it
   could have), so the ratio is about the training step.
@@ -44,7 +45,7 @@ from engine.data.images import ImageData  # noqa: E402
 PRESET = "dcgan64-wgan-gp"
 NO_GPU = ("benchmarks/gpu.py: no CUDA GPU on this machine (torch.cuda.is_available() is False), so there is "
           "nothing to measure; run it where `nvidia-smi` lists a GPU and PyTorch has a CUDA build "
-          "(WGAN_TORCH in the README), or add --device cpu for a smoke check of the script itself.")
+          "(WGAN_TORCH in the quick start of README.md), or add --device cpu for a smoke check of the script itself.")
 
 
 # ----------------------------------------------------------------------------- the engine

@@ -244,8 +244,8 @@ def in_studio(app, iterations: int, probe: bool = True, settle_s: float = 1.0, p
     win.start()
     # Direct: timed on the training thread, like the headless run (the trainer is still being
     # built, so no state is missed).
-    win.worker.state_changed.connect(clock.on_state, Qt.ConnectionType.DirectConnection)
-    worker = win.worker
+    worker = win.model.source.worker
+    worker.state_changed.connect(clock.on_state, Qt.ConnectionType.DirectConnection)
     sampler = _Sampler(lambda: worker.trainer.gen_iter if worker.trainer is not None else 0)
     if probe:
         timer.start()

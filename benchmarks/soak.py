@@ -54,6 +54,12 @@ RSS_TARGET_MB = 30.0
 MARKER_EVENTS = ("edit", "pause", "resume", "resume_run")  # the events that get a marker on the plots
 
 
+def trainer_of(win):
+    """The trainer of the window's run (a benchmark may look inside: the studio only sees RunStatus)."""
+    worker = getattr(win.model.source, "worker", None)
+    return worker.trainer if worker is not None else None
+
+
 def say(*args) -> None:
     if sys.stdout is not None:
         print(*args, flush=True)
@@ -113,7 +119,7 @@ def run_soak(app, args) -> dict:
     t_start = time.perf_counter()
 
     def probe():
-        t = win.trainer
+        t = trainer_of(win)
         if t is None:
             return
         it = int(t.gen_iter)
@@ -201,7 +207,7 @@ def check_sizes(res) -> list[tuple[str, int, int | None, str]]:
     out.append(("steer edit history", win.steer.history.count(), edits, "one per edit"))
     out.append(("window events", len(events), res["state"]["edits"] + 2 * res["state"]["pauses"] + 10,
                 "one per engine event (start, edits, pauses, resumes, end)"))
-    trainer = win.trainer
+    trainer = trainer_of(win)
     if trainer is not None:
         out.append(("trainer.edit_log", len(trainer.edit_log), edits, "one per edit"))
     out.append(("background tasks", len(win.tasks), 0, "none left"))

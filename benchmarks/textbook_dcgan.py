@@ -3,7 +3,7 @@
 Used by ``benchmarks/dcgan_throughput.py`` (DCGAN-32, the digits preset, on the CPU) and
 ``benchmarks/gpu.py`` (DCGAN-64, on a GPU). Not part of the product.
 
-It is ALGORITHM.md's WGAN-GP pseudo-code (Gulrajani et al. Algorithm 1) written the way
+It is the WGAN-GP pseudo-code (Gulrajani et al. Algorithm 1; docs/algorithm.md, "WGAN-GP") written the way
 tutorials write it, on the same networks as the engine's DCGAN presets: a transposed-conv
 generator with batch norm, a conv critic with layer norm (GroupNorm with one group) or none,
 LeakyReLU(0.2), no sigmoid; in float32 and NCHW; a batch indexed from the float images kept on

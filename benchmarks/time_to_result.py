@@ -6,7 +6,7 @@
 - ``digits``: the digits preset (``digits-wgan-gp``) until an evaluation's Fréchet distance in
   the digit classifier's features (metrics column ``frechet_distance``) is at or below
   :data:`DIGITS_RECOGNISABLE_FD` (the grids at and around that value are in
-  ``docs/digits-threshold.png``; the README says why that value);
+  ``docs/digits-threshold.png``; docs/guide/quality.md says why that value);
 - ``toy``: the default preset (``toy-wgan-gp``) until an evaluation's exact W1 is <= 0.10.
 
 Each run is what pressing Start does: the preset as shipped (data loading, model building,
@@ -47,8 +47,8 @@ from benchmarks.busy import busy_processes  # noqa: E402
 from engine import Trainer, load_preset  # noqa: E402
 
 # The digits preset's "recognisable as digits" threshold on the Fréchet distance in the digit
-# classifier's features (1,000 generated vs 1,000 real images); the README's "Digits in two
-# minutes" shows the grids at and around it (docs/digits-threshold.png).
+# classifier's features (1,000 generated vs 1,000 real images); docs/guide/quality.md shows
+# the grids at and around it (docs/digits-threshold.png) and says why.
 DIGITS_RECOGNISABLE_FD = 20.0
 TOY_W1 = 0.10
 

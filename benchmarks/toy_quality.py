@@ -1,7 +1,8 @@
 """Quality of a toy preset over several seeds: final exact W1, modes covered, high-quality share and
 the Spearman correlation between the logged W-estimate and exact W1 over the run's evaluations
 (``spearman``; what summary.json reports) and over those at the preset's checkpoints
-(``at checkpoints``, ALGORITHM.md's definition; the same when eval_every = checkpoint_every).
+(``at checkpoints``, the WGAN paper's "across checkpoints"; the same when eval_every = checkpoint_every;
+docs/algorithm.md, "Quality measures").
 
     python benchmarks/toy_quality.py --preset toy-wgan-gp --seeds 0 1 2 3 [--set key=value ...] [--jobs 4]
 

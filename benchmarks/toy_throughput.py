@@ -7,7 +7,7 @@ one generator iteration (counted analytically, with the arithmetic), the FLOP ra
 the machine's dense matmul rate measured here. Targets (issue 3): engine >= 1.2x the textbook
 loop and >= 75% of the matmul rate. A benchmark, not a test.
 
-The textbook loop is ALGORITHM.md's WGAN-GP pseudo-code written the way tutorials and the
+The textbook loop is the WGAN-GP pseudo-code (docs/algorithm.md, "WGAN-GP") written the way tutorials and the
 reference ``gan_toy.py`` write it: NumPy batches, separate real/fake critic passes, the stock
 ReLU, three backward calls, ``.item()`` after every critic step, and the critic's weight
 gradients computed (and thrown away) in the generator step.

@@ -25,7 +25,7 @@ from .config import (
 )
 from .data import DataError
 from .inference import LoadedModel, generate, load_model
-from .objectives.traits import ObjectiveTraits, traits
+from .objective_traits import ObjectiveTraits, traits
 from .rundir import RunDir, read_events, read_metrics
 from .status import RunState, RunStatus
 from .trainer import Trainer, TrainingError

@@ -1,6 +1,6 @@
-"""One training iteration, as the papers write it (docs/algorithm.md, "WGAN with
-weight clipping" and "WGAN-GP"; Arjovsky et al. Algorithm 1, Gulrajani et al. Algorithm 1):
-update the critic ``n_critic`` times, then the generator once.
+"""One training iteration, as the papers write it (Arjovsky et al. Algorithm 1, Gulrajani et al.
+Algorithm 1; docs/algorithm.md, "WGAN with weight clipping" and "WGAN-GP"): update the critic
+``n_critic`` times, then the generator once.
 
 The objective (gan, wgan-clip, wgan-gp, f-gan) supplies the losses. How the critic's gradients
 are computed is chosen once, when the run is built (:func:`choose_critic_gradients`): autograd

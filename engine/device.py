@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from .config import Config, ConfigError
-from .objectives.traits import traits
+from .objective_traits import traits
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -188,9 +188,10 @@ def resolve_penalty(setting: str, precision: str, device_type: str, *, penalty: 
     - 'fp32': float32, as the paper computed it;
     - 'auto' on the CPU: bf16 when the run's passes are bf16. bfloat16 keeps float32's exponent
       range, so the penalty's gradients cannot overflow (the fp16 trap of docs/algorithm.md,
-      "Numerics", StudioGAN #175, is a range problem); on the digits preset it makes the penalty ~1.6x cheaper on a CPU
-      with native bf16, the input-gradient norms differ from float32's by under 1%, and the FD
-      curves over 3 seeds matched float32's (benchmarks/RESULTS.md, fifth session);
+      "Numerics", StudioGAN #175, is a range problem); on the digits preset it makes the penalty
+      ~1.6x cheaper on a CPU with native bf16, the input-gradient norms differ from float32's by
+      under 1%, and the FD curves over 3 seeds matched float32's (benchmarks/RESULTS.md, fifth
+      session);
     - 'auto' elsewhere: float32. On CUDA the GPU path keeps the penalty in float32 around the
       mixed-precision passes, and bf16 penalty passes have been measured only on the CPU."""
     if not penalty:

@@ -1,8 +1,7 @@
 """The Example 1 distance lab (WGAN paper, section 2): why the W-estimate is a meaningful loss.
 
 ``Z ~ U[0, 1]``, ``P_0`` is the law of ``(0, Z)`` and ``P_theta`` the law of ``(theta, Z)``: two
-parallel segments. Their distances have closed forms (docs/algorithm.md,
-"Example 1: parallel lines"):
+parallel segments. Their distances have closed forms (docs/algorithm.md, "Example 1: parallel lines"):
 
 - ``W(P_0, P_theta) = |theta|``: continuous in theta, with a useful gradient everywhere;
 - ``JS = log 2``, ``KL = +inf``, ``TV = 1`` for every ``theta != 0`` (all 0 at ``theta = 0``):
@@ -41,7 +40,8 @@ import torch
 import torch.nn.functional as F
 
 from .models.mlp import MLPCritic
-from .objectives import get_objective, traits
+from .objective_traits import traits
+from .objectives import get_objective
 from .objectives.wgan_clip import clip_parameters
 
 #: The objectives the lab trains a critic with (a subset of engine.config.OBJECTIVES).
@@ -66,8 +66,7 @@ class LabSettings:
     - lambda = 30, not the paper's 10. The penalty trades slope for W: a converged critic that is
       linear with slope s across the gap minimises ``-s |theta| + lambda (s - 1)^2``, so
       ``s = 1 + |theta| / (2 lambda)`` and the estimate is ``|theta| (1 + |theta| / (2 lambda))``.
-      With lambda = 10 that is +10% at theta = 2; with 30 it is +3.3% (docs/algorithm.md,
-      "Example 1: parallel lines").
+      With lambda = 10 that is +10% at theta = 2; with 30 it is +3.3% (docs/figures.md, "Example 1").
       Pass ``gp_lambda=10`` (``--gp-lambda 10``) to see the paper's bias.
     """
 
@@ -145,7 +144,7 @@ def _estimates(critic, objective: str, theta: float, n: int, gen: torch.Generato
 @contextlib.contextmanager
 def _cpu_threads(device: torch.device, settings: LabSettings):
     """One intra-op thread for the lab's small critics on the CPU: their matmuls are too small to
-    split, and with the default team the threads spin at barriers (README, "Figures")."""
+    split, and with the default team the threads spin at barriers (docs/figures.md, "Example 1")."""
     small = settings.hidden * max(settings.batch, 1) <= 256 * 256
     if device.type != "cpu" or not small or torch.get_num_threads() == 1:
         yield

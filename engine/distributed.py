@@ -41,7 +41,7 @@ The gradient penalty under DDP (the three traps, each tested):
    every parameter. So ``find_unused_parameters`` stays False: it would cost a graph traversal per
    backward and hide a real bug (a parameter that does not take part at all).
 3. Batch-norm in the critic: with the penalty it is refused (the penalty is per sample and BN couples
-   the samples, ALGORITHM.md; SyncBatchNorm has no double backward for the penalty's second-order
+   the samples: docs/algorithm.md, "WGAN-GP"; SyncBatchNorm has no double backward for the penalty's second-order
    term either). Without the penalty it becomes SyncBatchNorm on CUDA (statistics over the global
    batch, as one process would have); on the CPU it is refused, since SyncBatchNorm has no CPU
    kernel and per-process statistics would train another model than the configuration says.

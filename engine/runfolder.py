@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config, ConfigError, config_from_dict, load_config
+from .objective_traits import OBJECTIVE_TRAITS
 from .rundir import RunDir, checkpoint_config_source, metric_columns
 
 MAX_LISTED = 5  # line numbers named in a message before "…"
@@ -375,7 +376,6 @@ def run_kind(config: Config | None, columns: Mapping[str, Sequence[float]]) -> t
     def filled(name):
         return any(v == v for v in columns.get(name, ()))  # any non-NaN
 
-    from .objectives.traits import OBJECTIVE_TRAITS
     regularised = [t.kind for t in OBJECTIVE_TRAITS.values() if t.regulariser_column and filled(t.regulariser_column)]
     objective = regularised[0] if regularised else "gan"  # no regulariser: the GAN's curves are shown
     return objective, "sliced_w" not in columns

@@ -882,7 +882,7 @@ class Trainer:
         """The Spearman rank correlation between the logged W-estimate and the quality measure
         over the evaluations in metrics.csv, earlier sessions of a resumed run included (see
         :func:`engine.evaluation.w_estimate_correlation`). With ``eval_every`` =
-        ``checkpoint_every`` these are ALGORITHM.md's "across checkpoints"."""
+        ``checkpoint_every`` these are the paper's "across checkpoints" (docs/algorithm.md, "Quality measures")."""
         if self.run_dir is None:
             return None
         return w_estimate_correlation(self.run_dir.metrics_path)

@@ -8,7 +8,7 @@ temporary folder, the user's settings are not touched), captures the screen and 
 ``compare`` trains the four story presets (25 Gaussians) headless and shows them in Compare runs;
 ``distances`` runs the Distances tab's sweep with its defaults; ``draw`` draws a face in the 2-D
 view's Draw mode (through the calls the mouse makes) and trains on it.
-Needs Debian's ``xvfb imagemagick`` and the xcb libraries listed in the README.
+Needs Debian's ``xvfb imagemagick`` and the xcb libraries of README.md, "What a Linux desktop needs".
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def _draw_and_train(win, wait, out_dir: Path, app) -> Path:
     toy.draw_stroke(np.stack([0.9 * np.cos(a), 0.9 * np.sin(a) + 0.05], 1))  # the smile
     toy.show_arrows.setChecked(True)
     assert win.train_on_drawing(), "draw: could not start"
-    wait(lambda: win.trainer is not None and win.trainer.gen_iter >= DRAW_ITERS, 1800)
+    wait(lambda: win.run_status.gen_iter >= DRAW_ITERS, 1800)
     win.toggle_pause()
     wait(lambda: win.run_state == "paused", 60)
     path = _grab(win, "draw", out_dir, app)
@@ -152,9 +152,9 @@ def shoot(app, name: str, out_dir: Path) -> Path:
     win.samples.toy.show_arrows.setChecked(name.startswith("toy"))
     wait(lambda: win.isVisible(), 10)
     assert win.start(), f"{name}: could not start"
-    wait(lambda: win.trainer is not None and win.trainer.gen_iter >= iters // 2, 1800)
-    win.request_edit("lr_critic", 2 * win.trainer.hp["lr_critic"])  # a live edit: its marker shows
-    wait(lambda: win.trainer.gen_iter >= iters, 1800)
+    wait(lambda: win.run_status.gen_iter >= iters // 2, 1800)
+    win.request_edit("lr_critic", 2 * win.model.live_values["lr_critic"])  # a live edit: its marker shows
+    wait(lambda: win.run_status.gen_iter >= iters, 1800)
     end = time.monotonic() + 2.5  # let the last live picture and plot batch arrive
     wait(lambda: time.monotonic() > end, 10)
     path = out_dir / f"studio-{name}.png"

@@ -205,16 +205,53 @@ def process_events_until(app, pred, timeout_s: float) -> bool:
     return True
 
 
-def smoke_test(app, keep_dir: str | None = None) -> int:
-    """Train 20 iterations of the default preset, export a grid, check the PNG."""
+def _check(ok: bool, why: str) -> None:
+    if not ok:
+        raise RuntimeError(why)
+
+
+def _smoke_train(app, win) -> None:
+    """Start 20 iterations of the preset shown and wait until the run has finished."""
+    from engine.status import ENDED_STATES, RunState
+
+    if show_and_time(app, win) is None:
+        raise RuntimeError("the main window was not shown")
+    win.config_panel.set_field_text("train.iterations", "20")
+    _check(not win.config_panel.error, f"config invalid: {win.config_panel.error}")
+    _check(win.start(), "Start did nothing")
+    done = process_events_until(app, lambda: win.run_state in ENDED_STATES and not win.is_active(), 300)
+    _check(done, f"training did not finish in 300 s (state {win.run_state})")
+    _check(win.run_state == RunState.FINISHED, f"the run ended in state {win.run_state}")
+    _check(win.model.rows == 20, f"the run shows {win.model.rows} rows, expected 20")
+
+
+def _smoke_export(app, win, out: Path):
+    """Export a 256 px grid of the finished run to ``out`` and check its size and metadata."""
     from PIL import Image
 
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results = []
+    win.export_finished.connect(results.append)
+    win.export_failed.connect(lambda m: results.append(RuntimeError(m)))
+    win.export_grid(out, count=64, nrow=8, seed=3, size=256)
+    _check(process_events_until(app, lambda: results, 60), "the export did not finish in 60 s")
+    if isinstance(results[0], Exception):
+        raise results[0]
+    with Image.open(out) as img:
+        _check(img.size[0] == 256, f"exported PNG is {img.size}, expected 256 px wide")
+        meta, size = img.text, img.size
+    for key in ("config", "gen_iter", "seed"):
+        _check(key in meta, f"exported PNG lacks the {key!r} metadata")
+    _check(meta["gen_iter"] == "20" and meta["seed"] == "3",
+           f"unexpected metadata gen_iter={meta['gen_iter']} seed={meta['seed']}")
+    return size
+
+
+def smoke_test(app, keep_dir: str | None = None) -> int:
+    """Train 20 iterations of the default preset, export a grid, check the PNG."""
     from engine import DEFAULT_PRESET
     from studio.main_window import MainWindow
     configure_pyqtgraph()
-
-    def wait(pred, timeout):
-        return process_events_until(app, pred, timeout)
 
     with tempfile.TemporaryDirectory(prefix="wgan-studio-smoke-") as tmp:
         os.environ["WGAN_STUDIO_RUNS"] = str(Path(tmp) / "runs")
@@ -223,42 +260,12 @@ def smoke_test(app, keep_dir: str | None = None) -> int:
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(tmp) / "settings"))
         win = MainWindow()
         win.question_handler = lambda *_: True
-        if not win.load_preset(DEFAULT_PRESET):
-            raise RuntimeError(f"cannot load the default preset {DEFAULT_PRESET}")
-        if show_and_time(app, win) is None:
-            raise RuntimeError("the main window was not shown")
-        win.config_panel.set_field_text("train.iterations", "20")
-        if win.config_panel.error:
-            raise RuntimeError(f"config invalid: {win.config_panel.error}")
-        if not win.start():
-            raise RuntimeError("Start did nothing")
-        if not wait(lambda: win.run_state in ("finished", "stopped", "failed") and not win.is_active(), 300):
-            raise RuntimeError(f"training did not finish in 300 s (state {win.run_state})")
-        if win.run_state != "finished":
-            raise RuntimeError(f"the run ended in state {win.run_state}")
-        if win.plots.buf.n != 20:
-            raise RuntimeError(f"the plots show {win.plots.buf.n} rows, expected 20")
+        _check(win.load_preset(DEFAULT_PRESET), f"cannot load the default preset {DEFAULT_PRESET}")
+        _smoke_train(app, win)
         out = Path(keep_dir or Path(tmp) / "export") / "grid.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        results = []
-        win.export_finished.connect(results.append)
-        win.export_failed.connect(lambda m: results.append(RuntimeError(m)))
-        win.export_grid(out, count=64, nrow=8, seed=3, size=256)
-        if not wait(lambda: results, 60):
-            raise RuntimeError("the export did not finish in 60 s")
-        if isinstance(results[0], Exception):
-            raise results[0]
-        with Image.open(out) as img:
-            if img.size[0] != 256:
-                raise RuntimeError(f"exported PNG is {img.size}, expected 256 px wide")
-            meta = img.text
-        for key in ("config", "gen_iter", "seed"):
-            if key not in meta:
-                raise RuntimeError(f"exported PNG lacks the {key!r} metadata")
-        if meta["gen_iter"] != "20" or meta["seed"] != "3":
-            raise RuntimeError(f"unexpected metadata gen_iter={meta['gen_iter']} seed={meta['seed']}")
+        size = _smoke_export(app, win, out)
         win.close()
-        msg = f"smoke test passed: 20 iterations, exported {img.size[0]}x{img.size[1]} PNG with metadata"
+        msg = f"smoke test passed: 20 iterations, exported {size[0]}x{size[1]} PNG with metadata"
         log.info("%s (%s)", msg, out if keep_dir else "temporary folder")
         _say(msg)
     return 0

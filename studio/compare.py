@@ -8,11 +8,11 @@ One window (File > Compare runs…) with, for every run in the comparison:
 - a row of final metrics (the last value of each evaluation column), sortable, with Copy as CSV
   and Export CSV.
 
-Only small files are read, on the GUI thread: config.toml, metrics.csv (with
-:func:`engine.runfolder.read_metrics_report`, which keeps every readable row) and one PNG. No
-checkpoint is loaded and torch is never touched here. A folder that is not a run, or whose
-metrics.csv has no readable rows, is named in one message with what is wrong and skipped; the
-other folders still load.
+Each run is read through :mod:`studio.compare_runs`: a folder with the engine's one reader
+(:func:`engine.runfolder.inspect_run`, which keeps every readable row), the main window's current
+run from its :class:`studio.runs.Run`. A folder that is not a run, or whose metrics.csv has no
+readable rows, is named in one message with what is wrong and skipped; the other folders still
+load.
 """
 
 from __future__ import annotations
@@ -22,26 +22,21 @@ import io
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QDateTime, QEvent, Qt, Slot
+from PySide6.QtCore import QEvent, Qt, Slot
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QScrollArea,
     QSplitter,
@@ -51,192 +46,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import ConfigError, RunDir, load_config
-from engine.rundir import (
-    DIGIT_FEATURE_COLUMNS,
-    DIGITS_EVAL_COLUMNS,
-    IMAGE_EVAL_COLUMNS,
-    TOY_EVAL_COLUMNS,
-    read_events,
+from engine.tensorboard_log import EVAL_COLUMNS
+from studio.compare_runs import (
+    METRIC_LABELS,
+    RUN_COLOURS,
+    TABLE_COLUMNS,
+    ComparedRun,
+    RunUnreadable,
+    compared_run,
+    format_cell,
+    read_run,
 )
-from engine.runfolder import expected_columns, is_run_folder, read_metrics_report, run_kind
-from engine.text import format_duration
 from studio.csv_table import ask_csv_path, copy_csv, write_csv
 from studio.panels.plots import SMOOTHED, Smoother
+from studio.run_chooser import RunChooser
+from studio.runs import Run
 from studio.theme import plot_colours
 from studio.widgets import button
 
 log = logging.getLogger(__name__)
-
-# One colour per run, in the order runs are added: distinct from each other and readable on the
-# light and the dark plot background (matplotlib's tab10).
-RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-               "#bcbd22", "#17becf")
-
-# metrics.csv columns by the names the studio's plots use (one word for one thing).
-METRIC_LABELS = {
-    "w_estimate": "W-estimate",
-    "w1_exact": "exact W1",
-    "sliced_w": "sliced W1",
-    "frechet_distance": "Fréchet distance (features)",
-    "critic_heldout": "critic on held-out images",
-    "critic_train": "critic on training images",
-    "gp_grad_q50": "‖∇f(x̂)‖ median",
-    "modes_covered": "modes covered",
-    "high_quality_share": "high-quality share",
-    "confident_share": "confident share (digits)",
-    "classes_hit": "classes hit",
-    "class_kl": "class KL to uniform",
-    "critic_loss": "critic loss L_f",
-    "generator_loss": "generator loss L_g",
-    "gradient_penalty": "gradient penalty",
-    "clip_fraction": "clip fraction",
-    "critic_grad_norm": "critic gradient norm",
-    "lr_critic": "α_D (critic learning rate)",
-    "lr_generator": "α_G (generator learning rate)",
-    "clip_value": "clip value c",
-    "n_critic": "n_critic",
-    "wall_time_s": "wall time (s)",
-}
-# Evaluation columns are filled every eval_every iterations only: drawn as points on a line.
-EVAL_COLUMNS = TOY_EVAL_COLUMNS + IMAGE_EVAL_COLUMNS + DIGITS_EVAL_COLUMNS + DIGIT_FEATURE_COLUMNS
-
-# The table: (header, metrics.csv column or None for a computed cell, tooltip).
-TABLE_COLUMNS = (
-    ("Run", None, "The run folder's name (its colour in the plot)"),
-    ("Objective", None, "Training objective (f-gan: with its divergence)"),
-    ("Data", None, "Data set"),
-    ("Iterations", "gen_iter", "Generator iterations done"),
-    ("Last eval at", "eval_iter", "Generator iteration of the last evaluation (every eval_every iterations): "
-                                  "the metrics to the right are from there, not from the end of the run"),
-    ("W1 (last eval)", "w1_exact", "Exact W1 between 1,000 generated and 1,000 real points at the last "
-                                   "evaluation (toy sets; lower is better)"),
-    ("Modes covered", "modes_covered", "Modes with at least 1% of the samples within 3 std (toy mixtures)"),
-    ("High-quality share", "high_quality_share", "Share of samples within 3 std of some centre (toy mixtures)"),
-    ("Sliced W (last eval)", "sliced_w",
-     "Sliced Wasserstein distance at the last evaluation (images; lower is better)"),
-    ("FD (last eval)", "frechet_distance", "Fréchet distance between generated and real images in a shipped "
-                                           "network's features at the last evaluation (images; lower is better)"),
-    ("Confident share", "confident_share", "Share of the samples the bundled digit classifier puts in one class "
-                                           "with probability ≥ 0.9 at the last evaluation (digit-like images; "
-                                           "higher is better: noise and blends of digits are not confidently "
-                                           "classified)"),
-    ("Classes hit", "classes_hit", "Digits the bundled classifier predicts for at least 1% of the samples"),
-    ("Best at", "best_iter", "Generator iteration of the best evaluation so far: checkpoints/best.pt "
-                             "(wgan-sample RUN --best)"),
-    ("Best (W1 / FD)", "best_value", "The best evaluation's measure (exact W1 on 2-D sets, Fréchet distance on "
-                                     "images; lower is better), beside the last evaluation's to its left"),
-    ("Wall time", "wall_time_s", "Training time up to the last row of metrics.csv"),
-)
-MISSING = "—"
-
-
-class RunUnreadable(Exception):
-    """A folder that cannot be compared: the message says what is wrong."""
-
-
-@dataclass
-class ComparedRun:
-    """What the comparison shows of one run folder."""
-
-    path: Path
-    objective: str
-    data: str
-    columns: dict[str, np.ndarray]
-    sample_png: Path | None = None
-    problems: list[str] = field(default_factory=list)   # readable, but partly damaged
-    best: dict | None = None    # the last "best" event: checkpoints/best.pt's measure, value, iteration
-    name: str = ""
-    colour: str = RUN_COLOURS[0]
-
-    def __post_init__(self):
-        self.name = self.name or self.path.name
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.objective})"
-
-    def final(self, column: str) -> float:
-        """The last finite value of ``column`` (NaN when it has none); ``"eval_iter"``: the
-        generator iteration of the last evaluation."""
-        if column == "eval_iter":
-            return self.last_eval_iter()
-        if column in ("best_iter", "best_value"):
-            key = "gen_iter" if column == "best_iter" else "value"
-            v = (self.best or {}).get(key)
-            return float(v) if isinstance(v, int | float) else math.nan
-        v = self.columns.get(column)
-        if v is None:
-            return math.nan
-        finite = v[np.isfinite(v)]
-        return float(finite[-1]) if len(finite) else math.nan
-
-    def last_eval_iter(self) -> float:
-        """The generator iteration of the last row with any evaluation (NaN: never evaluated)."""
-        it = self.columns.get("gen_iter")
-        if it is None:
-            return math.nan
-        done = np.zeros(len(it), dtype=bool)
-        for c in EVAL_COLUMNS:
-            v = self.columns.get(c)
-            if v is not None and len(v) == len(it):
-                done |= np.isfinite(v)
-        return float(it[done][-1]) if done.any() else math.nan
-
-    @property
-    def iterations(self) -> int:
-        it = self.columns.get("gen_iter")
-        return int(it[-1]) if it is not None and len(it) else 0
-
-
-def read_run(path: str | Path) -> ComparedRun:
-    """The curves, kind and latest sample picture of a run folder (small files only: no
-    checkpoint is loaded). Raises :class:`RunUnreadable` naming what is wrong."""
-    rd = RunDir(path)
-    if not rd.path.is_dir():
-        raise RunUnreadable("not a folder (moved or deleted?)")
-    if not is_run_folder(rd.path):
-        raise RunUnreadable("not a run folder: it has no config.toml, metrics.csv, events.jsonl or checkpoint")
-    problems = []
-    cfg = None
-    if rd.config_path.is_file():
-        try:
-            cfg = load_config(rd.config_path)
-        except ConfigError as e:
-            problems.append(f"config.toml: {e.with_file(None)}")
-    else:
-        problems.append("config.toml: missing")
-    cols, problem = read_metrics_report(rd.metrics_path, expected_columns(cfg) if cfg is not None else None)
-    if not cols.get("gen_iter"):
-        raise RunUnreadable(f"metrics.csv: {problem or 'no rows yet: no curves to show'}")
-    if problem:
-        problems.append(f"metrics.csv: {problem}")
-    columns = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
-    if cfg is not None:
-        objective = cfg.objective.kind
-        if objective == "f-gan":
-            objective = f"f-gan {cfg.objective.divergence}"
-        data = cfg.data.name
-    else:
-        objective = run_kind(None, cols)[0] + "?"  # the same guess the main window makes
-        data = "?"
-    pngs = sorted(rd.samples.glob("iter_*.png")) if rd.samples.is_dir() else []
-    best = None
-    if rd.best_checkpoint.is_file():
-        best = next((e for e in reversed(read_events(rd.events_path)) if e.get("type") == "best"), None)
-    return ComparedRun(rd.path, objective, data, columns, pngs[-1] if pngs else None, problems, best)
-
-
-def _fmt(v: float, column: str | None) -> str:
-    if not math.isfinite(v):
-        return MISSING
-    if column in ("gen_iter", "eval_iter", "best_iter", "modes_covered", "classes_hit"):
-        return str(int(round(v)))
-    if column == "wall_time_s":
-        return format_duration(v, MISSING)
-    if column in ("high_quality_share", "confident_share"):
-        return f"{v:.2f}"
-    return f"{v:.4g}"
 
 
 class _SortItem(QTableWidgetItem):
@@ -260,110 +88,17 @@ def _swatch(colour: str) -> QIcon:
     return QIcon(pm)
 
 
-class RunChooser(QDialog):
-    """Tick the run folders to compare: the runs folder's runs, newest first, and any other
-    folder added with "Add folder…"."""
-
-    def __init__(self, parent, runs_dir: Path, already: set[Path] = frozenset()):
-        super().__init__(parent)
-        self.setWindowTitle("Compare runs")
-        self.resize(640, 480)
-        self.list = QListWidget()
-        self.list.setToolTip("Tick the runs to compare (a run folder has config.toml and metrics.csv)")
-        self.folder_label = QLabel()
-        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        look = button("Look in…", "List the runs of another folder", self._look_in)
-        other = button("Add folder…", "Add one run folder from anywhere", self._add_other)
-        row = QHBoxLayout()
-        row.addWidget(self.folder_label, 1)
-        row.addWidget(look)
-        row.addWidget(other)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Compare")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.problem = QLabel("")
-        self.problem.setObjectName("fieldError")
-        self.problem.setWordWrap(True)
-        self.problem.setVisible(False)
-        lay = QVBoxLayout(self)
-        lay.addLayout(row)
-        lay.addWidget(self.list, 1)
-        lay.addWidget(self.problem)
-        lay.addWidget(buttons)
-        self._already = {Path(p) for p in already}
-        self.list_folder(runs_dir)
-
-    def list_folder(self, folder: Path) -> None:
-        self.list.clear()
-        self.folder = Path(folder)
-        self.folder_label.setText(f"Runs in {folder}")
-        try:
-            subdirs = [p for p in Path(folder).iterdir() if p.is_dir() and is_run_folder(p)]
-        except OSError:
-            subdirs = []
-        subdirs.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        for p in subdirs:
-            self._add_item(p, checked=False)
-        if not subdirs:
-            self.list.addItem(QListWidgetItem("(no run folders here: Look in… or Add folder…)"))
-
-    def _add_item(self, path: Path, checked: bool) -> None:
-        when = QDateTime.fromSecsSinceEpoch(int(path.stat().st_mtime)).toString("yyyy-MM-dd hh:mm")
-        item = QListWidgetItem(f"{path.name}    ({when})")
-        item.setData(Qt.ItemDataRole.UserRole, str(path))
-        item.setToolTip(str(path))
-        inside = path in self._already
-        item.setFlags((item.flags() | Qt.ItemFlag.ItemIsUserCheckable) & ~Qt.ItemFlag.ItemIsEditable)
-        if inside:
-            item.setText(item.text() + "  — already compared")
-            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
-        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-        self.list.addItem(item)
-
-    def _look_in(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder with run folders", str(self.folder))
-        if path:
-            self.list_folder(Path(path))
-
-    def _add_other(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Run folder", str(self.folder))
-        if path:
-            self.add_folder(Path(path))
-
-    def add_folder(self, path: Path) -> bool:
-        """Add one folder, ticked; a folder that is not a run is refused here, saying why."""
-        path = Path(path)
-        if not is_run_folder(path):
-            self.problem.setText(f"{path} is not a run folder: it has no config.toml, metrics.csv, events.jsonl "
-                                 "or checkpoint. Choose the folder of one run (runs/DATE-TIME-PRESET).")
-            self.problem.setVisible(True)
-            return False
-        self.problem.setVisible(False)
-        if self.list.count() == 1 and not self.list.item(0).data(Qt.ItemDataRole.UserRole):
-            self.list.clear()  # the "(no run folders here…)" line
-        self._add_item(path, checked=True)
-        return True
-
-    def selected(self) -> list[Path]:
-        out = []
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            if item.data(Qt.ItemDataRole.UserRole) and item.checkState() == Qt.CheckState.Checked:
-                out.append(Path(item.data(Qt.ItemDataRole.UserRole)))
-        return out
-
-
 class CompareWindow(QWidget):
     """Overlaid curves, side-by-side samples and a table of final metrics of several runs.
 
-    ``current_run()`` (optional) returns the folder of the run the main window shows (running,
-    finished or opened), for "Add current run"."""
+    ``current_run()`` (optional) returns the :class:`studio.runs.Run` the main window shows
+    (running, finished or opened), for "Add current run": its rows so far, without reading its
+    folder again."""
 
     SAMPLE_HEIGHT = 200   # the smallest side of a sample picture; they grow with the strip
 
     def __init__(self, parent=None, *, dark: bool = False, runs_dir: Path | None = None,
-                 current_run: Callable[[], Path | None] | None = None):
+                 current_run: Callable[[], Run | None] | None = None):
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("CompareWindow")
         self.setWindowTitle("Compare runs — WGAN Studio")
@@ -484,15 +219,16 @@ class CompareWindow(QWidget):
 
     # ================================================================== adding and removing
     def add_runs(self, paths) -> list[ComparedRun]:
-        """Add run folders; the unreadable ones are named in one message and skipped."""
+        """Add run folders (or :class:`studio.runs.Run` records); the unreadable ones are named in
+        one message and skipped."""
         added, problems = [], []
         known = {r.path.resolve() for r in self.runs}
-        for p in paths:
-            p = Path(p)
+        for item in paths:
+            p = Path(item.key if isinstance(item, Run) else item)
             if p.resolve() in known:
                 continue  # already compared: nothing to say
             try:
-                run = read_run(p)
+                run = compared_run(item) if isinstance(item, Run) else read_run(p)
             except RunUnreadable as e:
                 problems.append(f"{p.name}: {e}  ({p})")
                 continue
@@ -545,13 +281,13 @@ class CompareWindow(QWidget):
         self.add_runs(paths)
 
     @Slot()
-    def add_current_run(self) -> None:
-        path = self.current_run() if self.current_run is not None else None
-        if path is None:
+    def add_current_run(self) -> list[ComparedRun]:
+        run = self.current_run() if self.current_run is not None else None
+        if run is None or run.key is None:
             self._set_status("No current run: start a run or open a run folder in the main window first.",
                              error=True)
-            return
-        self.add_runs([path])
+            return []
+        return self.add_runs([run])
 
     @Slot()
     def add_runs_dialog(self) -> None:
@@ -726,7 +462,7 @@ class CompareWindow(QWidget):
                     item = _SortItem(run.data, run.data)
                 else:
                     v = run.final(column)
-                    item = _SortItem(_fmt(v, column), v)
+                    item = _SortItem(format_cell(v, column), v)
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
         self.table.setSortingEnabled(True)

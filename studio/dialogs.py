@@ -32,7 +32,9 @@ SHORTCUTS = [
     ("Ctrl+Alt+O", "Compare runs"), ("Ctrl+Shift+P", "Open points (your own 2-D data)"),
     ("Ctrl+D", "Draw mode of the 2-D view"), ("B / E", "Draw mode: paint / erase"),
     ("Ctrl+Z", "Draw mode: undo the last stroke"), ("Ctrl+Shift+Backspace", "Draw mode: clear the drawing"),
-    ("Ctrl+Shift+Enter", "Draw mode: train on the drawing"), ("Ctrl+S", "Save the configuration"),
+    ("Ctrl+Shift+Enter", "Draw mode: train on the drawing"), ("Ctrl+PgDown / Ctrl+PgUp", "Show the next / "
+    "previous run this window holds (the Run box)"), ("Ctrl+Shift+W", "Close the run shown (not one in progress)"),
+    ("Ctrl+S", "Save the configuration"),
     ("Ctrl+Shift+S", "Save the configuration as…"), ("F1", "This list"), ("Ctrl+Q", "Quit"),
 ]
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))

@@ -1,7 +1,7 @@
 """The distance lab's worker: runs :func:`engine.distance.sweep` for one or more objectives in a
 ``QThread`` and turns its callbacks into Qt signals.
 
-Same shape as :mod:`studio.worker` (STYLE.md, "Threads and signals"): a ``QObject`` moved to a
+Same shape as :mod:`studio.worker`: a ``QObject`` moved to a
 ``QThread`` by :func:`studio.worker.start_worker` (so :func:`studio.worker.live_threads` sees the
 thread); the sweep blocks that thread, so :meth:`DistanceWorker.stop` is a plain thread-safe method
 (a ``threading.Event`` the engine polls through ``should_stop``), not a queued slot. Signals carry

@@ -1,71 +1,101 @@
-"""Where the current run's data come from.
+"""Where a run's data come from: each source feeds its own :class:`studio.runs.Run`.
 
-A :class:`RunSource` reports one run through its signals, in the GUI thread and in the order the
-run produced them, and takes the user's controls. :class:`studio.run_model.RunModel` listens to
-exactly one source at a time: :class:`LocalSource`, a Trainer on a thread of this process, or
+A :class:`RunSource` reports one run through its signals, in the order the run produced them,
+and takes the user's controls. :meth:`RunSource.feed` connects those signals to the run's own
+methods, handled in the GUI thread (the source lives there; signals emitted on another thread
+are queued to it): :class:`LocalSource`, a Trainer on a thread of this process;
 :class:`FolderSource`, a run folder written by another process (followed by polling its files and
-steered through request files).
+steered through request files); :class:`ProcessSource`, a job this studio started and follows.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine import LIVE_KEYS
+from engine.status import RunState, RunStatus
+from studio.runs import FOLDER, LOCAL, PROCESS
 from studio.worker import RunHandle, TrainingWorker, start_worker
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Progress:
-    """Where a run is, for the status bar. ``None``: not known (yet)."""
-
-    gen_iter: int = 0
-    total: int = 0
-    its_per_sec: float | None = None
-    elapsed_s: float | None = None
-    device: str = ""
-
-
 class RunSource(QObject):
     """The interface. A source emits, in this order: ``ready`` once (the run can be steered),
-    then any ``metrics``, ``samples``, ``event`` and ``state_changed``, and ``ended`` last
-    (after ``failed`` when the run failed). Nothing comes after ``ended``."""
+    then any ``metrics``, ``samples``, ``event``, ``status`` and ``state_changed``, and ``ended``
+    last (after ``failed`` when the run failed). Nothing comes after ``ended``."""
 
     ready = Signal(object)          # {"values": live values, "device": str, "warnings": [str]}
     metrics = Signal(object)        # a batch of metrics rows: {column: array}
     samples = Signal(object)        # a sample payload (Trainer.make_samples' keys)
     event = Signal(object)          # an events.jsonl record
-    state_changed = Signal(str)     # the engine's state name
+    status = Signal(object)         # an engine.status.RunStatus
+    state_changed = Signal(str)     # an engine.status.RunState value
     failed = Signal(str, str)       # message for the user, details
     ended = Signal()
     metrics_reset = Signal()        # the rows so far are no longer the run's: they come again
 
+    kind = LOCAL                    # studio.runs: where the run comes from (the Run's kind)
     owns_run = True                 # False: the run lives in another process; closing stops following only
-
     can_steer = False               # whether pause/resume/step/stop/request_edit reach the run
-    trainer = None                  # the in-process Trainer, if any (exports, the status bar)
-    worker = None                   # the in-process TrainingWorker, if any
+    run = None                      # the studio.runs.Run this source feeds
+
+    def feed(self, run) -> None:
+        """Report into ``run`` from now on (before :meth:`start`)."""
+        self.run = run
+        for sig, slot in ((self.ready, self._to_ready), (self.metrics, self._to_metrics),
+                          (self.samples, self._to_samples), (self.event, self._to_event),
+                          (self.status, self._to_status), (self.state_changed, self._to_state),
+                          (self.failed, self._to_failed), (self.ended, self._to_ended),
+                          (self.metrics_reset, self._to_metrics_reset)):
+            sig.connect(slot)
+
+    # Slots of this GUI-thread object: a signal from another thread is queued to the GUI thread.
+    @Slot(object)
+    def _to_ready(self, info) -> None:
+        self.run.ready(info)
+
+    @Slot(object)
+    def _to_metrics(self, cols) -> None:
+        self.run.append_metrics(cols)
+
+    @Slot(object)
+    def _to_samples(self, payload) -> None:
+        self.run.set_samples(payload)
+
+    @Slot(object)
+    def _to_event(self, ev) -> None:
+        self.run.add_event(ev)
+
+    @Slot(object)
+    def _to_status(self, status) -> None:
+        self.run.set_status(status)
+
+    @Slot(str)
+    def _to_state(self, state: str) -> None:
+        self.run.set_state(state)
+
+    @Slot(str, str)
+    def _to_failed(self, message: str, details: str) -> None:
+        self.run.fail(message, details)
+
+    @Slot()
+    def _to_ended(self) -> None:
+        self.run.end()
+
+    @Slot()
+    def _to_metrics_reset(self) -> None:
+        self.run.reset_metrics()
 
     def start(self) -> None:
         raise NotImplementedError
 
     def is_running(self) -> bool:
         raise NotImplementedError
-
-    def progress(self) -> Progress:
-        return Progress()
-
-    def live_values(self) -> dict:
-        """The run's live parameters now (``engine.LIVE_KEYS``), as far as known."""
-        return {}
 
     def set_live_view(self, samples: bool, arrows: bool) -> None:
         """What the window shows: live pictures only while ``samples``, arrows while ``arrows``."""
@@ -78,6 +108,11 @@ class RunSource(QObject):
     def request_edit(self, **changes) -> None:
         raise RuntimeError("this run cannot be steered from here")
 
+    def snapshot_generator(self):
+        """A future of (a copy of the generator, its iteration), for exports while the run goes
+        on; None when the run is not trained in this process."""
+        return None
+
     def stop_and_wait(self, timeout_s: float, process_events=None) -> bool:
         """Ask the run to stop and wait up to ``timeout_s`` for it; True once it has."""
         return True
@@ -86,9 +121,8 @@ class RunSource(QObject):
 class LocalSource(RunSource):
     """A :class:`studio.worker.TrainingWorker` on its own QThread. The worker's signals come from
     the training thread; this source lives in the GUI thread, so Qt queues them to it, in order:
-    ``metrics``, ``samples``, ``event``, ``state_changed`` and ``failed`` go on unchanged (one
-    signal connected to the other), ``ready`` becomes the interface's dict, and the thread's
-    ``finished`` (queued after everything the run sent) becomes ``ended``."""
+    they go on unchanged (one signal connected to the other), and the thread's ``finished``
+    (queued after everything the run sent) becomes ``ended``."""
 
     can_steer = True
 
@@ -97,23 +131,13 @@ class LocalSource(RunSource):
         self.worker = worker
         self.handle: RunHandle | None = None
 
-    @property
-    def trainer(self):
-        return self.worker.trainer
-
     def start(self) -> None:
         self.handle = start_worker(self.worker, self._connect)
 
     def _connect(self, worker: TrainingWorker, thread) -> None:
-        worker.ready.connect(self._on_ready)
-        for name in ("metrics", "samples", "event", "state_changed", "failed"):  # passed on unchanged
-            getattr(worker, name).connect(getattr(self, name))
+        for name in ("ready", "metrics", "samples", "event", "status", "state_changed", "failed"):
+            getattr(worker, name).connect(getattr(self, name))   # passed on unchanged
         thread.finished.connect(self._on_finished)
-
-    @Slot(object)
-    def _on_ready(self, trainer) -> None:
-        self.ready.emit({"values": self.live_values(), "device": str(trainer.device),
-                         "warnings": list(trainer.warnings)})
 
     @Slot()
     def _on_finished(self) -> None:
@@ -124,18 +148,6 @@ class LocalSource(RunSource):
 
     def is_running(self) -> bool:
         return self.handle is not None
-
-    def progress(self) -> Progress:
-        t = self.trainer
-        if t is None:
-            return Progress()
-        elapsed_fn = getattr(t, "_elapsed", None)  # the engine has no public live elapsed time
-        elapsed = elapsed_fn() if callable(elapsed_fn) else float(getattr(t, "elapsed_s", 0.0))
-        return Progress(int(t.gen_iter), int(t.total_iters), float(t.its_per_sec or 0.0), elapsed, str(t.device))
-
-    def live_values(self) -> dict:
-        t = self.trainer
-        return {k: v for k, v in dict(t.hp).items() if k in LIVE_KEYS} if t is not None else {}
 
     def set_live_view(self, samples: bool, arrows: bool) -> None:
         # Plain attributes the worker reads between iterations.
@@ -157,6 +169,9 @@ class LocalSource(RunSource):
     def request_edit(self, **changes) -> None:
         self.worker.request_edit(**changes)
 
+    def snapshot_generator(self):
+        return self.worker.snapshot_generator()
+
     def stop_and_wait(self, timeout_s: float, process_events=None) -> bool:
         handle = self.handle
         return handle.stop_and_wait(timeout_s, process_events) if handle is not None else True
@@ -167,6 +182,7 @@ class FolderSource(RunSource):
     by polling it (:class:`engine.follow.RunFollower`) on a thread of its own and steered through
     request files (:mod:`engine.requests`). The run goes on when the studio stops following."""
 
+    kind = FOLDER
     can_steer = True
     owns_run = False
     POLL_S = 0.25
@@ -226,22 +242,15 @@ class FolderSource(RunSource):
                 self.samples.emit(png_payload(up.sample))
             except (OSError, ValueError, UnidentifiedImageError):
                 pass  # being written, or damaged: the next picture will do
+        if up.status is not None:
+            self.status.emit(RunStatus.from_dict(up.status))
         self.silent_s = up.silent_s
         if up.state != self.follow_state:
             self.follow_state = up.state
-            self.state_changed.emit(str(up.state))
+            self.state_changed.emit(str(RunState.parse(up.state)))
 
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
-
-    def progress(self) -> Progress:
-        st = self.follower.status or {}
-        return Progress(int(st.get("gen_iter", 0) or 0), int(st.get("total", 0) or 0),
-                        float(st["its_per_sec"]) if st.get("its_per_sec") else None,
-                        float(st["elapsed_s"]) if st.get("elapsed_s") is not None else None, str(st.get("device", "")))
-
-    def live_values(self) -> dict:
-        return dict((self.follower.status or {}).get("live") or {})
 
     def _request(self, action: str, **fields) -> None:
         from engine.requests import write_request
@@ -297,6 +306,7 @@ class ProcessSource(FolderSource):
     stops at the same iteration and rank 0 writes a checkpoint). The job's own output goes to
     ``log_path`` (beside ``config_path``, outside the run folder, which wgan-train wants empty)."""
 
+    kind = PROCESS
     owns_run = True
 
     def __init__(self, path, config_path, nproc: int, parent: QObject | None = None, *, log_path=None,

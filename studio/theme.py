@@ -1,6 +1,6 @@
 """Light and dark themes that follow the system (Qt >= 6.5 reports the colour scheme).
 
-One visual language everywhere (UI.md): real data warm (orange), generated cool (teal), the
+One visual language everywhere: real data warm (orange), generated cool (teal), the
 critic's value a diverging colour map centred on 0. Those colours come from the engine's
 renderer so that exported pictures and the live view agree.
 """

@@ -1,14 +1,19 @@
 """The worker: runs one :class:`engine.Trainer` in a ``QThread`` and turns its callbacks into
 Qt signals.
 
-Threading model (STYLE.md, "Threads and signals"):
+Threading model (docs/ARCHITECTURE.md, "Threads and signals"):
 
 - ``TrainingWorker`` is a ``QObject`` moved to a ``QThread`` (no parent). The thread's
   ``started`` signal calls :meth:`TrainingWorker.run`, which builds the Trainer (data loading
   can be slow, so not in the GUI thread) and calls the blocking ``Trainer.run()``.
 - Because ``run()`` blocks the worker thread, queued slots on the worker would never run. The
   controls (pause, resume, step, stop, live edits) are therefore plain methods that call the
-  engine's own thread-safe API directly from the GUI thread.
+  engine's own thread-safe :class:`engine.control.RunControl` directly from the GUI thread. The
+  worker makes it before the Trainer (which can take a while to build) and hands it over: what
+  is asked meanwhile applies at the first iteration. Work that must not race the loop (a copy of
+  the generator for an export) is a future of ``RunControl.call_at_boundary``.
+- Only this module reads the Trainer: what it hands out is signals (rows, payloads, events,
+  :class:`engine.status.RunStatus` from the observers' ``on_status``) and futures.
 - The engine calls its observers on the training thread. :class:`_Bridge` re-emits them as
   signals of the worker; the receivers live in the GUI thread, so Qt queues them. The signals
   carry plain NumPy arrays and dicts (``Signal(object)``); no Qt object crosses threads.
@@ -18,7 +23,7 @@ Threading model (STYLE.md, "Threads and signals"):
   needs (benchmarks/gui_overhead.py). Nothing more is throttled here except the live samples,
   made at most every ``live_samples_s``.
 
-Live samples cost training time (README, "Figures"), so the worker makes them itself, at a
+Live samples cost training time (docs/figures.md, "The studio"), so the worker makes them itself, at a
 report boundary on the training thread, more cheaply than ``Trainer.make_samples``: the heat map
 on a coarser ``live_field_res`` grid (the view draws it smoothly scaled), the gradient
 arrows only while ``live_arrows`` is on, nothing while ``live_samples_enabled`` is off (the window
@@ -44,6 +49,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine import Config, Trainer
+from engine.continuation import Continuation, continue_run
+from engine.control import RunControl
 
 # Live heat map grid (the engine's pictures: engine.sampling.FIELD_RES, 64). 32: 1,024 critic
 # evaluations, ~8 ms on 2 cores for the toy preset's critic, where 40 x 40 took ~11-13 ms and
@@ -100,19 +107,19 @@ class _Bridge:
                 else:
                     w._samples_wait_s = (w.clock() - now) / w.live_budget
                     w.samples.emit(payload)
-        w._run_boundary_calls()
 
     def on_samples(self, payload):
         self.worker._last_samples_t = self.worker.clock()
         self.worker.samples.emit(payload)
-        self.worker._run_boundary_calls()
 
     def on_event(self, event):
         self.worker.event.emit(dict(event))
 
     def on_state(self, state):
-        self.worker.state_changed.emit(state)
-        self.worker._run_boundary_calls()
+        self.worker.state_changed.emit(str(state))
+
+    def on_status(self, status):
+        self.worker.status.emit(status)
 
 
 _warm_up: threading.Thread | None = None
@@ -125,7 +132,7 @@ def warm_up() -> threading.Thread:
 
     The collector is off during the import: the imports create so many objects that they set off
     full collections, each walking every object of torch, sympy and Qt while holding the GIL, and
-    those, not the imports, froze the window (README, "Figures"). Afterwards ``gc.freeze()``
+    those, not the imports, froze the window (docs/figures.md, "The studio"). Afterwards ``gc.freeze()``
     moves everything alive by then, all long-lived, out of the collector's reach."""
     global _warm_up
     if _warm_up is None:
@@ -151,6 +158,12 @@ def _finite_report(cols) -> bool:
                for k in ("w_estimate", "critic_loss", "generator_loss") if k in cols)
 
 
+def checkpoint_samples(checkpoint: str | Path) -> dict:
+    """The sample payload of a checkpoint (the run's fixed batch, as its live view shows it); slow:
+    call it off the GUI thread (a :class:`Task`)."""
+    return Trainer.from_checkpoint(checkpoint).make_samples(write=False)
+
+
 def live_toy_payload(trainer: Trainer, field_res: int = LIVE_FIELD_RES, arrows: bool = True) -> dict:
     """The toy view's picture, as ``Trainer.make_samples(write=False)`` hands it over (same keys),
     but made for the live view: the critic's value on a ``field_res`` x ``field_res`` grid, and
@@ -160,26 +173,28 @@ def live_toy_payload(trainer: Trainer, field_res: int = LIVE_FIELD_RES, arrows: 
 
 class TrainingWorker(QObject):
     """One training run. Create, move to a QThread, connect, start the thread (see
-    :func:`start_worker`)."""
+    :func:`start_worker`). The only studio object that reads the engine's ``Trainer``: what it
+    hands out are signals (rows, payloads, events, :class:`engine.status.RunStatus`) and futures
+    (:meth:`snapshot_generator`)."""
 
-    ready = Signal(object)          # the Trainer, once built (GUI thread may then read its attributes)
+    ready = Signal(object)          # {"values", "device", "warnings", "num_classes"}, once built
     metrics = Signal(object)        # dict[str, np.ndarray], a batch of rows
     samples = Signal(object)        # sample payload dict
     event = Signal(object)          # event dict (start, edit, pause, resume, stop, finish, error, ...)
-    state_changed = Signal(str)     # engine state
+    status = Signal(object)         # engine.status.RunStatus, at every report and state change
+    state_changed = Signal(str)     # engine.status.RunState value
     failed = Signal(str, str)       # user message, details (traceback)
     done = Signal(object)           # summary dict, or None after an error
 
     def __init__(self, config: Config | None = None, run_dir: str | Path | None = None, *,
-                 resume_dir: str | Path | None = None, iterations: int | None = None,
-                 report_interval_s: float = REPORT_S, live_samples_s: float = 1.0):
+                 plan: Continuation | None = None, report_interval_s: float = REPORT_S,
+                 live_samples_s: float = 1.0):
         super().__init__()
-        if config is None and resume_dir is None:
-            raise ValueError("a config (new run) or resume_dir (continue a run) is needed")
+        if config is None and plan is None:
+            raise ValueError("a config (new run) or a continuation plan (continue a run) is needed")
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.resume_dir = Path(resume_dir) if resume_dir is not None else None
-        self.iterations = iterations
+        self.plan = plan
         self.report_interval_s = report_interval_s
         self.live_samples_s = live_samples_s
         # Live-picture options, read on the training thread (plain attributes: set them from
@@ -188,6 +203,9 @@ class TrainingWorker(QObject):
         self.live_field_res = LIVE_FIELD_RES
         self.live_arrows = True              # the toy view's "gradient arrows" check box
         self.trainer: Trainer | None = None
+        # The controls, made before the trainer: requests made before it exists apply at its
+        # first iteration (the engine keeps them).
+        self.control = RunControl()
         # The clock of the live pictures' schedule (tests inject their own). The first picture is
         # due at once: a 0 baseline would hold it back until time.monotonic() (seconds since
         # boot) exceeds live_samples_s.
@@ -195,122 +213,57 @@ class TrainingWorker(QObject):
         self.live_budget = LIVE_BUDGET
         self._last_samples_t = -math.inf
         self._samples_wait_s = 0.0   # the last toy picture's cost / live_budget
-        self._lock = threading.Lock()
-        # Control requests made before the Trainer exists are replayed once it does.
-        self._pending: list[tuple[str, tuple, dict]] = []
-        self._boundary_calls: list[tuple[callable, Future]] = []
-        self._finished = False
-        self._step_until = 0
 
     # ------------------------------------------------------------------ the thread's body
     @Slot()
     def run(self) -> None:
         summary = None
         try:
-            bridge = _Bridge(self)
-            if self.resume_dir is not None:
-                trainer = Trainer.resume_run(self.resume_dir, iterations=self.iterations, observers=[bridge],
-                                             report_interval_s=self.report_interval_s)
-            else:
-                trainer = Trainer(self.config, self.run_dir, observers=[bridge],
-                                  report_interval_s=self.report_interval_s)
-            with self._lock:
-                self.trainer = trainer
-                pending, self._pending = self._pending, []
-            for name, args, kwargs in pending:
-                getattr(trainer, name)(*args, **kwargs)
-            self.ready.emit(trainer)
+            trainer = self._build()
+            self.trainer = trainer
+            st = trainer.status()
+            self.ready.emit({"values": dict(st.live), "device": st.device, "warnings": list(trainer.warnings),
+                             "num_classes": int(trainer.num_classes)})
             summary = trainer.run()
         except BaseException as e:  # noqa: BLE001 - every error must reach the user, none kill the app
             log.exception("training failed")
+            if self.trainer is None:
+                self.control.end(e)
             self.failed.emit(f"{type(e).__name__}: {e}", traceback.format_exc())
         finally:
-            with self._lock:
-                self._finished = True
-            self._run_boundary_calls()  # the trainer is idle now: anything still queued can run
             self.done.emit(summary)
 
-    # ------------------------------------------------------------------ thread-safe controls
-    def _call(self, name: str, *args, **kwargs):
-        with self._lock:
-            trainer = self.trainer
-            if trainer is None:
-                self._pending.append((name, args, kwargs))
-                return None
-        return getattr(trainer, name)(*args, **kwargs)
+    def _build(self) -> Trainer:
+        kw = {"observers": [_Bridge(self)], "report_interval_s": self.report_interval_s, "control": self.control}
+        if self.plan is not None:
+            return continue_run(self.plan, **kw)
+        return Trainer(self.config, self.run_dir, **kw)
 
+    # ------------------------------------------------------------------ thread-safe controls
     def pause(self) -> None:
-        self._call("pause")
+        self.control.pause()
 
     def resume(self) -> None:
-        self._call("resume")
+        self.control.resume()
 
     def step(self, n: int = 1) -> None:
-        t = self.trainer
-        # Remember where the requested steps end, so at_boundary() knows when the loop is idle.
-        self._step_until = max(self._step_until, t.gen_iter if t is not None else 0) + n
-        self._call("request_step", n)
+        self.control.request_step(n)
 
     def stop(self) -> None:
-        self._call("stop")
-
-    def request_samples(self) -> None:
-        self._call("request_samples")
+        self.control.stop()
 
     def request_edit(self, **changes) -> None:
         """Raises ``ConfigError`` at once for a bad value (the engine validates immediately)."""
-        trainer = self.trainer
-        if trainer is None:
-            raise RuntimeError("the run has not started yet")
-        trainer.request_edit(**changes)
-
-    @property
-    def state(self) -> str:
-        t = self.trainer
-        return t.state if t is not None else "starting"
-
-    # ------------------------------------------------------------------ work at a boundary
-    def at_boundary(self, fn) -> Future:
-        """Run ``fn(trainer)`` where it cannot race the training loop: on the training thread at
-        the next generator-iteration boundary while the loop is running, or right here when the
-        loop is idle (paused with no step in flight, finished, stopped, failed).
-
-        The engine has no public "call this at the next boundary" (see the report); its observer
-        callbacks are the boundaries we can hook, and a sample request guarantees one soon."""
-        fut: Future = Future()
-        trainer = self.trainer
-        with self._lock:
-            idle = self._finished or (trainer is not None and trainer.state == "paused"
-                                      and trainer.gen_iter >= self._step_until)
-            if not idle:
-                self._boundary_calls.append((fn, fut))
-        if idle:
-            _complete(fut, fn, trainer)
-        else:
-            self.request_samples()
-        return fut
-
-    def _run_boundary_calls(self) -> None:
-        with self._lock:
-            calls, self._boundary_calls = self._boundary_calls, []
-        for fn, fut in calls:
-            _complete(fut, fn, self.trainer)
+        self.control.request_edit(**changes)
 
     def snapshot_generator(self) -> Future:
         """A private copy of the generator (and the iteration it is at) for exports while the
-        run goes on: sampling the live network from the GUI thread would race the optimiser."""
+        run goes on: sampling the live network from the GUI thread would race the optimiser. The
+        copy is made at the next generator-iteration boundary (engine.control's
+        ``call_at_boundary``), or at once when the run's loop has ended."""
         def snap(trainer):
-            if trainer is None:
-                raise RuntimeError("the run could not start")
             return copy.deepcopy(trainer.sampler).cpu(), int(trainer.gen_iter)
-        return self.at_boundary(snap)
-
-
-def _complete(fut: Future, fn, trainer) -> None:
-    try:
-        fut.set_result(fn(trainer))
-    except BaseException as e:  # noqa: BLE001 - handed to whoever waits on the future
-        fut.set_exception(e)
+        return self.control.call_at_boundary(snap)
 
 
 class RunHandle:

@@ -103,13 +103,14 @@ def test_exported_generator_reproduces_wgan_sample(trained, tmp_path, kind, fmt,
 
 @pytest.mark.parametrize("kind", ["digits", "conditional"])
 def test_the_readme_example_loads_it_without_wgan_studio(trained, tmp_path, kind):
-    """The README's ten lines, run as written with WGAN Studio made unimportable, save a grid."""
+    """The user guide's ten lines (docs/guide/command-line.md), run as written with WGAN Studio made
+    unimportable, save a grid."""
     folder = trained(kind)
     out = tmp_path / "generator.pt2"
     assert export_main([str(folder), "--format", "exported-program", "--out", str(out)]) == 0
     assert export_main([str(folder), "--format", "exported-program", "--out", str(out)]) == 2  # exists: refused
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"```python\n(import json, torch +# wgan-export example.*?)```", readme, re.S).group(1)
+    guide = (ROOT / "docs" / "guide" / "command-line.md").read_text(encoding="utf-8")
+    example = re.search(r"```python\n(import json, torch +# wgan-export example.*?)```", guide, re.S).group(1)
     code = 'import sys\nsys.modules["engine"] = sys.modules["studio"] = None  # not installed\n' + example
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..config import ConfigError
-from ..objectives.traits import traits
+from ..objective_traits import traits
 from .common import error, fmt_time
 
 

@@ -27,7 +27,7 @@ from ..config import (
     load_preset,
 )
 from ..data import DataError
-from ..objectives.traits import traits
+from ..objective_traits import traits
 from ..status import RunState
 from ..trainer import Trainer, TrainingError
 from .common import EXIT_USAGE, error, fmt_time, on_main_thread

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..objective_traits import OBJECTIVE_TRAITS, traits
 from .schema import (
     DATASETS_WITH_PATH,
     LABELLED_DATASETS_TEXT,
@@ -171,8 +172,6 @@ def unused_fields(values: Config | Mapping[str, Any]) -> dict[str, str]:
     """The fields a run does not read, each with the reason (a form disables them). ``values``: a
     Config, or the values a form holds by ``"section.key"`` (only data.name, model.arch,
     objective.kind and optimiser.name are read; a missing one counts as its default)."""
-    from ..objectives.traits import OBJECTIVE_TRAITS
-
     def get(dotted: str):
         return values.get(dotted) if isinstance(values, Config) else values.get(dotted, SCHEMA[dotted].default)
 
@@ -210,8 +209,6 @@ def validate(cfg: Config, *, file=None) -> list[str]:
     errors = _combination_errors(cfg, file)
     if errors:
         raise ConfigError.combine(errors)
-    from ..objectives.traits import traits
-
     warnings = []
     if traits(cfg.objective.kind).clips_weights and cfg.optimiser.name == "adam":
         warnings.append("Adam with weight clipping: the WGAN paper reports that momentum-based optimisers "
@@ -221,8 +218,6 @@ def validate(cfg: Config, *, file=None) -> list[str]:
 
 def _combination_errors(cfg: Config, file) -> list[ConfigError]:
     """The combinations of valid values that cannot train."""
-    from ..objectives.traits import traits
-
     d, m, o = cfg.data, cfg.model, cfg.objective
     errors: list[ConfigError] = []
     if d.name in DATASETS_WITH_PATH and not d.path:

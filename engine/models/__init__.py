@@ -1,7 +1,7 @@
 """Generators and critics, built from a config by :func:`build_models`.
 
-The critic has no sigmoid: one real output per sample (``f`` in docs/algorithm.md, "Notation
-and sign convention"). The GAN objective applies ``softplus``/``logsigmoid`` to that output itself.
+The critic has no sigmoid: one real output per sample (``f`` in docs/algorithm.md, "Notation and
+sign convention"). The GAN objective applies ``softplus``/``logsigmoid`` to that output itself.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def default_init_after_input(module: nn.Module) -> None:
     The ``mixed`` init (toy-wgan-gp): the generator and the critic's input layer as DCGAN's
     N(0, 0.02), the critic's deeper layers as PyTorch's default, whose small random biases let a
     critic that started homogeneous in x learn the modes' angles soon after their radius, so its
-    W-estimate follows W1 (README, "Configuration", has the measurements)."""
+    W-estimate follows W1 (docs/algorithm.md, "Defaults"; docs/figures.md has the measurements)."""
     layers = [m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
     for layer in layers[1:]:
         layer.reset_parameters()

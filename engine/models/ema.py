@@ -4,7 +4,7 @@ effectiveness of averaging in GAN training").
 GAN training with Adam circles around a good generator rather than settling on it; the average
 of the recent weights sits closer to the centre than any single iterate. Training never sees the
 average: the critic trains against the current generator and the generator's gradient comes
-from the current weights, so the algorithm of docs/algorithm.md ("WGAN-GP") is unchanged.
+from the current weights, so the algorithm is unchanged (docs/algorithm.md, "Defaults").
 """
 
 from __future__ import annotations

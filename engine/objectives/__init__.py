@@ -1,16 +1,16 @@
 """Training objectives, one small module each, one interface (:class:`Objective`).
 
-Sign convention (docs/algorithm.md, "Notation and sign convention"):
-``w_estimate = mean f(x_real) - mean f(g(z))`` is reported as is, never negated; the critic
-minimises ``-w_estimate (+ lambda * GP)`` and the generator minimises ``-mean f(g(z))``.
+Sign convention (docs/algorithm.md, "Notation and sign convention"): ``w_estimate = mean f(x_real)
+- mean f(g(z))`` is reported as is, never negated; the critic minimises ``-w_estimate (+ lambda * GP)``
+and the generator minimises ``-mean f(g(z))``.
 """
 
 from __future__ import annotations
 
+from ..objective_traits import OBJECTIVE_TRAITS, ObjectiveTraits, owner_of, traits
 from .base import CriticOutput, Objective
 from .fgan import DIVERGENCES, FGANObjective
 from .gan import GANObjective
-from .traits import OBJECTIVE_TRAITS, ObjectiveTraits, owner_of, traits
 from .wgan_clip import WGANClipObjective
 from .wgan_gp import WGANGPObjective, gradient_penalty
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .traits import ObjectiveTraits, traits
+from ..objective_traits import ObjectiveTraits, traits
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Objective:
 
     @property
     def traits(self) -> ObjectiveTraits:
-        """What this objective does (:mod:`engine.objectives.traits`)."""
+        """What this objective does (:mod:`engine.objective_traits`)."""
         return traits(self.kind)
 
     @property

@@ -2,6 +2,9 @@
 decision but must not block the window. Today: the losses became NaN or infinite, the engine
 rolled the run back to its last good checkpoint and paused it; the banner says what happened
 and offers lower learning rates, resuming as is, or dismissing it.
+
+It shows the current run's unanswered rollback (``Run.rollback``) and keeps no copy of it: when
+another run becomes current it shows that one's, or hides.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePol
 
 from engine.config import LIVE_SYMBOLS
 
-# The per-iteration statistics that can turn non-finite, as the user knows them from the plots.
+# The per-iteration statistics that can turn non-finite (studio.runs.WATCHED), as the user knows
+# them from the plots.
 QUANTITIES = {"critic_loss": "critic loss L_f", "generator_loss": "generator loss L_g",
               "w_estimate": "W-estimate", "gradient_penalty": "gradient penalty",
               "critic_grad_norm": "critic gradient norm ‖∇f‖"}
@@ -50,7 +54,8 @@ def nonfinite_text(event: dict, values: dict | None) -> str:
 
 
 class RunBanner(QFrame):
-    """Hidden until :meth:`show_nonfinite`. Buttons emit signals; the window does the work."""
+    """Hidden until the current run has a rollback to answer. Buttons emit signals; the window does
+    the work (dismissing is the run's: ``Run.dismiss_rollback``)."""
 
     lower_and_resume = Signal()
     resume_as_is = Signal()
@@ -94,39 +99,66 @@ class RunBanner(QFrame):
         layout.addWidget(self.title)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
-        self.info: dict | None = None        # the engine's "nonfinite" event shown
-        self.values: dict | None = None      # the non-finite statistics, if known
+        self.model = None
         self.hide()
+
+    @property
+    def _rollback(self) -> dict | None:
+        return self.model.current.rollback if self.model is not None else None
+
+    @property
+    def info(self) -> dict | None:
+        """The engine's "nonfinite" event shown (None: none)."""
+        rb = self._rollback
+        return rb["event"] if rb is not None else None
+
+    @property
+    def values(self) -> dict | None:
+        """The non-finite statistics of the first bad iteration, if known."""
+        rb = self._rollback
+        return rb["values"] if rb is not None else None
 
     def show_nonfinite(self, event: dict, values: dict | None, lr_critic: float, lr_generator: float) -> None:
         """Show the rollback described by the engine's "nonfinite" ``event``; the lower-rates
         button names the values it will set."""
-        self.info, self.values = dict(event), dict(values) if values else None
         self.title.setText(f"<b>NaN / Inf at iteration {event.get('first_bad', '?')}: rolled back to iteration "
                            f"{event.get('rolled_back_to', event.get('gen_iter', '?'))}</b>")
         self.message.setText(nonfinite_text(event, values))
         self.lower_button.setToolTip(
             f"Set {LIVE_SYMBOLS['lr_critic']} to {lowered(lr_critic):g} and {LIVE_SYMBOLS['lr_generator']} to "
             f"{lowered(lr_generator):g} (logged as edits and marked on the plots), then resume")
-        self.set_run_active(True)
         self.show()
 
-    def set_run_active(self, active: bool) -> None:
+    def set_run_active(self, active: bool, event: dict | None = None, values: dict | None = None) -> None:
         """The resume buttons only make sense while the run's thread is alive."""
         self.lower_button.setVisible(active)
         self.resume_button.setVisible(active)
-        if not active and self.isVisible() and self.info is not None:
-            self.message.setText(nonfinite_text(self.info, self.values) + " The run has ended since: to go on "
+        if not active and self.isVisible() and event is not None:
+            self.message.setText(nonfinite_text(event, values) + " The run has ended since: to go on "
                                  "from the checkpoint, open it (File > Open recent) and press Continue run.")
 
-    def clear(self) -> None:
-        """Another run: whatever this said was about the earlier one."""
-        self.info, self.values = None, None
-        self.hide()
-
     def bind(self, model) -> None:
-        model.run_changed.connect(self.clear)
+        """Show the rollback of ``model``'s current run (a :class:`studio.run_model.RunModel`)."""
+        self.model = model
+        model.run_changed.connect(self.redraw)
+        model.rollback_changed.connect(lambda _rb: self.redraw())
+        model.ended.connect(self.redraw)
+        # Resumed from the toolbar (Space) after a rollback: the choice is made.
+        model.event_added.connect(lambda ev: self.redraw() if ev.get("type") == "resume" else None)
+
+    def redraw(self) -> None:
+        run = self.model.current
+        rb = run.rollback
+        if rb is None:
+            self.hide()
+            return
+        ev, hp = rb["event"], run.live_values
+        self.show_nonfinite(ev, rb["values"], float(ev.get("lr_critic", hp.get("lr_critic", 0.0))),
+                            float(ev.get("lr_generator", hp.get("lr_generator", 0.0))))
+        self.set_run_active(run.active, ev, rb["values"])
 
     def _dismiss(self) -> None:
+        if self.model is not None:
+            self.model.current.dismiss_rollback()
         self.hide()
         self.dismissed.emit()

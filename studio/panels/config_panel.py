@@ -28,14 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import SCHEMA, Config, ConfigError
-from engine.config import (
-    DATASETS_WITH_PATH,
-    TOY_DATASETS,
-    FieldInfo,
-    coerce_value,
-    config_from_dict,
-    validate,
-)
+from engine.config import FieldInfo, coerce_value, config_from_dict, unused_fields, validate
 from studio.panels.keys import WindowShortcutsFirst
 
 SECTION_TITLES = {"data": "Data", "model": "Model", "objective": "Objective", "optimiser": "Optimiser",
@@ -43,13 +36,14 @@ SECTION_TITLES = {"data": "Data", "model": "Model", "objective": "Objective", "o
 _KEY_RE = re.compile(r"^\[(\w+)\]\s+(\w+)$")
 
 
-def format_value(v) -> str:
+def field_text(v) -> str:
+    """A value as the form's text field shows it (and reads it back)."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
         return repr(v)
     if isinstance(v, tuple | list):
-        return ", ".join(format_value(float(x)) for x in v)
+        return ", ".join(field_text(float(x)) for x in v)
     return str(v)
 
 
@@ -59,36 +53,10 @@ def field_tooltip(info: FieldInfo) -> str:
         lines[0] += f" &nbsp;(paper symbol <b>{info.symbol}</b>)"
     lines.append(info.help)
     lines.append(f"Allowed: {info.allowed()}")
-    lines.append(f"Default: {format_value(info.default)}{(' ' + info.unit) if info.unit else ''}")
+    lines.append(f"Default: {field_text(info.default)}{(' ' + info.unit) if info.unit else ''}")
     if info.live:
         lines.append("<i>Can be changed while training, in the Steer panel.</i>")
     return "<p style='white-space:normal'>" + "<br>".join(lines) + "</p>"
-
-
-def unused_fields(name: str, arch: str, kind: str, optimiser: str) -> dict[str, str]:
-    """The fields that data set ``name``, network ``arch``, objective ``kind`` and optimiser
-    ``optimiser`` do not read, each with the reason (the form disables them, issue 18 point 5).
-
-    A rule about configurations: it belongs in the engine (``engine.config``) next to
-    :func:`engine.config.validate`; kept here until it moves there."""
-    rules = (  # (whether the fields go unused, the fields, why)
-        (name not in DATASETS_WITH_PATH, ("data.path",),
-         f"data set {name!r} reads no file (a path is used by {', '.join(DATASETS_WITH_PATH)})"),
-        (name in TOY_DATASETS, ("data.image_size", "data.channels", "data.holdout", "train.pin_memory"),
-         f"data set {name!r} is 2-D points, not images"),
-        (name != "parallel-lines", ("data.theta",), "θ places the real line of data set 'parallel-lines' only"),
-        (arch != "mlp", ("model.hidden", "model.layers"), f"an MLP setting; the networks are {arch!r}"),
-        (arch != "dcgan", ("model.features", "train.channels_last"), f"a DCGAN setting; the networks are {arch!r}"),
-        (kind != "f-gan", ("objective.divergence", "objective.fgan_generator"),
-         f"an f-GAN setting; the objective is {kind!r}"),
-        (kind != "wgan-clip", ("objective.clip_value", "objective.clip_before_step"),
-         f"weight clipping is used by 'wgan-clip' only; the objective is {kind!r}"),
-        (kind != "wgan-gp", ("objective.gp_lambda", "train.penalty_precision"),
-         f"the gradient penalty is used by 'wgan-gp' only; the objective is {kind!r}"),
-        (optimiser != "adam", ("optimiser.betas",), f"Adam's momentum; the optimiser is {optimiser!r}"),
-        (optimiser != "rmsprop", ("optimiser.rmsprop_alpha",), f"RMSProp's smoothing; the optimiser is {optimiser!r}"),
-    )
-    return {key: why for unused, keys, why in rules if unused for key in keys}
 
 
 def dotted_from_error(err: ConfigError) -> str | None:
@@ -150,7 +118,7 @@ class _Field:
             elif isinstance(w, QCheckBox):
                 w.setChecked(bool(v))
             else:
-                w.setText(format_value(v))
+                w.setText(field_text(v))
         finally:
             w.blockSignals(False)
 
@@ -327,33 +295,43 @@ class ConfigPanel(QWidget):
     def _on_edit(self, *_):
         self._validate()
 
-    def _validate(self) -> None:
+    def _field_value(self, dotted: str, f: _Field, unused: dict[str, str]):
+        """The field's value; ConfigError when it cannot be used. A field this run does not read
+        never blocks Start: its last good value is kept."""
+        try:
+            return coerce_value(f.info, f.raw_value())
+        except ConfigError:
+            if dotted not in unused:
+                raise
+        try:
+            return coerce_value(f.info, self._base.get(dotted))
+        except ConfigError:
+            return f.info.default
+
+    def _read_fields(self) -> tuple[dict[str, dict], dict[str, str]]:
+        """(the form's values as a TOML-shaped dict, the problems by field)."""
         raw: dict[str, dict] = {}
         errors: dict[str, str] = {}
         fields = self._fields
-        unused = unused_fields(*(fields[k].raw_value() for k in ("data.name", "model.arch", "objective.kind",
-                                                                  "optimiser.name")))
+        unused = unused_fields({k: fields[k].raw_value() for k in ("data.name", "model.arch", "objective.kind",
+                                                                   "optimiser.name")})
         for dotted, f in fields.items():
             f.set_unused(unused.get(dotted), self._read_only)
             try:
-                value = coerce_value(f.info, f.raw_value())
+                value = self._field_value(dotted, f, unused)
             except ConfigError as e:
-                if dotted in unused:  # ignored by this run: never blocks Start; the last good value is kept
-                    value = self._base.get(dotted)
-                    try:
-                        coerce_value(f.info, value)
-                    except ConfigError:
-                        value = f.info.default
-                else:
-                    errors[dotted] = str(e)
-                    continue
+                errors[dotted] = str(e)
+                continue
             raw.setdefault(f.info.section, {})[f.info.key] = list(value) if isinstance(value, tuple) else value
+        return raw, errors
+
+    def _validate(self) -> None:
+        raw, errors = self._read_fields()
         cfg = None
         self.warnings = []
         if not errors:
             try:
-                base = self._base.copy()
-                cfg = config_from_dict(raw, base=base)
+                cfg = config_from_dict(raw, base=self._base.copy())
                 self.warnings = validate(cfg)
             except ConfigError as e:  # every problem under its own field (e.errors: all of them)
                 for one in e.errors:
@@ -366,6 +344,11 @@ class ConfigPanel(QWidget):
         first = next(iter(errors.items()), None)
         self.error_key, self.error = (first if first else (None, None))
         self.errors = errors
+        self._show_banner()
+        self.changed.emit()
+
+    def _show_banner(self) -> None:
+        errors = self.errors
         if self.error:
             more = len(errors) - 1
             self.banner.setText(f"Cannot start: {self.error}" + (f" (and {more} more problem{'s' * (more > 1)}, "
@@ -377,7 +360,6 @@ class ConfigPanel(QWidget):
         self.banner.setVisible(bool(self.error or self.warnings))
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
-        self.changed.emit()
 
     def _browse(self, dotted: str) -> None:
         name = self._fields["data.name"].raw_value()

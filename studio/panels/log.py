@@ -19,35 +19,38 @@ def _g(v) -> str:
     return f"{v:g}" if isinstance(v, float | int) and not isinstance(v, bool) else str(v)
 
 
+def _performance(text: str, ev: dict) -> str:
+    return f"{text}; {ev['performance']}" if ev.get("performance") else text
+
+
+def _started(ev: dict) -> str:
+    text = _performance(f"started on {ev.get('device', '?')}, {ev.get('total', '?')} generator iterations", ev)
+    return text + ("; warnings: " + " ".join(ev["warnings"]) if ev.get("warnings") else "")
+
+
+# Event type -> its line (after the time and iteration).
+_DESCRIBE = {
+    "edit": lambda ev: (f"edit {ev.get('key', '?')} ({LIVE_SYMBOLS.get(ev.get('key', '?'), ev.get('key', '?'))}) "
+                        f"{_g(ev.get('old'))} → {_g(ev.get('new'))}"),
+    "start": _started,
+    "resume_run": lambda ev: _performance(f"continued on {ev.get('device', '?')}, up to {ev.get('total', '?')} "
+                                          "generator iterations", ev),
+    "stop": lambda ev: f"stopped after {_g(ev.get('elapsed_s', 0.0))} s of training",
+    "finish": lambda ev: f"finished after {_g(ev.get('elapsed_s', 0.0))} s of training",
+    "error": lambda ev: f"error: {ev.get('message', '')}",
+    "critic_overfitting": lambda ev: f"warning: {ev.get('message', 'critic overfitting')}",
+    "best": lambda ev: f"best so far: {ev.get('measure', '?')} {_g(ev.get('value', '?'))}, kept as checkpoints/best.pt",
+    "nonfinite": lambda ev: (f"NaN/Inf at iteration {ev.get('first_bad', '?')}: rolled back to the checkpoint of "
+                             f"iteration {ev.get('rolled_back_to', ev.get('gen_iter', '?'))} and paused"),
+    "pause": lambda ev: "paused",
+    "resume": lambda ev: "resumed",
+}
+
+
 def describe_event(ev: dict) -> str:
     kind = ev.get("type", "?")
     it = ev.get("gen_iter", "?")
-    if kind == "edit":
-        key = ev.get("key", "?")
-        text = f"edit {key} ({LIVE_SYMBOLS.get(key, key)}) {_g(ev.get('old'))} → {_g(ev.get('new'))}"
-    elif kind == "start":
-        text = f"started on {ev.get('device', '?')}, {ev.get('total', '?')} generator iterations"
-        if ev.get("performance"):
-            text += f"; {ev['performance']}"
-        if ev.get("warnings"):
-            text += "; warnings: " + " ".join(ev["warnings"])
-    elif kind == "resume_run":
-        text = f"continued on {ev.get('device', '?')}, up to {ev.get('total', '?')} generator iterations"
-        if ev.get("performance"):
-            text += f"; {ev['performance']}"
-    elif kind in ("stop", "finish"):
-        text = f"{'stopped' if kind == 'stop' else 'finished'} after {_g(ev.get('elapsed_s', 0.0))} s of training"
-    elif kind == "error":
-        text = f"error: {ev.get('message', '')}"
-    elif kind == "critic_overfitting":
-        text = f"warning: {ev.get('message', 'critic overfitting')}"
-    elif kind == "best":
-        text = f"best so far: {ev.get('measure', '?')} {_g(ev.get('value', '?'))}, kept as checkpoints/best.pt"
-    elif kind == "nonfinite":
-        text = (f"NaN/Inf at iteration {ev.get('first_bad', '?')}: rolled back to the checkpoint of iteration "
-                f"{ev.get('rolled_back_to', it)} and paused")
-    else:
-        text = {"pause": "paused", "resume": "resumed"}.get(kind, kind)
+    text = _DESCRIBE[kind](ev) if kind in _DESCRIBE else kind
     stamp = str(ev.get("time", ""))[11:19]
     return f"{stamp}  it {it:>6}  {text}" if stamp else f"it {it:>6}  {text}"
 

@@ -2,7 +2,7 @@
 
 Smooth with 100,000+ points per curve, and cheap enough to leave CPU time to training on a
 2-core machine (the GUI thread competes with torch's intra-op threads; measured in
-``benchmarks/gui_overhead.py``), because (pyqtgraph ``scrollingPlots.py``, STYLE.md):
+``benchmarks/gui_overhead.py``), because (pyqtgraph's ``scrollingPlots.py`` example):
 - the data live in preallocated NumPy buffers that grow by doubling (no per-row allocation) up to
   ``ColumnBuffer.max_rows``; past that the oldest half is thinned out, so memory stays bounded
   on runs of any length while recent rows keep every point;
@@ -18,8 +18,8 @@ Smooth with 100,000+ points per curve, and cheap enough to leave CPU time to tra
   the data leave it, instead of changing a little on every frame. A changed range makes
   pyqtgraph lay out every axis again and paint twice, most of the cost of a frame.
 
-Sign convention (ALGORITHM.md): the W plot shows ``W_est = mean f(real) - mean f(fake)``, never
-negated; it should fall as the generator improves.
+Sign convention (docs/algorithm.md, "Notation and sign convention"): the W plot shows
+``W_est = mean f(real) - mean f(fake)``, never negated; it should fall as the generator improves.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The toy view's Draw mode paints your own distribution with the mouse (brush size
 erases, clears and undoes; the drawing itself is :class:`engine.data.drawing.Drawing` (no Qt), and
 "Train on drawing" asks the window to start a run on it (``train_requested``).
 
-Both draw one ``ImageItem`` each (STYLE.md): the grid is tiled into one array and shown with
+Both draw one ``ImageItem`` each: the grid is tiled into one array and shown with
 ``levels=(-1, 1)``; the critic field is one small image (40 x 40 live, see ``studio.worker``)
 scaled smoothly to the data extent. The gradient arrows are laid out only while they are shown.
 """

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import LIVE_KEYS, SCHEMA
-from engine.config import LIVE_SYMBOLS
+from engine.config import LIVE_SYMBOLS, SCHEMA, ConfigError, live_field, live_value
+from engine.objectives import OBJECTIVE_TRAITS, traits
 from studio.panels.keys import is_window_shortcut
 
 _NUMBER = re.compile(r"^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d*)?$")
@@ -38,27 +38,24 @@ APPLY_DELAY_MS = 350
 IDLE_STATUS = "Start a run to steer it."
 
 
-def live_info(key: str):
-    sec, name = LIVE_KEYS[key]
-    return SCHEMA[f"{sec}.{name}"]
-
-
 def live_problem(key: str, text: str) -> str | None:
-    """Why ``text`` cannot be the live value ``key`` (None if it can): the engine's range."""
-    info = live_info(key)
-    t = text.strip()
+    """Why ``text`` cannot be the live value ``key`` (None if it can): the engine's one check
+    (:func:`engine.config.live_value`), in the engine's words."""
     try:
-        v = int(t) if info.type is int else float(t)
-    except ValueError:
-        return f"'{t}' is not {'an integer' if info.type is int else 'a number'}. Allowed: {info.allowed()}."
-    low = info.min is not None and (v <= info.min if info.min_exclusive else v < info.min)
-    if low or (info.max is not None and v > info.max) or not math.isfinite(v):
-        return f"{t} is out of range. Allowed: {info.allowed()}."
+        live_value(key, text)
+    except ConfigError as e:
+        problem = e.problem if e.problem.startswith("is ") else f"is {e.problem}"
+        return f"{text.strip()} {problem}." + (f" Allowed: {e.allowed}." if e.allowed else "")
     return None
 
 
+def owners(key: str) -> list[str]:
+    """The objectives that read live parameter ``key``."""
+    return [kind for kind, t in OBJECTIVE_TRAITS.items() if key in t.live_keys]
+
+
 def _spin_range(key: str) -> tuple[float, float]:
-    info = live_info(key)
+    info = live_field(key)
     lo = info.min if info.min is not None else 0.0
     return (1e-12 if info.min_exclusive and lo == 0 else lo), info.max
 
@@ -132,17 +129,19 @@ class LogSlider(QSlider):
 
 
 class SteerPanel(QWidget):
+    """The current run's live values (read from the model's current run: no copy here), its edit
+    history, and the fields to change them while it can be steered."""
+
     edit_requested = Signal(str, object)   # live key, new value
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._values: dict[str, float] = {}
+        self.model = None
         self._timers: dict[str, QTimer] = {}
         self._undo_stack: list[dict] = []
         self.errors: dict[str, QLabel] = {}     # per field: why the typed value was not applied
         self._tips: dict[str, str] = {}
         self._pending_undo: tuple[str, float] | None = None
-        self.objective = "wgan-gp"
 
         self.clip_slider = LogSlider(1e-4, 1.0)
         self.clip_slider.setToolTip("Weight clipping bound c on a log scale (1e-4 .. 1)")
@@ -156,7 +155,7 @@ class SteerPanel(QWidget):
         self.spins = {"clip_value": self.clip_spin, "lr_critic": self.lr_critic, "lr_generator": self.lr_generator,
                       "n_critic": self.n_critic, "gp_lambda": self.gp_lambda}
         for key, spin in self.spins.items():
-            info = live_info(key)
+            info = live_field(key)
             spin.setObjectName(f"steer_{key}")
             spin.setToolTip(f"<b>{LIVE_SYMBOLS[key]}</b> ({key}): {info.help}<br>Allowed: {info.allowed()}<br>"
                             "Applied at the next generator iteration, marked on the plots and logged.")
@@ -205,15 +204,26 @@ class SteerPanel(QWidget):
         layout.addWidget(QLabel("Edit history"))
         layout.addWidget(self.history, 1)
         layout.addWidget(self.undo_button)
-        self.set_active(False)
+        self._update_enabled()
 
     # ------------------------------------------------------------------ state from the run
+    @property
+    def objective(self) -> str:
+        return self.model.objective if self.model is not None else SCHEMA["objective.kind"].default
+
+    @property
+    def active(self) -> bool:
+        """The current run can be steered now."""
+        return self.model is not None and self.model.current.steerable
+
+    def _live(self) -> dict:
+        return self.model.live_values if self.model is not None else {}
+
     def set_values(self, hp: dict) -> None:
-        """Show the trainer's live values without sending them back as edits."""
+        """Show live values without sending them back as edits."""
         for key, v in hp.items():
             if key not in self.spins:
                 continue
-            self._values[key] = v
             spin = self.spins[key]
             spin.blockSignals(True)
             spin.setValue(int(v) if key == "n_critic" else float(v))
@@ -222,55 +232,52 @@ class SteerPanel(QWidget):
                 self.clip_slider.set_from_value(float(v))
 
     def bind(self, model) -> None:
-        """Steer ``model``'s run (a :class:`studio.run_model.RunModel`) from now on: its values (or,
-        between runs, those the next run starts with), its edit history and its objective."""
+        """Steer ``model``'s current run (a :class:`studio.run_model.RunModel`) from now on: its
+        values (or, between runs, those the next run starts with), its edit history, objective
+        and whether it can be steered."""
         self.model = model
         model.run_changed.connect(self._redraw_from_model)
         model.live_values_changed.connect(self._on_live_values)
         model.event_added.connect(self._on_event)
+        model.state_changed.connect(lambda _s: self._update_enabled())
+        model.ended.connect(self._update_enabled)
+        model.ready.connect(self._update_enabled)
 
     def _redraw_from_model(self) -> None:
         m = self.model
         self.clear_history()
         self.status.setText(IDLE_STATUS)
         self.set_values(m.live_values)
-        self.set_objective(m.objective)
         for ev in m.events:
             self._on_event(ev)
+        self._update_enabled()
 
     def _on_live_values(self, values: dict) -> None:
         self.set_values(values)
-        self.set_objective(self.model.objective)
+        self._update_enabled()
 
     def _on_event(self, ev: dict) -> None:
         if ev.get("type") == "edit":
             self.add_edit(ev)
 
-    def set_objective(self, objective: str) -> None:
-        self.objective = objective
-        self._update_enabled()
-
-    def set_active(self, active: bool) -> None:
-        self._active = active
-        self._update_enabled()
+    def _update_enabled(self) -> None:
+        active, objective = self.active, self.objective
+        used = set(traits(objective).live_keys)
         if not active:
             for t in self._timers.values():
                 t.stop()
-
-    def _update_enabled(self) -> None:
-        used = {"clip_value": self.objective == "wgan-clip", "gp_lambda": self.objective == "wgan-gp"}
         for key, spin in self.spins.items():
-            on = self._active and used.get(key, True)
+            on = active and key in used
             spin.setEnabled(on)
             self.labels[key].setEnabled(on)
             tip = self._tips.setdefault(key, spin.toolTip())
-            if not used.get(key, True):
-                owner = "wgan-clip" if key == "clip_value" else "wgan-gp"
-                tip += f"<br><b>Not used:</b> only '{owner}' has it; this run's objective is '{self.objective}'."
+            if key not in used:
+                tip += (f"<br><b>Not used:</b> only {', '.join(repr(k) for k in owners(key))} read it; this run's "
+                        f"objective is '{objective}'.")
             spin.setToolTip(tip)
             self.labels[key].setToolTip(tip)
-        self.clip_slider.setEnabled(self._active and used["clip_value"])
-        self.undo_button.setEnabled(self._active and bool(self._undo_stack))
+        self.clip_slider.setEnabled(active and "clip_value" in used)
+        self.undo_button.setEnabled(active and bool(self._undo_stack))
 
     def add_edit(self, ev: dict) -> None:
         """An applied edit (engine event): history row, undo stack, control value."""
@@ -347,11 +354,11 @@ class SteerPanel(QWidget):
 
     def _apply(self, key: str) -> None:
         self._timers[key].stop()
-        if not self._active:
+        if not self.active:
             return
         spin = self.spins[key]
         value = int(spin.value()) if key == "n_critic" else float(spin.value())
-        if self._values.get(key) == value:
+        if self._live().get(key) == value:
             return
         self.status.setText(f"{LIVE_SYMBOLS[key]} → {value:g} requested: applies at the next generator iteration.")
         self.edit_requested.emit(key, value)

@@ -44,7 +44,7 @@ def diverge_run(qtbot, window) -> None:
     iteration; returns once the banner is up and the rolled-back run is paused."""
     use(window, tiny_config(live=True, train__checkpoint_every=5))
     window.start()
-    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 6, timeout=60_000)
+    qtbot.waitUntil(lambda: window.run_status.gen_iter >= 6, timeout=60_000)
     pause(qtbot, window)
     for key, value in (("lr_critic", 1e6), ("lr_generator", 1e6), ("gp_lambda", 1e4)):
         assert window.request_edit(key, value)

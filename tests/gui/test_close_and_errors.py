@@ -26,7 +26,7 @@ from .helpers import pause, start_live, stop, use
 def test_close_mid_run_stops_with_checkpoint_and_no_thread(qtbot, window, monkeypatch):
     use(window, tiny_config(live=True))
     window.start()
-    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 3, timeout=30_000)
+    qtbot.waitUntil(lambda: window.run_status.gen_iter >= 3, timeout=30_000)
 
     # The user is asked, and "No" keeps everything running.
     monkeypatch.delenv("WGAN_STUDIO_NO_CONFIRM")
@@ -40,7 +40,7 @@ def test_close_mid_run_stops_with_checkpoint_and_no_thread(qtbot, window, monkey
     assert not live_threads()
     assert window.run_state == "stopped"
     state = load_checkpoint(window.run_path / "checkpoints" / "latest.pt")
-    assert state["gen_iter"] == window.trainer.gen_iter >= 3
+    assert state["gen_iter"] == window.run_status.gen_iter >= 3
     assert read_events(window.run_path / "events.jsonl")[-1]["type"] == "stop"
     # and the checkpoint is enough to continue the run
     assert Trainer.from_checkpoint(window.run_path / "checkpoints" / "latest.pt").gen_iter == state["gen_iter"]
@@ -84,7 +84,7 @@ def test_worker_exception_shows_error_and_reenables_controls(qtbot, window, monk
     # the window is usable: a new run starts and runs
     monkeypatch.setattr(TrainingStep, "generator_update", original)
     window.start()
-    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 6, timeout=30_000)
+    qtbot.waitUntil(lambda: window.run_status.gen_iter >= 6, timeout=30_000)
     stop(qtbot, window)
 
 
@@ -153,7 +153,7 @@ def test_close_during_a_checkpoint_write_waits_for_it(qtbot, window, monkeypatch
     assert slow.written[0] == run / "checkpoints" / "iter_0000005.pt"
     assert load_checkpoint(slow.written[0])["gen_iter"] == 5
     final = load_checkpoint(run / "checkpoints" / "latest.pt")
-    assert final["gen_iter"] == window.trainer.gen_iter >= 5
+    assert final["gen_iter"] == window.run_status.gen_iter >= 5
     assert Trainer.from_checkpoint(run / "checkpoints" / "latest.pt").gen_iter == final["gen_iter"]
     assert not list((run / "checkpoints").glob(".*.tmp")), "a temporary checkpoint file was left behind"
     assert read_events(run / "events.jsonl")[-1]["type"] == "stop"
@@ -176,4 +176,4 @@ def test_close_during_a_very_slow_checkpoint_write_asks_to_keep_waiting(qtbot, w
     assert "Still writing the checkpoint?" in questions[1:]  # asked (and answered "keep waiting")
     assert not live_threads()
     assert load_checkpoint(slow.written[0])["gen_iter"] == 5
-    assert load_checkpoint(window.run_path / "checkpoints" / "latest.pt")["gen_iter"] == window.trainer.gen_iter
+    assert load_checkpoint(window.run_path / "checkpoints" / "latest.pt")["gen_iter"] == window.run_status.gen_iter

@@ -126,7 +126,7 @@ def test_window_draws_live_pictures_only_while_shown(qtbot, window):
     use(window, tiny_config(live=True))
     window.act_start.trigger()
     wait_state(qtbot, window, "running")
-    w = window.worker
+    w = window.model.source.worker  # the live pictures' switches, read on the training thread
     # Every report boundary is due for a picture: the clock moves 1 s at each reading (live_samples_s
     # is 0.3 here) and a picture's cost of 1 s may take all of it. It starts after any reading of
     # the clock it replaces (time.monotonic(), the seconds since boot, already read by the training

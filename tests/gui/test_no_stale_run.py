@@ -9,11 +9,12 @@ import shutil
 import numpy as np
 import pytest
 
-from engine import read_events
+from engine import load_checkpoint, read_events
 from engine.text import format_duration
 from studio.panels.plots import EMPTY_RANGE
 from studio.panels.samples import NO_SAMPLES
 from studio.panels.steer import IDLE_STATUS
+from studio.worker import live_threads
 from tests.helpers import tiny_config
 
 from .helpers import diverge_run, pause, stop, stopped_run, use, wait_state
@@ -186,7 +187,7 @@ def status_bar_and_title_checks(qtbot, window):
         assert window.path_label.text() == "" and "Idle" in window.state_label.text()
         assert a["path"].name not in window.windowTitle() and PRESET in window.windowTitle()
         assert not window.act_export.isEnabled(), "exporting would sample run A's generator"
-        assert window.trainer is None and window.run_path is None
+        assert not window.is_active() and window.run_path is None and len(window.model.runs) == 1
 
     def check_b(a, b):
         window._update_status()
@@ -266,22 +267,87 @@ def test_a_runs_own_grid_layout_goes_with_it(qtbot):
     assert grid.nrow == 6
 
 
-def test_nothing_replaces_a_run_in_progress(qtbot, window, tmp_path):
-    """Opening a configuration, a preset or a run folder while a run goes on would leave its
-    thread running unseen: each is refused and the run stays on screen."""
+def test_opening_something_else_while_a_run_trains_keeps_it_listed(qtbot, window, tmp_path):
+    """Opening a configuration, a preset or a run folder while a run trains shows that instead;
+    the run goes on, listed in the Run box, and switching back shows it again. Start stays
+    refused while it trains (one run of the studio's own at a time)."""
     b = stopped_run(tmp_path, "run-b")
     toml = tmp_path / "other.toml"
     use(window, tiny_config(live=True))
     assert window.save_config_to(toml)
     window.start()
     wait_state(qtbot, window, "running")
-    run = window.run_path
-    assert not window.load_preset(PRESET)
-    assert not window.open_config(toml) and window.warning_box.isVisible()
-    window.warning_box.close()
-    assert not window.open_run(b)
-    window.warning_box.close()
-    assert window.is_active() and window.run_path == run and window.opened_run is None
-    with pytest.raises(RuntimeError):
-        window.model.clear()
+    a = window.model.current
+    assert window.load_preset(PRESET) and window.run_path is None and window.run_state == "idle"
+    assert window.open_config(toml) and window.config_path == toml and window.run_path is None
+    assert not window.act_start.isEnabled() and a.name in window.act_start.toolTip()
+    assert not window.start(), "one run trained here at a time"
+    assert window.open_run(b) and window.opened_run == b and not window.is_active()
+    window.model.clear()                                   # nothing lets a run in progress go
+    assert a.active and a in window.model.runs and window.switcher.count() == 2
+    window.switcher.activated.emit([r for r in window.model.runs].index(a))
+    assert window.model.current is a and window.is_active() and window.run_state == "running"
     stop(qtbot, window)
+
+
+# ---------------------------------------------------------------------------------- two runs held
+def shown(window) -> dict:
+    """What the panels show now."""
+    steer = window.steer
+    return {"rows": window.plots.buf.n, "markers": {t for _, t in window.plots.markers},
+            "history": [steer.history.item(i).text() for i in range(steer.history.count())],
+            "samples": window.samples.toy.payload, "state": window.run_state, "title": window.windowTitle(),
+            "log": window.log_panel.lines(), "path": window.log_panel.run_path}
+
+
+def test_two_runs_held_at_once_each_shows_its_own(qtbot, window, tmp_path, monkeypatch):
+    """Run A trains here (a clip edit, live samples) while run B (a stopped folder) is opened:
+    switching the current run shows each one's own curves, samples, steer history and state, and
+    A goes on training meanwhile."""
+    b = stopped_run(tmp_path, "run-b")
+    use(window, tiny_config(live=True, objective__kind="wgan-clip", optimiser__name="rmsprop",
+                            objective__clip_value=0.01))
+    window.start()
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: window.steer.clip_spin.isEnabled(), timeout=30_000)
+    window.steer.request("clip_value", 0.05)
+    qtbot.waitUntil(lambda: window.steer.history.count() == 1 and window.samples.toy.payload is not None
+                    and window.plots.buf.n > 0, timeout=30_000)
+    a, a_path = window.model.current, window.run_path
+
+    assert window.open_path(b)                      # while A trains
+    qtbot.waitUntil(lambda: window.samples.toy.payload is not None, timeout=60_000)  # B's, from its checkpoint
+    on_b = shown(window)
+    assert on_b["rows"] == 6 and on_b["markers"] == {"n_critic 5→3"} and on_b["state"] in ("finished", "stopped")
+    assert on_b["history"] == [f"it {e['gen_iter']}   n_critic  5 → 3"
+                               for e in read_events(b / "events.jsonl") if e["type"] == "edit"]
+    assert on_b["samples"]["gen_iter"] == 6 and on_b["path"] == b and "run-b" in on_b["title"]
+    assert not any(a_path.name in line for line in on_b["log"]) and not window.steer.lr_critic.isEnabled()
+    assert a.active and window.switcher.count() == 2
+    assert not window.act_start.isEnabled() and a.name in window.act_start.toolTip()  # A trains here
+
+    rows_before = a.rows
+    window.act_previous_run.trigger()              # back to A
+    assert window.model.current is a
+    on_a = shown(window)
+    assert on_a["state"] == "running" and on_a["path"] == a_path and a_path.name in on_a["title"]
+    assert on_a["markers"] == {"c 0.01→0.05"} and on_a["history"][0].endswith("c  0.01 → 0.05")
+    assert on_a["rows"] == a.rows >= rows_before and not any("run-b" in line for line in on_a["log"])
+    assert on_a["samples"] is a.samples and on_a["samples"] is not on_b["samples"]
+    assert window.steer.clip_spin.isEnabled() and window.act_pause.isEnabled()
+    qtbot.waitUntil(lambda: window.plots.buf.n > rows_before, timeout=30_000)  # it went on training
+
+    window.act_next_run.trigger()                  # and B again, as it was
+    again = shown(window)
+    assert window.model.current.key == b and again["rows"] == 6 and again["markers"] == {"n_critic 5→3"}
+    assert again["history"] == on_b["history"] and again["state"] == on_b["state"]
+    assert again["samples"] is on_b["samples"]
+
+    # Closing asks once and stops the run trained here, though another run is shown: A writes its
+    # checkpoint; nothing is left running.
+    monkeypatch.delenv("WGAN_STUDIO_NO_CONFIRM")
+    questions = []
+    window.question_handler = lambda title, text: questions.append(title) or True
+    assert window.close() is True
+    assert questions == ["Stop training?"] and a.state == "stopped" and not live_threads()
+    assert load_checkpoint(a_path / "checkpoints" / "latest.pt")["gen_iter"] == a.status.gen_iter

@@ -23,7 +23,7 @@ def diverge(qtbot, window) -> dict:
 
 def test_nonfinite_banner_then_lower_learning_rates_and_resume(qtbot, window):
     ev = diverge(qtbot, window)
-    trainer = window.trainer
+    live = window.model.live_values
     first_bad, back = ev["first_bad"], ev["rolled_back_to"]
     assert back % 5 == 0 and first_bad > back
 
@@ -40,15 +40,15 @@ def test_nonfinite_banner_then_lower_learning_rates_and_resume(qtbot, window):
     x = window.plots.buf.view("gen_iter")
     assert len(x) and x[-1] == back and np.isfinite(window.plots.buf.view("w_estimate")).all()
     # The engine restored the checkpoint's live values; Steer shows them.
-    old_c, old_g = trainer.hp["lr_critic"], trainer.hp["lr_generator"]
+    old_c, old_g = live["lr_critic"], live["lr_generator"]
     assert (old_c, old_g) == (ev["lr_critic"], ev["lr_generator"]) == (2e-4, 2e-4)  # the toy preset's
     assert window.steer.lr_critic.value() == pytest.approx(old_c)
     assert "2e-05" in banner.lower_button.toolTip()
 
     qtbot.mouseClick(banner.lower_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: trainer.gen_iter >= back + 10, timeout=60_000)
-    assert trainer.hp["lr_critic"] == pytest.approx(old_c / 10)
-    assert trainer.hp["lr_generator"] == pytest.approx(old_g / 10)
+    qtbot.waitUntil(lambda: window.run_status.gen_iter >= back + 10, timeout=60_000)
+    assert live["lr_critic"] == pytest.approx(old_c / 10)
+    assert live["lr_generator"] == pytest.approx(old_g / 10)
     assert window.run_state == "running" and not banner.isVisible()
 
     events = read_events(window.run_path / "events.jsonl")
@@ -63,20 +63,20 @@ def test_nonfinite_banner_then_lower_learning_rates_and_resume(qtbot, window):
     stop(qtbot, window)
     # The run went on from the checkpoint: no gap, no repeat, no NaN row in metrics.csv.
     m = read_metrics(window.run_path / "metrics.csv")
-    assert m["gen_iter"] == [float(i) for i in range(1, trainer.gen_iter + 1)]
+    assert m["gen_iter"] == [float(i) for i in range(1, window.run_status.gen_iter + 1)]
     assert np.isfinite(m["w_estimate"]).all()
 
 
 def test_nonfinite_banner_resume_as_is_and_dismiss(qtbot, window):
     ev = diverge(qtbot, window)
-    trainer = window.trainer
     qtbot.mouseClick(window.banner.dismiss_button, Qt.MouseButton.LeftButton)
     assert not window.banner.isVisible()
-    assert window.run_state == "paused" and trainer.gen_iter == ev["rolled_back_to"]  # dismissing changes nothing
+    # Dismissing changes nothing: still paused where the run rolled back to.
+    assert window.run_state == "paused" and window.run_status.gen_iter == ev["rolled_back_to"]
 
     window.banner.show()  # (shown again only to press its other button)
     qtbot.mouseClick(window.banner.resume_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: trainer.gen_iter >= ev["rolled_back_to"] + 3, timeout=60_000)
-    assert trainer.hp["lr_critic"] == ev["lr_critic"]  # as is: no edit
+    qtbot.waitUntil(lambda: window.run_status.gen_iter >= ev["rolled_back_to"] + 3, timeout=60_000)
+    assert window.model.live_values["lr_critic"] == ev["lr_critic"]  # as is: no edit
     assert not window.banner.isVisible()
     stop(qtbot, window)

@@ -24,10 +24,10 @@ def recent_action(window, path):
 def test_stopped_run_continues_from_the_recent_list(qtbot, window, tmp_path):
     use(window, tiny_config(live=True))
     window.start()
-    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 8, timeout=60_000)
+    qtbot.waitUntil(lambda: window.run_status.gen_iter >= 8, timeout=60_000)
     window.stop()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
-    run, stopped_at = window.run_path, window.trainer.gen_iter
+    run, stopped_at = window.run_path, window.run_status.gen_iter
     window.close()
 
     # Next session: the run is in the recent list, labelled as a run.
@@ -50,8 +50,7 @@ def test_stopped_run_continues_from_the_recent_list(qtbot, window, tmp_path):
     again.act_start.trigger()
     wait_state(qtbot, again, "running")
     assert again.act_start.text() == "Start" and not again.act_start.isEnabled()
-    trainer = again.trainer
-    qtbot.waitUntil(lambda: trainer is not None and trainer.gen_iter >= stopped_at + 5, timeout=60_000)
+    qtbot.waitUntil(lambda: again.run_status.gen_iter >= stopped_at + 5, timeout=60_000)
     # gen_iter went on from where the run stopped: never back to 1.
     qtbot.waitUntil(lambda: again.plots.buf.n > stopped_at, timeout=30_000)
     x = again.plots.buf.view("gen_iter")
@@ -62,7 +61,7 @@ def test_stopped_run_continues_from_the_recent_list(qtbot, window, tmp_path):
     assert again.run_path == run
     assert [p.name for p in run.parent.iterdir()] == [run.name]  # no new run folder
     m = read_metrics(run / "metrics.csv")
-    assert m["gen_iter"] == [float(i) for i in range(1, trainer.gen_iter + 1)]
+    assert m["gen_iter"] == [float(i) for i in range(1, again.run_status.gen_iter + 1)]
     kinds = [e["type"] for e in read_events(run / "events.jsonl")]
     assert kinds.count("start") == 1 and kinds.count("resume_run") == 1 and kinds[-1] == "stop"
     resumed = next(e for e in read_events(run / "events.jsonl") if e["type"] == "resume_run")
@@ -77,7 +76,7 @@ def test_open_run_that_cannot_continue_says_why(qtbot, window):
     assert window.open_path(run)
     # A finished run: Start begins a new run, and the tooltip says how to continue this one instead.
     assert window.act_start.text() == "Start"
-    assert "raise train.iterations to continue it" in window.act_start.toolTip()
+    assert "raise train.iterations" in window.act_start.toolTip()
     window.config_panel.set_field_text("train.iterations", "9")
     assert window.act_start.text() == "Continue run"
     window.config_panel.set_field_text("train.batch_size", "16")

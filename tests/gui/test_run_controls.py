@@ -1,4 +1,4 @@
-"""Start -> pause -> step -> resume -> stop drive the trainer, and the window shows the state."""
+"""Start -> pause -> step -> resume -> stop drive the run, and the window shows the state."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def test_start_pause_step_resume_stop(qtbot, window):
 
     window.act_start.trigger()
     wait_state(qtbot, window, "running")
-    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.gen_iter >= 2, timeout=30_000)
+    qtbot.waitUntil(lambda: window.run_status.gen_iter >= 2, timeout=30_000)
     assert "Running" in window.windowTitle()
     assert "Running" in window.state_label.text()
     assert not window.act_start.isEnabled() and not window.act_step.isEnabled()
@@ -23,17 +23,17 @@ def test_start_pause_step_resume_stop(qtbot, window):
 
     window.act_pause.trigger()
     wait_state(qtbot, window, "paused")
-    trainer = window.trainer
-    assert trainer.state == "paused"
+    qtbot.waitUntil(lambda: window.run_status.state == "paused", timeout=30_000)  # the run's own word
     assert window.act_pause.text() == "Resume" and window.act_step.isEnabled()
     assert "Paused" in window.windowTitle()
 
-    it = trainer.gen_iter
+    it = window.run_status.gen_iter
     window.act_step.trigger()
     # The step's row reaches the plots when the loop flushes it on going back to sleep: by then a
     # second iteration would have run already.
     qtbot.waitUntil(lambda: window.plots.buf.n and window.plots.buf.view("gen_iter")[-1] >= it + 1, timeout=60_000)
-    assert trainer.gen_iter == it + 1, "a step runs exactly one generator iteration and stays paused"
+    qtbot.waitUntil(lambda: window.run_status.gen_iter >= it + 1, timeout=60_000)
+    assert window.run_status.gen_iter == it + 1, "a step runs exactly one generator iteration and stays paused"
     assert window.plots.buf.view("gen_iter")[-1] == it + 1
     assert window.run_state == "paused"
     window._update_status()
@@ -41,7 +41,7 @@ def test_start_pause_step_resume_stop(qtbot, window):
 
     window.act_pause.trigger()  # now "Resume"
     wait_state(qtbot, window, "running")
-    qtbot.waitUntil(lambda: trainer.gen_iter >= it + 4, timeout=30_000)
+    qtbot.waitUntil(lambda: window.run_status.gen_iter >= it + 4, timeout=30_000)
 
     window.act_stop.trigger()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
@@ -53,7 +53,7 @@ def test_start_pause_step_resume_stop(qtbot, window):
     run = window.run_path
     kinds = [e["type"] for e in read_events(run / "events.jsonl")]
     assert kinds[0] == "start" and "pause" in kinds and "resume" in kinds and kinds[-1] == "stop"
-    assert load_checkpoint(run / "checkpoints" / "latest.pt")["gen_iter"] == trainer.gen_iter
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["gen_iter"] == window.run_status.gen_iter
     labels = [text for _, text in window.plots.markers]
     assert labels.count("pause") == 1 and labels.count("resume") == 1
 
@@ -61,7 +61,7 @@ def test_start_pause_step_resume_stop(qtbot, window):
 def test_status_bar_shows_rate_eta_and_device(qtbot, window):
     use(window, tiny_config(live=True))
     window.start()
-    qtbot.waitUntil(lambda: window.trainer is not None and window.trainer.its_per_sec > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: (window.run_status.its_per_sec or 0) > 0, timeout=30_000)
     window._update_status()
     assert window.rate_label.text().endswith("it/s") and window.rate_label.text() != "– it/s"
     assert window.eta_label.text().startswith("ETA ") and window.eta_label.text() != "ETA –"

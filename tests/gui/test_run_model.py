@@ -1,5 +1,6 @@
 """The run model on its own, fed by a scripted source: what a second kind of source (a run
-folder followed by polling) has to do to drive every panel."""
+folder followed by polling) has to do to drive every panel; and several runs held at once, the
+signals telling the panels about the current one only."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import numpy as np
 import pytest
 
 from engine import load_preset
+from engine.status import RunState, RunStatus
 from studio.run_model import RunModel
-from studio.sources import Progress, RunSource
+from studio.sources import RunSource
+
+STATUS = RunStatus(state=RunState.RUNNING, gen_iter=3, total=10, its_per_sec=2.0, elapsed_s=1.5, device="elsewhere")
 
 
 class ScriptedSource(RunSource):
@@ -27,9 +31,6 @@ class ScriptedSource(RunSource):
 
     def stop(self):
         self.stopped = True
-
-    def progress(self):
-        return Progress(3, 10, 2.0, 1.5, "elsewhere")
 
     def finish(self, state="finished"):
         self.running = False
@@ -61,11 +62,12 @@ def test_a_source_drives_the_model(qtbot, model, tmp_path):
     src.metrics.emit(rows(0, 3))
     src.event.emit({"type": "edit", "gen_iter": 2, "key": "clip_value", "old": 0.02, "new": 0.05})
     src.samples.emit({"kind": "toy", "gen_iter": 3})
+    src.status.emit(STATUS)
     src.finish()
     assert not model.is_active() and model.state == "finished"
     assert model.rows == 3 and model.last_iter() == 3 and model.live_values["clip_value"] == 0.05
     assert model.log == ["warning: slow disk", model.events[0]] and model.samples["gen_iter"] == 3
-    assert model.progress() == Progress(3, 10, 2.0, 1.5, "elsewhere")
+    assert model.status() == STATUS and model.device == "elsewhere"
     assert seen == ["run_changed", "state_changed", "metrics_appended", "event_added", "samples_changed",
                     "state_changed", "ended"]
 
@@ -85,7 +87,7 @@ def test_another_run_leaves_nothing_and_hears_nothing_of_the_first(qtbot, model,
     model.clear(cfg)
     assert (model.rows, model.events, model.log, model.samples, model.path, model.state) == (0, [], [], None, None,
                                                                                              "idle")
-    assert model.progress() == Progress(0, cfg.train.iterations)
+    assert (model.status().gen_iter, model.status().total) == (0, cfg.train.iterations)
 
     second = ScriptedSource()
     model.start(second, cfg, tmp_path / "b")
@@ -93,9 +95,32 @@ def test_another_run_leaves_nothing_and_hears_nothing_of_the_first(qtbot, model,
     first.event.emit({"type": "pause", "gen_iter": 9})
     assert not model.set_samples({"kind": "toy", "gen_iter": 5}, late)  # made for the first run
     assert model.rows == 0 and model.events == [] and model.samples is None
-    with pytest.raises(RuntimeError):
-        model.clear()                            # the second run is in progress
     second.finish()
+
+
+def test_runs_held_at_once_signal_for_the_current_one_only(qtbot, model, tmp_path):
+    cfg = load_preset("toy-wgan-gp")
+    first, second = ScriptedSource(), ScriptedSource()
+    a = model.start(first, cfg, tmp_path / "a")
+    first.metrics.emit(rows(0, 5))
+    listed = []
+    model.runs_changed.connect(lambda: listed.append(len(model.runs)))
+    model.clear(cfg)                             # a preset while a runs: a goes on, listed
+    assert model.state == "idle" and a.active and len(model.runs) == 2
+    b = model.start(second, cfg, tmp_path / "b")
+    assert list(model.runs) == [a, b] and model.current is b  # the preset's draft is let go
+    appended = []
+    model.metrics_appended.connect(appended.append)
+    first.metrics.emit(rows(5, 5))               # a is not current: kept in its run, not signalled
+    second.metrics.emit(rows(0, 2))
+    assert (a.rows, b.rows, model.rows) == (10, 2, 2) and len(appended) == 1
+    redrawn = []
+    model.run_changed.connect(lambda: redrawn.append(model.rows))
+    model.switch_to(a)
+    assert redrawn == [10] and model.path == tmp_path / "a" and listed
+    first.finish("stopped")
+    second.finish()
+    assert model.state == "stopped" and b.state == "finished"
 
 
 def test_an_opened_run_continues_with_its_history(qtbot, model, tmp_path):
@@ -105,7 +130,8 @@ def test_an_opened_run_continues_with_its_history(qtbot, model, tmp_path):
               {"type": "stop", "gen_iter": 6, "elapsed_s": 4.0}]
     model.show_run(tmp_path, cfg, cols, events, "stopped")
     assert model.opened and model.state == "stopped" and model.live_values["n_critic"] == 3
-    assert model.progress() == Progress(6, cfg.train.iterations, elapsed_s=4.0)
+    st = model.status()
+    assert (st.gen_iter, st.total, st.elapsed_s) == (6, cfg.train.iterations, 4.0)
     model.add_note("— opened")
     model.keep_until(4)
     src = ScriptedSource()

@@ -102,11 +102,13 @@ def test_export_grid_from_the_best_checkpoint(qtbot, window, tmp_path, monkeypat
         window.start()
     best = window.run_path / "checkpoints" / "best.pt"
     it = load_checkpoint(best)["gen_iter"]
-    dlg = ExportGridDialog(window, tmp_path / "x.png", is_toy=True, best=window._best_description())
-    qtbot.addWidget(dlg)
+    window.export_grid_dialog()  # as the user opens it: Export grid… (Ctrl+E)
+    qtbot.waitUntil(lambda: window.export_dialog is not None, timeout=60_000)
+    dlg = window.export_dialog
     assert dlg.from_best.isVisibleTo(dlg) and f"iteration {it}, w1_exact" in dlg.from_best.text()
     dlg.from_best.setChecked(True)
     assert dlg.values()["from_best"] is True
+    dlg.reject()
     assert not ExportGridDialog(window, tmp_path / "y.png", is_toy=True).from_best.isVisibleTo(dlg)
     with qtbot.waitSignal(window.export_finished, timeout=60_000):
         assert window.export_grid(tmp_path / "best.png", count=16, size=64, from_best=True)

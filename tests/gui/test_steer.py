@@ -1,4 +1,4 @@
-"""A live edit reaches the trainer at the next generator iteration, is logged in events.jsonl
+"""A live edit reaches the run at the next generator iteration, is logged in events.jsonl
 and shows as a labelled marker on the plots; undo re-applies the old value as a new edit."""
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ def test_live_clip_edit_reaches_trainer_log_and_plots(qtbot, window):
     window.start()
     wait_state(qtbot, window, "running")
     qtbot.waitUntil(lambda: window.steer.clip_spin.isEnabled(), timeout=30_000)
-    trainer = window.trainer
+    live = window.model.live_values
     assert not window.steer.gp_lambda.isEnabled(), "λ does nothing for wgan-clip"
     assert window.steer.clip_spin.value() == 0.01
 
     window.steer.request("clip_value", 0.05)
-    qtbot.waitUntil(lambda: trainer.hp["clip_value"] == 0.05, timeout=30_000)
-    assert trainer.state == "running", "the edit must not stop the run"
+    qtbot.waitUntil(lambda: live["clip_value"] == 0.05, timeout=30_000)  # the run's edit event says so
+    assert window.run_state == "running", "the edit must not stop the run"
     qtbot.waitUntil(lambda: any("0.05" in text for _, text in window.plots.markers), timeout=60_000)
     it, text = window.plots.markers[-1]
     assert text == "c 0.01→0.05"
@@ -36,7 +36,7 @@ def test_live_clip_edit_reaches_trainer_log_and_plots(qtbot, window):
     assert (clip == 0.05).all()
 
     window.steer.undo()
-    qtbot.waitUntil(lambda: trainer.hp["clip_value"] == 0.01, timeout=30_000)
+    qtbot.waitUntil(lambda: live["clip_value"] == 0.01, timeout=30_000)
     qtbot.waitUntil(lambda: window.steer.history.count() == 2, timeout=60_000)
     assert not window.steer.undo_button.isEnabled(), "the undo itself is not undone again"
     window.stop()
@@ -50,12 +50,14 @@ def test_learning_rate_and_n_critic_edits(qtbot, window):
     window.start()
     wait_state(qtbot, window, "running")
     qtbot.waitUntil(lambda: window.steer.lr_critic.isEnabled(), timeout=30_000)
-    trainer = window.trainer
-    assert trainer.hp["lr_critic"] == 2e-4  # the toy preset's
+    live = window.model.live_values
+    assert live["lr_critic"] == 2e-4  # the toy preset's
     window.steer.request("lr_critic", 3e-4)
     window.steer.request("n_critic", 2)
-    qtbot.waitUntil(lambda: trainer.hp["lr_critic"] == 3e-4 and trainer.hp["n_critic"] == 2, timeout=30_000)
-    assert trainer.opt_critic.param_groups[0]["lr"] == 3e-4
+    qtbot.waitUntil(lambda: live["lr_critic"] == 3e-4 and live["n_critic"] == 2, timeout=30_000)
+    # The iterations after the edit trained with it (the run's own record of each iteration).
+    qtbot.waitUntil(lambda: window.model.rows and window.model.columns()["lr_critic"][-1] == 3e-4, timeout=30_000)
+    assert window.model.columns()["n_critic"][-1] == 2
     qtbot.waitUntil(lambda: len(window.plots.markers) == 2, timeout=60_000)
     assert {t for _, t in window.plots.markers} == {"α_D 0.0002→0.0003", "n_critic 5→2"}
     window.stop()

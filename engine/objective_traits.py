@@ -1,5 +1,8 @@
 """What each objective can do, in one table: every "does this objective ...?" of the engine and of
-the front ends is answered here, never by comparing objective names elsewhere."""
+the front ends is answered here, never by comparing objective names elsewhere.
+
+It sits below the configuration (which uses it to say which fields a run reads) and imports
+nothing; :mod:`engine.objectives` and :mod:`engine` export its names."""
 
 from __future__ import annotations
 

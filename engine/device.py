@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from .config import Config, ConfigError
+from .objective_traits import traits
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -256,7 +257,8 @@ def resolve_performance(cfg: Config, device: torch.device, *, image: bool, hand_
     return Performance(
         device_type=kind,
         precision=precision,
-        penalty=resolve_penalty(t.penalty_precision, precision.value, kind, penalty=cfg.objective.kind == "wgan-gp"),
+        penalty=resolve_penalty(t.penalty_precision, precision.value, kind,
+                                penalty=traits(cfg.objective.kind).uses_penalty),
         channels_last=resolve_channels_last(t.channels_last, kind, conv=conv, precision=precision.value),
         cudnn_benchmark=resolve_cudnn_benchmark(t.cudnn_benchmark, kind),
         pin_memory=resolve_pin_memory(t.pin_memory, kind))

@@ -99,10 +99,10 @@ def coverage(images, model: DigitClassifier | None = None) -> tuple[int, float]:
 def pipeline_views(images: np.ndarray, sizes=TRAIN_SIZES) -> np.ndarray:
     """The 8x8 uint8 digits as the data pipeline shows them at each size, back in [-1, 1]
     float32, stacked: ``[len(sizes) * N, 1, size, size]`` pooled to 8x8 -> ``[len(sizes) * N, 64]``."""
-    from .data.images import _fit
+    from .data.images import crop_and_resize
     views = []
     for s in sizes:
-        x = torch.from_numpy(_fit(images[:, None], s).astype(np.float32) / 127.5 - 1.0)
+        x = torch.from_numpy(crop_and_resize(images[:, None], s).astype(np.float32) / 127.5 - 1.0)
         views.append(DigitClassifier.prepare(x))
     return torch.cat(views).numpy()
 
@@ -110,8 +110,8 @@ def pipeline_views(images: np.ndarray, sizes=TRAIN_SIZES) -> np.ndarray:
 def train(seed: int = 0, epochs: int = 60, hidden: int = 128, holdout: float = 0.2):
     """Train on the bundled digits; returns ``(model, held_out_accuracy)``. The held-out images
     (a seeded 20%) are never seen in training, in any of their resized views."""
-    from .data.images import _load_digits
-    images, labels = _load_digits()
+    from .data.images import load_digits
+    images, labels = load_digits()
     images = images.reshape(-1, 8, 8)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(images))

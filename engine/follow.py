@@ -189,11 +189,16 @@ def is_live(path: str | os.PathLike, *, clock=time.time, silent_s: float = SILEN
     status = read_status(path)
     if not status or RunState.parse(status.get("state")) not in ACTIVE_STATES:
         return False
+    age = heartbeat_age(path, clock=clock)
+    return age is not None and age < silent_s
+
+
+def heartbeat_age(path: str | os.PathLike, *, clock=time.time) -> float | None:
+    """Seconds since the run's heartbeat (``status.json``) was last rewritten; None without one."""
     try:
-        age = clock() - (Path(path) / STATUS_FILE).stat().st_mtime
+        return clock() - (Path(path) / STATUS_FILE).stat().st_mtime
     except OSError:
-        return False
-    return age < silent_s
+        return None
 
 
 def describe_state(state: RunState | str, silent_s: float) -> str:

@@ -81,29 +81,43 @@ def check_request(raw: bytes, *, run_started: float, now: float) -> tuple[dict |
         return None, f"malformed: not JSON ({e})"
     if not isinstance(req, dict):
         return None, "malformed: not a JSON object"
+    return req, _action_problem(req) or _age_problem(req, run_started, now) or _fields_problem(req)
+
+
+def _action_problem(req: dict) -> str | None:
     action = req.get("action")
     if action not in ACTIONS:
-        return req, f"unknown action {action!r} (allowed: {', '.join(ACTIONS)})"
+        return f"unknown action {action!r} (allowed: {', '.join(ACTIONS)})"
+    return None
+
+
+def _age_problem(req: dict, run_started: float, now: float) -> str | None:
+    """Why the request is too old to apply: written before this part of the run, or long ago."""
     created = req.get("created")
     if isinstance(created, bool) or not isinstance(created, int | float) or not math.isfinite(created):
-        return req, "malformed: no 'created' time"
+        return "malformed: no 'created' time"
     if created < run_started - 1.0:
-        return req, "stale: written before this run (or this part of it) started"
+        return "stale: written before this run (or this part of it) started"
     if now - created > MAX_AGE_S:
-        return req, f"stale: written {now - created:.0f} s ago (requests older than {MAX_AGE_S:.0f} s are refused)"
-    if action == "set":
+        return f"stale: written {now - created:.0f} s ago (requests older than {MAX_AGE_S:.0f} s are refused)"
+    return None
+
+
+def _fields_problem(req: dict) -> str | None:
+    """What is wrong with a ``set``'s key or value (the value is coerced in place) or a ``step``'s n."""
+    if req["action"] == "set":
         key = req.get("key")
         if key not in LIVE_KEYS:
-            return req, f"{key!r} cannot be changed during a run (live parameters: {', '.join(LIVE_KEYS)})"
+            return f"{key!r} cannot be changed during a run (live parameters: {', '.join(LIVE_KEYS)})"
         try:
             req["value"] = live_value(key, req.get("value"))
         except ConfigError as e:
-            return req, f"{e.problem} (allowed: {e.allowed})" if e.allowed else e.problem
-    if action == "step":
+            return f"{e.problem} (allowed: {e.allowed})" if e.allowed else e.problem
+    if req["action"] == "step":
         n = req.get("n", 1)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            return req, f"step n = {n!r}: expected a whole number >= 1"
-    return req, None
+            return f"step n = {n!r}: expected a whole number >= 1"
+    return None
 
 
 class RequestInbox:

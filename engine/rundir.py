@@ -1,4 +1,9 @@
-"""The run directory: everything a run leaves behind, written so a crash never leaves half a file.
+"""A run folder's files (:class:`RunDir`): where each one lives and how it is written, so a crash
+never leaves half a file. The trainer writes a run through it; :func:`read_metrics` and
+:func:`read_events` read the files back as they were written.
+
+Judging a folder someone hands you (what it holds, what is damaged, whether and from which
+checkpoint it can be continued) is :mod:`engine.runfolder`; this module only knows the layout:
 
 ```
 RUN_DIR/
@@ -38,6 +43,8 @@ DIGITS_EVAL_COLUMNS = ("classes_hit", "class_kl")  # the bundled digits: the shi
 # digit-like images (the Fréchet distance in the digit classifier's features, engine.evaluation.feature_net_for):
 # the share of samples the classifier puts in one class with probability >= 0.9 (higher is better)
 DIGIT_FEATURE_COLUMNS = ("confident_share",)
+#: Every column an evaluation writes, of any run (the others are written at every iteration).
+EVAL_COLUMNS = TOY_EVAL_COLUMNS + IMAGE_EVAL_COLUMNS + DIGITS_EVAL_COLUMNS + DIGIT_FEATURE_COLUMNS
 
 
 def uses_digit_classifier(config: Config, data=None) -> bool:
@@ -57,7 +64,7 @@ def metric_columns(is_toy: bool, digits: bool = False, digit_features: bool | No
             + (DIGIT_FEATURE_COLUMNS if digit_features else ()))
 
 
-def format_value(v) -> str:
+def csv_cell(v) -> str:
     """CSV cell: '' for a missing value, integers as integers, floats with 9 significant digits
     (round-trips float32 exactly, so identical runs give identical files)."""
     if v is None:
@@ -145,7 +152,7 @@ class RunDir:
             return
         buf = io.StringIO()
         for row in rows:
-            buf.write(",".join(format_value(v) for v in row) + "\n")
+            buf.write(",".join(csv_cell(v) for v in row) + "\n")
         # Whole rows in one write() call: a killed process leaves whole rows (and resume drops
         # anything after the checkpoint it continues from).
         append_bytes(self.metrics_path, buf.getvalue().encode("utf-8"))

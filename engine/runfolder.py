@@ -1,5 +1,7 @@
-"""The rules of a run folder that both front ends apply: what it holds, what kind of run it is,
-and whether and from which checkpoint it can be continued.
+"""Inspecting a run folder someone hands you: the rules both front ends apply to it (what it
+holds, what is damaged, what kind of run it is, and whether and from which checkpoint it can be
+continued). :func:`inspect_run` gives a :class:`RunReport`. The folder's layout and the writing of
+its files are :mod:`engine.rundir` (:class:`~engine.rundir.RunDir`).
 
 A run folder can be hurt by a full disk, a crash outside the engine's atomic writes (an
 editor, a sync tool, a copy cut short) or a hand edit. :func:`inspect_run` reads each file on
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config, ConfigError, config_from_dict, load_config
+from .objective_traits import OBJECTIVE_TRAITS
 from .rundir import RunDir, checkpoint_config_source, metric_columns
 
 MAX_LISTED = 5  # line numbers named in a message before "…"
@@ -121,49 +124,68 @@ def read_metrics_report(path: Path, fallback_columns: list[tuple[str, ...]] | No
     except OSError as e:
         return {}, f"cannot be read ({e.strerror or e})"
     text = raw.decode("utf-8", errors="replace")
-    lines = text.split("\n")
-    cut_last = not text.endswith("\n") and bool(text)
     if not text.strip():
         return {}, "empty: no curves to show"
-    header = [h.strip() for h in lines[0].split(",")]
-    problems = []
-    first_data = 1
-    if "gen_iter" not in header or len(set(header)) != len(header) or not all(header):
-        if fallback_columns:
-            widths = [line.count(",") + 1 for line in lines[1:] if line]
-            header = list(max(fallback_columns, key=lambda c: widths.count(len(c))))
-            problems.append("the header line is damaged; the columns were taken from the configuration")
-            first_data = 1 if not lines[0][:1].isdigit() else 0
-        else:
-            return {}, "the header line is damaged (no gen_iter column): no curves to show"
-    cols: dict[str, list[float]] = {h: [] for h in header}
-    gi = header.index("gen_iter")
-    bad: list[int] = []
-    last_index = len(lines) - 1
-    for i in range(first_data, len(lines)):
-        line = lines[i]
-        if not line and i == last_index:
-            break  # the newline that ends the file
-        cells = line.split(",")
-        row = None
-        if len(cells) == len(header):
-            try:
-                row = [float(c) if c.strip() else math.nan for c in cells]
-            except ValueError:
-                row = None
-            if row is not None and not (math.isfinite(row[gi]) and row[gi] >= 0 and row[gi] == int(row[gi])):
-                row = None
-        if row is None or (i == last_index and cut_last):
-            bad.append(i + 1)  # 1-based line numbers, as an editor shows them
-            continue
-        for h, v in zip(header, row, strict=True):
-            cols[h].append(v)
+    lines = text.split("\n")
+    header, first_data, problem = _metrics_header(lines, fallback_columns)
+    if header is None:
+        return {}, problem
+    problems = [problem] if problem else []
+    cut_last = not text.endswith("\n")
+    cols, bad = _metrics_rows(lines, header, first_data, cut_last)
     if bad:
         cut = cut_last and bad[-1] == len(lines)
         problems.append(_skipped("row", bad[:-1] if cut else bad, cut))
     if not cols["gen_iter"] and len(lines) > 2:
         problems.append("no readable rows: no curves to show")
     return cols, ("; ".join(problems) if problems else None)
+
+
+def _metrics_header(lines: list[str], fallback_columns) -> tuple[list[str] | None, int, str | None]:
+    """``(columns, index of the first data line, problem)``; no columns when the header line is
+    damaged and there is nothing to fall back on."""
+    header = [h.strip() for h in lines[0].split(",")]
+    if "gen_iter" in header and len(set(header)) == len(header) and all(header):
+        return header, 1, None
+    if not fallback_columns:
+        return None, 1, "the header line is damaged (no gen_iter column): no curves to show"
+    widths = [line.count(",") + 1 for line in lines[1:] if line]
+    header = list(max(fallback_columns, key=lambda c: widths.count(len(c))))
+    first_data = 1 if not lines[0][:1].isdigit() else 0
+    return header, first_data, "the header line is damaged; the columns were taken from the configuration"
+
+
+def _metrics_rows(lines: list[str], header: list[str], first_data: int, cut_last: bool
+                  ) -> tuple[dict[str, list[float]], list[int]]:
+    """The readable rows by column, and the 1-based numbers of the lines skipped (as an editor
+    shows them); the last line counts as cut off when the file does not end with a newline."""
+    cols: dict[str, list[float]] = {h: [] for h in header}
+    gi = header.index("gen_iter")
+    bad: list[int] = []
+    last_index = len(lines) - 1
+    for i in range(first_data, len(lines)):
+        if not lines[i] and i == last_index:
+            break  # the newline that ends the file
+        row = _metrics_row(lines[i], len(header), gi)
+        if row is None or (i == last_index and cut_last):
+            bad.append(i + 1)
+            continue
+        for h, v in zip(header, row, strict=True):
+            cols[h].append(v)
+    return cols, bad
+
+
+def _metrics_row(line: str, width: int, gi: int) -> list[float] | None:
+    """One row's values, or None unless it has ``width`` numbers and a whole gen_iter >= 0."""
+    cells = line.split(",")
+    if len(cells) != width:
+        return None
+    try:
+        row = [float(c) if c.strip() else math.nan for c in cells]
+    except ValueError:
+        return None
+    g = row[gi]
+    return row if math.isfinite(g) and g >= 0 and g == int(g) else None
 
 
 def _number(v) -> bool:
@@ -354,5 +376,6 @@ def run_kind(config: Config | None, columns: Mapping[str, Sequence[float]]) -> t
     def filled(name):
         return any(v == v for v in columns.get(name, ()))  # any non-NaN
 
-    objective = "wgan-clip" if filled("clip_fraction") else "wgan-gp" if filled("gradient_penalty") else "gan"
+    regularised = [t.kind for t in OBJECTIVE_TRAITS.values() if t.regulariser_column and filled(t.regulariser_column)]
+    objective = regularised[0] if regularised else "gan"  # no regulariser: the GAN's curves are shown
     return objective, "sliced_w" not in columns

@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config, ConfigError, dumps_config
-from .rundir import DIGIT_FEATURE_COLUMNS, DIGITS_EVAL_COLUMNS, IMAGE_EVAL_COLUMNS, TOY_EVAL_COLUMNS
+from .rundir import EVAL_COLUMNS
 
 SUBDIR = "tensorboard"
 INSTALL = "pip install 'wgan-studio[tensorboard]' (or: pip install tensorboard)"
-EVAL_COLUMNS = TOY_EVAL_COLUMNS + IMAGE_EVAL_COLUMNS + DIGITS_EVAL_COLUMNS + DIGIT_FEATURE_COLUMNS
 NOT_SCALARS = ("gen_iter", "wall_time_s")  # the step, and TensorBoard records wall time itself
 
 

@@ -89,6 +89,41 @@ def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path, args, messa
     assert message in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("flag, value, message", [
+    ("--iters", -10, "error: --iters -10: too small (allowed: an integer in [1, "),
+    ("--seed", -1, "error: --seed -1: too small"),
+])
+@pytest.mark.parametrize("where", ["--out", "--resume", "--nproc-per-node"])
+def test_a_bad_flag_value_is_reported_as_that_flag(tmp_path, flag, value, message, where):
+    """Not as a --set error: the user never typed --set. The same for a new run, a continued one
+    and the launcher of several processes (before any process starts)."""
+    folder = ["--out", tmp_path / "x"] if where != "--resume" else ["--resume", tmp_path / "x"]
+    if where == "--nproc-per-node":
+        folder += ["--nproc-per-node", 2]
+    r = run_cli("wgan-train", *folder, flag, value)
+    assert r.returncode == 2 and r.stderr.startswith(message), r.stderr
+    assert "--set" not in r.stderr and not (tmp_path / "x").exists()
+
+
+def test_terminal_progress_prints_each_report_and_no_speed_it_does_not_know():
+    from engine.cli.terminal_progress import TerminalProgress
+    from engine.status import RunState, RunStatus
+
+    stream = io.StringIO()
+    progress = TerminalProgress(stream, interval_s=0.0)
+    progress.on_status(RunStatus(RunState.RUNNING, 0, 10))  # a change of state, no report: nothing printed
+    progress.on_metrics({"w_estimate": np.array([0.7, 0.5]), "w1_exact": np.array([0.3, np.nan])})
+    progress.on_status(RunStatus(RunState.RUNNING, 5, 10, its_per_sec=2.0, elapsed_s=2.5))
+    progress.on_metrics({"w_estimate": np.array([0.25])})
+    progress.on_status(RunStatus(RunState.STOPPING, 6, 10, its_per_sec=2.0, elapsed_s=3.0))
+    progress.on_event({"type": "edit", "gen_iter": 6, "key": "lr_critic", "old": 1e-4, "new": 2e-4})
+    assert stream.getvalue().splitlines() == [
+        "it 5/10  2.00 it/s  elapsed 0:02  ETA 0:02  W_est 0.5000  W1 0.3000",
+        "it 6/10  2.00 it/s  elapsed 0:03  ETA --:--  W_est 0.2500  W1 0.3000",  # stopping: no ETA
+        "[it 6] edit lr_critic 0.0001 -> 0.0002",
+    ]
+
+
 def test_config_file_errors_name_the_file(tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[train]\nbatch_size = 'big'\n")

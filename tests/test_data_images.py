@@ -14,10 +14,11 @@ import torch
 from PIL import Image
 
 from engine.config import Config
-from engine.data import images as im
 from engine.data import make_data
 from engine.data.base import DataError
 from engine.data.images import DataWarning, ImageData, load_images
+from engine.data.images import files as data_files
+from engine.data.images import folder as image_folder
 
 
 @pytest.fixture(autouse=True)
@@ -136,7 +137,7 @@ def test_folder_skips_oversized_files(tmp_path, monkeypatch):
     root.mkdir()
     solid(8, 8, (1, 2, 3)).save(root / "small.png")
     solid(200, 200, (1, 2, 3)).save(root / "big.png")
-    monkeypatch.setattr(im, "MAX_PIXELS", 100 * 100)
+    monkeypatch.setattr(image_folder, "MAX_PIXELS", 100 * 100)
     with pytest.warns(DataWarning, match="skipped 1 of 2 files.*megapixels.*big.png"):
         x, _ = load_images(cfg_for("folder", root, size=8))
     assert len(x) == 1
@@ -149,9 +150,9 @@ def test_folder_cache_hit_then_rebuilt_after_change_or_corruption(tmp_path, monk
     solid(20, 20, (0, 255, 0)).save(root / "two.png")
     cfg = cfg_for("folder", root, size=8)
 
-    before = im.stats["decoded"]
+    before = image_folder.stats["decoded"]
     x1, _ = load_images(cfg)
-    assert im.stats["decoded"] - before == 2
+    assert image_folder.stats["decoded"] - before == 2
     cache_files = list((tmp_path / "cache").glob("*.npz"))
     assert len(cache_files) == 1
 
@@ -159,29 +160,29 @@ def test_folder_cache_hit_then_rebuilt_after_change_or_corruption(tmp_path, monk
         raise AssertionError("decoded although the cache is valid")
 
     with monkeypatch.context() as m:
-        m.setattr(im, "_decode_image", no_decode)
-        hits = im.stats["cache_hits"]
+        m.setattr(image_folder, "decode_image", no_decode)
+        hits = image_folder.stats["cache_hits"]
         x2, _ = load_images(cfg)
-        assert im.stats["cache_hits"] == hits + 1
+        assert image_folder.stats["cache_hits"] == hits + 1
     assert np.array_equal(x1, x2)
 
     # change a file (new content, new mtime): the next load sees the new pixels
     solid(20, 20, (0, 0, 255)).save(root / "two.png")
     st = os.stat(root / "two.png")
     os.utime(root / "two.png", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
-    before = im.stats["decoded"]
+    before = image_folder.stats["decoded"]
     x3, _ = load_images(cfg)
-    assert im.stats["decoded"] - before == 2
+    assert image_folder.stats["decoded"] - before == 2
     np.testing.assert_allclose(x3[1].reshape(3, -1).mean(axis=1), [0, 0, 255], atol=1)
 
     # a corrupt cache file is ignored and rebuilt
     for f in (tmp_path / "cache").glob("*.npz"):
         f.write_bytes(b"garbage")
-    before = im.stats["decoded"]
+    before = image_folder.stats["decoded"]
     x4, _ = load_images(cfg)
-    assert im.stats["decoded"] - before == 2 and np.array_equal(x3, x4)
+    assert image_folder.stats["decoded"] - before == 2 and np.array_equal(x3, x4)
     x5, _ = load_images(cfg)  # and the rebuilt cache is valid again
-    assert im.stats["decoded"] - before == 2 and np.array_equal(x4, x5)
+    assert image_folder.stats["decoded"] - before == 2 and np.array_equal(x4, x5)
 
 
 # ----------------------------------------------------------------------------- MNIST
@@ -466,7 +467,7 @@ def test_devices_and_pipes_are_refused_before_reading(tmp_path, name):
 
 
 def test_data_files_beyond_the_limit_are_refused_before_reading(tmp_path, monkeypatch):
-    monkeypatch.setattr(im, "MAX_DATA_FILE_BYTES", 1000)
+    monkeypatch.setattr(data_files, "MAX_DATA_FILE_BYTES", 1000)
     big = tmp_path / "big.npz"
     np.savez(big, images=np.zeros((100, 8, 8), np.uint8))
     assert big.stat().st_size > 1000
@@ -476,7 +477,7 @@ def test_data_files_beyond_the_limit_are_refused_before_reading(tmp_path, monkey
 
 def test_gzip_that_inflates_beyond_the_limit_is_refused(tmp_path, monkeypatch):
     write_mnist(tmp_path / "m", n=200, gz=True)  # 200 x 16 x 16: 51 kB inflated, ~1 kB on disk
-    monkeypatch.setattr(im, "MAX_DATA_FILE_BYTES", 20_000)
+    monkeypatch.setattr(data_files, "MAX_DATA_FILE_BYTES", 20_000)
     with pytest.raises(DataError, match="images-idx3-ubyte.gz: decompresses to more than the 20000 bytes allowed"):
         load_images(cfg_for("mnist", tmp_path / "m", size=16))
 

@@ -199,3 +199,44 @@ def test_a_killed_run_is_said_to_have_stopped_responding(tmp_path):
             proc.kill()
     assert up.state == "not responding"
     assert "no sign of life for 31 s" in describe_state(up.state, up.silent_s)
+
+
+def test_wgan_ctl_says_an_ended_run_takes_no_requests_and_leaves_none_behind(tmp_path, capsys):
+    """A request written to a stopped run would wait, then be refused as stale by wgan-train
+    --resume: wgan-ctl says at once that the run must be continued first, and writes nothing."""
+    from engine import Trainer
+    from engine.cli import ctl_main
+    from tests.helpers import tiny_config
+
+    run = tmp_path / "run"
+    trainer = Trainer(tiny_config(train__iterations=6, train__sample_every=0, train__eval_every=0), run)
+    trainer.stop()  # asked before it starts: it stops at its first iteration boundary
+    trainer.run()
+    capsys.readouterr()
+    assert ctl_main([str(run), "pause", "--wait", "0"]) == 1
+    out = capsys.readouterr().out
+    assert f"refused: {run} is stopped; a stopped run takes no requests (continue it with wgan-train --resume {run}, " \
+           "then steer it)" in out
+    assert not list(requests_dir(run).glob("*.json"))
+    assert ctl_main([str(run), "status"]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith(f"{run}: stopped; iteration ") and " of 6" in line and "it/s" not in line
+
+
+@pytest.mark.parametrize("state, age_s, says, speed", [
+    ("running", 0, "training; iteration 3 of 6, 9.50 it/s", True),
+    ("paused", 0, "paused; iteration 3 of 6", False),
+    ("running", 120, "not responding: no sign of life for 120 s", False),  # killed: its heartbeat went stale
+])
+def test_wgan_ctl_status_gives_the_speed_of_a_training_run_only(tmp_path, capsys, state, age_s, says, speed):
+    from engine.cli import ctl_main
+    from engine.config import Config, save_config
+    from engine.status import RunState, RunStatus
+
+    save_config(Config(), tmp_path / "config.toml")
+    write_status(tmp_path, RunStatus(RunState(state), 3, 6, 9.5, 1.0).to_dict())
+    then = time.time() - age_s
+    os.utime(tmp_path / "status.json", (then, then))
+    assert ctl_main([str(tmp_path), "status"]) == 0
+    line = capsys.readouterr().out
+    assert says in line and ("it/s" in line) == speed

@@ -12,7 +12,7 @@ import torch
 from engine import Trainer, read_metrics
 from engine import digits_classifier as dc
 from engine import evaluation as evaluation_mod
-from engine.data.images import _fit, _load_digits
+from engine.data.images import crop_and_resize, load_digits
 from tests.helpers import tiny_config
 
 
@@ -21,11 +21,11 @@ def _metrics(path) -> dict[str, np.ndarray]:
 
 
 def _as_pipeline(images8: np.ndarray, size: int) -> torch.Tensor:
-    return torch.from_numpy(_fit(images8, size).astype(np.float32) / 127.5 - 1.0)
+    return torch.from_numpy(crop_and_resize(images8, size).astype(np.float32) / 127.5 - 1.0)
 
 
 def test_shipped_classifier_reads_the_digits_as_the_pipeline_shows_them():
-    images, labels = _load_digits()
+    images, labels = load_digits()
     for size in (8, 32, 64):
         pred = dc.predict(_as_pipeline(images, size))
         assert (pred == labels).mean() >= 0.95, f"accuracy at {size}x{size}"
@@ -35,7 +35,7 @@ def test_shipped_classifier_reads_the_digits_as_the_pipeline_shows_them():
 
 
 def test_coverage_of_balanced_real_digits_and_of_a_collapsed_generator():
-    images, labels = _load_digits()
+    images, labels = load_digits()
     x = _as_pipeline(images, 32)
     hit, kl = dc.coverage(x)
     assert hit == 10 and kl < 0.02

@@ -9,6 +9,10 @@ class DataError(ValueError):
     """Data that cannot be used (missing, corrupt, wrong shape). The message names the file."""
 
 
+class DataWarning(UserWarning):
+    """Some of the data could not be used (e.g. unreadable files skipped) but the rest can."""
+
+
 class DataSource:
     """Draws batches on ``self.device``.
 

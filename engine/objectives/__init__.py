@@ -14,14 +14,15 @@ from .gan import GANObjective
 from .wgan_clip import WGANClipObjective
 from .wgan_gp import WGANGPObjective, gradient_penalty
 
-OBJECTIVES: dict[str, type[Objective]] = {
+#: The class of each objective, by the config's [objective] kind.
+OBJECTIVE_CLASSES: dict[str, type[Objective]] = {
     "gan": GANObjective,
     "wgan-clip": WGANClipObjective,
     "wgan-gp": WGANGPObjective,
     "f-gan": FGANObjective,
 }
 
-__all__ = ["DIVERGENCES", "OBJECTIVES", "OBJECTIVE_TRAITS", "CriticOutput", "FGANObjective", "GANObjective",
+__all__ = ["DIVERGENCES", "OBJECTIVE_CLASSES", "OBJECTIVE_TRAITS", "CriticOutput", "FGANObjective", "GANObjective",
            "Objective", "ObjectiveTraits", "WGANClipObjective", "WGANGPObjective", "get_objective",
            "gradient_penalty", "owner_of", "traits"]
 
@@ -29,4 +30,4 @@ __all__ = ["DIVERGENCES", "OBJECTIVES", "OBJECTIVE_TRAITS", "CriticOutput", "FGA
 def get_objective(kind: str, *, divergence: str = "kl", fgan_generator: str = "trick") -> Objective:
     if kind == "f-gan":
         return FGANObjective(divergence, fgan_generator)
-    return OBJECTIVES[kind]()
+    return OBJECTIVE_CLASSES[kind]()

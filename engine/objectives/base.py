@@ -23,7 +23,7 @@ class Objective:
 
     @property
     def traits(self) -> ObjectiveTraits:
-        """What this objective does (:mod:`engine.objectives.traits`)."""
+        """What this objective does (:mod:`engine.objective_traits`)."""
         return traits(self.kind)
 
     @property

@@ -34,10 +34,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..config import DIVERGENCES
 from .base import CriticOutput, Objective
 
 LOG2 = math.log(2.0)
-DIVERGENCES = ("kl", "reverse-kl", "js", "pearson", "hellinger")
 GENERATOR_LOSSES = ("trick", "minimax")
 
 

@@ -4,7 +4,7 @@ Same loss, same gradients as autograd on :func:`wgan_gp.gradient_penalty` (``tes
 compares them), but in about a quarter fewer operations: on the toy preset the critic step is
 nearly all 512 x 512 matmuls, and what autograd adds around them (its graph, one small kernel per
 node, two gradient paths summed into every weight, the penalty's double backward as a separate
-pass) is a sizeable share of it (README, "Figures"). Here:
+pass) is a sizeable share of it (docs/figures.md, "Engine speed"). Here:
 
 - one forward pass over ``[real; fake; x_hat]`` (3m rows);
 - one backward sweep of ``d f / d(layer input)`` over all 3m rows: for the real and fake rows it is

@@ -1,27 +1,19 @@
-"""Run configuration: typed sections, TOML load/validate/save.
+"""What can be configured: the five sections of a run's configuration, every key with its
+default, type, allowed range or set, help text and (where the papers name it) the paper's symbol.
 
-Every key has a default, a type, an allowed range or set, a help text and (where the papers
-name it) the paper's symbol. The studio builds its form from :data:`SCHEMA`; the command line
-and the trainer use :func:`load_config` / :func:`config_from_dict`. Any bad input raises
-:class:`ConfigError`, which names the file, the key, the bad value and what is allowed.
+:class:`Config` holds the values; :data:`SCHEMA` describes every key (the studio builds its form
+from it, :mod:`engine.config.checks` checks values against it, docs' configuration reference is
+generated from it). :data:`LIVE_KEYS` names the parameters a running trainer accepts.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import os
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomli_w
-
-from .io import unreadable_reason
-from .objective_traits import OBJECTIVE_TRAITS
 
 CONFIG_VERSION = 1
 MAX_CONFIG_BYTES = 1 << 20  # a configuration is a few kB; anything this large is not one
@@ -56,52 +48,6 @@ LIVE_KEYS = {
     "lr_critic": ("optimiser", "lr_critic"),
     "lr_generator": ("optimiser", "lr_generator"),
 }
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot be used. ``str(err)`` is the user-facing message.
-
-    One error names one key; :meth:`combine` makes one error of several (``errors`` lists them,
-    the first one's fields stand for the whole), so a user fixes a file in one go."""
-
-    def __init__(self, problem: str, *, file: str | os.PathLike | None = None,
-                 key: str | None = None, value: Any = None, allowed: str | None = None):
-        self.problem = problem
-        self.file = str(file) if file is not None else None
-        self.key = key
-        self.value = value
-        self.allowed = allowed
-        self.errors: list[ConfigError] = [self]
-        super().__init__(self._format())
-
-    @classmethod
-    def combine(cls, errors: list[ConfigError]) -> ConfigError:
-        """One error for all of ``errors`` (at least one): the message lists every one, a line each."""
-        errors = [one for e in errors for one in e.errors]
-        if len(errors) == 1:
-            return errors[0]
-        first = errors[0]
-        out = cls(first.problem, file=first.file, key=first.key, value=first.value, allowed=first.allowed)
-        out.errors = errors
-        where = f" in {first.file}" if first.file and all(e.file == first.file for e in errors) else ""
-        out.args = (f"{len(errors)} problems{where}:\n" + "\n".join(f"  {e._format()}" for e in errors),)
-        return out
-
-    def _format(self) -> str:
-        parts = []
-        if self.file:
-            parts.append(f"{self.file}:")
-        if self.key:
-            parts.append(f"{self.key} = {self.value!r}:" if self.value is not None else f"{self.key}:")
-        parts.append(self.problem)
-        msg = " ".join(parts)
-        if self.allowed:
-            msg += f" (allowed: {self.allowed})"
-        return msg
-
-    def with_file(self, file) -> ConfigError:
-        return ConfigError.combine([ConfigError(e.problem, file=file, key=e.key, value=e.value, allowed=e.allowed)
-                                    for e in self.errors])
 
 
 def spec(default, help: str, *, symbol: str = "", unit: str = "", choices: tuple = (),
@@ -331,8 +277,8 @@ class FieldInfo:
             return ", ".join(repr(c) if isinstance(c, str) else str(c) for c in self.choices)
         if self.type is bool:
             return "true or false"
-        lo = "-inf" if self.min is None else _fmt(self.min)
-        hi = "inf" if self.max is None else _fmt(self.max)
+        lo = "-inf" if self.min is None else _number_text(self.min)
+        hi = "inf" if self.max is None else _number_text(self.max)
         left = "(" if self.min_exclusive else "["
         what = {int: "an integer", float: "a number", str: "a string", tuple: f"a list of {self.length} numbers"}
         if self.type is str:
@@ -341,7 +287,7 @@ class FieldInfo:
         return f"{what[self.type]}{each} in {left}{lo}, {hi}]"
 
 
-def _fmt(x: float) -> str:
+def _number_text(x: float) -> str:
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))
     return f"{x:g}"
@@ -365,301 +311,3 @@ SCHEMA: dict[str, FieldInfo] = _build_schema()
 #: The symbols of the live parameters, as the papers write them (c, α_D, α_G, λ), by LIVE_KEYS name.
 LIVE_SYMBOLS: dict[str, str] = {name: SCHEMA[f"{sec}.{key}"].symbol or name for name, (sec, key) in LIVE_KEYS.items()}
 
-
-def coerce_value(info: FieldInfo, value: Any, *, file=None) -> Any:
-    """Check one value against its field; return it in canonical form or raise ConfigError."""
-    def bad(problem):
-        return ConfigError(problem, file=file, key=f"[{info.section}] {info.key}", value=value,
-                           allowed=info.allowed())
-
-    t = info.type
-    if t is bool:
-        if not isinstance(value, bool):
-            raise bad("expected true or false")
-        return value
-    if t is str:
-        if not isinstance(value, str):
-            raise bad("expected a string")
-        v = value
-    elif t is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer() and info.choices == ():
-                raise bad("expected an integer, got a number with a decimal point")
-            raise bad("expected an integer")
-        v = value
-    elif t is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("expected a number")
-        v = float(value)
-        if not math.isfinite(v):
-            raise bad("must be a finite number")
-    elif t is tuple:
-        if not isinstance(value, (list, tuple)) or len(value) != info.length:
-            raise bad(f"expected a list of {info.length} numbers")
-        items = []
-        for x in value:
-            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(float(x)):
-                raise bad("expected finite numbers")
-            x = float(x)
-            if (info.min is not None and x < info.min) or (info.max is not None and x > info.max):
-                raise bad("out of range")
-            items.append(x)
-        return tuple(items)
-    else:  # pragma: no cover - schema bug
-        raise TypeError(t)
-    if info.choices and v not in info.choices:
-        raise bad("not one of the allowed values")
-    if isinstance(v, (int, float)) and not info.choices:
-        if info.min is not None and (v < info.min or (info.min_exclusive and v <= info.min)):
-            raise bad("too small")
-        if info.max is not None and v > info.max:
-            raise bad("too large")
-    return v
-
-
-def live_field(key: str) -> FieldInfo:
-    """The schema of live parameter ``key`` (a :data:`LIVE_KEYS` name); ConfigError for another key."""
-    if key not in LIVE_KEYS:
-        raise ConfigError("cannot be changed during a run", key=key, allowed=", ".join(LIVE_KEYS))
-    section, name = LIVE_KEYS[key]
-    return SCHEMA[f"{section}.{name}"]
-
-
-def live_value(key: str, value: Any) -> float | int:
-    """The one check of a live value, for every front end and the trainer: ``value`` (a number, or
-    the text a user typed) as the run would take it, or ConfigError naming the key, the value and
-    what is allowed."""
-    info = live_field(key)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = int(text) if info.type is int else float(text)
-        except ValueError:
-            what = "an integer" if info.type is int else "a number"
-            raise ConfigError(f"is not {what}", key=key, value=text, allowed=info.allowed()) from None
-    try:
-        return coerce_value(info, value)
-    except ConfigError as e:
-        raise ConfigError(e.problem, key=key, value=value, allowed=e.allowed) from None
-
-
-def unused_fields(values: Config | Mapping[str, Any]) -> dict[str, str]:
-    """The fields a run does not read, each with the reason (a form disables them). ``values``: a
-    Config, or the values a form holds by ``"section.key"`` (only data.name, model.arch,
-    objective.kind and optimiser.name are read; a missing one counts as its default)."""
-    def get(dotted: str):
-        return values.get(dotted) if isinstance(values, Config) else values.get(dotted, SCHEMA[dotted].default)
-
-    name, arch, kind, optimiser = (get(k) for k in ("data.name", "model.arch", "objective.kind", "optimiser.name"))
-    rules = [  # (whether the fields go unused, the fields, why)
-        (name not in DATASETS_WITH_PATH, ("data.path",),
-         f"data set {name!r} reads no file (a path is used by {', '.join(DATASETS_WITH_PATH)})"),
-        (name in TOY_DATASETS, ("data.image_size", "data.channels", "data.holdout", "train.pin_memory"),
-         f"data set {name!r} is 2-D points, not images"),
-        (name != "parallel-lines", ("data.theta",), "θ places the real line of data set 'parallel-lines' only"),
-        (arch != "mlp", ("model.hidden", "model.layers"), f"an MLP setting; the networks are {arch!r}"),
-        (arch != "dcgan", ("model.features", "train.channels_last"), f"a DCGAN setting; the networks are {arch!r}"),
-        (optimiser != "adam", ("optimiser.betas",), f"Adam's momentum; the optimiser is {optimiser!r}"),
-        (optimiser != "rmsprop", ("optimiser.rmsprop_alpha",), f"RMSProp's smoothing; the optimiser is {optimiser!r}"),
-    ]
-    for owner in OBJECTIVE_TRAITS.values():  # the fields only one objective reads
-        rules.append((owner.kind != kind, owner.own_fields,
-                      f"read by the {owner.title} objective ({owner.kind!r}) only; this run's objective is {kind!r}"))
-    return {key: why for unused, keys, why in rules if unused for key in keys}
-
-
-def config_from_dict(raw: dict, *, file=None, base: Config | None = None) -> Config:
-    """Build and validate a Config from a (TOML-shaped) dict. Missing keys take their defaults
-    (or ``base``'s values); unknown keys are errors. Every problem is reported at once."""
-    if not isinstance(raw, dict):
-        raise ConfigError("the configuration must be a table of sections", file=file)
-    cfg = base.copy() if base is not None else Config()
-    cfg.source = str(file) if file is not None else (base.source if base is not None else None)
-    top_allowed = ("config_version", "description") + SECTIONS
-    errors: list[ConfigError] = []
-    for key, value in raw.items():
-        if key == "config_version":
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= CONFIG_VERSION:
-                errors.append(ConfigError("unsupported configuration version", file=file, key="config_version",
-                                          value=value, allowed=f"1 to {CONFIG_VERSION}"))
-            else:
-                cfg.config_version = value
-        elif key == "description":
-            if not isinstance(value, str):
-                errors.append(ConfigError("expected a string", file=file, key="description", value=value))
-            else:
-                cfg.description = value
-        elif key in SECTIONS:
-            if not isinstance(value, dict):
-                errors.append(ConfigError("expected a table [section]", file=file, key=key, value=value))
-                continue
-            section = getattr(cfg, key)
-            for k, v in value.items():
-                info = SCHEMA.get(f"{key}.{k}")
-                if info is None:
-                    known = ", ".join(f.name for f in dataclasses.fields(SECTION_TYPES[key]))
-                    errors.append(ConfigError("unknown key", file=file, key=f"[{key}] {k}", value=v, allowed=known))
-                    continue
-                try:
-                    setattr(section, k, coerce_value(info, v, file=file))
-                except ConfigError as e:
-                    errors.append(e)
-        else:
-            errors.append(ConfigError("unknown key", file=file, key=str(key), value=value,
-                                      allowed=", ".join(top_allowed)))
-    if errors:  # the combinations are checked once every value is valid
-        raise ConfigError.combine(errors)
-    validate(cfg, file=file)
-    return cfg
-
-
-def validate(cfg: Config, *, file=None) -> list[str]:
-    """Cross-field checks. Raises ConfigError for combinations that cannot train (all of them in
-    one error); returns warnings for combinations that train badly but are allowed (the paper's
-    own caveats)."""
-    errors: list[ConfigError] = []
-    for info in SCHEMA.values():  # re-check values set programmatically
-        try:
-            coerce_value(info, cfg.get(info.dotted), file=file)
-        except ConfigError as e:
-            errors.append(e)
-    if errors:
-        raise ConfigError.combine(errors)
-    d, m, o = cfg.data, cfg.model, cfg.objective
-    if d.name in DATASETS_WITH_PATH and not d.path:
-        errors.append(ConfigError(f"data set {d.name!r} needs a path", file=file, key="[data] path", value=d.path,
-                                  allowed="a file or folder"))
-    if o.kind == "wgan-gp" and m.critic_norm == "batch":
-        errors.append(ConfigError("batch-norm in the critic cannot be used with the gradient penalty: the "
-                                  "penalty is per sample and batch-norm couples the samples of a batch "
-                                  "(Gulrajani et al. sec. 4); use 'layer' or 'none'", file=file,
-                                  key="[model] critic_norm", value=m.critic_norm, allowed="'none', 'layer'"))
-    if m.conditional != "none" and d.name in UNLABELLED_DATASETS:
-        errors.append(ConfigError(unlabelled_message(d.name), file=file, key="[model] conditional",
-                                  value=m.conditional, allowed="'none' for this data set"))
-    if m.arch == "dcgan":
-        if d.name in TOY_DATASETS:
-            errors.append(ConfigError("the DCGAN networks need an image data set", file=file, key="[model] arch",
-                                      value=m.arch, allowed="'mlp' for toy sets"))
-        elif d.image_size not in (32, 64):
-            errors.append(ConfigError("the DCGAN networks are built for 32 or 64 pixels", file=file,
-                                      key="[data] image_size", value=d.image_size, allowed="32, 64"))
-    if errors:
-        raise ConfigError.combine(errors)
-    warnings = []
-    if o.kind == "wgan-clip" and cfg.optimiser.name == "adam":
-        warnings.append("Adam with weight clipping: the WGAN paper reports that momentum-based optimisers "
-                        "destabilise clipped critics; RMSProp is recommended.")
-    return warnings
-
-
-def unlabelled_message(name: str) -> str:
-    return (f"conditional training needs class labels and data set {name!r} has none (data sets with labels: "
-            f"{LABELLED_DATASETS_TEXT})")
-
-
-def load_config(path: str | os.PathLike, *, base: Config | None = None) -> Config:
-    path = Path(path)
-    reason = unreadable_reason(path, MAX_CONFIG_BYTES, "a .toml file")
-    if reason is not None:
-        raise ConfigError(reason, file=path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such file", file=path) from None
-    except IsADirectoryError:
-        raise ConfigError("is a folder, expected a .toml file", file=path) from None
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", file=path) from None
-    except OSError as e:
-        raise ConfigError(f"cannot read ({e.strerror})", file=path) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"not valid TOML: {e}", file=path) from None
-    return config_from_dict(raw, file=path, base=base)
-
-
-def loads_config(text: str, *, file: str = "<string>") -> Config:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"not valid TOML: {e}", file=file) from None
-    return config_from_dict(raw, file=None if file == "<string>" else file)
-
-
-def dumps_config(cfg: Config) -> str:
-    return tomli_w.dumps(cfg.to_dict())
-
-
-def save_config(cfg: Config, path: str | os.PathLike) -> None:
-    """Write ``cfg`` to ``path`` atomically. A data path relative to the file the config came from
-    (a run's ``data/points.csv``) is written as the absolute path of that file when ``path`` is in
-    another folder, so the saved config still finds its data."""
-    from .io import atomic_write_bytes
-    data_path = cfg.data.path and Path(os.path.expanduser(cfg.data.path))
-    if (data_path and not data_path.is_absolute() and cfg.source
-            and Path(cfg.source).resolve().parent != Path(path).resolve().parent):
-        cfg = cfg.copy()
-        cfg.data.path = str(Path(cfg.source).resolve().parent / data_path)
-    atomic_write_bytes(Path(path), dumps_config(cfg).encode("utf-8"))
-
-
-def parse_override(item: str) -> tuple[str, Any]:
-    """Parse ``section.key=value`` from ``--set``: the value is read as TOML (so ``0.01``,
-    ``true``, ``[0.5, 0.9]`` keep their types), falling back to a plain string."""
-    if "=" not in item or "." not in item.split("=", 1)[0]:
-        raise ConfigError("expected section.key=value", key="--set", value=item)
-    dotted, text = item.split("=", 1)
-    dotted = dotted.strip()
-    try:
-        value = tomllib.loads(f"v = {text.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = text.strip()
-    return dotted, value
-
-
-def apply_overrides(cfg: Config, items: list[str]) -> Config:
-    raw: dict[str, dict] = {}
-    for item in items:
-        dotted, value = parse_override(item)
-        sec, key = dotted.split(".", 1)
-        if sec not in SECTIONS:
-            raise ConfigError("unknown section", key=f"--set {dotted}", value=value,
-                              allowed=", ".join(SECTIONS))
-        raw.setdefault(sec, {})[key] = value
-    try:
-        return config_from_dict(raw, base=cfg)
-    except ConfigError as e:
-        raise e.with_file("--set") from None
-
-
-# ----------------------------------------------------------------------------- presets
-
-def presets_dir() -> Path:
-    from importlib.resources import files
-    return Path(str(files("resources") / "presets"))
-
-
-def list_presets() -> dict[str, str]:
-    """Preset name -> one-line description, sorted with the default first."""
-    out = {}
-    for p in sorted(presets_dir().glob("*.toml")):
-        try:
-            raw = tomllib.loads(p.read_text("utf-8"))
-            out[p.stem] = str(raw.get("description", "")).strip().splitlines()[0] if raw.get("description") else ""
-        except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - packaging bug
-            out[p.stem] = "(unreadable preset)"
-    return dict(sorted(out.items(), key=lambda kv: (kv[0] != DEFAULT_PRESET, kv[0])))
-
-
-DEFAULT_PRESET = "toy-wgan-gp"
-
-
-def load_preset(name: str) -> Config:
-    p = presets_dir() / f"{name}.toml"
-    if not p.is_file():
-        raise ConfigError("no such preset", key="--preset", value=name, allowed=", ".join(list_presets()))
-    cfg = load_config(p)
-    cfg.source = None  # presets are templates: relative data paths resolve against the cwd
-    return cfg

@@ -1,0 +1,18 @@
+"""The command line, one module per command (each thin over the engine's API):
+
+- ``wgan-train`` (:mod:`.wgan_train`; with ``--nproc-per-node`` it starts torchrun,
+  :mod:`.torchrun_launch`; its progress printer is :mod:`.terminal_progress`),
+- ``wgan-sample`` (:mod:`.wgan_sample`), ``wgan-distance`` (:mod:`.wgan_distance`),
+  ``wgan-export`` (:mod:`.wgan_export`) and ``wgan-ctl`` (:mod:`.wgan_ctl`).
+
+Bad input (config, data, checkpoint) prints one clear message and exits with status 2, never
+a traceback (:mod:`.common`).
+"""
+
+from .wgan_ctl import ctl_main
+from .wgan_distance import distance_main
+from .wgan_export import export_main
+from .wgan_sample import sample_main
+from .wgan_train import train_main
+
+__all__ = ["ctl_main", "distance_main", "export_main", "sample_main", "train_main"]

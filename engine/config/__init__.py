@@ -1,0 +1,121 @@
+"""Run configuration: typed sections, TOML load/validate/save.
+
+Every key has a default, a type, an allowed range or set, a help text and (where the papers
+name it) the paper's symbol. The studio builds its form from :data:`SCHEMA`; the command line
+and the trainer use :func:`load_config` / :func:`config_from_dict`. Any bad input raises
+:class:`ConfigError`, which names the file, the key, the bad value and what is allowed.
+
+In three modules, all names importable from ``engine.config``:
+
+- :mod:`engine.config.schema`: what can be configured (the sections, :class:`Config`,
+  :data:`SCHEMA`, :data:`LIVE_KEYS`);
+- :mod:`engine.config.checks`: whether values can be used (:class:`ConfigError`,
+  :func:`coerce_value`, :func:`live_value`, :func:`validate`, :func:`unused_fields`);
+- :mod:`engine.config.files`: reading and writing them (TOML, ``--set`` overrides, presets).
+"""
+
+from .checks import (
+    ConfigError,
+    coerce_value,
+    live_field,
+    live_value,
+    unlabelled_message,
+    unused_fields,
+    validate,
+)
+from .files import (
+    DEFAULT_PRESET,
+    apply_overrides,
+    config_from_dict,
+    dumps_config,
+    list_presets,
+    load_config,
+    load_preset,
+    loads_config,
+    parse_override,
+    presets_dir,
+    save_config,
+)
+from .schema import (
+    ARCHS,
+    CONDITIONAL,
+    CONFIG_VERSION,
+    DATASETS,
+    DATASETS_WITH_PATH,
+    DEVICES,
+    DIVERGENCES,
+    IMAGE_DATASETS,
+    LABELLED_DATASETS_TEXT,
+    LIVE_KEYS,
+    LIVE_SYMBOLS,
+    MAX_CONFIG_BYTES,
+    NORMS,
+    OBJECTIVES,
+    OPTIMISERS,
+    PRECISIONS,
+    SCHEMA,
+    SECTION_TYPES,
+    SECTIONS,
+    SWITCHES,
+    TOY_DATASETS,
+    UNLABELLED_DATASETS,
+    Config,
+    DataConfig,
+    FieldInfo,
+    ModelConfig,
+    ObjectiveConfig,
+    OptimiserConfig,
+    TrainConfig,
+    spec,
+)
+
+__all__ = [
+    "ARCHS",
+    "CONDITIONAL",
+    "CONFIG_VERSION",
+    "Config",
+    "ConfigError",
+    "DATASETS",
+    "DATASETS_WITH_PATH",
+    "DEFAULT_PRESET",
+    "DEVICES",
+    "DIVERGENCES",
+    "DataConfig",
+    "FieldInfo",
+    "IMAGE_DATASETS",
+    "LABELLED_DATASETS_TEXT",
+    "LIVE_KEYS",
+    "LIVE_SYMBOLS",
+    "MAX_CONFIG_BYTES",
+    "ModelConfig",
+    "NORMS",
+    "OBJECTIVES",
+    "OPTIMISERS",
+    "ObjectiveConfig",
+    "OptimiserConfig",
+    "PRECISIONS",
+    "SCHEMA",
+    "SECTIONS",
+    "SECTION_TYPES",
+    "SWITCHES",
+    "TOY_DATASETS",
+    "TrainConfig",
+    "UNLABELLED_DATASETS",
+    "apply_overrides",
+    "coerce_value",
+    "config_from_dict",
+    "dumps_config",
+    "list_presets",
+    "live_field",
+    "live_value",
+    "load_config",
+    "load_preset",
+    "loads_config",
+    "parse_override",
+    "presets_dir",
+    "save_config",
+    "spec",
+    "unlabelled_message",
+    "unused_fields",
+    "validate",
+]

@@ -32,7 +32,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=17)
     ap.add_argument("--steps", type=int, default=lab.LabSettings().steps)
-    ap.add_argument("--objectives", nargs="+", default=list(lab.OBJECTIVES))
+    ap.add_argument("--objectives", nargs="+", default=list(lab.LAB_OBJECTIVES))
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     thetas = lab.default_thetas(args.count, 2.0)

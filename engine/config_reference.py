@@ -147,7 +147,7 @@ def reference_markdown() -> str:
     lines = [
         "# Configuration reference",
         "",
-        f"<!-- Generated from engine/config.py by `{COMMAND}`: do not edit by hand. -->",
+        f"<!-- Generated from the schema in engine/config/schema.py by `{COMMAND}`: do not edit by hand. -->",
         "",
         f"A run is configured by a TOML file with `config_version = {schema.CONFIG_VERSION}`, an optional "
         f"`description` and the sections {', '.join(f'`[{s}]`' for s in schema.SECTIONS)}. Every key has a "

@@ -46,7 +46,6 @@ from .objectives.wgan_clip import clip_parameters
 
 #: The objectives the lab trains a critic with (a subset of engine.config.OBJECTIVES).
 LAB_OBJECTIVES = ("wgan-gp", "wgan-clip", "gan")
-OBJECTIVES = LAB_OBJECTIVES  # the old name, still read by studio/panels/distances.py; goes at the merge
 # the columns of a results table (``wgan-distance --out``, the studio's CSV export)
 CSV_KEYS = ("theta", "objective", "estimate", "w_estimate", "js_estimate", "grad_theta", "w_exact", "js", "kl", "tv")
 LOG2 = math.log(2.0)

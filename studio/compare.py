@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.tensorboard_log import EVAL_COLUMNS
+from engine.rundir import EVAL_COLUMNS
 from studio.compare_runs import (
     METRIC_LABELS,
     RUN_COLOURS,

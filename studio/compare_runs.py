@@ -17,9 +17,9 @@ import numpy as np
 
 from engine import RunDir
 from engine.objectives import traits
+from engine.rundir import EVAL_COLUMNS
 from engine.runfolder import inspect_run, is_run_folder
 from engine.status import RunState
-from engine.tensorboard_log import EVAL_COLUMNS
 from engine.text import format_duration
 from studio.runs import Run
 

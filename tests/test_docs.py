@@ -174,7 +174,7 @@ def test_the_configuration_reference_is_current():
     path = ROOT / "docs" / "configuration.md"
     current = path.read_text(encoding="utf-8") if path.is_file() else ""
     assert current == reference_markdown(), (
-        f"docs/configuration.md is out of date with engine/config.py: run `{COMMAND}` and commit the result")
+        f"docs/configuration.md is out of date with the config schema: run `{COMMAND}` and commit the result")
 
 
 def test_the_configuration_reference_covers_every_key_and_preset():

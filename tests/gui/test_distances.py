@@ -27,7 +27,7 @@ def panel(qtbot):
     assert p.stop_and_wait(30), "the sweep thread did not end"
 
 
-def _sweep(qtbot, panel, lo, hi, n, steps=STEPS, objectives=lab.OBJECTIVES, timeout=120_000) -> None:
+def _sweep(qtbot, panel, lo, hi, n, steps=STEPS, objectives=lab.LAB_OBJECTIVES, timeout=120_000) -> None:
     for name, cb in panel.form.objective_checks.items():
         cb.setChecked(name in objectives)
     panel.form.theta_from.setValue(lo)
@@ -55,14 +55,14 @@ def test_small_sweep_fills_table_and_draws_the_papers_picture(qtbot, panel):
     assert arrived == list(range(1, 10))
     assert table.rowCount() == 9
     rows = {(table.item(i, 1).text(), float(table.item(i, 0).text())) for i in range(9)}
-    assert rows == {(o, t) for o in lab.OBJECTIVES for t in (-2.0, 0.0, 2.0)}
+    assert rows == {(o, t) for o in lab.LAB_OBJECTIVES for t in (-2.0, 0.0, 2.0)}
     header = [table.horizontalHeaderItem(i).text() for i in range(table.columnCount())]
     assert header == ["θ", "objective", "estimate", "d/dθ", "W = |θ|", "JS", "KL", "TV"]
     kl = {float(table.item(i, 0).text()): table.item(i, 6).text() for i in range(3)}
     assert kl == {-2.0: "∞", 0.0: "0", 2.0: "∞"}
 
     # every objective has its three points in both plots
-    for o in lab.OBJECTIVES:
+    for o in lab.LAB_OBJECTIVES:
         for curve in (panel.theta_plots.estimate_curves[o], panel.theta_plots.grad_curves[o]):
             x, _ = curve.getData()
             assert sorted(x.tolist()) == [-2.0, 0.0, 2.0], o

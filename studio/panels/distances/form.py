@@ -27,7 +27,7 @@ from studio.widgets import button
 EXPLANATION = ("<b>Example 1</b> (WGAN paper, §2): P<sub>0</sub> = (0, Z), P<sub>θ</sub> = (θ, Z), Z ~ U[0, 1]: "
                "two parallel segments θ apart. W = |θ| shrinks with θ; JS, KL and TV stay flat until θ = 0.")
 
-# The lab's critics (engine.distance.OBJECTIVES), as the form explains them.
+# The lab's critics (engine.distance.LAB_OBJECTIVES), as the form explains them.
 OBJECTIVE_TIPS = {
     "wgan-gp": "<b>wgan-gp</b>: a critic trained with the gradient penalty (Gulrajani et al.), weight λ. "
                "It is close to 1-Lipschitz, so its estimate mean f(P<sub>0</sub>) − mean f(P<sub>θ</sub>) "
@@ -85,7 +85,7 @@ class SweepForm(QWidget):
         row = QHBoxLayout()
         row.setSpacing(6)
         row.addWidget(QLabel("Critics:"))
-        for name in lab.OBJECTIVES:
+        for name in lab.LAB_OBJECTIVES:
             cb = QCheckBox(name)
             cb.setChecked(True)
             cb.setToolTip(OBJECTIVE_TIPS[name])
@@ -159,7 +159,7 @@ class SweepForm(QWidget):
 
     # ------------------------------------------------------------------ what it says
     def selected_objectives(self) -> list[str]:
-        return [o for o in lab.OBJECTIVES if self.objective_checks[o].isChecked()]
+        return [o for o in lab.LAB_OBJECTIVES if self.objective_checks[o].isChecked()]
 
     def theta_range(self) -> tuple[float, float]:
         a, b = self.theta_from.value(), self.theta_to.value()

@@ -17,7 +17,7 @@ from engine.objectives import traits
 from studio.theme import PlotColours
 from studio.widgets import splitter
 
-SYMBOL = {"wgan-gp": "o", "wgan-clip": "s", "gan": "t"}   # by the lab's objectives (engine.distance.OBJECTIVES)
+SYMBOL = {"wgan-gp": "o", "wgan-clip": "s", "gan": "t"}   # by the lab's objectives (engine.distance.LAB_OBJECTIVES)
 
 
 def colour_of(c: PlotColours, objective: str):
@@ -60,7 +60,7 @@ class ThetaPlots(QObject):
         self.js_curve = p.plot([], [], name="JS = log 2, 0 at θ = 0")
         self.estimate_curves: dict[str, pg.PlotDataItem] = {
             o: p.plot([], [], pen=None, symbol=SYMBOL[o], symbolSize=9, name=self.estimate_label(o))
-            for o in lab.OBJECTIVES}
+            for o in lab.LAB_OBJECTIVES}
         self.main_plot.setToolTip(
             "Each point: a critic trained from scratch between P<sub>0</sub> and P<sub>θ</sub>. wgan-gp points "
             "should sit on W = |θ|, wgan-clip points (×1/K) too, gan points on the flat log 2 line.")
@@ -74,7 +74,7 @@ class ThetaPlots(QObject):
         self.grad_curves: dict[str, pg.PlotDataItem] = {
             o: g.plot([], [], pen=None, symbol=SYMBOL[o], symbolSize=8,
                       name=f"{o} ×1/K" if traits(o).clips_weights else o)
-            for o in lab.OBJECTIVES}
+            for o in lab.LAB_OBJECTIVES}
         self.grad_widget.setToolTip(
             "d estimate / dθ with the trained critic held fixed: what a generator standing at θ is told. "
             "About sign(θ) for W (a useful gradient everywhere), about 0 for the saturated JS estimate "
@@ -118,7 +118,7 @@ class ThetaPlots(QObject):
         self.js_curve.setPen(js)
         self.dw_curve.setPen(exact)
         self.djs_curve.setPen(js)
-        for o in lab.OBJECTIVES:
+        for o in lab.LAB_OBJECTIVES:
             for curve in (self.estimate_curves[o], self.grad_curves[o]):
                 curve.setSymbolBrush(pg.mkBrush(colour_of(c, o)))
                 curve.setSymbolPen(pg.mkPen(c.foreground, width=1))
@@ -151,7 +151,7 @@ class ThetaPlots(QObject):
 
     def show_results(self, results: list[dict]) -> None:
         """Every critic's points; a clipped critic's times 1/K, once K is known (θ ≠ 0 measured)."""
-        for o in lab.OBJECTIVES:
+        for o in lab.LAB_OBJECTIVES:
             rs = [r for r in results if r["objective"] == o]
             scale = 1.0
             if traits(o).clips_weights:
@@ -175,7 +175,7 @@ class ThetaPlots(QObject):
         """"wgan-gp slope 1.002 (1 = the exact W); wgan-clip K = 0.0123.": how the critics' estimates
         follow W = |θ| so far ("" before any)."""
         parts = []
-        for o in lab.OBJECTIVES:
+        for o in lab.LAB_OBJECTIVES:
             t = traits(o)
             rs = [r for r in results if r["objective"] == o]
             if t.clips_weights and math.isfinite(self.slopes.get(o, math.nan)):

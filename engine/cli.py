@@ -280,11 +280,11 @@ def train_main(argv: list[str] | None = None, *, distributed: bool = False) -> i
             if distributed:
                 import torch
 
-                from .distributed import DistributedTrainer, check_config, init_from_env
+                from .distributed import check_config, distributed_trainer, init_from_env
                 dev = cfg.train.device
                 cuda = dev in ("cuda", "auto") and torch.cuda.is_available()
                 check_config(cfg, int(os.environ.get("WORLD_SIZE", "1")), "cuda" if cuda else "cpu")
-                trainer = DistributedTrainer(cfg, out, on_nonfinite="raise", dist_ctx=init_from_env(dev))
+                trainer = distributed_trainer(cfg, out, on_nonfinite="raise", dist_ctx=init_from_env(dev))
             else:
                 trainer = Trainer(cfg, out, on_nonfinite="raise")
     except (ConfigError, DataError, CheckpointError) as e:
@@ -372,9 +372,9 @@ def _continue(args, distributed: bool, main: bool):
     if not plan.possible:
         return _err(plan.message) if main else EXIT_USAGE
     if distributed:
-        from .distributed import DistributedTrainer, init_from_env
+        from .distributed import init_from_env, resume_distributed
         ctx = init_from_env(plan.device or args.device or "auto")
-        trainer = continue_run(plan, resume=lambda d, **kw: DistributedTrainer.resume_run(d, dist_ctx=ctx, **kw),
+        trainer = continue_run(plan, resume=lambda d, **kw: resume_distributed(d, dist_ctx=ctx, **kw),
                                on_nonfinite="raise", device=ctx.device)
     else:
         trainer = continue_run(plan, on_nonfinite="raise")

@@ -7,13 +7,12 @@ or weights turn NaN or infinite. :meth:`Trainer.run` repeats it and honours :met
 :meth:`resume`, :meth:`request_step`, :meth:`stop` and :meth:`request_edit` from any thread
 (:mod:`engine.control`); all of them take effect at a generator-iteration boundary.
 
-The run's other pieces have their own modules: building a run (:mod:`engine.build`: data,
-networks, optimisers, fixed batches; the trainer takes the parts as its attributes), the request
-and heartbeat channel of its folder (:mod:`engine.channel`), what is done with each evaluation
-(:mod:`engine.evaluation_policy`: the best checkpoint, the overfitting rule), how many processes
-train it (:mod:`engine.strategy`; :mod:`engine.distributed` for several), the metrics recorder
-(:mod:`engine.recorder`), evaluation off the training thread (:mod:`engine.evaluation`), samples
-and pictures (:mod:`engine.sampling`), RNG capture and restore (:mod:`engine.rng`).
+The run's other pieces: building it (:mod:`engine.build`; the trainer takes the parts as its
+attributes), its folder's request and heartbeat channel (:mod:`engine.channel`), its evaluations,
+best checkpoint and overfitting rule (:mod:`engine.evaluation_policy`), its checkpoints
+(:mod:`engine.run_state`), how many processes train it (:mod:`engine.strategy`,
+:mod:`engine.distributed`), its metrics (:mod:`engine.recorder`), its CPU threads
+(:mod:`engine.run_threads`).
 
 Performance rules (the loop is usually the whole cost of a toy run):
 - no ``.item()`` / ``.cpu()`` per step: statistics stay on the device until a report;
@@ -184,9 +183,8 @@ class Trainer:
 
     @property
     def sampler(self) -> torch.nn.Module:
-        """The generator that samples, evaluations and exports use: the moving average of the
-        weights when ``[model] ema_decay`` > 0, else the generator being trained. Training thread
-        only (an optimiser step changes both)."""
+        """The generator samples, evaluations and exports use: the moving average of the weights
+        (``[model] ema_decay`` > 0) or the generator. Training thread only (a step changes both)."""
         return self.ema.model if self.ema is not None else self.generator
 
     @property
@@ -258,9 +256,8 @@ class Trainer:
 
     def serve_requests(self) -> None:
         """Take the requests waiting for this boundary (the folder's, engine.channel; several
-        processes: rank 0's, sent to every process) and beat the heart (both throttled: a few
-        file-system calls a second). :meth:`run` calls it at every iteration boundary and while
-        paused; call it yourself between :meth:`step` calls when you drive the steps."""
+        processes: rank 0's, sent to all) and beat the heart. :meth:`run` calls it at every
+        boundary and while paused; call it between :meth:`step` calls when you drive the steps."""
         self.strategy.serve(self.channel)
 
     # ================================================================== observers and events
@@ -302,8 +299,7 @@ class Trainer:
             self.hp[key] = value
             if key.startswith("lr_"):
                 self.set_learning_rates()
-            entry = {"gen_iter": self.gen_iter, "key": key, "old": old, "new": value}
-            self.edit_log.append(entry)
+            self.edit_log.append({"gen_iter": self.gen_iter, "key": key, "old": old, "new": value})
             self.log_event("edit", key=key, old=old, new=value)
 
     def n_critic_now(self) -> int:
@@ -440,8 +436,7 @@ class Trainer:
             return {}
         payload = self.sample_payload()
         if write and self.run_dir is not None:
-            n = len(self.fixed_noise)
-            nrow = payload.get("nrow", int(math.ceil(math.sqrt(n))))
+            nrow = payload.get("nrow", int(math.ceil(math.sqrt(len(self.fixed_noise)))))
             save_png(payload_image(payload, nrow=nrow), self.run_dir.sample_path(self.gen_iter),
                      {"gen_iter": str(self.gen_iter), "seed": str(self.config.train.seed)})
         self._notify("on_samples", payload)
@@ -530,8 +525,7 @@ class Trainer:
         self.control.end()
 
     def _finish(self) -> dict:
-        """The end of a run (all iterations done, or stopped): the last report, evaluation,
-        samples and checkpoint, the summary."""
+        """The end of a run (done or stopped): the last report, evaluation, samples, checkpoint."""
         stopped = self.gen_iter < self.total_iters
         self._set_state(RunState.STOPPING)
         self.flush(wait=True)

@@ -1,42 +1,72 @@
 """How many processes train a run, and what that changes: the trainer's strategy.
 
-A :class:`~engine.trainer.Trainer` is given a strategy (``Trainer(..., strategy=...)``); it asks
-it at the few points where training in several processes differs from training in one. The
-default, :class:`SingleProcess`, changes nothing. The data-parallel strategy
-(:class:`engine.distributed.DataParallel`) is the other one: DDP around the step's networks, rank 0
-writing the folder, report-time reduction of the metrics, requests broadcast at the boundary,
-every rank's RNG in checkpoints.
-
-The interface (every method is called by the trainer; one strategy serves one trainer):
-
-- ``leads``: this process writes the run folder, evaluates, makes samples and beats the heart.
-- ``device``: the device this process trains on (None: the configuration's).
-- ``wakes_while_paused``: a paused loop comes back to the boundary every ``POLL_S`` even without a
-  request channel (to hear the other processes).
-- ``resume_note``: how the run continued from its checkpoint, when the user should know (or None).
-- ``check(config)``: refuses what it cannot train (ConfigError), returns warnings; before building.
-- ``folder(path)``: the run folder as this process sees it (a :class:`~engine.rundir.RunDir`, or None).
-- ``choose_resume(run_dir)``: the checkpoint a resumed run continues from (a ResumePoint).
-- ``attach(trainer)``: adapt the built run (the training step, the data, the recorder).
-- ``request_target(control)``: where the thread-safe requests (pause, stop, edits...) go.
-- ``serve(channel)``: at every boundary and while paused: take the requests (``channel`` may be None).
-- ``report_rule(trainer)``: the function the step asks whether to report now.
-- ``thread_share()``: the CPU thread count this process takes instead of tuning one (or None).
-- ``before_checkpoint(trainer)``, ``checkpoint_state(gen_iter)``, ``load_state(trainer, state)``:
-  what a checkpoint holds besides the one-process state, and restoring it.
-- ``on_start(trainer)``: when the run (or a resumed part of it) starts.
+A :class:`~engine.trainer.Trainer` is given a strategy (``Trainer(..., strategy=...)``) and asks
+it at the few points where training in several processes differs from training in one
+(:class:`Strategy` lists them). The default, :class:`SingleProcess`, changes nothing. The other
+one is :class:`engine.distributed.DataParallel`: DDP around the step's networks, rank 0 writing the
+folder, report-time reduction of the metrics, requests broadcast at each boundary, every rank's
+RNG in checkpoints, rank 0 choosing the resume checkpoint, the machine's cores shared out. One
+strategy serves one trainer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
 from .config import Config
 from .rundir import RunDir
 from .runfolder import ResumePoint, prepare_resume
+
+
+class Strategy(Protocol):
+    """What a trainer asks its strategy (called on the training thread unless said otherwise)."""
+
+    leads: bool                    # this process writes the folder, evaluates, samples, beats the heart
+    device: torch.device | None    # the device this process trains on (None: the configuration's)
+    wakes_while_paused: bool       # a paused loop comes back to the boundary every POLL_S without a channel
+    resume_note: str | None        # how the run continued from its checkpoint, when the user should know
+
+    def check(self, config: Config) -> list[str]:
+        """Refuse (ConfigError) what it cannot train, return warnings; before anything is built."""
+
+    def folder(self, path: str | Path | None) -> RunDir | None:
+        """The run folder as this process sees it."""
+
+    def choose_resume(self, run_dir: str | Path) -> ResumePoint:
+        """The checkpoint a resumed run continues from."""
+
+    def attach(self, trainer) -> None:
+        """Adapt the built run (the training step, the data, the recorder); once, at the end of
+        the trainer's construction."""
+
+    def request_target(self, control):
+        """Where the trainer's thread-safe requests go (pause, resume, stop, request_step,
+        request_samples, request_edit); any thread."""
+
+    def serve(self, channel) -> None:
+        """At every boundary and while paused: take the requests (``channel``: the folder's, or None)."""
+
+    def report_rule(self, trainer) -> Callable[[], bool]:
+        """The function the step asks whether to report at this iteration."""
+
+    def thread_share(self) -> int | None:
+        """The CPU thread count this process takes instead of tuning one, or None."""
+
+    def before_checkpoint(self, trainer) -> None:
+        """Before every checkpoint, in every process (whether it writes or not)."""
+
+    def checkpoint_state(self, gen_iter: int) -> dict:
+        """A checkpoint's keys besides the one-process state."""
+
+    def load_state(self, trainer, state: dict) -> None:
+        """After the one-process state of a checkpoint is restored: restore the strategy's own."""
+
+    def on_start(self, trainer) -> None:
+        """When the run (or a resumed part of it) starts."""
 
 
 class SingleProcess:

@@ -54,7 +54,7 @@ from .run_threads import RunThreads
 from .runfolder import ResumePoint
 from .sampling import ARROW_RES, FIELD_RES, critic_field, sample_payload
 from .status import RunState, RunStatus
-from .strategy import SingleProcess
+from .strategy import SingleProcess, Strategy
 
 
 class TrainingError(RuntimeError):
@@ -69,7 +69,7 @@ class Trainer:
     def __init__(self, config: Config, run_dir: str | Path | None = None, *, observers=(),
                  device: str | torch.device | None = None, data: DataSource | None = None,
                  report_interval_s: float = 0.1, on_nonfinite: str = "pause", request_poll_s: float = POLL_S,
-                 control: RunControl | None = None, strategy=None):
+                 control: RunControl | None = None, strategy: Strategy | None = None):
         """``request_poll_s``: how often the run folder's requests are looked for (at most; 0 looks
         at every iteration boundary). ``on_nonfinite``: what a NaN/Inf loss does. "pause" rolls
         the run back to its last good checkpoint, records a "nonfinite" event and pauses (the
@@ -139,7 +139,8 @@ class Trainer:
         return trainer
 
     @classmethod
-    def resume_run(cls, run_dir: str | Path, iterations: int | None = None, *, strategy=None, **kwargs) -> Trainer:
+    def resume_run(cls, run_dir: str | Path, iterations: int | None = None, *, strategy: Strategy | None = None,
+                   **kwargs) -> Trainer:
         """Continue a stopped or crashed run in its own folder from the checkpoint the strategy
         chooses (:func:`engine.runfolder.prepare_resume`: latest.pt, or the newest numbered one
         that loads when latest.pt is damaged); ``trainer.resumed_from`` says which."""

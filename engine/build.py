@@ -69,6 +69,9 @@ class FixedBatches:
     probe_heldout: tuple | None
     probe_train: tuple | None
 
+    def by_name(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
 
 def make_fixed_batches(cfg: Config, data: DataSource, heldout: DataSource | None, device: torch.device,
                        num_classes: int, is_toy: bool) -> FixedBatches:
@@ -122,6 +125,10 @@ class RunParts:
     warnings: list[str]
     amp: MixedPrecision
     ema: WeightAverage | None       # [model] ema_decay > 0: the moving average of the generator's weights
+    # The generator samples, evaluations and exports use: the moving average of the weights when
+    # there is one (averaged), else the generator. Training thread only (a step changes both).
+    sampler: torch.nn.Module
+    averaged: bool
     hp: dict                        # the live values (engine.config.LIVE_KEYS)
     opt_critic: torch.optim.Optimizer
     opt_generator: torch.optim.Optimizer
@@ -206,6 +213,10 @@ def build_run(cfg: Config, device: torch.device, data: DataSource | None = None,
     if isinstance(data, ToyData) and data.centres is not None:
         centres = (data.centres.cpu().numpy(), data.std)
     evaluator = Evaluator(is_toy, centres, digits, net)
-    return RunParts(data, heldout, is_toy, num_classes, conditional, generator, critic, objective, performance,
-                    list(performance.warnings), amp, ema, hp, opt_critic, opt_generator, rng, algorithm, columns,
-                    recorder, evaluator, **{f.name: getattr(batches, f.name) for f in dataclasses.fields(batches)})
+    return RunParts(
+        data=data, heldout=heldout, is_toy=is_toy, num_classes=num_classes, conditional=conditional,
+        generator=generator, critic=critic, objective=objective, performance=performance,
+        warnings=list(performance.warnings), amp=amp, ema=ema,
+        sampler=ema.model if ema is not None else generator, averaged=ema is not None,
+        hp=hp, opt_critic=opt_critic, opt_generator=opt_generator, rng=rng, algorithm=algorithm, columns=columns,
+        recorder=recorder, evaluator=evaluator, **batches.by_name())

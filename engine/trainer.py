@@ -178,17 +178,6 @@ class Trainer:
 
     # ================================================================== what the run shows
     @property
-    def averaged(self) -> bool:
-        """Samples and metrics come from the moving average of the generator's weights."""
-        return self.ema is not None
-
-    @property
-    def sampler(self) -> torch.nn.Module:
-        """The generator samples, evaluations and exports use: the moving average of the weights
-        (``[model] ema_decay`` > 0) or the generator. Training thread only (a step changes both)."""
-        return self.ema.model if self.ema is not None else self.generator
-
-    @property
     def best(self) -> dict | None:
         """The best evaluation so far (measure, value, gen_iter): checkpoints/best.pt."""
         return self.evaluation.best

@@ -31,7 +31,8 @@ def worker(args) -> None:
     import torch.distributed as dist
 
     from engine import load_preset
-    from engine.distributed import MESSAGE_LEN, DistributedTrainer, init_from_env
+    from engine.distributed import MESSAGE_LEN, distributed_trainer, init_from_env
+    from engine.recorder import STATS
 
     torch.set_num_threads(args.threads)
     ctx = init_from_env("cpu")
@@ -41,18 +42,18 @@ def worker(args) -> None:
     cfg.train.iterations = args.warmup + args.iters
     import warnings
     warnings.simplefilter("ignore", UserWarning)
-    t = DistributedTrainer(cfg, None, dist_ctx=ctx, report_interval_s=3600.0)
+    t = distributed_trainer(cfg, None, dist_ctx=ctx, report_interval_s=3600.0)
     n_critic = int(t.hp["n_critic"])
     for _ in range(args.warmup):
         t.serve_requests()
         t.step()
-    t._flush(wait=True)
+    t.flush(wait=True)
     dist.barrier()
     t0 = time.perf_counter()
     for _ in range(args.iters):
         t.serve_requests()
         t.step()
-    t._flush(wait=True)  # the report-time all-reduce of the rows
+    t.flush(wait=True)  # the report-time all-reduce of the rows
     dist.barrier()
     elapsed = time.perf_counter() - t0
 
@@ -60,7 +61,7 @@ def worker(args) -> None:
     crit = sum(p.numel() for p in t.critic.parameters())
     gen = sum(p.numel() for p in t.generator.parameters())
     bufs = sum(b.numel() for b in t.generator.buffers() if b.dtype.is_floating_point)
-    stats_row = t.recorder._buf.shape[1]
+    stats_row = len(STATS)
     grad_bytes = 4 * (n_critic * crit + gen)
     other_bytes = 4 * bufs + 8 * MESSAGE_LEN + 4 * stats_row  # BN buffers broadcast, control, metrics row
     # the same collectives alone, in this group

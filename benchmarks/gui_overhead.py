@@ -101,7 +101,7 @@ class _Clock:
 def tuner_trials(trainer) -> str:
     """The thread tuner's trials (engine.threads): "1.00 s/it at 1 thread, 0.13 at 2 -> 2" each,
     or "none" (no trial during the run, or no tuner)."""
-    tuner = getattr(trainer, "_threads", None)
+    tuner = trainer.thread_tuner
     trials = [" ".join(f"{n}:{med:.3f}" for n, med in sorted(medians.items())) + f" -> {chosen}"
               for _, chosen, medians in (tuner.history if tuner is not None else [])]
     return "; ".join(trials) or "none"

@@ -4,9 +4,10 @@ or several.
 PyTorch's own machinery does the work: ``torch.distributed`` (nccl between CUDA devices, gloo on
 the CPU, chosen from the device), ``DistributedDataParallel`` around the critic and the generator
 of the training step, ``torchrun`` (``torch.distributed.run``) to start and watch the processes.
-What this module adds is the run's policy across processes; :class:`DistributedTrainer` is a
-:class:`~engine.trainer.Trainer` whose every process takes the same decisions at the same
-generator iteration:
+What this module adds is the run's policy across processes: :class:`DataParallel`, the strategy
+(:mod:`engine.strategy`) a :class:`~engine.trainer.Trainer` is given in each process
+(:func:`distributed_trainer`, :func:`resume_distributed`), so that every process takes the same
+decisions at the same generator iteration:
 
 - ``[train] batch_size`` stays the GLOBAL batch: each of the N processes draws ``batch_size / N``
   samples (refused when it does not divide), from its own RNG stream (:func:`rank_seed`: rank 0
@@ -21,12 +22,15 @@ generator iteration:
   NaN on any process is in that mean, so every process sees it in the same report and rolls back
   to the same checkpoint.
 - Pause, step, stop, live edits, sample requests and "report now" are decided by rank 0 and sent
-  to every process at each generator-iteration boundary (:meth:`DistributedTrainer.serve_requests`:
-  one broadcast of a small CPU tensor over a gloo group), so they apply everywhere at the same
-  iteration.
+  to every process at each generator-iteration boundary (:meth:`DataParallel.serve`: one
+  broadcast of a small CPU tensor over a gloo group, :mod:`engine.distributed_control`), so they
+  apply everywhere at the same iteration.
 - Checkpoints hold every rank's RNG state (``state["dist"]``): a resume with the same number of
   processes continues exactly; with another number it continues from fresh per-rank streams and
-  says it is not bit-exact.
+  says it is not bit-exact. Rank 0 chooses the checkpoint a resumed run continues from and tells
+  the others.
+- Several processes on one machine with ``[train] threads = 0`` share its cores out evenly
+  instead of each tuning its thread count.
 
 The gradient penalty under DDP (the three traps, each tested):
 
@@ -50,38 +54,33 @@ The gradient penalty under DDP (the three traps, each tested):
 
 The hand-derived MLP penalty step (:mod:`engine.objectives.mlp_gp`) writes ``.grad`` itself, without
 autograd, so no DDP hook fires: :class:`AllReduceGradients` averages its gradients the same way, in
-one flat all-reduce, before the optimiser step.
+one flat all-reduce, before the optimiser step (:mod:`engine.distributed_step`: the step's pieces).
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import warnings
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
-from torch import nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .algorithm import TrainingStep
 from .checkpoint import load_checkpoint
-from .config import LIVE_KEYS, Config, ConfigError
-from .control import RunControl
-from .data.base import DataSource
+from .config import Config, ConfigError
 from .data.images import ImageData
-from .models import has_batchnorm
+from .distributed_control import MAX_OPS, MESSAGE_LEN, RequestOutbox, apply, encode
+from .distributed_step import AllReduceGradients, ShardedImages, SliceOfGlobalBatch, rank_seed, wrap
 from .objectives.mlp_gp import HandDerivedGradients
 from .rng import capture_rng, restore_rng
 from .rundir import RunDir
+from .runfolder import ResumePoint, prepare_resume
 from .trainer import Trainer
 
-# the module torchrun starts (README): torchrun --nproc-per-node N -m engine.cli_dist CONFIG --out RUN
+# the module torchrun starts (docs/guide/distributed.md):
+#   torchrun --nproc-per-node N -m engine.cli_dist CONFIG --out RUN
 ENTRY_MODULE = "engine.cli_dist"
 TIMEOUT_ENV = "WGAN_DIST_TIMEOUT_S"
 
@@ -144,15 +143,6 @@ def context_of_group(device: torch.device | str = "cpu") -> DistContext:
     return DistContext(dist.get_rank(), dist.get_world_size(), dist.get_rank(), dev, dist.get_backend(), None)
 
 
-def rank_seed(seed: int, rank: int, salt: int = 0) -> int:
-    """The seed of rank ``rank``'s stream: the run's own seed for rank 0 (one process trains as
-    ``wgan-train`` does), independent streams from (seed, rank, salt) for the others. ``salt``:
-    the generator iteration of a resume with another number of processes (fresh streams)."""
-    if rank == 0 and salt == 0:
-        return seed
-    return int(np.random.SeedSequence([seed % 2**63, rank, salt]).generate_state(1, np.uint64)[0] >> 1)
-
-
 def local_batch(global_batch: int, world_size: int, source=None) -> int:
     """``batch_size / N``; a clear refusal when it does not divide."""
     if global_batch % world_size:
@@ -187,118 +177,6 @@ def check_config(cfg: Config, world_size: int, device_type: str = "cpu") -> list
     return notes
 
 
-# ============================================================================ data
-
-class ShardedImages(DataSource):
-    """One process's share of an image set, like ``DistributedSampler``: in epoch e the set is
-    permuted (the same permutation on every process, from the seed and e) and rank r draws from
-    positions r, r + N, r + 2N... (``len // N`` images; the rest wait for another epoch), so the
-    processes see disjoint images in an epoch. An epoch is ``len // N`` draws of this process; the
-    count is in the checkpoint (:meth:`state`)."""
-
-    def __init__(self, data: ImageData, rank: int, world_size: int, seed: int):
-        self.data, self.rank, self.world_size, self.seed = data, rank, world_size, seed
-        self.name, self.kind, self.shape = data.name, data.kind, data.shape
-        self.num_classes, self.device = data.num_classes, data.device
-        self.shard_len = len(data) // world_size
-        if self.shard_len == 0:
-            raise ConfigError(f"has {len(data)} images, fewer than the {world_size} processes",
-                              key="[data] name", value=data.name)
-        self.drawn = 0
-        self._epoch = -1
-        self._idx: torch.Tensor | None = None
-
-    def indices(self, epoch: int) -> torch.Tensor:
-        """This process's images of ``epoch`` (indices into the set)."""
-        g = torch.Generator().manual_seed(rank_seed(self.seed, 0, 1_000_003 + epoch))
-        perm = torch.randperm(len(self.data), generator=g)
-        return perm[self.rank:self.shard_len * self.world_size:self.world_size].to(self.device)
-
-    def _draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        epoch = self.drawn // self.shard_len
-        if epoch != self._epoch:
-            self._idx, self._epoch = self.indices(epoch), epoch
-        self.drawn += n
-        return self._idx[torch.randint(0, self.shard_len, (n,), generator=generator, device=self.device)]
-
-    def sample(self, n, generator):
-        i = self._draw(n, generator)
-        return self.data.batch(i), (self.data.labels[i] if self.data.labels is not None else None)
-
-    def sample_labels(self, n, generator):
-        return self.data.labels[self._draw(n, generator)]
-
-    def to(self, device):
-        return ShardedImages(self.data.to(device), self.rank, self.world_size, self.seed)
-
-    def state(self) -> int:
-        return self.drawn
-
-    def load(self, drawn: int) -> None:
-        self.drawn, self._epoch = int(drawn), -1
-
-
-# ============================================================================ the training step
-
-class AllReduceGradients:
-    """Average the critic's ``.grad`` over the processes in ONE flat all-reduce: what DDP's hooks do
-    for autograd, for the hand-derived penalty step that bypasses autograd."""
-
-    def __init__(self, params: list[torch.Tensor], world_size: int, group=None):
-        self.params, self.world_size, self.group = params, world_size, group
-
-    def __call__(self, _out=None) -> None:
-        grads = [p.grad for p in self.params]
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        dist.all_reduce(flat, group=self.group)
-        flat.div_(self.world_size)
-        off = 0
-        for g in grads:
-            g.copy_(flat[off:off + g.numel()].view_as(g))
-            off += g.numel()
-
-
-class SliceOfGlobalBatch(TrainingStep):
-    """Every process draws the GLOBAL batch from the run's one seed stream and keeps its slice:
-    the same samples as one process with the global batch, for checking that N processes train as
-    one (``tests/test_distributed.py``). Costs N times the draws; not what a run does."""
-
-    def setup_slice(self, rank: int, world_size: int) -> None:
-        self.rank, self.world = rank, world_size
-
-    def _slice(self, t):
-        return None if t is None else t.chunk(self.world)[self.rank]
-
-    def draw_real(self, n):
-        x, y = self.data.sample(n * self.world, self.rng)
-        return self._slice(x), self._slice(y)
-
-    def draw_noise(self, n):
-        return self._slice(torch.randn(n * self.world, self.z_dim, generator=self.rng, device=self.rng.device))
-
-    def draw_labels(self, n):
-        return self._slice(self.data.sample_labels(n * self.world, self.rng))
-
-    def eps(self, real):
-        shape = (real.shape[0] * self.world,) + (1,) * (real.dim() - 1)
-        return self._slice(torch.rand(shape, device=real.device, generator=self.rng))
-
-
-def wrap(module: nn.Module, ctx: DistContext) -> DDP:
-    """DistributedDataParallel around ``module``; batch-norm becomes SyncBatchNorm on CUDA."""
-    if ctx.device.type == "cuda" and has_batchnorm(module):
-        module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
-    ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-    # Channels-last networks of grey images: a weight with one input or output channel has a layout
-    # the format leaves ambiguous (a size-1 dimension), and the convolution kernels return its
-    # gradient with either stride for that dimension. DDP compares strides literally and would warn
-    # at every backward that it copies this 16-float gradient into its bucket; the copy is correct.
-    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
-    # find_unused_parameters=False: every parameter takes part in each backward (see the module's
-    # docstring, trap 2); broadcast_buffers: rank 0's batch-norm statistics everywhere.
-    return DDP(module, device_ids=ids, find_unused_parameters=False)
-
-
 # ============================================================================ the run folder
 
 class FollowerRunDir(RunDir):
@@ -327,284 +205,190 @@ class FollowerRunDir(RunDir):
         pass
 
 
-class _NoInbox:
-    """Followers read no request files (rank 0 does and tells them)."""
+# ============================================================================ the strategy
 
-    def restart(self):
-        pass
+class DataParallel:
+    """The trainer's strategy (:mod:`engine.strategy`) in one process of a data-parallel job (see
+    the module's docstring). ``slice_global_batch``: draw as one process would and keep this
+    rank's slice (tests). One strategy per trainer."""
 
-    def take(self, force: bool = False):
-        return []
+    wakes_while_paused = True  # a paused loop comes back to the boundary to hear rank 0
 
-
-# ============================================================================ control messages
-
-_PAUSE, _RESUME, _STOP, _STEP, _SAMPLES, _EDIT = 1, 2, 3, 4, 5, 6
-_LIVE = list(LIVE_KEYS)
-MAX_OPS = 16
-MESSAGE_LEN = 2 + 3 * MAX_OPS  # [report due, number of ops, (op, a, b) x MAX_OPS]
-
-
-class _Outbox:
-    """Requests made to rank 0 (any thread), kept in order until the next boundary sends them."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._ops: list[tuple[int, float, float]] = []
-
-    def put(self, op: int, a: float = 0.0, b: float = 0.0) -> None:
-        with self._lock:
-            self._ops.append((op, float(a), float(b)))
-
-    def take(self, n: int) -> list[tuple[int, float, float]]:
-        with self._lock:
-            ops, self._ops = self._ops[:n], self._ops[n:]
-        return ops
-
-
-# ============================================================================ the trainer
-
-class DistributedTrainer(Trainer):
-    """A :class:`Trainer` for one process of a data-parallel job (see the module's docstring).
-    ``slice_global_batch``: draw as one process would and keep this rank's slice (tests)."""
-
-    def __init__(self, config: Config, run_dir=None, *, dist_ctx: DistContext, slice_global_batch: bool = False,
-                 **kwargs):
-        self.dist = ctx = dist_ctx
-        notes = check_config(config, ctx.world_size, ctx.device.type)
-        kwargs.setdefault("device", ctx.device)
-        super().__init__(config, run_dir if ctx.is_main else None, **kwargs)
-        self.warnings = list(self.warnings) + notes
-        if not ctx.is_main:
-            self.run_dir = FollowerRunDir(run_dir) if run_dir is not None else None
-            if self.config.train.eval_every:  # rank 0 evaluates
-                self.evaluator.close()
-        local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-        self._shared_threads = None
-        if self._threads is not None and local > 1:
-            # [train] threads = 0 with several processes on one machine: no per-process tuning (each
-            # would take the cores the others need); the cores shared out evenly instead
-            self._threads = None
-            self._shared_threads = max(1, (os.cpu_count() or 1) // local)
-        if self._inbox is None:  # a paused loop must still come back to the boundary to hear rank 0
-            self._inbox = _NoInbox()
-        self._outbox = _Outbox()
-        self._report_now = False
-        self._msg = torch.zeros(MESSAGE_LEN, dtype=torch.float64)
-        self._dist_state: dict | None = None
-        self.bit_exact_resume: bool | None = None
-        cfg, seed = self.config, self.config.train.seed
-        m = local_batch(cfg.train.batch_size, ctx.world_size, cfg.source)
-
-        # per-rank stream and data share (rank 0 keeps the seed: N = 1 trains as one process)
+    def __init__(self, dist_ctx: DistContext, slice_global_batch: bool = False):
+        self.dist = dist_ctx
         self.slice_global_batch = slice_global_batch
-        self.train_data: DataSource = self.data
-        if not slice_global_batch:
-            self.rng.manual_seed(rank_seed(seed, ctx.rank))
-            if isinstance(self.data, ImageData) and ctx.world_size > 1:
-                self.train_data = ShardedImages(self.data, ctx.rank, ctx.world_size, seed)
+        self.leads = dist_ctx.is_main       # rank 0 writes the folder, evaluates and samples
+        self.device = dist_ctx.device
+        self.outbox = RequestOutbox()       # rank 0's requests until the next boundary
+        self.report_now = False             # rank 0's "report at this iteration", heard at the boundary
+        self._msg = torch.zeros(MESSAGE_LEN, dtype=torch.float64)
+        self._gathered: dict | None = None  # every rank's RNG, gathered for the coming checkpoint
+        self.bit_exact_resume: bool | None = None
+        self.resume_note: str | None = None
+        self.trainer: Trainer | None = None
+        self.train_data = None              # this process's data: a share of an image set
+        self.ddp_generator = self.ddp_critic = None
 
-        # DDP around both nets of the training step; the trainer keeps the plain modules (state
-        # dicts without "module.", the moving average, samples, evaluation)
-        old = self.algorithm
+    # ------------------------------------------------------------------ before and while building
+    def check(self, config: Config) -> list[str]:
+        return check_config(config, self.dist.world_size, self.dist.device.type)
+
+    def folder(self, path) -> RunDir | None:
+        if path is None:
+            return None
+        return RunDir(path) if self.dist.is_main else FollowerRunDir(path)
+
+    def choose_resume(self, run_dir) -> ResumePoint:
+        """Rank 0 chooses the checkpoint (:func:`engine.runfolder.prepare_resume`, which may repair
+        latest.pt); the others continue from the one it chose."""
+        point = None
+        if self.dist.is_main:
+            try:
+                point = prepare_resume(run_dir)
+            except Exception as e:  # every process must hear of it
+                point = e
+        if self.dist.world_size > 1:
+            box = [point]
+            dist.broadcast_object_list(box, 0, group=self.dist.control_group)
+            point = box[0]
+        if isinstance(point, Exception):
+            raise point
+        return point
+
+    def attach(self, trainer: Trainer) -> None:
+        """This rank's stream and share of the data (rank 0 keeps the seed: N = 1 trains as one
+        process), DDP around both nets of the training step (the trainer keeps the plain modules:
+        state dicts without "module.", the moving average, samples, evaluation), and the
+        report-time reduction of the recorded rows."""
+        ctx, cfg = self.dist, trainer.config
+        self.trainer = trainer
+        self.train_data = trainer.data
+        if not self.slice_global_batch:
+            trainer.rng.manual_seed(rank_seed(cfg.train.seed, ctx.rank))
+            if isinstance(trainer.data, ImageData) and ctx.world_size > 1:
+                self.train_data = ShardedImages(trainer.data, ctx.rank, ctx.world_size, cfg.train.seed)
+        trainer.algorithm = self._step(trainer, local_batch(cfg.train.batch_size, ctx.world_size, cfg.source))
+        trainer.recorder.reduce = self.reduce_rows
+
+    def _step(self, trainer: Trainer, m: int) -> TrainingStep:
+        ctx, cfg, old = self.dist, trainer.config, trainer.algorithm
         gens = old.critic_gradients
-        step_cls = SliceOfGlobalBatch if slice_global_batch else TrainingStep
-        self.ddp_generator, self.ddp_critic = wrap(self.generator, ctx), wrap(self.critic, ctx)
+        self.ddp_generator, self.ddp_critic = wrap(trainer.generator, ctx.device), wrap(trainer.critic, ctx.device)
         if isinstance(gens, HandDerivedGradients):
-            gens.after = AllReduceGradients(list(self.critic.parameters()), ctx.world_size)
+            gens.after = AllReduceGradients(list(trainer.critic.parameters()), ctx.world_size)
         else:
             gens.critic = self.ddp_critic
         # the same mixed precision (autocast around the DDP modules' passes, the same scalers: their
         # found-inf is taken from the all-reduced gradients, so every process skips the same steps)
-        self.algorithm = step_cls(self.ddp_generator, self.ddp_critic, self.opt_generator, self.opt_critic,
-                                  self.objective, self.train_data, self.rng, batch_size=m, z_dim=cfg.model.z_dim,
-                                  conditional=self.conditional, clip_before_step=cfg.objective.clip_before_step,
-                                  critic_gradients=gens, amp=old.amp)
-        if slice_global_batch:
-            self.algorithm.setup_slice(ctx.rank, ctx.world_size)
-            gens.eps_draw = self.algorithm.eps
-        self.recorder.reduce = self._reduce_rows
+        step_cls = SliceOfGlobalBatch if self.slice_global_batch else TrainingStep
+        step = step_cls(self.ddp_generator, self.ddp_critic, trainer.opt_generator, trainer.opt_critic,
+                        trainer.objective, self.train_data, trainer.rng, batch_size=m, z_dim=cfg.model.z_dim,
+                        conditional=trainer.conditional, clip_before_step=cfg.objective.clip_before_step,
+                        critic_gradients=gens, amp=old.amp)
+        if self.slice_global_batch:
+            step.setup_slice(ctx.rank, ctx.world_size)
+            gens.eps_draw = step.eps
+        return step
 
-    # ------------------------------------------------------------------ report-time all-reduce
-    def _reduce_rows(self, rows: torch.Tensor) -> None:
-        """Means over the processes of the recorded rows (the NaN flag too: > 0 if any had one)."""
-        dist.all_reduce(rows)
-        rows.div_(self.dist.world_size)
+    def thread_share(self) -> int | None:
+        """[train] threads = 0 with several processes on one machine: no per-process tuning (each
+        would take the cores the others need); the cores shared out evenly instead."""
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        return max(1, (os.cpu_count() or 1) // local) if local > 1 else None
 
     # ------------------------------------------------------------------ requests: rank 0 decides
-    def pause(self):
-        self._outbox.put(_PAUSE)
+    def request_target(self, control):
+        return self.outbox
 
-    def resume(self):
-        self._outbox.put(_RESUME)
-
-    def stop(self):
-        self._outbox.put(_STOP)
-
-    def request_step(self, n: int = 1):
-        self._outbox.put(_STEP, n)
-
-    def request_samples(self):
-        self._outbox.put(_SAMPLES)
-
-    def request_edit(self, **changes):
-        scratch = RunControl()
-        scratch.request_edit(**changes)  # ConfigError at once, as Trainer.request_edit
-        for key, value in scratch.take_edits():
-            self._outbox.put(_EDIT, _LIVE.index(key), value)
-
-    @property
-    def stop_requested(self) -> bool:
-        return self.control.stop_requested
-
-    def serve_requests(self) -> None:
+    def serve(self, channel) -> None:
         """At every generator-iteration boundary (and every POLL_S while paused), on every process:
         rank 0 reads the folder's requests, then sends what was asked and whether to report at
         this iteration; every process applies the same message to its own control."""
         if self.dist.is_main:
-            super().serve_requests()
-            ops = self._outbox.take(MAX_OPS)
-            msg = self._msg.zero_()
-            msg[0] = float(self._report_now_due())
-            msg[1] = len(ops)
-            for i, op in enumerate(ops):
-                msg[2 + 3 * i:5 + 3 * i] = torch.tensor(op, dtype=torch.float64)
+            if channel is not None:
+                channel.serve()
+            msg = encode(self._msg, self.trainer.report_time(), self.outbox.take(MAX_OPS))
         else:
             msg = self._msg
         if self.dist.world_size > 1:
             dist.broadcast(msg, 0, group=self.dist.control_group)
-        vals = msg.tolist()
-        self._report_now = vals[0] > 0
-        c = self.control
-        for i in range(int(vals[1])):
-            op, a, b = vals[2 + 3 * i:5 + 3 * i]
-            if op == _PAUSE:
-                c.pause()
-            elif op == _RESUME:
-                c.resume()
-            elif op == _STOP:
-                c.stop()
-            elif op == _STEP:
-                c.request_step(int(a))
-            elif op == _SAMPLES:
-                c.request_samples()
-            elif op == _EDIT:
-                c.request_edit(**{_LIVE[int(a)]: b})
+        self.report_now = apply(msg, self.trainer.control)
 
-    def _report_now_due(self) -> bool:
-        return super()._report_due()
+    def report_rule(self, trainer: Trainer):
+        return self._report_flag  # rank 0's clock decides for every process
 
-    def _report_due(self) -> bool:
-        return self._report_now
+    def _report_flag(self) -> bool:
+        return self.report_now
 
-    def _heartbeat(self, force: bool = False) -> None:
-        if self.dist.is_main:
-            super()._heartbeat(force)
+    def reduce_rows(self, rows: torch.Tensor) -> None:
+        """Means over the processes of the recorded rows (the NaN flag too: > 0 if any had one)."""
+        dist.all_reduce(rows)
+        rows.div_(self.dist.world_size)
 
-    # ------------------------------------------------------------------ rank 0's jobs
-    def _evaluate_async(self) -> Future:
-        if self.dist.is_main:
-            return super()._evaluate_async()
-        f: Future = Future()
-        f.set_result(None)
-        return f
-
-    def make_samples(self, write: bool = True) -> dict:
-        if self.dist.is_main:
-            return super().make_samples(write)
-        self.control.take_samples_request()
-        return {}
+    def on_start(self, trainer: Trainer) -> None:
+        if self.resume_note and self.dist.is_main:
+            trainer.log_event("resume_not_bit_exact", message=self.resume_note)
+            warnings.warn(self.resume_note, stacklevel=4)
 
     # ------------------------------------------------------------------ checkpoints
-    def _gather_dist_state(self) -> dict:
-        """Every rank's RNG states and data position, on every rank (a collective)."""
-        mine = {"rng": capture_rng(self.rng),
-                "data": self.train_data.state() if isinstance(self.train_data, ShardedImages) else 0}
+    def before_checkpoint(self, trainer: Trainer) -> None:
+        """Every rank's RNG states and data position, on every rank (a collective: every process
+        calls it before each checkpoint, whether it writes or not)."""
+        sharded = isinstance(self.train_data, ShardedImages)
+        mine = {"rng": capture_rng(trainer.rng), "data": self.train_data.state() if sharded else 0}
         if self.dist.world_size == 1:
             got = [mine]
         else:
             got = [None] * self.dist.world_size
             dist.all_gather_object(got, mine, group=self.dist.control_group)
-        return {"world_size": self.dist.world_size, "gen_iter": self.gen_iter, "slice": self.slice_global_batch,
-                "rng": [g["rng"] for g in got], "data": [int(g["data"]) for g in got]}
+        self._gathered = {"world_size": self.dist.world_size, "gen_iter": trainer.gen_iter,
+                          "slice": self.slice_global_batch, "rng": [g["rng"] for g in got],
+                          "data": [int(g["data"]) for g in got]}
 
-    def save_checkpoint(self, numbered: bool = False) -> Path | None:
-        """Every process: gather the RNG states (a collective), flush (a collective), the same
-        NaN check; rank 0 writes."""
-        self._dist_state = self._gather_dist_state()
-        if self.dist.is_main:
-            return super().save_checkpoint(numbered)
-        if self.run_dir is None:
-            return None
-        self._rolled_back = False
-        self._flush(wait=True)
-        if not self._rolled_back and not self._weights_finite():
-            self._on_nonfinite(self.gen_iter, what="weights")
-        return None
+    def checkpoint_state(self, gen_iter: int) -> dict:
+        if self._gathered is not None and self._gathered["gen_iter"] == gen_iter:
+            return {"dist": self._gathered}
+        return {}
 
-    def state_dict(self) -> dict:
-        state = super().state_dict()
-        if self._dist_state is not None and self._dist_state["gen_iter"] == self.gen_iter:
-            state["dist"] = self._dist_state
-        return state
-
-    def load_state(self, state: dict, source="checkpoint") -> None:
-        super().load_state(state, source)
-        d = state.get("dist")
-        ctx = self.dist
+    def load_state(self, trainer: Trainer, state: dict) -> None:
+        """This rank's stream and data position from a checkpoint of as many processes (exact);
+        from another number, fresh streams from (seed, rank, iteration) and the data from the
+        epoch's start (not bit-exact: :attr:`resume_note` says so)."""
+        d, ctx = state.get("dist"), self.dist
+        sharded = isinstance(self.train_data, ShardedImages)
         if d is not None and int(d["world_size"]) == ctx.world_size and bool(d.get("slice")) == self.slice_global_batch:
-            restore_rng(d["rng"][ctx.rank], self.rng)
-            if isinstance(self.train_data, ShardedImages):
+            restore_rng(d["rng"][ctx.rank], trainer.rng)
+            if sharded:
                 self.train_data.load(d["data"][ctx.rank])
             self.bit_exact_resume = True
-            return
-        if d is None and ctx.world_size == 1:
+        elif d is None and ctx.world_size == 1:
             self.bit_exact_resume = True  # a one-process checkpoint: rank 0's stream is the run's own
-            return
-        # another number of processes: fresh streams from (seed, rank, iteration), data from the epoch start
-        was = int(d["world_size"]) if d is not None else 1
-        self.rng.manual_seed(rank_seed(self.config.train.seed, ctx.rank, self.gen_iter + 1))
+        else:
+            self._fresh_streams(trainer, int(d["world_size"]) if d is not None else 1)
+
+    def _fresh_streams(self, trainer: Trainer, was: int) -> None:
+        ctx = self.dist
+        trainer.rng.manual_seed(rank_seed(trainer.config.train.seed, ctx.rank, trainer.gen_iter + 1))
         if isinstance(self.train_data, ShardedImages):
             self.train_data.load(0)
         self.bit_exact_resume = False
         self.resume_note = (f"the checkpoint was written by {was} process{'es' if was != 1 else ''}, this run has "
                             f"{ctx.world_size}: it continues from fresh random streams, not bit-exact")
 
-    @classmethod
-    def resume_run(cls, run_dir, iterations: int | None = None, *, dist_ctx: DistContext, **kwargs):
-        """Rank 0 chooses the checkpoint (:func:`engine.runfolder.prepare_resume`, which may repair
-        latest.pt); the others load the one it chose."""
-        from .runfolder import prepare_resume
-        point = None
-        if dist_ctx.is_main:
-            try:
-                point = prepare_resume(run_dir)
-            except Exception as e:  # every process must hear of it
-                point = e
-        if dist_ctx.world_size > 1:
-            box = [point]
-            dist.broadcast_object_list(box, 0, group=dist_ctx.control_group)
-            point = box[0]
-        if isinstance(point, Exception):
-            raise point
-        trainer = cls.from_checkpoint(point.checkpoint, run_dir=point.run_dir, dist_ctx=dist_ctx, **kwargs)
-        if iterations is not None:
-            trainer.total_iters = iterations
-        trainer._resumed = True
-        trainer.resumed_from = point
-        return trainer
 
-    def _take_threads(self) -> None:
-        super()._take_threads()
-        if self._shared_threads is not None:
-            torch.set_num_threads(self._shared_threads)
+# ============================================================================ making one
 
-    def _start(self) -> None:
-        super()._start()
-        note = getattr(self, "resume_note", None)
-        if note and self.dist.is_main:
-            self._event("resume_not_bit_exact", message=note)
-            warnings.warn(note, stacklevel=3)
+def distributed_trainer(config: Config, run_dir, *, dist_ctx: DistContext, slice_global_batch: bool = False,
+                        **kwargs) -> Trainer:
+    """The :class:`~engine.trainer.Trainer` of this process of a data-parallel job
+    (:class:`DataParallel`); ``kwargs`` as for ``Trainer``."""
+    return Trainer(config, run_dir, strategy=DataParallel(dist_ctx, slice_global_batch), **kwargs)
+
+
+def resume_distributed(run_dir, *, dist_ctx: DistContext, iterations: int | None = None, **kwargs) -> Trainer:
+    """This process's trainer continuing a run (:meth:`Trainer.resume_run`): rank 0 chooses the
+    checkpoint, every process continues from it."""
+    return Trainer.resume_run(run_dir, iterations, strategy=DataParallel(dist_ctx), **kwargs)
 
 
 def checkpoint_world_size(path) -> int:
@@ -613,6 +397,7 @@ def checkpoint_world_size(path) -> int:
     return int(d["world_size"]) if d else 1
 
 
-__all__ = ["ENTRY_MODULE", "AllReduceGradients", "DistContext", "DistributedTrainer", "FollowerRunDir",
+__all__ = ["ENTRY_MODULE", "MESSAGE_LEN", "AllReduceGradients", "DataParallel", "DistContext", "FollowerRunDir",
            "ShardedImages", "SliceOfGlobalBatch", "backend_for", "check_config", "checkpoint_world_size",
-           "context_of_group", "init_from_env", "local_batch", "rank_seed"]
+           "context_of_group", "distributed_trainer", "init_from_env", "local_batch", "rank_seed",
+           "resume_distributed"]

@@ -1,7 +1,8 @@
 """Evaluation: the quality measures of the generator (docs/algorithm.md, "Quality measures"),
 computed off the training thread, and the W-estimate's correlation with them over a run; the two
 rules read from the evaluations: which one is the best so far (:func:`best_measure`,
-:func:`is_better`) and when the critic overfits its training images (:func:`critic_overfitting`)."""
+:func:`is_better`) and when the critic overfits its training images (:func:`critic_overfitting`).
+What a run does with them: :mod:`engine.evaluation_policy`."""
 
 from __future__ import annotations
 
@@ -84,7 +85,8 @@ def feature_net_for(data_name: str, channels: int) -> str:
 
 def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=None, digits: bool = False,
                     feature_net: str = "random", real_stats=None) -> dict[str, float]:
-    """The quality measures of a generated batch (host arrays; runs on any thread).
+    """The quality measures of a generated batch (docs/algorithm.md, "Quality measures"; host
+    arrays; runs on any thread).
     Images: ``real_stats`` the real batch's feature statistics (computed here when None); with
     the digit classifier's features (``feature_net`` "digits"), the share of confidently
     classified samples too."""

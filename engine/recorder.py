@@ -86,9 +86,7 @@ class MetricsRecorder:
             self.reduce(self._buf[self._reduced:n])
             self._reduced = n
         if n and not wait:
-            first = evaluator.first_pending()
-            if first is not None:
-                n = next((i for i, it in enumerate(self._iters) if it >= first), n)
+            n = self._ready(evaluator, n)
         if n == 0:
             self._last_t = now
             return None, None
@@ -116,6 +114,14 @@ class MetricsRecorder:
         self.last_metrics = {k: float(v[-1]) for k, v in cols.items()}
         first_bad = iters[int(np.argmax(stats[:, -1] > 0))] if stats[:, -1].any() else None
         return cols, first_bad
+
+    def _ready(self, evaluator, n: int) -> int:
+        """How many of the ``n`` rows are ready: those before the first iteration whose quality
+        metrics are still being computed."""
+        first = evaluator.first_pending()
+        if first is None:
+            return n
+        return next((i for i, it in enumerate(self._iters) if it >= first), n)
 
     def _columns(self, stats: np.ndarray, iters, hps, times) -> dict[str, np.ndarray]:
         n = len(iters)

@@ -19,7 +19,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from engine.distributed import DistributedTrainer, context_of_group
+from engine import Trainer
+from engine.distributed import DataParallel, context_of_group, distributed_trainer
 from engine.models.mlp import MLPCritic
 from engine.objectives.wgan_gp import draw_eps
 from tests.helpers import tiny_config
@@ -62,7 +63,7 @@ def equivalence(ctx, res: dict) -> None:
     """2 x 64 on the slices of 1 x 128's samples; every rank's weights identical."""
     out = {}
     for name, cfg in equivalence_configs().items():
-        t = DistributedTrainer(cfg, None, dist_ctx=ctx, slice_global_batch=True)
+        t = distributed_trainer(cfg, None, dist_ctx=ctx, slice_global_batch=True)
         t.run()
         out[name] = {"generator": t.generator.state_dict(), "critic": t.critic.state_dict(),
                      "hand": type(t.algorithm.critic_gradients).__name__,
@@ -77,14 +78,14 @@ def exact_resume(ctx, res: dict, root: Path) -> None:
                       train__iterations=4, train__checkpoint_every=2, train__sample_every=0, train__eval_every=0,
                       train__threads=1)
     run = root / "digits"
-    a = DistributedTrainer(cfg, run, dist_ctx=ctx)
+    a = distributed_trainer(cfg, run, dist_ctx=ctx)
     a.run()
     straight = flat_params(a.generator, a.critic)
-    b = DistributedTrainer.from_checkpoint(run / "checkpoints" / "iter_0000002.pt", None, dist_ctx=ctx)
+    b = Trainer.from_checkpoint(run / "checkpoints" / "iter_0000002.pt", None, strategy=DataParallel(ctx))
     b.run(4)
     res["resume"] = {"identical": same_on_every_rank(straight), "exact": torch.equal(straight, flat_params(
-        b.generator, b.critic)), "bit_exact_flag": b.bit_exact_resume, "sharded": type(a.train_data).__name__,
-        "shards_disjoint": None}
+        b.generator, b.critic)), "bit_exact_flag": b.strategy.bit_exact_resume,
+        "sharded": type(a.strategy.train_data).__name__, "shards_disjoint": None}
     # a checkpoint of another number of processes (here: one, without "dist"): continues, not bit-exact
     other = run / "checkpoints" / "one_process.pt"
     if ctx.is_main:
@@ -92,11 +93,11 @@ def exact_resume(ctx, res: dict, root: Path) -> None:
         del state["dist"]
         torch.save(state, other)
     dist.barrier()
-    c = DistributedTrainer.from_checkpoint(other, None, dist_ctx=ctx)
+    c = Trainer.from_checkpoint(other, None, strategy=DataParallel(ctx))
     c.run(3)
-    res["resume"]["other_n"] = {"bit_exact": c.bit_exact_resume, "note": getattr(c, "resume_note", ""),
+    res["resume"]["other_n"] = {"bit_exact": c.strategy.bit_exact_resume, "note": c.resume_note,
                                 "identical": same_on_every_rank(flat_params(c.generator, c.critic))}
-    idx = a.train_data.indices(0)
+    idx = a.strategy.train_data.indices(0)
     res["resume"]["shards_disjoint"] = len(set(torch.cat(gathered(idx)).tolist())) == 2 * len(idx)
 
 
@@ -104,7 +105,7 @@ def control(ctx, res: dict) -> None:
     """Live edit, pause, steps while paused and stop, asked of rank 0 from another thread: every
     rank applies them at the same iteration."""
     cfg = tiny_config("toy-wgan-gp", live=True, train__threads=1)
-    t = DistributedTrainer(cfg, None, dist_ctx=ctx, report_interval_s=0.0)
+    t = distributed_trainer(cfg, None, dist_ctx=ctx, report_interval_s=0.0)
     log = []
 
     class Watch:
@@ -138,7 +139,7 @@ def control(ctx, res: dict) -> None:
 def nan_on_one_rank(ctx, res: dict, root: Path) -> None:
     """A NaN in rank 1's losses only: every rank rolls back to the same checkpoint and pauses."""
     cfg = tiny_config("toy-wgan-gp", live=True, train__threads=1, train__checkpoint_every=2)
-    t = DistributedTrainer(cfg, root / "nan", dist_ctx=ctx, report_interval_s=0.0, on_nonfinite="pause")
+    t = distributed_trainer(cfg, root / "nan", dist_ctx=ctx, report_interval_s=0.0, on_nonfinite="pause")
     if ctx.rank == 1:
         inner = t.algorithm.iteration
 

@@ -147,7 +147,7 @@ def test_bf16_run_trains_with_float32_weights_and_the_penalty_as_set(tmp_path, p
         assert all(on for _, on, _ in seen)
         assert [rows for rows, _, _ in seen[:3]] == [64, 32, 64]  # W term, penalty, the next W term
     # everything that is kept stays float32
-    nets = (t.generator, t.critic, t._ema.model)
+    nets = (t.generator, t.critic, t.ema.model)
     assert all(p.dtype == torch.float32 for net in nets for p in net.state_dict().values() if p.is_floating_point())
     for opt in (t.opt_critic, t.opt_generator):
         assert all(v.dtype == torch.float32 for s in opt.state.values() for v in s.values() if v.is_floating_point()

@@ -125,7 +125,7 @@ def test_gradient_norm_quantiles(tmp_path, preset):
 @pytest.fixture
 def small_eval(monkeypatch):
     """200 evaluation points instead of 1,000: exact W1 is an optimal assignment, cubic in them."""
-    monkeypatch.setattr("engine.trainer.EVAL_POINTS", 200)
+    monkeypatch.setattr("engine.build.EVAL_POINTS", 200)
 
 
 def test_best_checkpoint_updates_only_when_better_and_survives_resume(tmp_path, small_eval):
@@ -170,7 +170,7 @@ def test_nan_rollback_keeps_the_best_checkpoint(tmp_path, small_eval):
     best = load_checkpoint(run / "checkpoints" / "best.pt")["best"]
     tr = Trainer.resume_run(run, iterations=30)
     tr.step()
-    tr._on_nonfinite(tr.gen_iter)  # what a NaN loss does: back to latest.pt, paused
+    tr.handle_nonfinite(tr.gen_iter)  # what a NaN loss does: back to latest.pt, paused
     assert (run / "checkpoints" / "best.pt").is_file() and tr.best == best
 
 

@@ -120,9 +120,9 @@ def test_the_trainer_tunes_its_threads_only_when_asked(monkeypatch):
     from tests.helpers import tiny_config
 
     monkeypatch.setattr(mod, "default_threads", lambda: 2)
-    assert Trainer(tiny_config(train__threads=1), None)._threads is None
+    assert Trainer(tiny_config(train__threads=1), None).thread_tuner is None
     auto = Trainer(tiny_config(train__threads=0, train__eval_every=0, train__sample_every=0), None)
-    tuner = auto._threads
+    tuner = auto.thread_tuner
     assert tuner is not None and tuner.choices == [2, 1]
     # The loop hands it every iteration; a clock on which one thread is faster (a busy neighbour)
     # makes it switch the count.
@@ -179,7 +179,7 @@ def test_a_later_run_in_the_same_process_trains_on_every_thread_again(monkeypatc
                train__checkpoint_every=0)
     try:
         first = Trainer(tiny_config(**cfg), None, observers=[_ThreadsSeen()])
-        first._threads._hold = 0.0  # a trial of one thread begins at the second iteration ...
+        first.thread_tuner._hold = 0.0  # a trial of one thread begins at the second iteration ...
         first.run()                  # ... and the run ends before it does
         assert 1 in first.observers[0].counts
         assert torch.get_num_threads() == 2
@@ -253,11 +253,11 @@ def test_the_trainer_tells_the_tuner_its_periodic_work(monkeypatch):
 
     monkeypatch.setattr(mod, "default_threads", lambda: 2)
     auto = Trainer(tiny_config(train__threads=0, train__eval_every=0, train__sample_every=0), None)
-    tuner = auto._threads
+    tuner = auto.thread_tuner
     clock = ManualClock()
     tuner.clock = clock
     tuner._set = lambda n: None
-    periodic, step = auto._periodic, auto.step
+    periodic, step = auto.periodic_work, auto.step
 
     def slow_periodic():
         periodic()
@@ -268,7 +268,7 @@ def test_the_trainer_tells_the_tuner_its_periodic_work(monkeypatch):
         clock.advance(0.25)
         step()
 
-    monkeypatch.setattr(auto, "_periodic", slow_periodic)
+    monkeypatch.setattr(auto, "periodic_work", slow_periodic)
     monkeypatch.setattr(auto, "step", timed_step)
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # the real count does not matter here (the clock is the test's), and

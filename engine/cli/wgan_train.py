@@ -171,11 +171,11 @@ def new_distributed_trainer(cfg: Config, out: Path) -> Trainer:
     """This process's trainer of a new run trained by a torchrun job."""
     import torch
 
-    from ..distributed import DistributedTrainer, check_config, init_from_env
+    from ..distributed import check_config, distributed_trainer, init_from_env
     dev = cfg.train.device
     cuda = dev in ("cuda", "auto") and torch.cuda.is_available()
     check_config(cfg, int(os.environ.get("WORLD_SIZE", "1")), "cuda" if cuda else "cpu")
-    return DistributedTrainer(cfg, out, on_nonfinite="raise", dist_ctx=init_from_env(dev))
+    return distributed_trainer(cfg, out, on_nonfinite="raise", dist_ctx=init_from_env(dev))
 
 
 def continue_run_in(args, *, distributed: bool, main: bool) -> Trainer | int:
@@ -207,7 +207,7 @@ def continue_run_in(args, *, distributed: bool, main: bool) -> Trainer | int:
         trainer = continue_run(plan, on_nonfinite="raise")
     if main and (not args.quiet or trainer.resumed_from.uses_fallback):
         print(trainer.resumed_from.describe(), file=sys.stderr)
-    if main and getattr(trainer, "resume_note", None):
+    if main and trainer.resume_note:
         print(trainer.resume_note, file=sys.stderr)
     return trainer
 
@@ -215,9 +215,9 @@ def continue_run_in(args, *, distributed: bool, main: bool) -> Trainer | int:
 def resume_distributed_trainer(plan, device: str | None) -> Trainer:
     """This process's trainer of a run a torchrun job continues."""
     from ..continuation import continue_run
-    from ..distributed import DistributedTrainer, init_from_env
+    from ..distributed import init_from_env, resume_distributed
     ctx = init_from_env(plan.device or device or "auto")
-    return continue_run(plan, resume=lambda d, **kw: DistributedTrainer.resume_run(d, dist_ctx=ctx, **kw),
+    return continue_run(plan, resume=lambda d, **kw: resume_distributed(d, dist_ctx=ctx, **kw),
                         on_nonfinite="raise", device=ctx.device)
 
 

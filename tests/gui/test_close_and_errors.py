@@ -13,7 +13,7 @@ import torch
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
-import engine.trainer
+import engine.run_state
 from engine import Trainer, load_checkpoint, read_events
 from engine.algorithm import TrainingStep
 from engine.io import atomic_open
@@ -133,7 +133,7 @@ def close_during_checkpoint_write(qtbot, window, monkeypatch, release_after_ms: 
                                   slow: SlowCheckpoints | None = None) -> SlowCheckpoints:
     """``release_after_ms`` None: the caller releases the write itself (``slow.release``)."""
     slow = slow or SlowCheckpoints()
-    monkeypatch.setattr(engine.trainer, "save_checkpoint", slow)
+    monkeypatch.setattr(engine.run_state, "save_checkpoint", slow)
     use(window, tiny_config(live=True, train__checkpoint_every=5))
     window.start()
     qtbot.waitUntil(slow.writing.is_set, timeout=60_000)  # iteration 5's checkpoint is half written

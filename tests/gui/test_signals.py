@@ -96,7 +96,7 @@ def test_best_marker_moves_to_each_new_best(plots):
 
 
 def test_export_grid_from_the_best_checkpoint(qtbot, window, tmp_path, monkeypatch):
-    monkeypatch.setattr("engine.trainer.EVAL_POINTS", 200)  # exact W1 is cubic in the points
+    monkeypatch.setattr("engine.build.EVAL_POINTS", 200)  # exact W1 is cubic in the points
     use(window, tiny_config(live=True, train__iterations=10, train__eval_every=5, train__threads=1))
     with qtbot.waitSignal(window.run_finished, timeout=120_000):
         window.start()

@@ -216,7 +216,7 @@ class PlotsPanel(QWidget):
         p.setLabel("bottom", "generator iteration")
         p.setLabel("left", ylabel)
         # No grid: pyqtgraph draws grid lines through the axis items, which made every redraw of
-        # the five plots several times slower (README, "Figures"); the crosshair gives values.
+        # the five plots several times slower (docs/figures.md, "The studio"); the crosshair gives values.
         p.getAxis("left").enableAutoSIPrefix(False)  # "x1e-06" scale labels confuse more than help
         p.getAxis("left").setWidth(64)               # equal widths keep the x axes aligned
         # No legend inside the plots: in plots this short it would hide the data. The curve

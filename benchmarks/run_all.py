@@ -99,84 +99,105 @@ DDP_NOTE = ("What it means for a multi-GPU machine: on 2 CPU cores, 2 processes 
             "whether the per-iteration control broadcast (a CPU gloo group) shows in the timeline.")
 
 
+HEADS = {"throughput": "Engine vs the textbook WGAN-GP loop (toy-wgan-gp)",
+         "objective_cost": "Gradient penalty vs weight clipping: cost per generator iteration",
+         "gui_overhead": "Studio vs headless throughput, GUI responsiveness",
+         "soak": "Soak: memory over a long run with the studio attached",
+         "distance_sweep": "Example 1 (parallel lines): critic estimates vs closed forms",
+         "ddp_scaling": "Data-parallel training (torchrun, gloo): 1 and 2 processes, digits preset"}
+
+
+def _heading(res: dict) -> list[str]:
+    name = res["name"]
+    head = f"Exact W1 over the run: {name[3:]}" if name.startswith("w1_") else HEADS.get(name)
+    load = res.get("load_before")
+    return [f"### {head}", "",
+            f"`benchmarks/{BENCHMARKS[name][0]}` — "
+            + (f"{res['seconds']:.0f} s, " if res.get("seconds") is not None else "")
+            + f"run {res.get('when', '?')}"
+            + (f", 1-minute load average {load:.1f} when it started" if load is not None else "")]
+
+
+def _throughput(d: dict) -> list[str]:
+    return ["| loop | generator it/s | GFLOP/s | share of matmul rate |", "|---|---|---|---|",
+            f"| textbook | {d['textbook_its']:.2f} | {d['textbook_gflops']:.1f} | "
+            f"{100 * d['textbook_share_of_matmul']:.0f}% |",
+            f"| engine | {d['engine_its']:.2f} | {d['engine_gflops']:.1f} | "
+            f"{100 * d['engine_share_of_matmul']:.0f}% |", "",
+            f"Ratio engine / textbook **{d['ratio']:.2f}x** (target >= 1.2x); work per generator iteration "
+            f"{d['gflop_per_iter']:.2f} GFLOP (analytic); dense matmul rate here {d['matmul_gflops']:.1f} "
+            f"GFLOP/s. Machine: {d['machine']}."]
+
+
+def _objective_cost(d: dict) -> list[str]:
+    lines = ["| preset | batch | n_critic | GP ms/iter | clipping ms/iter | GP / clipping |",
+             "|---|---|---|---|---|---|"]
+    for r in d["rows"]:
+        lines.append(f"| {r['preset']} | {r['batch']} | {r['n_critic']} | {r['gp_ms']:.1f} | {r['clip_ms']:.1f} | "
+                     f"**{r['ratio']:.2f}x** |")
+    return lines + ["", f"Published (Gulrajani et al., GPU, CIFAR-10 DCGAN): about 1.9x. Machine: {d['machine']}."]
+
+
+def _distance_sweep(d: dict) -> list[str]:
+    lines = ["| θ | W = abs(θ) | GP estimate | clip estimate | JS | GAN JS estimate | dGP/dθ | dJS/dθ |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in d["rows"]:
+        lines.append(f"| {r['theta']:.2f} | {r['w_exact']:.3f} | {_fmt(r.get('wgan-gp_estimate'), '.3f')} | "
+                     f"{_fmt(r.get('wgan-clip_estimate'), '.5f')} | {r['js']:.3f} | "
+                     f"{_fmt(r.get('gan_estimate'), '.4f')} | {_fmt(r.get('wgan-gp_grad'), '.3f')} | "
+                     f"{_fmt(r.get('gan_grad'), '.4f')} |")
+    s = d["summary"]
+    return lines + ["", ", ".join(f"{k} = {_fmt(v, '.4g')}" for k, v in s.items()) + f" ({d['steps']} critic "
+                    "steps per θ)."]
+
+
+def _ddp_scaling(d: dict) -> list[str]:
+    lines = ["| setting | generator it/s | ms / iteration | communication ms / iteration | bytes all-reduced "
+             "/ iteration |", "|---|---|---|---|---|"]
+    for r in d["rows"]:
+        b = r["grad_bytes_per_iter"] + (r["other_bytes_per_iter"] if r["processes"] > 1 else 0)
+        lines.append(f"| {r['processes']} process{'es' if r['processes'] > 1 else ''} x {r['threads']} "
+                     f"thread{'s' if r['threads'] > 1 else ''} | {r['its_per_sec']:.3f} | {r['ms_per_iter']:.0f} | "
+                     f"{_fmt(r['comm_ms_per_iter'] if r['processes'] > 1 else None, '.2f')} | {b:,} |")
+    q = d["ratios"]
+    return lines + ["", "Ratios: " + "; ".join(f"{k} {v:.2f}" for k, v in q.items()) + ". Communication: the "
+                    "all-reduces of one iteration timed alone in the same gloo group (DDP overlaps them with the "
+                    "backward pass). The global batch is the same in every row, so it/s compare directly.", "",
+                    DDP_NOTE]
+
+
+def _w1_curve(d) -> list[str]:
+    r = d[0]
+    at = dict(zip(r["w1_iters"], r["w1_curve"], strict=True))
+    want = [500, 1000, 2000]
+    return ["| iteration | " + " | ".join(str(k) for k in want) + " |",
+            "|---|" + "---|" * len(want),
+            "| exact W1 | " + " | ".join(_fmt(at.get(k), ".4f") for k in want) + " |", "",
+            f"Final: W1 {r['w1']:.4f}, modes covered {r['modes']}/8, high-quality share {r['hq']:.2f}, "
+            f"Spearman(W-estimate, W1) {r['spearman']:.2f} over the evaluations"
+            + (f" ({r['spearman_ckpt']:.2f} at the checkpoints)" if "spearman_ckpt" in r else "")
+            + f", {r['its']:.1f} it/s (seed {r['seed']}, 1 thread)."]
+
+
+def _as_given(d) -> list[str]:
+    """gui_overhead, soak and anything new: the figures as given."""
+    flat = d if isinstance(d, dict) else {"result": d}
+    return ["| figure | value |", "|---|---|"] + [f"| {k} | {_fmt(v, '.4g')} |" for k, v in flat.items()
+                                                  if not isinstance(v, (list, dict))]
+
+
+TABLES = {"throughput": _throughput, "objective_cost": _objective_cost, "distance_sweep": _distance_sweep,
+          "ddp_scaling": _ddp_scaling}
+
+
 def section(res: dict) -> list[str]:
     name, d = res["name"], res.get("data")
-    head = {"throughput": "Engine vs the textbook WGAN-GP loop (toy-wgan-gp)",
-            "objective_cost": "Gradient penalty vs weight clipping: cost per generator iteration",
-            "gui_overhead": "Studio vs headless throughput, GUI responsiveness",
-            "soak": "Soak: memory over a long run with the studio attached",
-            "distance_sweep": "Example 1 (parallel lines): critic estimates vs closed forms",
-            "ddp_scaling": "Data-parallel training (torchrun, gloo): 1 and 2 processes, digits preset"}.get(name)
-    if name.startswith("w1_"):
-        head = f"Exact W1 over the run: {name[3:]}"
-    load = res.get("load_before")
-    lines = [f"### {head}", "",
-             f"`benchmarks/{BENCHMARKS[name][0]}` — "
-             + (f"{res['seconds']:.0f} s, " if res.get("seconds") is not None else "")
-             + f"run {res.get('when', '?')}"
-             + (f", 1-minute load average {load:.1f} when it started" if load is not None else "")]
+    lines = _heading(res)
     if d is None:
-        lines += ["", f"**Did not complete** (exit {res['rc']}). Last lines:", "", "```",
-                  *res["tail"], "```", ""]
-        return lines
-    lines.append("")
-    if name == "throughput":
-        lines += ["| loop | generator it/s | GFLOP/s | share of matmul rate |", "|---|---|---|---|",
-                  f"| textbook | {d['textbook_its']:.2f} | {d['textbook_gflops']:.1f} | "
-                  f"{100 * d['textbook_share_of_matmul']:.0f}% |",
-                  f"| engine | {d['engine_its']:.2f} | {d['engine_gflops']:.1f} | "
-                  f"{100 * d['engine_share_of_matmul']:.0f}% |", "",
-                  f"Ratio engine / textbook **{d['ratio']:.2f}x** (target >= 1.2x); work per generator iteration "
-                  f"{d['gflop_per_iter']:.2f} GFLOP (analytic); dense matmul rate here {d['matmul_gflops']:.1f} "
-                  f"GFLOP/s. Machine: {d['machine']}."]
-    elif name == "objective_cost":
-        lines += ["| preset | batch | n_critic | GP ms/iter | clipping ms/iter | GP / clipping |",
-                  "|---|---|---|---|---|---|"]
-        for r in d["rows"]:
-            lines.append(f"| {r['preset']} | {r['batch']} | {r['n_critic']} | {r['gp_ms']:.1f} | {r['clip_ms']:.1f} | "
-                         f"**{r['ratio']:.2f}x** |")
-        lines += ["", f"Published (Gulrajani et al., GPU, CIFAR-10 DCGAN): about 1.9x. Machine: {d['machine']}."]
-    elif name == "distance_sweep":
-        lines += ["| θ | W = abs(θ) | GP estimate | clip estimate | JS | GAN JS estimate | dGP/dθ | dJS/dθ |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for r in d["rows"]:
-            lines.append(f"| {r['theta']:.2f} | {r['w_exact']:.3f} | {_fmt(r.get('wgan-gp_estimate'), '.3f')} | "
-                         f"{_fmt(r.get('wgan-clip_estimate'), '.5f')} | {r['js']:.3f} | "
-                         f"{_fmt(r.get('gan_estimate'), '.4f')} | {_fmt(r.get('wgan-gp_grad'), '.3f')} | "
-                         f"{_fmt(r.get('gan_grad'), '.4f')} |")
-        s = d["summary"]
-        lines += ["", ", ".join(f"{k} = {_fmt(v, '.4g')}" for k, v in s.items()) + f" ({d['steps']} critic steps "
-                  "per θ)."]
-    elif name == "ddp_scaling":
-        lines += ["| setting | generator it/s | ms / iteration | communication ms / iteration | bytes all-reduced "
-                  "/ iteration |", "|---|---|---|---|---|"]
-        for r in d["rows"]:
-            b = r["grad_bytes_per_iter"] + (r["other_bytes_per_iter"] if r["processes"] > 1 else 0)
-            lines.append(f"| {r['processes']} process{'es' if r['processes'] > 1 else ''} x {r['threads']} "
-                         f"thread{'s' if r['threads'] > 1 else ''} | {r['its_per_sec']:.3f} | {r['ms_per_iter']:.0f} | "
-                         f"{_fmt(r['comm_ms_per_iter'] if r['processes'] > 1 else None, '.2f')} | {b:,} |")
-        q = d["ratios"]
-        lines += ["", "Ratios: " + "; ".join(f"{k} {v:.2f}" for k, v in q.items()) + ". Communication: the "
-                  "all-reduces of one iteration timed alone in the same gloo group (DDP overlaps them with the "
-                  "backward pass). The global batch is the same in every row, so it/s compare directly.", "",
-                  DDP_NOTE]
-    elif name.startswith("w1_"):
-        r = d[0]
-        at = dict(zip(r["w1_iters"], r["w1_curve"], strict=True))
-        want = [500, 1000, 2000]
-        lines += ["| iteration | " + " | ".join(str(k) for k in want) + " |",
-                  "|---|" + "---|" * len(want),
-                  "| exact W1 | " + " | ".join(_fmt(at.get(k), ".4f") for k in want) + " |", "",
-                  f"Final: W1 {r['w1']:.4f}, modes covered {r['modes']}/8, high-quality share {r['hq']:.2f}, "
-                  f"Spearman(W-estimate, W1) {r['spearman']:.2f} over the evaluations"
-                  + (f" ({r['spearman_ckpt']:.2f} at the checkpoints)" if "spearman_ckpt" in r else "")
-                  + f", {r['its']:.1f} it/s (seed {r['seed']}, 1 thread)."]
-    else:  # gui_overhead, soak and anything new: the figures as given
-        flat = d if isinstance(d, dict) else {"result": d}
-        lines += ["| figure | value |", "|---|---|"]
-        lines += [f"| {k} | {_fmt(v, '.4g')} |" for k, v in flat.items() if not isinstance(v, (list, dict))]
-    lines.append("")
-    return lines
+        return lines + ["", f"**Did not complete** (exit {res['rc']}). Last lines:", "", "```",
+                        *res["tail"], "```", ""]
+    table = _w1_curve if name.startswith("w1_") else TABLES.get(name, _as_given)
+    return lines + [""] + table(d) + [""]
 
 
 def main(argv=None) -> int:

@@ -95,6 +95,24 @@ def soak_config(iterations: int, hidden: int, batch: int):
     return cfg
 
 
+def steer_like_a_user(win, state: dict, it: int, n: int, edit_every: int, pause_every: int) -> None:
+    """A logged live edit every 5% of the run, a pause/resume every 10%."""
+    if win.run_state == "running" and it >= state["next_edit"] and it < n:
+        state["lr_high"] = not state["lr_high"]
+        if win.request_edit("lr_generator", 1.2e-4 if state["lr_high"] else 1e-4):
+            state["edits"] += 1
+        state["next_edit"] += edit_every
+    if state["paused_at"] is None and win.run_state == "running" and it >= state["next_pause"] and it < n:
+        win.toggle_pause()
+        state["paused_at"] = time.perf_counter()
+        state["next_pause"] += pause_every
+    elif state["paused_at"] is not None and win.run_state == "paused" \
+            and time.perf_counter() - state["paused_at"] > 0.3:
+        win.toggle_pause()
+        state["paused_at"] = None
+        state["pauses"] += 1
+
+
 def run_soak(app, args) -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -131,21 +149,7 @@ def run_soak(app, args) -> dict:
             state["baseline"] = (it, rss)
             state["objects0"] = len(gc.get_objects())
             say(f"  warm-up done at iteration {it}: RSS {rss / MB:.1f} MB (baseline)")
-        # ---- steer like a user: a logged live edit every 5%, a pause/resume every 10%
-        if win.run_state == "running" and it >= state["next_edit"] and it < n:
-            state["lr_high"] = not state["lr_high"]
-            if win.request_edit("lr_generator", 1.2e-4 if state["lr_high"] else 1e-4):
-                state["edits"] += 1
-            state["next_edit"] += edit_every
-        if state["paused_at"] is None and win.run_state == "running" and it >= state["next_pause"] and it < n:
-            win.toggle_pause()
-            state["paused_at"] = time.perf_counter()
-            state["next_pause"] += pause_every
-        elif state["paused_at"] is not None and win.run_state == "paused" \
-                and time.perf_counter() - state["paused_at"] > 0.3:
-            win.toggle_pause()
-            state["paused_at"] = None
-            state["pauses"] += 1
+        steer_like_a_user(win, state, it, n, edit_every, pause_every)
         if len(samples) % max(int(30 / args.probe_s), 1) == 0:
             say(f"  iteration {it:>7} / {n}   RSS {rss / MB:7.1f} MB   {it / max(samples[-1][1], 1e-9):6.1f} it/s")
 
@@ -173,10 +177,9 @@ def run_soak(app, args) -> dict:
 
 def check_sizes(res) -> list[tuple[str, int, int | None, str]]:
     """(what, size, cap, how the cap is stated) of every structure that grows during a run."""
-    from studio.runs import ColumnBuffer
-
     from studio.panels.log import MAX_LINES
     from studio.panels.plots.thinning import MAX_BINS
+    from studio.runs import ColumnBuffer
     from studio.worker import live_threads
 
     win, cfg = res["window"], res["cfg"]

@@ -137,18 +137,14 @@ class RunParts:
     columns: tuple[str, ...]        # metrics.csv's columns
     recorder: MetricsRecorder
     evaluator: Evaluator
-    fixed_noise: torch.Tensor
-    eval_noise: torch.Tensor
-    eval_real: torch.Tensor
-    display_real: torch.Tensor | None
-    fixed_labels: torch.Tensor | None
-    eval_labels: torch.Tensor | None
-    probe_heldout: tuple | None
-    probe_train: tuple | None
+    batches: FixedBatches           # its fields are parts of their own (fixed_noise, eval_real, ...)
 
     def items(self):
-        """(name, value) of every part."""
-        return ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        """(name, value) of every part, the fixed batches' one by one."""
+        for f in dataclasses.fields(self):
+            if f.name != "batches":
+                yield f.name, getattr(self, f.name)
+        yield from self.batches.by_name().items()
 
 
 def load_data(cfg: Config, device: torch.device, data: DataSource | None):
@@ -219,4 +215,4 @@ def build_run(cfg: Config, device: torch.device, data: DataSource | None = None,
         warnings=list(performance.warnings), amp=amp, ema=ema,
         sampler=ema.model if ema is not None else generator, averaged=ema is not None,
         hp=hp, opt_critic=opt_critic, opt_generator=opt_generator, rng=rng, algorithm=algorithm, columns=columns,
-        recorder=recorder, evaluator=evaluator, **batches.by_name())
+        recorder=recorder, evaluator=evaluator, batches=batches)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from studio.runs import LOCAL, NEW, OPENED, Run, Runs
 
 from engine import load_preset
 from engine.runfolder import RunReport
 from engine.status import RunState, RunStatus
 from studio.action_states import WindowView, action_states
+from studio.runs import LOCAL, NEW, OPENED, Run, Runs
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ Public API (the studio and the command line use only this):
 ``Config``, ``ConfigError``, ``load_config``, ``load_preset``, ``list_presets``, ``Trainer``,
 ``RunDir``, ``load_checkpoint``, ``CheckpointError``, ``DataError``, ``RunState`` and ``RunStatus``
 (where a run is), ``traits`` (what an objective can do); and the rules both front ends apply:
-:mod:`engine.continuation` (whether and how a run continues), :mod:`engine.runfolder` (what a run
+:mod:`engine.continuation` (whether and how a run continues), :mod:`engine.run_report` (what a run
 folder holds, which checkpoint is the newest that loads), :mod:`engine.export` (the sample picture
 of a checkpoint, CSV exports) and :mod:`engine.distance` (Example 1 and its sweep plan).
 """

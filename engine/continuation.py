@@ -2,7 +2,7 @@
 Start, a queue).
 
 A run continues in its own folder from the newest checkpoint that loads
-(:func:`engine.runfolder.prepare_resume`) when
+(:func:`engine.run_report.prepare_resume`) when
 
 - only ``train.iterations``, ``train.device`` and the live parameters (``engine.LIVE_KEYS``)
   differ from the run's configuration: anything else would train another model than the one in
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import LIVE_KEYS, LIVE_SYMBOLS, Config, apply_overrides
-from .runfolder import RunReport
+from .run_report import RunReport
 
 #: What may differ from a run's configuration when it continues ("section.key").
 MAY_CHANGE = ("train.iterations", "train.device", *(f"{s}.{k}" for s, k in LIVE_KEYS.values()))

@@ -73,10 +73,11 @@ from .config import Config, ConfigError
 from .data.images import ImageData
 from .distributed_control import MAX_OPS, MESSAGE_LEN, RequestOutbox, apply, encode
 from .distributed_step import AllReduceGradients, ShardedImages, SliceOfGlobalBatch, rank_seed, wrap
+from .objective_traits import traits
 from .objectives.mlp_gp import HandDerivedGradients
 from .rng import capture_rng, restore_rng
+from .run_report import ResumePoint, prepare_resume
 from .rundir import RunDir
-from .runfolder import ResumePoint, prepare_resume
 from .trainer import Trainer
 
 # the module torchrun starts (docs/guide/distributed.md):
@@ -161,7 +162,7 @@ def check_config(cfg: Config, world_size: int, device_type: str = "cpu") -> list
     local_batch(cfg.train.batch_size, world_size, cfg.source)
     notes = []
     if cfg.model.critic_norm == "batch":
-        if cfg.objective.kind == "wgan-gp":
+        if traits(cfg.objective.kind).uses_penalty:
             raise ConfigError("batch-norm in a gradient-penalty critic cannot be trained data-parallel: the "
                               "penalty is per sample and batch-norm couples the samples (per-process "
                               "statistics would change it; SyncBatchNorm has no double backward)",
@@ -239,7 +240,7 @@ class DataParallel:
         return RunDir(path) if self.dist.is_main else FollowerRunDir(path)
 
     def choose_resume(self, run_dir) -> ResumePoint:
-        """Rank 0 chooses the checkpoint (:func:`engine.runfolder.prepare_resume`, which may repair
+        """Rank 0 chooses the checkpoint (:func:`engine.run_report.prepare_resume`, which may repair
         latest.pt); the others continue from the one it chose."""
         point = None
         if self.dist.is_main:

@@ -3,7 +3,7 @@ never leaves half a file. The trainer writes a run through it; :func:`read_metri
 :func:`read_events` read the files back as they were written.
 
 Judging a folder someone hands you (what it holds, what is damaged, whether and from which
-checkpoint it can be continued) is :mod:`engine.runfolder`; this module only knows the layout:
+checkpoint it can be continued) is :mod:`engine.run_report`; this module only knows the layout:
 
 ```
 RUN_DIR/

@@ -18,8 +18,8 @@ from typing import Protocol
 import torch
 
 from .config import Config
+from .run_report import ResumePoint, prepare_resume
 from .rundir import RunDir
-from .runfolder import ResumePoint, prepare_resume
 
 
 class Strategy(Protocol):
@@ -85,7 +85,7 @@ class SingleProcess:
         return RunDir(path) if path is not None else None
 
     def choose_resume(self, run_dir: str | Path) -> ResumePoint:
-        """:func:`engine.runfolder.prepare_resume` (latest.pt, or the newest numbered checkpoint
+        """:func:`engine.run_report.prepare_resume` (latest.pt, or the newest numbered checkpoint
         that loads when latest.pt is damaged)."""
         return prepare_resume(run_dir)
 

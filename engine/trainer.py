@@ -50,8 +50,8 @@ from .evaluation_policy import EvaluationPolicy, critic_means
 from .inference import generate
 from .render import payload_image, save_png
 from .requests import POLL_S
+from .run_report import ResumePoint
 from .run_threads import RunThreads
-from .runfolder import ResumePoint
 from .sampling import ARROW_RES, FIELD_RES, critic_field, sample_payload
 from .status import RunState, RunStatus
 from .strategy import SingleProcess, Strategy
@@ -142,7 +142,7 @@ class Trainer:
     def resume_run(cls, run_dir: str | Path, iterations: int | None = None, *, strategy: Strategy | None = None,
                    **kwargs) -> Trainer:
         """Continue a stopped or crashed run in its own folder from the checkpoint the strategy
-        chooses (:func:`engine.runfolder.prepare_resume`: latest.pt, or the newest numbered one
+        chooses (:func:`engine.run_report.prepare_resume`: latest.pt, or the newest numbered one
         that loads when latest.pt is damaged); ``trainer.resumed_from`` says which."""
         strategy = strategy if strategy is not None else SingleProcess()
         point = strategy.choose_resume(run_dir)

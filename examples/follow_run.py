@@ -9,7 +9,7 @@ passes, then a summary of the folder. It only reads: following costs the run not
 
 What it uses of the engine: ``engine.follow.RunFollower`` (``poll()`` returns what was added since
 the last look: metrics rows, events, the newest picture, the heartbeat, the state) and
-``engine.runfolder.inspect_run`` (everything a folder holds, what is damaged, which checkpoint
+``engine.run_report.inspect_run`` (everything a folder holds, what is damaged, which checkpoint
 a continuation would start from), ``engine.continuation`` (whether and how it continues: the rule
 ``wgan-train --resume`` and the studio apply) and ``engine.RunState`` (the words for a run's state).
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 from engine import RunState
 from engine.continuation import plan_continuation, resume_wanted
 from engine.follow import RunFollower
-from engine.runfolder import inspect_run
+from engine.run_report import inspect_run
 
 QUALITY = (("w1_exact", "exact W1"), ("sliced_w", "sliced W"), ("frechet_distance", "Fréchet distance"))
 

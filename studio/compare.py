@@ -9,7 +9,7 @@ One window (File > Compare runs…) with, for every run in the comparison:
   and Export CSV.
 
 Each run is read through :mod:`studio.compare_runs`: a folder with the engine's one reader
-(:func:`engine.runfolder.inspect_run`, which keeps every readable row), the main window's current
+(:func:`engine.run_report.inspect_run`, which keeps every readable row), the main window's current
 run from its :class:`studio.runs.Run`. A folder that is not a run, or whose metrics.csv has no
 readable rows, is named in one message with what is wrong and skipped; the other folders still
 load.

@@ -1,5 +1,5 @@
 """The runs a comparison shows (no widgets): what Compare runs shows of one run, read from a run
-folder through the engine's one reader (:func:`engine.runfolder.inspect_run`) or taken from the
+folder through the engine's one reader (:func:`engine.run_report.inspect_run`) or taken from the
 :class:`studio.runs.Run` the main window holds; and the table's columns and cells.
 
 A folder that is not a run, or whose metrics.csv has no readable rows, raises
@@ -17,8 +17,8 @@ import numpy as np
 
 from engine import RunDir
 from engine.objectives import traits
+from engine.run_report import inspect_run, is_run_folder
 from engine.rundir import EVAL_COLUMNS
-from engine.runfolder import inspect_run, is_run_folder
 from engine.status import RunState
 from engine.text import format_duration
 from studio.runs import Run
@@ -144,7 +144,7 @@ class ComparedRun:
 
 def read_run(path: str | Path) -> ComparedRun:
     """The curves, kind and latest sample picture of a run folder, read by
-    :func:`engine.runfolder.inspect_run`. Raises :class:`RunUnreadable` naming what is wrong."""
+    :func:`engine.run_report.inspect_run`. Raises :class:`RunUnreadable` naming what is wrong."""
     rd = RunDir(path)
     if not rd.path.is_dir():
         raise RunUnreadable("not a folder (moved or deleted?)")

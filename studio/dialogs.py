@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import RunDir, __version__
-from engine.runfolder import RunReport
+from engine.run_report import RunReport
 from studio.theme import icon
 
 SHORTCUTS = [

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from engine.runfolder import is_run_folder
+from engine.run_report import is_run_folder
 from studio.widgets import button
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from engine import Config
-from engine.runfolder import RunReport
+from engine.run_report import RunReport
 from engine.status import RunState, RunStatus
 from studio.runs import NEW, OPENED, ColumnBuffer, Run, Runs, config_live_values
 

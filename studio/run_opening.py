@@ -17,7 +17,7 @@ from engine.continuation import continuation_config
 from engine.data import DataError
 from engine.data.points import load_points
 from engine.follow import is_live
-from engine.runfolder import inspect_run, is_run_folder
+from engine.run_report import inspect_run, is_run_folder
 from engine.status import RunState
 from studio import dialogs
 from studio.panels.samples import ToyView

@@ -7,7 +7,7 @@ import pytest
 
 from engine import read_events, read_metrics
 from engine.continuation import continuation_config, plan_continuation, resume_wanted
-from engine.runfolder import inspect_run
+from engine.run_report import inspect_run
 from tests.continuation_cases import CASES, DONE_ITERS, make_folder
 from tests.test_cli import run_cli
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 # what the examples may import of the engine: its public API (engine/__init__.py) and the modules
 # that docstring names as public, plus the follower
-PUBLIC_MODULES = {"engine", "engine.follow", "engine.runfolder", "engine.export", "engine.continuation"}
+PUBLIC_MODULES = {"engine", "engine.follow", "engine.run_report", "engine.export", "engine.continuation"}
 TINY_ITERATIONS = 30  # train_toy.py --tiny
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine import load_preset
-from engine.runfolder import RunReport
+from engine.run_report import RunReport
 from engine.status import RunState, RunStatus
 from studio.action_states import WindowView, action_states
 from studio.runs import LOCAL, NEW, OPENED, Run, Runs

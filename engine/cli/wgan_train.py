@@ -182,7 +182,7 @@ def continue_run_in(args, *, distributed: bool, main: bool) -> Trainer | int:
     """``--resume``: the trainer that continues the run (engine.continuation decides whether and
     how), or the exit status of a refusal."""
     from ..continuation import continue_run, plan_continuation, resume_wanted
-    from ..runfolder import inspect_run, is_run_folder
+    from ..run_report import inspect_run, is_run_folder
 
     if args.config or args.preset or args.out:
         return error("--resume continues a run with its own configuration; only --iters, --device and "

@@ -17,7 +17,7 @@ import numpy as np
 
 from engine import LIVE_KEYS, SCHEMA, Config
 from engine.objectives import traits
-from engine.runfolder import RunReport, run_kind
+from engine.run_report import RunReport, run_kind
 from engine.status import ACTIVE_STATES, ENDED_STATES, RunState, RunStatus
 
 from .buffer import ColumnBuffer

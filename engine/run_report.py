@@ -270,8 +270,13 @@ def _newest_good_checkpoint(rd: RunDir, rep: RunReport) -> Config | None:
     return None
 
 
-def inspect_run(path: str | os.PathLike) -> RunReport:
-    """Read what can be read of a run folder; name each damaged or missing file."""
+def inspect_run(path: str | os.PathLike, *, checkpoints: bool = True) -> RunReport:
+    """Read what can be read of a run folder; name each damaged or missing file.
+
+    ``checkpoints=False``: only the small files (config.toml, metrics.csv, events.jsonl), no
+    checkpoint loaded, unless config.toml cannot be read (its checkpoints' configuration is then
+    shown): for a front end that compares runs and continues none of them (a DCGAN checkpoint is
+    tens of MB)."""
     rd = RunDir(path)
     rep = RunReport(path=rd.path)
 
@@ -286,7 +291,7 @@ def inspect_run(path: str | os.PathLike) -> RunReport:
             config_problem = str(e.with_file(None))
 
     # ---- checkpoints: the newest one that loads (and holds a valid configuration)
-    cfg = _newest_good_checkpoint(rd, rep)
+    cfg = _newest_good_checkpoint(rd, rep) if checkpoints or config_problem is not None else None
     if rep.config is None and cfg is not None:
         rep.config, rep.config_source = cfg, rep.rel(rep.checkpoint)
 

@@ -150,7 +150,7 @@ def read_run(path: str | Path) -> ComparedRun:
         raise RunUnreadable("not a folder (moved or deleted?)")
     if not is_run_folder(rd.path):
         raise RunUnreadable("not a run folder: it has no config.toml, metrics.csv, events.jsonl or checkpoint")
-    rep = inspect_run(rd.path)
+    rep = inspect_run(rd.path, checkpoints=False)  # the small files only: no generator is sampled here
     problems = [p for p in rep.problems if not p.startswith("checkpoints")]
     return compared_run(Run.opened(rep, RunState.STOPPED), problems)
 

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from engine import Config, Trainer
+from engine import Config, RunState, Trainer
 from engine.continuation import Continuation, continue_run
 from engine.control import RunControl
 
@@ -57,6 +57,9 @@ from engine.control import RunControl
 # 64 x 64 ~35 ms; the view draws it smoothly scaled.
 LIVE_FIELD_RES = 32
 REPORT_S = 0.2        # seconds between metrics reports of a run in the studio (see the module doc)
+# Seconds between the status signals of a run (the status bar redraws once a second); a change of
+# state is sent at once. One signal fewer per report: each one wakes the GUI thread.
+STATUS_S = 1.0
 # The share of training time the live toy pictures may take: they are made at most every
 # ``live_samples_s``, and less often when one takes longer than LIVE_BUDGET of that interval
 # (a ~12 ms picture: one every 1.2 s). Every share of the training thread's time the studio
@@ -119,7 +122,12 @@ class _Bridge:
         self.worker.state_changed.emit(str(state))
 
     def on_status(self, status):
-        self.worker.status.emit(status)
+        w = self.worker
+        now = w.clock()
+        # Throttled while it runs only: a paused run reports after a step, and that must show.
+        if status.state != RunState.RUNNING or status.state != w._status_state or now - w._status_t >= STATUS_S:
+            w._status_state, w._status_t = status.state, now
+            w.status.emit(status)
 
 
 _warm_up: threading.Thread | None = None
@@ -212,6 +220,7 @@ class TrainingWorker(QObject):
         self.clock = time.monotonic
         self.live_budget = LIVE_BUDGET
         self._last_samples_t = -math.inf
+        self._status_t, self._status_state = -math.inf, None  # the last status sent (STATUS_S)
         self._samples_wait_s = 0.0   # the last toy picture's cost / live_budget
 
     # ------------------------------------------------------------------ the thread's body

@@ -123,6 +123,17 @@ def test_partly_damaged_run_is_shown_with_a_note(compare, two_runs):
     compare.message_box.close()
 
 
+def test_comparing_loads_no_checkpoint(compare, two_runs, monkeypatch):
+    """Compare reads the small files on the GUI thread: a DCGAN checkpoint (tens of MB) would
+    freeze the window for each run added."""
+    import engine.run_report
+
+    loaded = []
+    monkeypatch.setattr(engine.run_report, "load_checkpoint", lambda path, *a, **k: loaded.append(path))
+    assert len(compare.add_runs(list(two_runs))) == 2
+    assert loaded == [] and len(compare.curves) == 2
+
+
 def test_removing_a_run_removes_its_curve_sample_and_row(compare, two_runs):
     a, b = two_runs
     compare.add_runs([a, b])

@@ -153,3 +153,26 @@ def test_window_draws_live_pictures_only_while_shown(qtbot, window):
     qtbot.waitUntil(lambda: len(got) > n, timeout=60_000)
     window.act_stop.trigger()
     qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+
+
+def test_the_status_of_a_running_run_comes_once_a_second_and_every_other_at_once(qtbot):
+    """Each signal wakes the GUI thread, which then holds the GIL the training needs: the status
+    (the status bar's 1 Hz) is not sent with every report while the run trains; a change of state
+    and a paused run's step are sent at once."""
+    from engine import RunState, RunStatus
+    from studio.worker import STATUS_S
+
+    w = TrainingWorker(_trainer().config)
+    w.clock = clock = ManualClock(start=180.0)
+    got = []
+    w.status.connect(got.append)
+    bridge = _Bridge(w)
+    for i in range(10):  # ten reports within a second: one status
+        bridge.on_status(RunStatus(RunState.RUNNING, i))
+        clock.advance(STATUS_S / 20)
+    assert [s.gen_iter for s in got] == [0]
+    clock.advance(STATUS_S)
+    bridge.on_status(RunStatus(RunState.RUNNING, 11))
+    bridge.on_status(RunStatus(RunState.PAUSED, 12))   # paused: at once
+    bridge.on_status(RunStatus(RunState.PAUSED, 13))   # a step while paused: at once
+    assert [s.gen_iter for s in got] == [0, 11, 12, 13]

@@ -204,8 +204,8 @@ def check_sizes(res) -> list[tuple[str, int, int | None, str]]:
     lines = win.log_panel.line_count() if hasattr(win.log_panel, "line_count") else len(win.log_panel.lines())
     out.append(("log lines", lines, MAX_LINES, f"studio.panels.log.MAX_LINES (events here: {len(events)})"))
     out.append(("steer edit history", win.steer.history.count(), edits, "one per edit"))
-    out.append(("window events", len(events), res["state"]["edits"] + 2 * res["state"]["pauses"] + 10,
-                "one per engine event (start, edits, pauses, resumes, end)"))
+    out.append(("window events", len(events), res["state"]["edits"] + 2 * res["state"]["pauses"] + ev_cap + 10,
+                "one per engine event (start, edits, pauses, resumes, a new best at an evaluation, end)"))
     trainer = trainer_of(win)
     if trainer is not None:
         out.append(("trainer.edit_log", len(trainer.edit_log), edits, "one per edit"))

@@ -2,7 +2,7 @@
 the critic's value f(x), with optional arrows of its gradient, and the draw tool
 (:mod:`.draw_tool`) to paint a distribution of your own and train on it.
 
-The critic field is one small image (40 x 40 live, see ``studio.worker``) drawn as one
+The critic field is one small image (32 x 32 live, see ``studio.worker``) drawn as one
 ``ImageItem``, scaled smoothly to the data extent. The gradient arrows are
 laid out only while they are shown.
 """

@@ -284,6 +284,8 @@ def main(argv=None) -> int:
     sys.excepthook = _excepthook
     log.info("WGAN Studio %s starting (log file %s%s)", studio_version(), log_path,
              ", frozen" if getattr(sys, "frozen", False) else "")
+    from studio.load_order import describe
+    log.info("%s", describe())
     if args.smoke_test:
         try:
             return smoke_test(app, args.smoke_out)

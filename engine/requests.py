@@ -33,6 +33,7 @@ import uuid
 from pathlib import Path
 
 from .config import LIVE_KEYS, ConfigError, live_value
+from .io import replace_file
 
 REQUESTS_DIR = "requests"
 STATUS_FILE = "status.json"
@@ -69,7 +70,7 @@ def write_request(run_dir: str | os.PathLike, action: str, *, key: str | None = 
     name = f"{time.time_ns():020d}-{req['id']}"
     tmp = folder / f".{name}.tmp"
     tmp.write_text(json.dumps(req), encoding="utf-8")
-    os.replace(tmp, folder / f"{name}.json")  # the trainer lists *.json only: never half a request
+    replace_file(tmp, folder / f"{name}.json")  # the trainer lists *.json only: never half a request
     return req
 
 
@@ -170,7 +171,7 @@ def write_status(run_dir: str | os.PathLike, status: dict, *, clock=time.time) -
     body = {**status, "updated": clock(), "pid": os.getpid(), "host": socket.gethostname()}
     tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(body, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    replace_file(tmp, path)
 
 
 def read_status(run_dir: str | os.PathLike) -> dict | None:

@@ -139,8 +139,11 @@ class RunController(QObject):
     def _check_processes(self, cfg: Config, n: int) -> bool:
         import torch
 
-        from engine.distributed import check_config
+        from engine.distributed import check_config, platform_refusal
 
+        if (refusal := platform_refusal()) is not None:
+            self.ui.warn(f"Cannot start {n} processes", refusal[0].upper() + refusal[1:] + ".")
+            return False
         cuda = cfg.train.device in ("cuda", "auto") and torch.cuda.is_available()
         try:
             check_config(cfg, n, "cuda" if cuda else "cpu")

@@ -1,0 +1,122 @@
+"""What makes the code run on Linux, Windows and macOS alike (docs/guide/platforms.md): paths in a
+run folder written on another system, replacing a file another handle has open (Windows), and
+the refusal of torchrun jobs on Windows."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from engine import ConfigError
+from engine.config import load_config
+from engine.config.paths import local_path
+from engine.distributed import platform_refusal
+from engine.io import atomic_write_bytes, replace_file
+from engine.rundir import read_metrics
+
+
+def _points_run(tmp_path):
+    """A run of 5 iterations on a CSV of points (the folder keeps the points: data/points.csv)."""
+    from engine.cli import train_main
+
+    rng = np.random.default_rng(0)
+    src = tmp_path / "mine.csv"
+    src.write_text("x,y\n" + "\n".join(f"{a:.4f},{b:.4f}" for a, b in rng.normal(size=(40, 2))) + "\n")
+    run = tmp_path / "run"
+    tiny = ["--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=5",
+            "--set", "train.sample_every=0", "--set", "train.eval_every=0", "--device", "cpu", "--quiet"]
+    assert train_main(["--preset", "toy-wgan-gp", "--set", 'data.name="points"', "--set", f'data.path="{src}"',
+                       "--out", str(run), "--iters", "5", *tiny]) == 0
+    return run
+
+
+def test_a_run_folder_written_on_windows_opens_and_continues_here(tmp_path):
+    """config.toml as Windows would write it by hand (data\\points.csv): the relative path is read
+    with either separator, the run opens, continues and keeps its data."""
+    from engine.cli import train_main
+    from engine.run_report import inspect_run
+
+    run = _points_run(tmp_path)
+    toml = run / "config.toml"
+    text = toml.read_text("utf-8")
+    assert 'path = "data/points.csv"' in text  # the engine writes "/": Windows reads it too
+    toml.write_text(text.replace('path = "data/points.csv"', 'path = "data\\\\points.csv"'), "utf-8")
+    cfg = load_config(toml)
+    assert cfg.data.path == "data\\points.csv" and cfg.resolved_data_path() == run / "data" / "points.csv"
+    report = inspect_run(run)
+    assert report.config is not None and not report.problems, report.problems
+    assert train_main(["--resume", str(run), "--iters", "8", "--quiet"]) == 0
+    assert read_metrics(run / "metrics.csv")["gen_iter"][-1] == 8
+
+
+def test_an_absolute_path_of_another_system_is_refused_with_the_file_and_key(tmp_path):
+    """C:\\Users\\a\\data\\digits.npz cannot exist on Linux or macOS (nor /home/a/... on Windows):
+    the message names the file, the key, the value and what to write instead."""
+    toml = tmp_path / "run" / "config.toml"
+    toml.parent.mkdir()
+    toml.write_text('[data]\nname = "npz"\npath = "C:\\\\Users\\\\a\\\\data\\\\digits.npz"\n', "utf-8")
+    cfg = load_config(toml)
+    if os.name == "nt":
+        assert cfg.resolved_data_path() == __import__("pathlib").Path("C:/Users/a/data/digits.npz")
+        return
+    with pytest.raises(ConfigError) as err:
+        cfg.resolved_data_path()
+    msg = str(err.value)
+    assert str(toml) in msg and "[data] path" in msg and repr("C:\\Users\\a\\data\\digits.npz") in msg, msg
+    assert "absolute Windows path" in msg and "relative to the configuration's folder" in msg, msg
+    # the same rule the other way round, as Windows reads a Linux path
+    with pytest.raises(ConfigError, match="absolute path of Linux or macOS"):
+        local_path("/home/a/data/digits.npz", file=str(toml), windows=True)
+    assert local_path("data\\mnist", windows=False).as_posix() == "data/mnist"
+    assert local_path("data/mnist", windows=False).as_posix() == "data/mnist"
+
+
+def test_replace_waits_for_a_reader_to_let_go_then_says_which_file():
+    """Windows cannot replace a file another handle has open: the replace is tried again (a
+    follower reads status.json for milliseconds) and then fails with the file named. The refusal
+    is Windows' own; here it is played by a replace that refuses the first times."""
+    now = [0.0]
+    calls = []
+
+    def refusing(times):
+        def replace(src, dst):
+            calls.append(dst)
+            if len(calls) <= times:
+                raise PermissionError(errno.EACCES, "Access is denied", dst)
+        return replace
+
+    sleep = lambda s: now.__setitem__(0, now[0] + s)  # noqa: E731 - an injected clock
+    replace_file("a.tmp", "status.json", retry_s=5.0, replace=refusing(3), sleep=sleep, clock=lambda: now[0])
+    assert len(calls) == 4 and 0 < now[0] < 1.0
+    calls.clear()
+    with pytest.raises(PermissionError) as err:
+        replace_file("a.tmp", "latest.pt", retry_s=2.0, replace=refusing(10**6), sleep=sleep, clock=lambda: now[0])
+    assert err.value.filename == "latest.pt" and "another program may have it open" in str(err.value)
+    calls.clear()
+    with pytest.raises(PermissionError):  # no retry where an open file never stops a rename
+        replace_file("a.tmp", "x", retry_s=0.0, replace=refusing(1), sleep=sleep, clock=lambda: now[0])
+    assert len(calls) == 1
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="only Windows refuses to replace a file that is open")
+def test_an_atomic_write_waits_for_a_reader_on_windows(tmp_path):
+    path = tmp_path / "status.json"
+    path.write_text("old")
+    fh = open(path, "rb")  # noqa: SIM115 - held open by a "reader" for 0.3 s
+    threading.Timer(0.3, fh.close).start()
+    atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"new"
+
+
+def test_torchrun_jobs_are_refused_on_windows_only():
+    why = platform_refusal("win32")
+    assert "not supported on Windows" in why and "one process" in why and "open its run folder" in why
+    assert platform_refusal("linux") is None and platform_refusal("darwin") is None
+    assert (platform_refusal() is None) == (sys.platform != "win32")
+
+

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageChops
 
 import resources
@@ -66,6 +67,7 @@ def test_windows_and_macos_icons_are_the_svg_at_every_size():
         assert max(hi for _, hi in diff) <= 8, f"resources/icons/{name} is stale: run scripts/render_icon.py"
 
 
+@pytest.mark.linux_only("a freedesktop.org menu entry, installed by a bash script")
 def test_install_desktop_entry_handles_an_odd_path(tmp_path):
     app_dir = tmp_path / 'Wgan Stüdio "dir" $HOME'
     (app_dir / "_internal").mkdir(parents=True)
@@ -101,6 +103,8 @@ def test_quit_after_shown_reports_the_start_up_time(tmp_path):
     m = re.search(r"main window shown (\d+\.\d+) s after the process started", proc.stderr)
     assert m, proc.stderr[-3000:]
     assert float(m.group(1)) > 0  # a time, not a limit: a loaded machine may take long
+    if sys.platform != "linux":  # the log is in the user's own folder there (docs/guide/install.md)
+        return
     log = (tmp_path / "data" / "WGAN Studio" / "WGAN Studio" / "logs" / "studio.log").read_text("utf-8")
     assert f"main window shown {m.group(1)} s" in log
 

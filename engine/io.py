@@ -29,7 +29,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase
         # or the mode of the file it replaces, so exports stay readable by the user's other tools.
         with contextlib.suppress(OSError, AttributeError):
             os.fchmod(fd, os.stat(path).st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK)
-        with os.fdopen(fd, mode) as fh:
+        # Text as UTF-8 with "\n" line ends on every system (Windows' default would be its code page and "\r\n").
+        text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **text) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

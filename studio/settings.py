@@ -112,7 +112,7 @@ class Settings:
         """Where new runs go: $WGAN_STUDIO_RUNS, then Preferences, then the documents folder."""
         env = os.environ.get("WGAN_STUDIO_RUNS")
         if env:
-            return Path(env)
+            return Path(os.path.expanduser(env))  # "~" means the home folder on Windows too
         saved = self._str("runs_dir")
         return Path(saved) if saved else default_runs_dir()
 

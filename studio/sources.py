@@ -350,7 +350,7 @@ class ProcessSource(FolderSource):
 
     def log_tail(self, n: int = 30) -> str:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+            return "\n".join(self.log_path.read_text("utf-8", errors="replace").splitlines()[-n:])
         except OSError:
             return ""
 

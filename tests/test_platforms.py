@@ -120,3 +120,73 @@ def test_torchrun_jobs_are_refused_on_windows_only():
     assert (platform_refusal() is None) == (sys.platform != "win32")
 
 
+
+
+def test_text_files_are_utf8_with_newlines_whatever_the_locale(tmp_path):
+    """Windows' default text encoding is its code page (and "\\r\\n"): atomic_open's text mode names
+    UTF-8 and "\\n". Played here by an ASCII locale, where a default open() cannot write "é"."""
+    import subprocess
+
+    out = tmp_path / "frechet.csv"
+    code = ("import sys; from engine.io import atomic_open\n"
+            "with atomic_open(sys.argv[1], 'w') as fh: fh.write('distance,Fr\\u00e9chet\\n1,2\\n')")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+           "PYTHONIOENCODING": "ascii"}
+    proc = subprocess.run([sys.executable, "-c", code, str(out)], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert out.read_bytes() == "distance,Fréchet\n1,2\n".encode()
+
+
+def test_text_io_in_the_code_names_its_encoding():
+    """Every open()/read_text()/write_text()/fdopen() of engine/ and studio/ in text mode says
+    encoding=...: on Windows the default is the code page, not UTF-8."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    bad = []
+    for path in [*(root / "engine").rglob("*.py"), *(root / "studio").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            kwargs = {k.arg for k in node.keywords}
+            if name not in ("open", "read_text", "write_text", "fdopen") or "encoding" in kwargs:
+                continue
+            if isinstance(f, ast.Attribute) and name == "open" and not (isinstance(f.value, ast.Name)
+                                                                         and f.value.id in ("io", "builtins")):
+                continue  # Image.open, os.open, box.open(), ... are not text files
+            args = node.args
+            if name == "read_text" and args or name == "write_text" and len(args) >= 2:
+                continue  # the encoding given by position
+            mode = next((a.value for a in args[1:2] if isinstance(a, ast.Constant)), None)
+            mode = next((k.value.value for k in node.keywords if k.arg == "mode" and isinstance(k.value, ast.Constant)),
+                        mode)
+            passed_on = mode is None and len(args) >= 2
+            if name in ("open", "fdopen") and (passed_on or isinstance(mode, str) and "b" in mode):
+                continue  # binary, or a mode the caller passes on (atomic_open)
+            bad.append(f"{path.relative_to(root)}:{node.lineno} {name}()")
+    assert not bad, "text I/O without an encoding: " + ", ".join(bad)
+
+
+def test_no_two_files_differ_only_in_case_and_no_name_windows_refuses():
+    """macOS and Windows file systems ignore case, and Windows refuses some names and characters:
+    a checkout must hold the same files everywhere."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    parts = ("engine", "studio", "resources", "tests", "docs", "scripts", "benchmarks", "examples", ".github")
+    files = [p.relative_to(root).as_posix() for part in parts for p in (root / part).rglob("*")
+             if "__pycache__" not in p.parts]
+    files += [p.name for p in root.iterdir() if p.is_file()]
+    seen: dict[str, str] = {}
+    for f in files:
+        assert seen.setdefault(f.lower(), f) == f, f"{f} and {seen[f.lower()]} differ only in case"
+        for name in f.split("/"):
+            assert not re.search(r'[<>:"|?*\\]', name), f"{f}: a character Windows refuses in a file name"
+            stem = name.split(".")[0].upper()
+            assert stem not in {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                                *(f"LPT{i}" for i in range(1, 10))}, f"{f}: a name Windows reserves"

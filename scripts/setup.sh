@@ -41,6 +41,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # torch first and pinned: an unpinned torch pulled in by the project would be a CUDA build.
     # shellcheck disable=SC2086
     "$py" -m pip install -q --disable-pip-version-check $torch_req
-    "$py" -m pip install -q --disable-pip-version-check -e "$root[$extras]"
+    # from the checkout's folder: a relative path reaches pip unchanged under Git Bash on Windows too
+    (cd "$root" && "$py" -m pip install -q --disable-pip-version-check -e ".[$extras]")
     echo "$want" > "$stamp"
 fi

@@ -7,9 +7,10 @@ The cure is to import torch before anything of PySide6 or shiboken6. Elsewhere t
 matter, and the studio shows a window before torch is imported (studio/startup.py): a user sees
 a window at once instead of after the seconds ``import torch`` takes.
 
-The choice, measured on Linux (docs/figures.md, "Import order"): importing torch first delays the
-first window by the time ``import torch`` takes (about 1 s on a quiet 2-core machine, several
-seconds on a busy one), so torch comes first on Windows only, where it is needed.
+The choice, measured on Linux (docs/figures.md, "Import order (2026-12-06, issue 34)"): importing
+torch first delays the first window by the time ``import torch`` takes (0.17 s became 1.30 s on a
+shared 2-core machine; the main window came at the same time), so torch comes first on Windows
+only, where it is needed.
 
 Every entry point applies the rule before it imports Qt: ``studio/__init__.py`` (so ``wgan-studio``,
 ``python -m studio.app`` and any ``import studio.x``), and the packaged build's run-time hook

@@ -28,7 +28,6 @@ import traceback
 from pathlib import Path
 
 log = logging.getLogger("studio")
-_T0 = time.monotonic()
 
 
 def _guard_stdio() -> None:
@@ -50,7 +49,8 @@ def _guard_stdio() -> None:
 
 
 def _process_age() -> float:
-    """Seconds since this process started (Linux: /proc; elsewhere: since this module was imported)."""
+    """Seconds since this process started (Linux: /proc; elsewhere: since the studio's first module
+    was imported, studio.load_order, before torch where torch comes first)."""
     try:
         with open("/proc/self/stat", "rb") as f:
             start_ticks = float(f.read().rsplit(b")", 1)[1].split()[19])  # field 22, starttime
@@ -58,7 +58,8 @@ def _process_age() -> float:
             uptime = float(f.read().split()[0])
         return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError, AttributeError):
-        return time.monotonic() - _T0
+        from studio.load_order import IMPORTED_AT
+        return time.monotonic() - IMPORTED_AT
 
 
 def show_and_time(app, win, timeout: float = 30.0, what: str = "main window") -> float | None:

@@ -27,6 +27,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+
+#: When the studio's first module was imported (this one, before torch on Windows): the start-up
+#: clock of studio.app where the process's own start time cannot be read (no /proc).
+IMPORTED_AT = time.monotonic()
 
 FORCE_ENV = "WGAN_STUDIO_TORCH_FIRST"
 QT_PREFIXES = ("PySide6", "shiboken6")

@@ -54,7 +54,7 @@ def test_a_run_folder_written_on_windows_opens_and_continues_here(tmp_path):
     assert read_metrics(run / "metrics.csv")["gen_iter"][-1] == 8
 
 
-def test_an_absolute_path_of_another_system_is_refused_with_the_file_and_key(tmp_path):
+def test_an_absolute_path_of_another_system_is_refused_with_the_file_and_key(tmp_path, capsys):
     """C:\\Users\\a\\data\\digits.npz cannot exist on Linux or macOS (nor /home/a/... on Windows):
     the message names the file, the key, the value and what to write instead."""
     toml = tmp_path / "run" / "config.toml"
@@ -69,6 +69,10 @@ def test_an_absolute_path_of_another_system_is_refused_with_the_file_and_key(tmp
     msg = str(err.value)
     assert str(toml) in msg and "[data] path" in msg and repr("C:\\Users\\a\\data\\digits.npz") in msg, msg
     assert "absolute Windows path" in msg and "relative to the configuration's folder" in msg, msg
+    from engine.cli import train_main  # what a user of the command line sees: the message, exit 2
+
+    assert train_main([str(toml), "--out", str(tmp_path / "again"), "--iters", "2", "--quiet"]) == 2
+    assert "is an absolute Windows path" in capsys.readouterr().err and not (tmp_path / "again").exists()
     # the same rule the other way round, as Windows reads a Linux path
     with pytest.raises(ConfigError, match="absolute path of Linux or macOS"):
         local_path("/home/a/data/digits.npz", file=str(toml), windows=True)

@@ -158,7 +158,7 @@ def local_batch(global_batch: int, world_size: int, source=None) -> int:
 
 def platform_refusal(platform: str | None = None) -> str | None:
     """Why a job of several processes (torchrun) cannot start on ``platform`` (``sys.platform``), or
-    None. Windows is refused: torchrun's process handling there (no process groups or SIGTERM, a
+    None. Windows is refused: torchrun's process handling there (no process groups or termination signals, a
     console's Ctrl+C reaching every process) is untested, and a job it could not stop cleanly would
     leave processes behind (docs/guide/platforms.md)."""
     import sys

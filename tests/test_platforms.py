@@ -194,3 +194,29 @@ def test_no_two_files_differ_only_in_case_and_no_name_windows_refuses():
             stem = name.split(".")[0].upper()
             assert stem not in {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
                                 *(f"LPT{i}" for i in range(1, 10))}, f"{f}: a name Windows reserves"
+
+
+def test_no_posix_only_calls_creep_into_the_code():
+    """What docs/guide/platforms.md's audit found absent stays absent: no fork (a queue, a sweep or
+    a multi-process run starts fresh interpreters: subprocess, or multiprocessing's "spawn"), no
+    fcntl locks, no os.rename (os.replace through engine.io.replace_file), no SIGKILL/SIGTERM
+    outside the guarded torchrun paths."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    guarded = {"engine/cli/torchrun_launch.py", "studio/sources.py"}  # POSIX-only, refused on Windows
+    bad = []
+    for path in [*(root / "engine").rglob("*.py"), *(root / "studio").rglob("*.py")]:
+        name = path.relative_to(root).as_posix()
+        text = path.read_text("utf-8")
+        for pattern, why in ((r"\bos\.fork\b|\bfork\(\)|[\"']fork[\"']|[\"']forkserver[\"']", "fork"),
+                             (r"^\s*(import fcntl|from fcntl)", "fcntl"),
+                             (r"\bos\.rename\(|\.rename\(", "rename (use engine.io.replace_file)")):
+            if re.search(pattern, text, re.M):
+                bad.append(f"{name}: {why}")
+        if re.search(r"\bimport multiprocessing|from multiprocessing", text) and "get_context(\"spawn\")" not in text:
+            bad.append(f"{name}: multiprocessing without get_context(\"spawn\")")
+        if re.search(r"\bSIG(KILL|TERM)\b|\bkillpg\b", text) and name not in guarded:
+            bad.append(f"{name}: a POSIX signal")
+    assert not bad, bad

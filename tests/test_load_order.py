@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from studio.load_order import FORCE_ENV, qt_loaded, torch_first
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +45,7 @@ def test_the_rule_puts_torch_first_on_windows_only():
     assert qt_loaded({"PySide6.QtCore": None, "shiboken6": None, "torch": None}) == ["PySide6.QtCore", "shiboken6"]
 
 
+@pytest.mark.posix_only("on Windows torch after Qt may fail to load at all: the failure the rule prevents")
 def test_the_probe_sees_a_wrong_order(tmp_path):
     """Qt first, then torch, as a careless entry point would: the check must fail."""
     seen = probe(tmp_path, ["import:PySide6.QtCore", "import:torch"], force=False)

@@ -33,6 +33,7 @@ import uuid
 from pathlib import Path
 
 from .config import LIVE_KEYS, ConfigError, live_value
+from .runfiles import RunFiles, as_run_files
 
 REQUESTS_DIR = "requests"
 STATUS_FILE = "status.json"
@@ -47,7 +48,7 @@ def requests_dir(run_dir: str | os.PathLike) -> Path:
     return Path(run_dir) / REQUESTS_DIR
 
 
-def write_request(run_dir: str | os.PathLike, action: str, *, key: str | None = None, value=None, n: int = 1,
+def write_request(run_dir: str | os.PathLike | RunFiles, action: str, *, key: str | None = None, value=None, n: int = 1,
                   by: str = "", clock=time.time) -> dict:
     """Validate and write one request atomically; returns it (with its ``id``). Raises ConfigError
     for an unknown action, key or value, so a terminal or the studio hears at once."""
@@ -62,14 +63,13 @@ def write_request(run_dir: str | os.PathLike, action: str, *, key: str | None = 
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ConfigError("expected a whole number >= 1", key="n", value=n)
         req["n"] = n
-    folder = requests_dir(run_dir)
-    if not Path(run_dir).is_dir():
-        raise FileNotFoundError(f"{run_dir}: no such run folder")
-    folder.mkdir(exist_ok=True)
+    files = as_run_files(run_dir)  # a local folder, or one on another machine (engine.remote)
+    if not files.is_dir():
+        raise FileNotFoundError(f"{files}: no such run folder")
+    files.makedirs(REQUESTS_DIR)
     name = f"{time.time_ns():020d}-{req['id']}"
-    tmp = folder / f".{name}.tmp"
-    tmp.write_text(json.dumps(req), encoding="utf-8")
-    os.replace(tmp, folder / f"{name}.json")  # the trainer lists *.json only: never half a request
+    # a temp name (.NAME.json.tmp), then a rename: the trainer lists *.json only, never half a request
+    files.write_atomic(f"{REQUESTS_DIR}/{name}.json", json.dumps(req).encode("utf-8"))
     return req
 
 
@@ -173,10 +173,18 @@ def write_status(run_dir: str | os.PathLike, status: dict, *, clock=time.time) -
     os.replace(tmp, path)
 
 
-def read_status(run_dir: str | os.PathLike) -> dict | None:
+def read_status(run_dir: str | os.PathLike | RunFiles) -> dict | None:
     try:
-        raw = (Path(run_dir) / STATUS_FILE).read_text(encoding="utf-8")
-        status = json.loads(raw)
-    except (OSError, ValueError):
+        raw = as_run_files(run_dir).read(STATUS_FILE)
+    except OSError:
+        return None
+    return parse_status(raw)
+
+
+def parse_status(raw: bytes) -> dict | None:
+    """A heartbeat's bytes as a dict; None when it is not one (being replaced, damaged)."""
+    try:
+        status = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
         return None
     return status if isinstance(status, dict) else None

@@ -1,0 +1,146 @@
+"""A real SSH server with SFTP on 127.0.0.1 (asyncssh), for the remote tests and
+benchmarks/remote_follow.py: host and client keys made here, a client home (``.ssh/config``,
+``known_hosts``, an identity file) in a folder of the caller's, so nothing touches the user's
+own ``~/.ssh``. It can be killed (every connection dropped) and started again on the same port
+with the same host key. :class:`CountingProxy` counts the bytes a client moves on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import asyncssh
+
+from engine.remote import SSHOptions
+
+
+class _Counting(asyncssh.SSHServer):
+    def __init__(self, owner: LocalSSHServer):
+        self.owner = owner
+
+    def connection_made(self, conn):
+        self.owner.conns.append(conn)
+
+    def begin_auth(self, username):
+        return True
+
+    def password_auth_supported(self):
+        return self.owner.password is not None
+
+    def validate_password(self, username, password):
+        return password == self.owner.password
+
+
+class LocalSSHServer:
+    """``start()``, ``kill()``, ``start()`` again (same port and host key), ``close()``.
+    ``options()``: the client's :class:`engine.remote.SSHOptions` for this server's home folder;
+    ``url(path)``: ``ssh://user@127.0.0.1:PORT/path``."""
+
+    def __init__(self, home: Path, *, user: str = "tester", password: str | None = None,
+                 authorize_key: bool = True, host_key=None):
+        self.home = Path(home)
+        self.ssh_dir = self.home / ".ssh"
+        self.ssh_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.user, self.password = user, password
+        self.host_key = host_key or asyncssh.generate_private_key("ssh-ed25519")
+        self.client_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.client_key_path = self.ssh_dir / "id_ed25519"
+        self.client_key.write_private_key(str(self.client_key_path))
+        self.client_key.write_public_key(str(self.client_key_path) + ".pub")
+        self.authorize_key = authorize_key
+        self.port = 0
+        self.conns: list = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="ssh-server", daemon=True)
+        self.thread.start()
+        self.acceptor = None
+
+    def _call(self, coro, timeout: float = 30.0):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def start(self) -> LocalSSHServer:
+        async def listen():
+            keys = [self.client_key.convert_to_public()] if self.authorize_key else []
+            return await asyncssh.listen(
+                "127.0.0.1", self.port, server_host_keys=[self.host_key], reuse_address=True,
+                authorized_client_keys=asyncssh.import_authorized_keys(
+                    "".join(k.export_public_key("openssh").decode() for k in keys)) if keys else None,
+                sftp_factory=True, allow_scp=False, server_factory=lambda: _Counting(self),
+                keepalive_interval=0, line_editor=False)
+        self.acceptor = self._call(listen())
+        self.port = self.acceptor.sockets[0].getsockname()[1]
+        return self
+
+    def kill(self) -> None:
+        """Stop listening and drop every connection at once (sshd killed, or the network gone)."""
+        async def stop():
+            if self.acceptor is not None:
+                self.acceptor.close()
+                await self.acceptor.wait_closed()
+            for conn in self.conns:
+                conn.abort()
+            self.conns.clear()
+        self._call(stop())
+        self.acceptor = None
+
+    def close(self) -> None:
+        self.kill()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+    def options(self, **kw) -> SSHOptions:
+        """The client side: known_hosts and config in this server's home folder, its identity
+        file, no ssh-agent (the user's keys stay out of it)."""
+        return SSHOptions(known_hosts=self.ssh_dir / "known_hosts", config=[self.ssh_dir / "config"], agent=False,
+                          client_keys=[self.client_key_path], connect_timeout=30.0, **kw)
+
+    def trust(self) -> None:
+        """Put this server's host key in the client's known_hosts (as after a first "yes")."""
+        from engine.remote.ssh import append_known_host, known_host_line
+        append_known_host(self.ssh_dir / "known_hosts", known_host_line("127.0.0.1", self.port, self.host_key))
+
+    def url(self, path: str | Path) -> str:
+        return f"ssh://{self.user}@127.0.0.1:{self.port}{Path(path).resolve()}"
+
+
+class CountingProxy:
+    """A TCP relay on 127.0.0.1 in front of ``port`` (on ``server``'s loop) that counts the bytes
+    going each way: what an SSH client moves on the wire, encryption and framing included."""
+
+    def __init__(self, server: LocalSSHServer):
+        self.server = server
+        self.up = self.down = 0
+        self.port = 0
+
+    def start(self) -> CountingProxy:
+        async def relay(reader, writer, count):
+            try:
+                while data := await reader.read(65536):
+                    count(len(data))
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.close()
+
+        async def handle(c_reader, c_writer):
+            s_reader, s_writer = await asyncio.open_connection("127.0.0.1", self.server.port)
+            await asyncio.gather(relay(c_reader, s_writer, self._up), relay(s_reader, c_writer, self._down))
+
+        async def listen():
+            return await asyncio.start_server(handle, "127.0.0.1", 0)
+        self.listener = self.server._call(listen())
+        self.port = self.listener.sockets[0].getsockname()[1]
+        return self
+
+    def _up(self, n: int) -> None:
+        self.up += n
+
+    def _down(self, n: int) -> None:
+        self.down += n
+
+    @property
+    def total(self) -> int:
+        return self.up + self.down

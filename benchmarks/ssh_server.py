@@ -10,9 +10,11 @@ import asyncio
 import threading
 from pathlib import Path
 
-import asyncssh
-
 from engine.remote import SSHOptions
+from engine.remote.ssh import import_sshfs
+
+import_sshfs()  # asyncssh without its DSA deprecation warnings
+import asyncssh  # noqa: E402
 
 
 class _Counting(asyncssh.SSHServer):

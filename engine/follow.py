@@ -11,6 +11,7 @@ up to its checkpoint and rewrites metrics.csv). It costs the trainer nothing: it
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -115,6 +116,9 @@ class RunFollower:
     watches once, reads only the bytes added, lists the pictures' folder only when it changed."""
 
     FILES = ("metrics.csv", "events.jsonl", STATUS_FILE, "samples")
+    # what a poll changes: put back as it was when the poll fails half-way (a lost connection)
+    STATE = ("_metrics", "_events", "_status_watch", "_samples_watch", "columns", "_sample", "status", "last_event",
+             "_last_sign")
 
     def __init__(self, run_dir: str | os.PathLike | RunFiles, *, clock=time.monotonic, silent_s: float = SILENT_S):
         self.files = as_run_files(run_dir)
@@ -133,7 +137,23 @@ class RunFollower:
 
     def poll(self) -> FollowUpdate:
         """What changed since the last poll. Raises :class:`engine.runfiles.ConnectionLost` (a
-        remote folder) with nothing consumed: poll again once reconnected."""
+        remote folder) with nothing consumed: poll again once reconnected, and no row is missed
+        or read twice."""
+        saved = self._snapshot()
+        try:
+            return self._poll()
+        except OSError:
+            self._restore(saved)
+            raise
+
+    def _snapshot(self) -> dict:
+        return {name: copy.copy(getattr(self, name)) for name in self.STATE}
+
+    def _restore(self, saved: dict) -> None:
+        for name, value in saved.items():
+            setattr(self, name, value)
+
+    def _poll(self) -> FollowUpdate:
         up = FollowUpdate()
         stats = self.files.stat_many(list(self.FILES))
         lines, top, up.reset = self._metrics.read(stats["metrics.csv"])
@@ -256,10 +276,25 @@ def heartbeat_age(path: str | os.PathLike | RunFiles, *, clock=time.time) -> flo
     return None if st is None else clock() - st.mtime
 
 
+class Backoff:
+    """The delay before the next look: ``base`` after a change, growing by ``factor`` up to
+    ``most`` while nothing changes (a paused, ended or silent run costs few looks)."""
+
+    def __init__(self, base: float, most: float, factor: float = 1.5):
+        self.base, self.most, self.factor = base, most, factor
+        self.delay = base
+
+    def next(self, changed: bool) -> float:
+        self.delay = self.base if changed else min(self.most, self.delay * self.factor)
+        return self.delay
+
+
 def describe_state(state: RunState | str, silent_s: float) -> str:
     """A sentence for the user."""
     state = RunState.parse(state) or state
     if state == RunState.NOT_RESPONDING:
         return (f"not responding: no sign of life for {silent_s:.0f} s (the process may have been killed or its "
                 "machine lost; the run folder keeps the last checkpoint, continue it with wgan-train --resume)")
+    if state == RunState.CONNECTION_LOST:
+        return "connection lost, retrying (the run goes on on its machine; nothing is missed when it comes back)"
     return {RunState.STARTING: "starting (nothing written yet)", RunState.RUNNING: "training"}.get(state, str(state))

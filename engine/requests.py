@@ -52,6 +52,14 @@ def write_request(run_dir: str | os.PathLike | RunFiles, action: str, *, key: st
                   by: str = "", clock=time.time) -> dict:
     """Validate and write one request atomically; returns it (with its ``id``). Raises ConfigError
     for an unknown action, key or value, so a terminal or the studio hears at once."""
+    req = make_request(action, key=key, value=value, n=n, by=by, clock=clock)
+    send_request(run_dir, req)
+    return req
+
+
+def make_request(action: str, *, key: str | None = None, value=None, n: int = 1, by: str = "",
+                 clock=time.time) -> dict:
+    """One request, checked (ConfigError for an unknown action, key or value), not yet written."""
     if action not in ACTIONS:
         raise ConfigError("unknown action", key="action", value=action, allowed=", ".join(ACTIONS))
     req: dict = {"id": uuid.uuid4().hex[:12], "action": action, "created": clock(), "by": by}
@@ -63,6 +71,11 @@ def write_request(run_dir: str | os.PathLike | RunFiles, action: str, *, key: st
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ConfigError("expected a whole number >= 1", key="n", value=n)
         req["n"] = n
+    return req
+
+
+def send_request(run_dir: str | os.PathLike | RunFiles, req: dict) -> None:
+    """Write ``req`` into the run folder's requests/ atomically (local or remote: the same code)."""
     files = as_run_files(run_dir)  # a local folder, or one on another machine (engine.remote)
     if not files.is_dir():
         raise FileNotFoundError(f"{files}: no such run folder")
@@ -70,7 +83,6 @@ def write_request(run_dir: str | os.PathLike | RunFiles, action: str, *, key: st
     name = f"{time.time_ns():020d}-{req['id']}"
     # a temp name (.NAME.json.tmp), then a rename: the trainer lists *.json only, never half a request
     files.write_atomic(f"{REQUESTS_DIR}/{name}.json", json.dumps(req).encode("utf-8"))
-    return req
 
 
 def check_request(raw: bytes, *, run_started: float, now: float) -> tuple[dict | None, str | None]:

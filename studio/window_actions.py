@@ -92,7 +92,7 @@ class RunSwitcher(QComboBox):
         self.clear()
         for run in self.runs():
             self.addItem(run_label(run, self.preset_name()))
-            self.setItemData(self.count() - 1, str(run.key or ""), Qt.ItemDataRole.ToolTipRole)
+            self.setItemData(self.count() - 1, run.where, Qt.ItemDataRole.ToolTipRole)
         current = next((i for i, r in enumerate(self.runs()) if r is self.model.current), -1)
         self.setCurrentIndex(current)
         self.setEnabled(self.count() > 1)

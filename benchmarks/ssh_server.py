@@ -34,6 +34,21 @@ class _Counting(asyncssh.SSHServer):
         return password == self.owner.password
 
 
+class _SFTP(asyncssh.SFTPServer):
+    """The real file system, less the folders the test made unreadable for the SSH user (the tests
+    run as root, whom file modes do not stop)."""
+
+    def __init__(self, chan, owner: LocalSSHServer):
+        super().__init__(chan)
+        self.owner = owner
+
+    def map_path(self, path: bytes) -> bytes:
+        mapped = super().map_path(path)
+        if any(mapped.decode() == d or mapped.decode().startswith(d + "/") for d in self.owner.denied):
+            raise asyncssh.SFTPPermissionDenied("Permission denied")
+        return mapped
+
+
 class LocalSSHServer:
     """``start()``, ``kill()``, ``start()`` again (same port and host key), ``close()``.
     ``options()``: the client's :class:`engine.remote.SSHOptions` for this server's home folder;
@@ -53,6 +68,7 @@ class LocalSSHServer:
         self.authorize_key = authorize_key
         self.port = 0
         self.conns: list = []
+        self.denied: set[str] = set()   # folders the SSH user may not read (as if chmod 700 by another user)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="ssh-server", daemon=True)
         self.thread.start()
@@ -68,7 +84,7 @@ class LocalSSHServer:
                 "127.0.0.1", self.port, server_host_keys=[self.host_key], reuse_address=True,
                 authorized_client_keys=asyncssh.import_authorized_keys(
                     "".join(k.export_public_key("openssh").decode() for k in keys)) if keys else None,
-                sftp_factory=True, allow_scp=False, server_factory=lambda: _Counting(self),
+                sftp_factory=lambda chan: _SFTP(chan, self), allow_scp=False, server_factory=lambda: _Counting(self),
                 keepalive_interval=0, line_editor=False)
         self.acceptor = self._call(listen())
         self.port = self.acceptor.sockets[0].getsockname()[1]
@@ -97,10 +113,11 @@ class LocalSSHServer:
         return SSHOptions(known_hosts=self.ssh_dir / "known_hosts", config=[self.ssh_dir / "config"], agent=False,
                           client_keys=[self.client_key_path], connect_timeout=30.0, **kw)
 
-    def trust(self) -> None:
+    def trust(self, known_hosts: Path | None = None) -> None:
         """Put this server's host key in the client's known_hosts (as after a first "yes")."""
         from engine.remote.ssh import append_known_host, known_host_line
-        append_known_host(self.ssh_dir / "known_hosts", known_host_line("127.0.0.1", self.port, self.host_key))
+        append_known_host(known_hosts or self.ssh_dir / "known_hosts",
+                          known_host_line("127.0.0.1", self.port, self.host_key))
 
     def url(self, path: str | Path) -> str:
         return f"ssh://{self.user}@127.0.0.1:{self.port}{Path(path).resolve()}"
@@ -146,3 +163,56 @@ class CountingProxy:
     @property
     def total(self) -> int:
         return self.up + self.down
+
+
+class RunWriter:
+    """A run folder written as the trainer writes it (:class:`engine.rundir.RunDir`: whole rows
+    appended in one write; the heartbeat rewritten each ``heartbeat_s``), a row every ``every``
+    seconds on a thread of its own; ``written_at[gen_iter]``: when each row was written
+    (``time.monotonic``)."""
+
+    def __init__(self, folder: Path, *, every: float = 0.05, heartbeat_s: float = 0.5, preset: str = "toy-wgan-gp"):
+        from engine import RunDir, load_preset
+        from engine.rundir import metric_columns
+
+        self.rd = RunDir(folder).create()
+        self.cfg = load_preset(preset)
+        self.rd.write_config(self.cfg)
+        self.columns = metric_columns(True)
+        self.rd.start_metrics(self.columns)
+        self.rd.append_event({"type": "start", "gen_iter": 0})
+        self.every, self.heartbeat_s = every, heartbeat_s
+        self.written_at: dict[int, float] = {}
+        self.bytes_written = 0
+        self.gen_iter = 0
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._write, name="run-writer", daemon=True)
+
+    def start(self) -> RunWriter:
+        self.thread.start()
+        return self
+
+    def row(self) -> list:
+        i = self.gen_iter
+        return [i, 0.01 * i, 1.0 / i, -1.0 / i, 0.5, 0.1] + [0.25] * (len(self.columns) - 6)
+
+    def _write(self) -> None:
+        import time
+
+        from engine.requests import write_status
+        next_beat = 0.0
+        while not self._stop.wait(self.every):
+            self.gen_iter += 1
+            before = self.rd.metrics_path.stat().st_size
+            self.rd.append_metrics([self.row()])
+            self.written_at[self.gen_iter] = time.monotonic()
+            self.bytes_written += self.rd.metrics_path.stat().st_size - before
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + self.heartbeat_s
+                write_status(self.rd.path, {"state": "running", "gen_iter": self.gen_iter, "total": 100000,
+                                            "its_per_sec": 1 / self.every, "live": {}, "device": "cpu"})
+                self.bytes_written += (self.rd.path / "status.json").stat().st_size
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(5)

@@ -31,7 +31,7 @@ class Client(asyncssh.SSHClient):
     async def answers(self, prompts):
         out = []
         for text, _echo in prompts:
-            answer = await self.ask(f"kbdint:{text}", text or f"Password for {self.where}: ")
+            answer = await self.ask(f"kbdint:{text}", f"({self.where}) {text.strip() or 'Password:'} ")
             if answer is None:
                 return None
             out.append(answer)

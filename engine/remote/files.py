@@ -142,13 +142,18 @@ class RemoteFiles(RunFiles):
             self._raise(e)
 
     def _raise(self, e: BaseException):
-        """Raise ``e`` as it is (a file's own problem) or as ConnectionLost (the link's)."""
+        """Raise ``e`` as a file's own problem (FileNotFoundError, PermissionError, OSError) or as
+        ConnectionLost (the link's)."""
         import asyncssh
         from fsspec.asyn import FSTimeoutError
 
         if isinstance(e, FileNotFoundError | PermissionError | FileExistsError | NotADirectoryError
                       | IsADirectoryError):
             raise e
+        if isinstance(e, asyncssh.SFTPError) and not isinstance(e, asyncssh.SFTPConnectionLost
+                                                                | asyncssh.SFTPNoConnection):
+            kind = {asyncssh.SFTPNoSuchFile: FileNotFoundError, asyncssh.SFTPPermissionDenied: PermissionError}
+            raise kind.get(type(e), OSError)(f"{self.loc.where}: {e.reason}") from e
         if isinstance(e, OSError | EOFError | FSTimeoutError | asyncio.TimeoutError | RuntimeError | asyncssh.Error):
             self._lost(e)
         raise e

@@ -197,6 +197,8 @@ def describe_failure(e: BaseException, loc: RemoteLocation, timeout: float) -> s
     """What failed, for a user: the host, the login, or the link."""
     import asyncssh
     where = loc.where
+    if isinstance(e.__cause__, asyncssh.PermissionDenied):  # sshfs re-raises it as PermissionError
+        e = e.__cause__
     if isinstance(e, socket.gaierror):
         return f"{loc.host}: no such host (the name does not resolve: {e.strerror or e}); check the name or its " \
                "Host entry in ~/.ssh/config"

@@ -1,0 +1,205 @@
+"""A run on another machine over SSH, against a real SSH server with SFTP on 127.0.0.1 (asyncssh,
+started here; host and client keys made here; the client's ~/.ssh is a temporary folder, so the
+user's own is never read or written): follow a live wgan-train, steer it with wgan-ctl, kill the
+server mid-run and start it again (every row once), host keys (unknown: asked; changed: refused),
+and each failure named."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("sshfs")
+
+from benchmarks.ssh_server import LocalSSHServer  # noqa: E402
+from engine.follow import RunFollower  # noqa: E402
+from engine.remote import Prompter, RemoteError, open_remote_run, parse_location  # noqa: E402
+from engine.runfiles import ConnectionLost  # noqa: E402
+from tests.helpers import wait_until  # noqa: E402
+
+
+class Answers(Prompter):
+    """Answers host key questions with ``yes`` and records them."""
+
+    interactive = True
+
+    def __init__(self, yes: bool):
+        self.yes, self.asked = yes, []
+
+    def confirm_host_key(self, host, port, key_type, fingerprint):
+        self.asked.append((host, port, key_type, fingerprint))
+        return self.yes
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))          # ~/.ssh of this test: config, known_hosts, id_ed25519
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    srv = LocalSSHServer(home).start()
+    yield srv
+    srv.close()
+
+
+def run_folder(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text("")
+    (run / "metrics.csv").write_text("gen_iter,w_estimate\n1,0.5\n2,0.25\n3,0.1")  # row 3 still being written
+    return run
+
+
+def test_ssh_locations_are_parsed_and_bad_ones_named():
+    loc = parse_location("ssh://me@gpu-box:2222/srv/runs/a")
+    assert (loc.user, loc.host, loc.port, loc.path) == ("me", "gpu-box", 2222, "/srv/runs/a")
+    assert parse_location("ssh://gpu/~/runs/a").path == "runs/a"  # relative to the home folder
+    assert parse_location("ssh://gpu/~/runs/a").url == "ssh://gpu/~/runs/a"
+    with pytest.raises(ValueError, match="no folder"):
+        parse_location("ssh://gpu")
+    with pytest.raises(ValueError, match="port must be a number"):
+        parse_location("ssh://gpu:99999/x")
+
+
+def test_an_unknown_host_key_is_asked_with_its_fingerprint(server, tmp_path):
+    run = run_folder(tmp_path)
+    known = server.ssh_dir / "known_hosts"
+    no = Answers(False)
+    with pytest.raises(RemoteError, match="host key not accepted"):
+        open_remote_run(server.url(run), no, server.options())
+    fingerprint = server.host_key.get_fingerprint("sha256")
+    assert no.asked == [("127.0.0.1", server.port, "ssh-ed25519", fingerprint)] and not known.exists()
+    yes = Answers(True)
+    files = open_remote_run(server.url(run), yes, server.options())
+    files.close()
+    assert yes.asked and known.read_text().startswith(f"[127.0.0.1]:{server.port} ssh-ed25519 AAAA")
+    again = Answers(True)
+    open_remote_run(server.url(run), again, server.options()).close()
+    assert again.asked == []  # known now: nothing asked
+
+
+def test_a_changed_host_key_is_refused_saying_what_it_can_mean(server, tmp_path):
+    import asyncssh
+
+    run = run_folder(tmp_path)
+    server.trust()
+    server.kill()
+    server.host_key = asyncssh.generate_private_key("ssh-ed25519")  # reinstalled, or someone in between
+    server.start()
+    asker = Answers(True)
+    with pytest.raises(RemoteError) as err:
+        open_remote_run(server.url(run), asker, server.options())
+    text = str(err.value)
+    assert "has changed" in text and "man-in-the-middle" in text and "ssh-keygen -R" in text
+    assert server.host_key.get_fingerprint("sha256") in text and asker.asked == []  # never asked: refused
+
+
+def test_each_failure_names_what_failed(server, tmp_path):
+    run = run_folder(tmp_path)
+    server.trust()
+    opts = server.options()
+    with pytest.raises(RemoteError, match="not a run folder"):
+        open_remote_run(server.url(tmp_path / "home"), Prompter(), opts)
+    with pytest.raises(RemoteError, match="no such folder"):
+        open_remote_run(server.url(tmp_path / "nowhere"), Prompter(), opts)
+    with pytest.raises(RemoteError, match="no such host"):
+        open_remote_run("ssh://no-such-host.invalid/x", Prompter(), opts)
+    other = LocalSSHServer(tmp_path / "other", authorize_key=False).start()  # our key is not authorised there
+    try:
+        other.trust(server.ssh_dir / "known_hosts")
+        with pytest.raises(RemoteError, match="login refused"):
+            open_remote_run(other.url(run), Prompter(), opts)
+        port = other.port
+    finally:
+        other.close()
+    with pytest.raises(RemoteError, match="connection refused"):
+        open_remote_run(f"ssh://127.0.0.1:{port}{run}", Prompter(), opts)
+    server.denied.add(str(run.resolve()))  # another user's folder
+    with pytest.raises(RemoteError, match="permission denied"):
+        open_remote_run(server.url(run), Prompter(), opts)
+
+
+def test_a_password_is_asked_when_no_key_is_accepted(tmp_path, monkeypatch):
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    srv = LocalSSHServer(tmp_path / "home", authorize_key=False, password="s3cret").start()
+    try:
+        srv.trust()
+        run = run_folder(tmp_path)
+
+        class Typist(Answers):
+            def secret(self, prompt):
+                self.asked.append(prompt)
+                return "s3cret"
+
+        typist = Typist(False)
+        files = open_remote_run(srv.url(run), typist, srv.options())
+        assert len(typist.asked) == 1 and f"tester@127.0.0.1:{srv.port}" in typist.asked[0]  # like ssh's prompt
+        assert "Password" in typist.asked[0]
+        assert RunFollower(files).poll().rows["gen_iter"] == [1, 2]
+        srv.kill()
+        srv.start()
+        files.reconnect()  # the password typed once serves the reconnection (in memory only)
+        assert len(typist.asked) == 1
+        files.close()
+    finally:
+        srv.close()
+
+
+def test_follow_steer_and_survive_a_server_restart(server, tmp_path, capsys):
+    """A real wgan-train writes its folder; it is followed and steered over SSH (wgan-ctl, the same
+    code as a local run); the SSH server is killed mid-run and started again: every row arrives
+    once, in order."""
+    from engine.cli import ctl_main
+    from engine.rundir import read_metrics
+    from tests.helpers import start_wgan_train
+
+    server.trust()
+    out = tmp_path / "run"
+    proc = start_wgan_train(out)
+    try:
+        wait_until(lambda: (out / "status.json").exists(), 120, proc=proc, what="the run's heartbeat")
+        url = server.url(out)
+        files = open_remote_run(url, Prompter(), server.options())
+        follower = RunFollower(files)
+        seen: list[float] = []
+
+        def rows_past(n):
+            seen.extend(follower.poll().rows.get("gen_iter", []))
+            return len(seen) >= n
+
+        wait_until(lambda: rows_past(20), 60, proc=proc, what="rows over SSH")
+        assert ctl_main([url, "set", "lr_critic=0.0003", "--wait", "60"]) == 0
+        applied = int(capsys.readouterr().out.split("applied at iteration ")[1].split()[0])
+        assert ctl_main([url, "set", "n_critic=0"]) == 2  # refused at once, with the rule; the run goes on
+        assert "n_critic" in capsys.readouterr().err
+        server.kill()
+        with pytest.raises(ConnectionLost):
+            follower.poll()
+        n = len(seen)
+        server.start()  # the same port and host key
+        wait_until(lambda: _reconnected(files), 30, what="the reconnection")
+        wait_until(lambda: rows_past(n + 20), 60, proc=proc, what="rows after the restart")
+        assert ctl_main([url, "status"]) == 0 and "training; iteration" in capsys.readouterr().out
+        assert ctl_main([url, "stop", "--wait", "60"]) == 0
+        assert proc.wait(60) == 0
+
+        def drained():
+            up = follower.poll()
+            seen.extend(up.rows.get("gen_iter", []))
+            return up.state == "stopped"
+
+        wait_until(drained, 30, what="the stop over SSH")
+        files.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    written = read_metrics(out / "metrics.csv")
+    assert seen == written["gen_iter"], "every row once, in order, across the restart"
+    after = [lr for it, lr in zip(written["gen_iter"], written["lr_critic"], strict=True) if it > applied]
+    assert after and all(abs(v - 3e-4) < 1e-12 for v in after)  # the edit landed in metrics.csv
+
+
+def _reconnected(files) -> bool:
+    try:
+        files.reconnect()
+    except ConnectionLost:
+        return False
+    return True

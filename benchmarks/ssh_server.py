@@ -131,6 +131,7 @@ class CountingProxy:
         self.server = server
         self.up = self.down = 0
         self.port = 0
+        self.writers: list = []
 
     def start(self) -> CountingProxy:
         async def relay(reader, writer, count):
@@ -146,6 +147,7 @@ class CountingProxy:
 
         async def handle(c_reader, c_writer):
             s_reader, s_writer = await asyncio.open_connection("127.0.0.1", self.server.port)
+            self.writers += [c_writer, s_writer]
             await asyncio.gather(relay(c_reader, s_writer, self._up), relay(s_reader, c_writer, self._down))
 
         async def listen():
@@ -153,6 +155,14 @@ class CountingProxy:
         self.listener = self.server._call(listen())
         self.port = self.listener.sockets[0].getsockname()[1]
         return self
+
+    def close(self) -> None:
+        async def stop():
+            self.listener.close()
+            for w in self.writers:
+                w.close()
+            await asyncio.sleep(0.1)
+        self.server._call(stop())
 
     def _up(self, n: int) -> None:
         self.up += n
@@ -171,7 +181,8 @@ class RunWriter:
     seconds on a thread of its own; ``written_at[gen_iter]``: when each row was written
     (``time.monotonic``)."""
 
-    def __init__(self, folder: Path, *, every: float = 0.05, heartbeat_s: float = 0.5, preset: str = "toy-wgan-gp"):
+    def __init__(self, folder: Path, *, every: float = 0.05, heartbeat_s: float = 0.5, preset: str = "toy-wgan-gp",
+                 picture_every_s: float = 0.0):
         from engine import RunDir, load_preset
         from engine.rundir import metric_columns
 
@@ -181,7 +192,8 @@ class RunWriter:
         self.columns = metric_columns(True)
         self.rd.start_metrics(self.columns)
         self.rd.append_event({"type": "start", "gen_iter": 0})
-        self.every, self.heartbeat_s = every, heartbeat_s
+        self.every, self.heartbeat_s, self.picture_every_s = every, heartbeat_s, picture_every_s
+        self.paused = threading.Event()   # set: no rows, no heartbeat (a run paused, or gone)
         self.written_at: dict[int, float] = {}
         self.bytes_written = 0
         self.gen_iter = 0
@@ -201,7 +213,10 @@ class RunWriter:
 
         from engine.requests import write_status
         next_beat = 0.0
+        next_picture = time.monotonic() + self.picture_every_s
         while not self._stop.wait(self.every):
+            if self.paused.is_set():
+                continue
             self.gen_iter += 1
             before = self.rd.metrics_path.stat().st_size
             self.rd.append_metrics([self.row()])
@@ -212,6 +227,21 @@ class RunWriter:
                 write_status(self.rd.path, {"state": "running", "gen_iter": self.gen_iter, "total": 100000,
                                             "its_per_sec": 1 / self.every, "live": {}, "device": "cpu"})
                 self.bytes_written += (self.rd.path / "status.json").stat().st_size
+            if self.picture_every_s and time.monotonic() >= next_picture:
+                next_picture = time.monotonic() + self.picture_every_s
+                self.bytes_written += self.picture()
+
+    def picture(self) -> int:
+        """A 64 x 64 sample picture as the trainer writes one; its size in bytes."""
+        import numpy as np
+        from PIL import Image
+
+        path = self.rd.sample_path(self.gen_iter)
+        tmp = path.with_name(f".{path.name}.tmp")
+        rng = np.random.default_rng(self.gen_iter)
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp, format="PNG")
+        tmp.replace(path)
+        return path.stat().st_size
 
     def stop(self) -> None:
         self._stop.set()

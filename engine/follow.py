@@ -55,6 +55,10 @@ class _Tail:
         self.ident: tuple | None = None
         self.seen = b""  # the last bytes consumed (at most OVERLAP)
 
+    def grew(self, st: FileStat | None) -> bool:
+        """Whether the file has other bytes than those read (grown, shrunk or replaced)."""
+        return st is not None and (st.size != self.offset or st.ident != self.ident)
+
     def read(self, st: FileStat | None) -> tuple[list[bytes], bool, bool]:
         """(new complete lines, whether they start at the top of the file, whether the file was
         replaced since the last call and is read from its start again). ``st``: the file's stat
@@ -115,10 +119,16 @@ class RunFollower:
     folder goes through the same code). Each :meth:`poll` asks for the stat of the files it
     watches once, reads only the bytes added, lists the pictures' folder only when it changed."""
 
-    FILES = ("metrics.csv", "events.jsonl", STATUS_FILE, "samples")
+    # Looked at every poll: what a live run changes at least once a second (rows, the heartbeat).
+    # The others (events, pictures) too in a local folder; in a remote one when those changed in
+    # this poll or the last, and every REMOTE_CHECK_ALL_EVERY polls in any case: a poll of a quiet
+    # remote folder asks for two stats, not four.
+    FILES = ("metrics.csv", STATUS_FILE)
+    MORE_FILES = ("events.jsonl", "samples")
+    REMOTE_CHECK_ALL_EVERY = 4
     # what a poll changes: put back as it was when the poll fails half-way (a lost connection)
     STATE = ("_metrics", "_events", "_status_watch", "_samples_watch", "columns", "_sample", "status", "last_event",
-             "_last_sign")
+             "_last_sign", "_polls", "_changed_before")
 
     def __init__(self, run_dir: str | os.PathLike | RunFiles, *, clock=time.monotonic, silent_s: float = SILENT_S):
         self.files = as_run_files(run_dir)
@@ -134,6 +144,8 @@ class RunFollower:
         self.status: dict | None = None
         self._last_sign = clock()
         self.last_event: dict | None = None
+        self._polls = 0
+        self._changed_before = True
 
     def poll(self) -> FollowUpdate:
         """What changed since the last poll. Raises :class:`engine.runfiles.ConnectionLost` (a
@@ -146,6 +158,17 @@ class RunFollower:
             self._restore(saved)
             raise
 
+    def _stats(self) -> dict[str, FileStat | None]:
+        """The stats of this poll (the files that need no look now: None)."""
+        self._polls += 1
+        stats = self.files.stat_many(list(self.FILES))
+        changed = (self._metrics.grew(stats["metrics.csv"]) or self._status_watch.due(stats[STATUS_FILE]))
+        every = self.REMOTE_CHECK_ALL_EVERY if self.files.remote else 1
+        more = changed or self._changed_before or self._polls % every == 1 % every
+        self._changed_before = changed
+        stats.update(self.files.stat_many(list(self.MORE_FILES)) if more else dict.fromkeys(self.MORE_FILES))
+        return stats
+
     def _snapshot(self) -> dict:
         return {name: copy.copy(getattr(self, name)) for name in self.STATE}
 
@@ -155,7 +178,7 @@ class RunFollower:
 
     def _poll(self) -> FollowUpdate:
         up = FollowUpdate()
-        stats = self.files.stat_many(list(self.FILES))
+        stats = self._stats()
         lines, top, up.reset = self._metrics.read(stats["metrics.csv"])
         if top and lines:  # the header
             self.columns = lines[0].decode("utf-8", "replace").split(",")

@@ -117,6 +117,27 @@ def test_each_failure_names_what_failed(server, tmp_path):
         open_remote_run(server.url(run), Prompter(), opts)
 
 
+def test_remote_rows_arrive_once_and_a_rewritten_file_is_read_again(server, tmp_path):
+    """Over SFTP there are no inode numbers: a file replaced by a longer one (wgan-train --resume,
+    then more rows) is told by its bytes at the last offset."""
+    import os
+
+    run = run_folder(tmp_path)
+    server.trust()
+    files = open_remote_run(server.url(run), Prompter(), server.options())
+    f = RunFollower(files)
+    assert f.poll().rows["gen_iter"] == [1, 2]  # row 3 is still being written: not read
+    with open(run / "metrics.csv", "a") as fh:
+        fh.write("5\n4,0.05\n")
+    assert f.poll().rows == {"gen_iter": [3, 4], "w_estimate": [0.15, 0.05]}
+    assert f.poll().rows == {}  # none twice
+    (run / "new.csv").write_text("gen_iter,w_estimate\n1,0.5\n2,0.25\n3,0.2\n4,0.125\n5,0.0625\n")
+    os.replace(run / "new.csv", run / "metrics.csv")
+    up = f.poll()
+    assert up.reset and up.rows["gen_iter"] == [1, 2, 3, 4, 5]
+    files.close()
+
+
 def test_a_password_is_asked_when_no_key_is_accepted(tmp_path, monkeypatch):
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     srv = LocalSSHServer(tmp_path / "home", authorize_key=False, password="s3cret").start()

@@ -123,6 +123,7 @@ class RemoteFiles(RunFiles):
         self.root = path if path is not None else conn.loc.path
         self.loc = RemoteLocation(conn.loc.host, self.root, conn.loc.user, conn.loc.port)
         self.name = self.loc.url
+        self.handles: dict = {}   # open handles of the files read from an offset (see read)
 
     def child(self, name: str) -> RemoteFiles:
         """A folder in this one, over the same connection (a run in a remote runs folder)."""
@@ -159,6 +160,7 @@ class RemoteFiles(RunFiles):
         raise e
 
     def _lost(self, e: BaseException):
+        self.handles.clear()   # they belonged to the lost connection
         self.conn.close()
         raise ConnectionLost(f"{self.loc.where}: connection lost ({type(e).__name__}: {e})") from e
 
@@ -193,11 +195,35 @@ class RemoteFiles(RunFiles):
         return out
 
     def read(self, rel: str, offset: int = 0, length: int | None = None) -> bytes:
-        def run(fs, timeout):
-            with fs.open(self._p(rel), "rb") as fh:
-                fh.seek(offset)
-                return fh.read(-1 if length is None else length)
-        return self._call(run)
+        """A ranged read (``length`` given: a file followed from an offset) goes through a handle
+        kept open between polls (no open and close each time); a read that comes back short (the
+        file was replaced: the handle holds the old one) opens the file again. A whole read
+        (``length`` None: the heartbeat, a picture) opens and closes it."""
+        if length is None:
+            def whole(fs, timeout):
+                with fs.open(self._p(rel), "rb") as fh:
+                    return fh.read(-1)
+            return self._call(whole)
+        data = self._call(self._read_range, rel, offset, length, False)
+        if len(data) < length:
+            data = self._call(self._read_range, rel, offset, length, True)
+        return data
+
+    def _read_range(self, fs, rel: str, offset: int, length: int, reopen: bool, timeout: float) -> bytes:
+        fh = self.handles.get(rel)
+        if fh is None or reopen:
+            self._close_handle(rel)
+            fh = self.handles[rel] = fs.open(self._p(rel), "rb")
+        fh.seek(offset)
+        return fh.read(length)
+
+    def _close_handle(self, rel: str) -> None:
+        fh = self.handles.pop(rel, None)
+        if fh is not None:
+            try:
+                fh.close()
+            except Exception:  # noqa: BLE001 - a handle of a lost connection: nothing to close
+                pass
 
     def listdir(self, rel: str = "") -> list[str]:
         return [posixpath.basename(p.rstrip("/")) for p in self._call(lambda fs, timeout: fs.ls(
@@ -214,6 +240,7 @@ class RemoteFiles(RunFiles):
         self._call(lambda fs, timeout: fs.mv(tmp, dest, timeout=timeout))
 
     def reconnect(self) -> None:
+        self.handles.clear()
         self.conn.close()
         try:
             self.conn.connect(RECONNECT_TIMEOUT_S)
@@ -223,6 +250,8 @@ class RemoteFiles(RunFiles):
             raise ConnectionLost(str(e)) from None
 
     def close(self) -> None:
+        for rel in list(self.handles):
+            self._close_handle(rel)
         self.conn.close()
 
 

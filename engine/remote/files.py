@@ -250,9 +250,11 @@ class RemoteFiles(RunFiles):
             raise ConnectionLost(str(e)) from None
 
     def close(self) -> None:
+        """Close the connection and forget the passphrases and passwords typed for it."""
         for rel in list(self.handles):
             self._close_handle(rel)
         self.conn.close()
+        self.conn.secrets.clear()
 
 
 def open_remote_folder(url: str, prompter: Prompter | None = None, options: SSHOptions | None = None) -> RemoteFiles:

@@ -86,8 +86,7 @@ class RemoteOpener:
             return
         files, cfg = result
         self.set_origin(None, None)
-        run = self.model.start(FolderSource(files), cfg, remote_key(files.name))
-        run.location = files.name
+        run = self.model.start(FolderSource(files), cfg, remote_key(files.name), location=files.name)
         run.add_note(f"— following {files.name} over SSH: pause, step, stop and the live edits reach it through its "
                      "folder (requests/); it goes on training there when this window closes.")
         self.ui.settings.add_recent_remote(files.name)

@@ -53,3 +53,44 @@ def test_studio_follows_a_remote_run_through_a_lost_connection(qtbot, window, se
     window.close()  # stops following: the run is not touched (nothing was written into its folder)
     qtbot.waitUntil(lambda: not source.is_running(), timeout=30_000)
     assert not (writer.rd.path / "requests").exists()
+
+
+def test_a_password_is_asked_in_a_dialog_and_a_runs_folder_can_be_listed(qtbot, window, tmp_path, monkeypatch):
+    """A server that takes no key: the password is asked in a dialog (typed, never shown), and the
+    run opens. The same connection lists a remote runs folder and follows a run in it."""
+    from engine.follow import RunFollower
+    from engine.remote import Prompter, open_remote_folder
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    srv = LocalSSHServer(home, authorize_key=False, password="s3cret").start()
+    writer = RunWriter(tmp_path / "runs" / "a", every=0.1).start()
+    try:
+        srv.trust()
+        assert window.open_path(srv.url(writer.rd.path))
+        prompter = window.remote.prompter
+        qtbot.waitUntil(lambda: prompter.secret_dialog is not None and prompter.secret_dialog.isVisible(),
+                        timeout=30_000)
+        dialog = prompter.secret_dialog
+        assert "Password" in dialog.labelText() and dialog.textEchoMode() == dialog.textEchoMode().Password
+        dialog.setTextValue("s3cret")
+        dialog.accept()
+        qtbot.waitUntil(lambda: window.model.current.location is not None and window.model.rows >= 3, timeout=30_000)
+        assert "s3cret" not in str(window.settings.q.allKeys()) + str(window.settings.recent_remote)
+        class Typist(Prompter):
+            interactive = True
+
+            def secret(self, prompt):
+                return "s3cret"
+
+        runs = open_remote_folder(srv.url(tmp_path / "runs"), Typist(), srv.options())  # a Runs view's folder
+        try:
+            assert runs.listdir() == ["a"]
+            assert RunFollower(runs.child("a")).poll().rows["gen_iter"][0] == 1
+        finally:
+            runs.close()
+    finally:
+        writer.stop()
+        window.close()
+        srv.close()

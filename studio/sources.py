@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -39,6 +40,7 @@ class RunSource(QObject):
     failed = Signal(str, str)       # message for the user, details
     ended = Signal()
     metrics_reset = Signal()        # the rows so far are no longer the run's: they come again
+    note = Signal(str)              # a line of the studio's own for the run's log (a lost connection)
 
     kind = LOCAL                    # studio.runs: where the run comes from (the Run's kind)
     owns_run = True                 # False: the run lives in another process; closing stops following only
@@ -52,7 +54,7 @@ class RunSource(QObject):
                           (self.samples, self._to_samples), (self.event, self._to_event),
                           (self.status, self._to_status), (self.state_changed, self._to_state),
                           (self.failed, self._to_failed), (self.ended, self._to_ended),
-                          (self.metrics_reset, self._to_metrics_reset)):
+                          (self.metrics_reset, self._to_metrics_reset), (self.note, self._to_note)):
             sig.connect(slot)
 
     # Slots of this GUI-thread object: a signal from another thread is queued to the GUI thread.
@@ -91,6 +93,10 @@ class RunSource(QObject):
     @Slot()
     def _to_metrics_reset(self) -> None:
         self.run.reset_metrics()
+
+    @Slot(str)
+    def _to_note(self, text: str) -> None:
+        self.run.add_note(text)
 
     def start(self) -> None:
         raise NotImplementedError
@@ -259,7 +265,8 @@ class FolderSource(RunSource):
         if self.follow_state != RunState.CONNECTION_LOST:
             self.follow_state = RunState.CONNECTION_LOST
             self.state_changed.emit(str(RunState.CONNECTION_LOST))
-        delay = self.RECONNECT_S
+        self.note.emit(f"{time.strftime('%H:%M:%S')}  {lost}; retrying (the run goes on on its machine)")
+        delay, lost_at = self.RECONNECT_S, time.monotonic()
         while not self._stop.is_set():
             self._sleep(delay)
             if self._stop.is_set():
@@ -272,6 +279,8 @@ class FolderSource(RunSource):
                 continue
             self.reconnects += 1
             self.backoff.next(True)
+            self.note.emit(f"{time.strftime('%H:%M:%S')}  connected again after {time.monotonic() - lost_at:.0f} s: "
+                           "the rows written meanwhile follow")
             return
 
     def _send_requests(self) -> None:
@@ -443,7 +452,6 @@ class ProcessSource(FolderSource):
     def stop_and_wait(self, timeout_s: float, process_events=None) -> bool:
         """A stop request (the run stops at its next iteration and writes a checkpoint), then wait
         for the job to exit; True once it has."""
-        import time
 
         if self.proc is None or self.proc.poll() is not None:
             return super().stop_and_wait(timeout_s, process_events)

@@ -43,6 +43,9 @@ def test_studio_follows_a_remote_run_through_a_lost_connection(qtbot, window, se
         server.start()
         n = writer.gen_iter
         qtbot.waitUntil(lambda: model.rows >= n + 10 and model.state == "running", timeout=60_000)
+        log = window.log_panel.lines()
+        assert any("connection lost" in line and "retrying" in line for line in log)
+        assert any("connected again after" in line for line in log)
     finally:
         writer.stop()
     written = read_metrics(writer.rd.metrics_path)["gen_iter"]

@@ -74,15 +74,21 @@ def make_request(action: str, *, key: str | None = None, value=None, n: int = 1,
     return req
 
 
-def send_request(run_dir: str | os.PathLike | RunFiles, req: dict) -> None:
-    """Write ``req`` into the run folder's requests/ atomically (local or remote: the same code)."""
+def request_file_name(req: dict) -> str:
+    """``NNNN-ID.json``: oldest first when sorted. A request sent again (a retry after a lost
+    connection, whose first try may have arrived) keeps its name, and the trainer reads a name once."""
+    return f"{time.time_ns():020d}-{req['id']}.json"
+
+
+def send_request(run_dir: str | os.PathLike | RunFiles, req: dict, name: str | None = None) -> None:
+    """Write ``req`` into the run folder's requests/ atomically (local or remote: the same code)
+    as ``name`` (default: a new :func:`request_file_name`)."""
     files = as_run_files(run_dir)  # a local folder, or one on another machine (engine.remote)
     if not files.is_dir():
         raise FileNotFoundError(f"{files}: no such run folder")
     files.makedirs(REQUESTS_DIR)
-    name = f"{time.time_ns():020d}-{req['id']}"
     # a temp name (.NAME.json.tmp), then a rename: the trainer lists *.json only, never half a request
-    files.write_atomic(f"{REQUESTS_DIR}/{name}.json", json.dumps(req).encode("utf-8"))
+    files.write_atomic(f"{REQUESTS_DIR}/{name or request_file_name(req)}", json.dumps(req).encode("utf-8"))
 
 
 def check_request(raw: bytes, *, run_started: float, now: float) -> tuple[dict | None, str | None]:
@@ -141,6 +147,7 @@ class RequestInbox:
         self.poll_s = poll_s
         self.started = clock()
         self._next = -math.inf
+        self.taken: set[str] = set()  # the names read: one sent again after a lost connection is read once
 
     def restart(self) -> None:
         """A new part of the run begins (started or resumed): older requests are stale."""
@@ -167,6 +174,9 @@ class RequestInbox:
                 continue
             with contextlib.suppress(OSError):
                 path.unlink()
+            if name in self.taken:
+                continue
+            self.taken.add(name)
             if len(raw) > MAX_REQUEST_BYTES:
                 out.append((None, f"malformed: larger than {MAX_REQUEST_BYTES} bytes", name))
                 continue

@@ -290,10 +290,10 @@ class FolderSource(RunSource):
 
         while True:
             try:
-                req = self._outbox.queue[0]
+                req, name = self._outbox.queue[0]
             except IndexError:
                 return
-            send_request(self.files, req)
+            send_request(self.files, req, name)  # sent again under the same name after a lost connection
             self._outbox.get_nowait()
 
     def _gone(self) -> bool:
@@ -335,12 +335,12 @@ class FolderSource(RunSource):
     def _request(self, action: str, **fields) -> None:
         """Checked here (ConfigError at once), written here for a local folder; a remote folder's
         is written on the follower's thread (the GUI never waits on the network)."""
-        from engine.requests import make_request, send_request
+        from engine.requests import make_request, request_file_name, send_request
         req = make_request(action, by="studio", **fields)
         if not self.files.remote:
             send_request(self.files, req)
             return
-        self._outbox.put(req)
+        self._outbox.put((req, request_file_name(req)))
         self._wake.set()
 
     def pause(self) -> None:

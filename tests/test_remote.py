@@ -92,6 +92,44 @@ def test_a_changed_host_key_is_refused_saying_what_it_can_mean(server, tmp_path)
     assert server.host_key.get_fingerprint("sha256") in text and asker.asked == []  # never asked: refused
 
 
+def test_a_host_alias_of_ssh_config_gives_the_host_port_user_and_identity_file(server, tmp_path):
+    """``ssh://gpu/...`` with ``Host gpu`` in ~/.ssh/config, as ssh reads it: HostName, Port, User
+    and an IdentityFile that is not one of the default names."""
+    from engine.remote import SSHOptions
+
+    run = run_folder(tmp_path)
+    server.trust()
+    key = server.ssh_dir / "lab_key"
+    server.client_key_path.rename(key)
+    (server.ssh_dir / "config").write_text(f"Host gpu\n  HostName 127.0.0.1\n  Port {server.port}\n"
+                                           f"  User {server.user}\n  IdentityFile {key}\n")
+    options = SSHOptions(agent=False)  # the defaults: ~/.ssh/config and ~/.ssh/known_hosts of this test's HOME
+    files = open_remote_run(f"ssh://gpu{run}", Answers(False), options)
+    assert RunFollower(files).poll().rows["gen_iter"] == [1, 2]
+    files.close()
+
+
+@pytest.mark.filterwarnings("ignore:.*bcrypt.kdf:UserWarning")  # few KDF rounds: a test's key, made fast
+def test_the_passphrase_of_an_encrypted_key_is_asked_once(server, tmp_path):
+    run = run_folder(tmp_path)
+    server.trust()
+    server.client_key.write_private_key(str(server.client_key_path), passphrase="open sesame", rounds=4)
+
+    class Typist(Answers):
+        def secret(self, prompt):
+            self.asked.append(prompt)
+            return "open sesame"
+
+    typist = Typist(False)
+    files = open_remote_run(server.url(run), typist, server.options())
+    assert typist.asked == [f"Enter passphrase for key '{server.client_key_path}': "]  # as ssh asks
+    server.kill()
+    server.start()
+    files.reconnect()
+    assert len(typist.asked) == 1  # kept in memory for the reconnection, never written
+    files.close()
+
+
 def test_each_failure_names_what_failed(server, tmp_path):
     run = run_folder(tmp_path)
     server.trust()
@@ -165,18 +203,25 @@ def test_a_password_is_asked_when_no_key_is_accepted(tmp_path, monkeypatch):
 
 
 def test_follow_steer_and_survive_a_server_restart(server, tmp_path, capsys):
-    """A real wgan-train writes its folder; it is followed and steered over SSH (wgan-ctl, the same
-    code as a local run); the SSH server is killed mid-run and started again: every row arrives
-    once, in order."""
+    """A real trainer writes its folder (on a thread here: the engine as wgan-train runs it); it is
+    followed and steered over SSH (wgan-ctl, the same code as a local run); the SSH server is
+    killed mid-run and started again: every row arrives once, in order."""
+    import threading
+
+    from engine import Trainer
     from engine.cli import ctl_main
     from engine.rundir import read_metrics
-    from tests.helpers import start_wgan_train
+    from tests.helpers import tiny_config
 
     server.trust()
     out = tmp_path / "run"
-    proc = start_wgan_train(out)
+    cfg = tiny_config(live=True)
+    cfg.train.threads = 1
+    trainer = Trainer(cfg, out, report_interval_s=0.05)
+    thread = threading.Thread(target=trainer.run, daemon=True)
+    thread.start()
     try:
-        wait_until(lambda: (out / "status.json").exists(), 120, proc=proc, what="the run's heartbeat")
+        wait_until(lambda: (out / "status.json").exists(), 120, what="the run's heartbeat")
         url = server.url(out)
         files = open_remote_run(url, Prompter(), server.options())
         follower = RunFollower(files)
@@ -186,7 +231,7 @@ def test_follow_steer_and_survive_a_server_restart(server, tmp_path, capsys):
             seen.extend(follower.poll().rows.get("gen_iter", []))
             return len(seen) >= n
 
-        wait_until(lambda: rows_past(20), 60, proc=proc, what="rows over SSH")
+        wait_until(lambda: rows_past(20), 60, what="rows over SSH")
         assert ctl_main([url, "set", "lr_critic=0.0003", "--wait", "60"]) == 0
         applied = int(capsys.readouterr().out.split("applied at iteration ")[1].split()[0])
         assert ctl_main([url, "set", "n_critic=0"]) == 2  # refused at once, with the rule; the run goes on
@@ -197,10 +242,11 @@ def test_follow_steer_and_survive_a_server_restart(server, tmp_path, capsys):
         n = len(seen)
         server.start()  # the same port and host key
         wait_until(lambda: _reconnected(files), 30, what="the reconnection")
-        wait_until(lambda: rows_past(n + 20), 60, proc=proc, what="rows after the restart")
+        wait_until(lambda: rows_past(n + 20), 60, what="rows after the restart")
         assert ctl_main([url, "status"]) == 0 and "training; iteration" in capsys.readouterr().out
         assert ctl_main([url, "stop", "--wait", "60"]) == 0
-        assert proc.wait(60) == 0
+        thread.join(60)
+        assert not thread.is_alive()
 
         def drained():
             up = follower.poll()
@@ -210,8 +256,8 @@ def test_follow_steer_and_survive_a_server_restart(server, tmp_path, capsys):
         wait_until(drained, 30, what="the stop over SSH")
         files.close()
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        trainer.stop()
+        thread.join(30)
     written = read_metrics(out / "metrics.csv")
     assert seen == written["gen_iter"], "every row once, in order, across the restart"
     after = [lr for it, lr in zip(written["gen_iter"], written["lr_critic"], strict=True) if it > applied]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
+import threading
 
 from ..runfiles import ConnectionLost, FileStat, RunFiles
 from .location import RemoteLocation, parse_location
@@ -41,7 +42,7 @@ RUN_FILES = ("config.toml", "metrics.csv", "events.jsonl", "status.json", "check
 
 def missing_extra() -> str:
     return ("following a run over SSH needs the 'remote' extra: pip install 'wgan-studio[remote]' "
-            "(sshfs and asyncssh)")
+            "(sshfs, asyncssh and bcrypt)")
 
 
 class Connection:
@@ -53,6 +54,8 @@ class Connection:
         self.options = options or SSHOptions()
         self.secrets: dict = {}   # in memory only: for reconnections
         self.fs = None
+        self.generation = 0       # connections made so far (folders sharing this one tell a new one by it)
+        self.lock = threading.Lock()
 
     def connect(self, timeout: float | None = None) -> None:
         """Connect (asking about an unknown host key once); RemoteError saying what failed."""
@@ -65,6 +68,7 @@ class Connection:
             check = HostKeyCheck(self.options.known_hosts_path())
             try:
                 self.fs = self._open(check, timeout)
+                self.generation += 1
                 return
             except Exception as e:  # noqa: BLE001 - each kind is named below
                 if check.changed is not None:
@@ -93,7 +97,7 @@ class Connection:
                       client_factory=client_factory(check, self.prompter, self.secrets, self.loc.where),
                       passphrase=passphrase_callback(self.prompter, self.secrets),
                       connect_timeout=timeout, keepalive_interval=KEEPALIVE_S, keepalive_count_max=KEEPALIVE_COUNT,
-                      skip_instance_cache=True, timeout=timeout + 5, **opts.extra)
+                      skip_instance_cache=True, timeout=timeout + 5)
         if self.loc.user:
             kwargs["username"] = self.loc.user
         if self.loc.port:
@@ -124,9 +128,11 @@ class RemoteFiles(RunFiles):
         self.loc = RemoteLocation(conn.loc.host, self.root, conn.loc.user, conn.loc.port)
         self.name = self.loc.url
         self.handles: dict = {}   # open handles of the files read from an offset (see read)
+        self.generation = conn.generation
 
     def child(self, name: str) -> RemoteFiles:
-        """A folder in this one, over the same connection (a run in a remote runs folder)."""
+        """A folder in this one, over the same connection (a run in a remote runs folder; folders
+        sharing a connection may be followed on several threads: one reconnection serves all)."""
         return RemoteFiles(self.conn, posixpath.join(self.root, name))
 
     def _p(self, rel: str) -> str:
@@ -137,6 +143,9 @@ class RemoteFiles(RunFiles):
         fs = self.conn.fs
         if fs is None:
             raise ConnectionLost(f"{self.loc.where}: not connected")
+        if self.generation != self.conn.generation:  # connected again by a folder sharing the connection
+            self.handles.clear()
+            self.generation = self.conn.generation
         try:
             return fn(fs, *args, timeout=OP_TIMEOUT_S, **kwargs)
         except Exception as e:  # noqa: BLE001 - sorted by _raise
@@ -161,7 +170,8 @@ class RemoteFiles(RunFiles):
 
     def _lost(self, e: BaseException):
         self.handles.clear()   # they belonged to the lost connection
-        self.conn.close()
+        if self.conn.generation == self.generation:  # not one made again meanwhile by another folder
+            self.conn.close()
         raise ConnectionLost(f"{self.loc.where}: connection lost ({type(e).__name__}: {e})") from e
 
     @staticmethod
@@ -241,13 +251,18 @@ class RemoteFiles(RunFiles):
 
     def reconnect(self) -> None:
         self.handles.clear()
-        self.conn.close()
-        try:
-            self.conn.connect(RECONNECT_TIMEOUT_S)
-        except RemoteError as e:
-            if "host key" in str(e):
-                raise
-            raise ConnectionLost(str(e)) from None
+        with self.conn.lock:
+            if self.conn.fs is not None and self.conn.generation != self.generation:
+                self.generation = self.conn.generation  # another folder of this connection did it
+                return
+            self.conn.close()
+            try:
+                self.conn.connect(RECONNECT_TIMEOUT_S)
+            except RemoteError as e:
+                if "host key" in str(e):
+                    raise
+                raise ConnectionLost(str(e)) from None
+            self.generation = self.conn.generation
 
     def close(self) -> None:
         """Close the connection and forget the passphrases and passwords typed for it."""

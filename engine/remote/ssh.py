@@ -18,7 +18,7 @@ import asyncio
 import base64
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .location import RemoteLocation
@@ -110,7 +110,6 @@ class SSHOptions:
     agent: bool = True                       # keys of ssh-agent (SSH_AUTH_SOCK)
     client_keys: list[Path] | None = None    # identity files besides the configured ones (None: defaults)
     connect_timeout: float = CONNECT_TIMEOUT_S
-    extra: dict = field(default_factory=dict)   # more asyncssh.connect options (tests)
 
     def known_hosts_path(self) -> Path:
         return Path(self.known_hosts) if self.known_hosts is not None else Path.home() / ".ssh" / "known_hosts"

@@ -64,6 +64,7 @@ class LocalSSHServer:
         self.client_key = asyncssh.generate_private_key("ssh-ed25519")
         self.client_key_path = self.ssh_dir / "id_ed25519"
         self.client_key.write_private_key(str(self.client_key_path))
+        self.client_key_path.chmod(0o600)   # as ssh-keygen leaves it (ssh and ssh-add refuse others)
         self.client_key.write_public_key(str(self.client_key_path) + ".pub")
         self.authorize_key = authorize_key
         self.port = 0

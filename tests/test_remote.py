@@ -6,6 +6,10 @@ and each failure named."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import pytest
 
 pytest.importorskip("sshfs")
@@ -74,6 +78,34 @@ def test_an_unknown_host_key_is_asked_with_its_fingerprint(server, tmp_path):
     again = Answers(True)
     open_remote_run(server.url(run), again, server.options()).close()
     assert again.asked == []  # known now: nothing asked
+    keygen = shutil.which("ssh-keygen")
+    if keygen:  # OpenSSH's own tools read the line as theirs
+        found = subprocess.run([keygen, "-F", f"[127.0.0.1]:{server.port}", "-f", str(known)], capture_output=True,
+                               text=True)
+        assert found.returncode == 0 and "ssh-ed25519" in found.stdout
+
+
+@pytest.mark.skipif(not shutil.which("ssh-agent") or not shutil.which("ssh-add"), reason="no OpenSSH agent here")
+def test_a_key_held_by_ssh_agent_logs_in(server, tmp_path, monkeypatch):
+    """No identity file on disk: the key is in ssh-agent (SSH_AUTH_SOCK), as after ssh-add."""
+    from engine.remote import SSHOptions
+
+    run = run_folder(tmp_path)
+    server.trust()
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        wait_until(sock.exists, 10, what="ssh-agent's socket")
+        env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
+        subprocess.run(["ssh-add", str(server.client_key_path)], env=env, check=True, capture_output=True)
+        server.client_key_path.unlink()
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        files = open_remote_run(server.url(run), Prompter(), SSHOptions())  # the defaults: the agent, ~/.ssh
+        assert RunFollower(files).poll().rows["gen_iter"] == [1, 2]
+        files.close()
+    finally:
+        agent.terminate()
+        agent.wait(10)
 
 
 def test_a_changed_host_key_is_refused_saying_what_it_can_mean(server, tmp_path):

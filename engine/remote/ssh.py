@@ -108,7 +108,7 @@ class SSHOptions:
     known_hosts: Path | None = None
     config: list[Path] | None = None
     agent: bool = True                       # keys of ssh-agent (SSH_AUTH_SOCK)
-    client_keys: list[Path] | None = None    # identity files besides the configured ones (None: defaults)
+    client_keys: list[Path] | None = None    # identity files instead of the configured and default ones
     connect_timeout: float = CONNECT_TIMEOUT_S
 
     def known_hosts_path(self) -> Path:

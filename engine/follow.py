@@ -130,8 +130,12 @@ class RunFollower:
     STATE = ("_metrics", "_events", "_status_watch", "_samples_watch", "columns", "_sample", "status", "last_event",
              "_last_sign", "_polls", "_changed_before")
 
-    def __init__(self, run_dir: str | os.PathLike | RunFiles, *, clock=time.monotonic, silent_s: float = SILENT_S):
+    def __init__(self, run_dir: str | os.PathLike | RunFiles, *, clock=time.monotonic, silent_s: float = SILENT_S,
+                 rows: bool = True):
+        """``rows=False``: metrics.csv is never read (wgan-ctl wants the state and the events, not
+        the history: a long run's metrics over SSH would cost megabytes)."""
         self.files = as_run_files(run_dir)
+        self.rows = rows
         self.path = self.files.path if isinstance(self.files, LocalFiles) else None
         self.clock = clock
         self.silent_s = silent_s
@@ -179,7 +183,7 @@ class RunFollower:
     def _poll(self) -> FollowUpdate:
         up = FollowUpdate()
         stats = self._stats()
-        lines, top, up.reset = self._metrics.read(stats["metrics.csv"])
+        lines, top, up.reset = self._metrics.read(stats["metrics.csv"]) if self.rows else ([], False, False)
         if top and lines:  # the header
             self.columns = lines[0].decode("utf-8", "replace").split(",")
             lines = lines[1:]

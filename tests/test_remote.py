@@ -208,6 +208,31 @@ def test_remote_rows_arrive_once_and_a_rewritten_file_is_read_again(server, tmp_
     files.close()
 
 
+def test_wgan_ctl_status_of_a_long_run_does_not_fetch_its_history(server, tmp_path, capsys):
+    """A long run's metrics.csv (megabytes) stays on the server: wgan-ctl reads the heartbeat and
+    the events only (bytes counted on the wire)."""
+    import json
+
+    from benchmarks.ssh_server import CountingProxy
+    from engine.cli import ctl_main
+    from engine.remote.ssh import append_known_host, known_host_line
+
+    run = run_folder(tmp_path)
+    with open(run / "metrics.csv", "w") as fh:
+        fh.write("gen_iter,w_estimate\n" + "".join(f"{i},0.{i:09d}\n" for i in range(1, 200_001)))
+    (run / "events.jsonl").write_text(json.dumps({"type": "start", "gen_iter": 0}) + "\n")
+    (run / "status.json").write_text(json.dumps({"state": "running", "gen_iter": 200_000, "total": 300_000}))
+    proxy = CountingProxy(server).start()
+    append_known_host(server.ssh_dir / "known_hosts", known_host_line("127.0.0.1", proxy.port, server.host_key))
+    try:
+        assert ctl_main([f"ssh://{server.user}@127.0.0.1:{proxy.port}{run}", "status"]) == 0
+    finally:
+        proxy.close()
+    assert "training; iteration 200000 of 300000" in capsys.readouterr().out
+    size = (run / "metrics.csv").stat().st_size
+    assert size > 3_000_000 and proxy.total < 30_000  # kilobytes on the wire, not the 3 MB of history
+
+
 def test_a_password_is_asked_when_no_key_is_accepted(tmp_path, monkeypatch):
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     srv = LocalSSHServer(tmp_path / "home", authorize_key=False, password="s3cret").start()

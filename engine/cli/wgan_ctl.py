@@ -62,7 +62,7 @@ def open_run_files(where: str) -> RunFiles:
 
 def steer(args, files: RunFiles) -> int:
     """The action of ``args`` on the run in ``files`` (local or remote: the same code)."""
-    follower = RunFollower(files)
+    follower = RunFollower(files, rows=False)  # the state and the events, not the metrics' history
     state, silent_s = current_state(follower)
     if args.action == "status":
         print(status_line(files, follower, state, silent_s))
@@ -145,7 +145,7 @@ def wait_for_outcome(follower: RunFollower, req: dict, run: RunFiles, wait_s: fl
                     return 0
                 print(f"refused: {ev.get('reason')}")
                 return 1
-        time.sleep(0.1)
+        time.sleep(0.5 if run.remote else 0.1)
     if wait_s > 0:
         print(f"no answer within {wait_s:g} s; the request stays in {run}/{REQUESTS_DIR} for the trainer",
               file=sys.stderr)

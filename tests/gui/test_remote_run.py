@@ -25,7 +25,7 @@ def server(tmp_path, monkeypatch):
 def test_studio_follows_a_remote_run_through_a_lost_connection(qtbot, window, server, tmp_path):
     from PySide6.QtWidgets import QMessageBox
 
-    writer = RunWriter(tmp_path / "run", every=0.05).start()
+    writer = RunWriter(tmp_path / "run", every=0.05, picture_every_s=0.5).start()
     try:
         assert window.open_path(server.url(writer.rd.path))
         prompter = window.remote.prompter
@@ -36,6 +36,9 @@ def test_studio_follows_a_remote_run_through_a_lost_connection(qtbot, window, se
         qtbot.waitUntil(lambda: model.current.location is not None and model.rows >= 10, timeout=30_000)
         assert model.state == "running" and window.is_active()
         assert window.path_label.text().startswith("ssh://tester@127.0.0.1:")
+        qtbot.waitUntil(lambda: model.samples is not None and "it/s" in window.rate_label.text()
+                        and window.rate_label.text() != "– it/s", timeout=30_000)  # its pictures, speed and ETA
+        assert model.samples["gen_iter"] > 0 and "ETA" in window.eta_label.text()
         assert "127.0.0.1" in (server.ssh_dir / "known_hosts").read_text()  # remembered, as ssh does
         server.kill()
         qtbot.waitUntil(lambda: model.state == "connection lost, retrying", timeout=60_000)

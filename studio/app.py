@@ -116,7 +116,8 @@ def setup_logging() -> Path | None:
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="wgan-studio", description="Train Wasserstein GANs and watch them learn.")
-    p.add_argument("path", nargs="?", help="a configuration (.toml) or a run folder to open")
+    p.add_argument("path", nargs="?", help="a configuration (.toml) or a run folder to open, or "
+                   "ssh://[user@]host[:port]/path/to/run: follow and steer a run on another machine over SSH")
     p.add_argument("--theme", choices=("system", "light", "dark"), help="colour theme (default: as saved)")
     p.add_argument("--smoke-test", action="store_true",
                    help="offscreen: train 20 iterations, export a grid, check it, exit")
@@ -171,7 +172,7 @@ def create_window(path: str | None = None, theme: str | None = None):
     opened = False
     if path:
         opened = win.open_path(path)
-    if not opened:
+    if not opened or str(path).startswith("ssh://"):  # a remote run comes once connected: a form meanwhile
         last = win.settings.last_preset
         win.load_preset(last if last in list_presets() else DEFAULT_PRESET)
     return win

@@ -224,7 +224,7 @@ class RunController(QObject):
 
     # ------------------------------------------------------------------ what the runs report
     def _on_runs(self, run: Run | None, change: str, *args) -> None:
-        if change == "ready" and run.key is not None:
+        if change == "ready" and run.key is not None and run.location is None:
             self.ui.remember(run.key)  # File > Open recent finds the run to continue it later
         elif change == "failed":
             self._on_failed(run, *args)

@@ -238,3 +238,26 @@ def test_wgan_ctl_status_gives_the_speed_of_a_training_run_only(tmp_path, capsys
     assert ctl_main([str(tmp_path), "status"]) == 0
     line = capsys.readouterr().out
     assert says in line and ("it/s" in line) == speed
+
+
+def test_a_quiet_folder_is_looked_at_less_often_and_at_once_again_after_a_change():
+    from engine.follow import Backoff
+
+    b = Backoff(0.5, 4.0)
+    quiet = [b.next(False) for _ in range(8)]
+    assert quiet == sorted(quiet) and quiet[0] > 0.5 and quiet[-1] == 4.0  # slower and slower, to a limit
+    assert b.next(True) == 0.5  # something new: the next look comes soon
+
+
+def test_a_request_sent_twice_is_read_once(tmp_path):
+    """A retry after a lost connection may write again a request whose first try arrived: the run
+    applies it once."""
+    from engine.requests import make_request, request_file_name, send_request
+
+    inbox = RequestInbox(tmp_path)
+    req = make_request("step", n=10)
+    name = request_file_name(req)
+    send_request(tmp_path, req, name)
+    assert [r["n"] for r, _, _ in inbox.take(force=True)] == [10]
+    send_request(tmp_path, req, name)  # the retry
+    assert inbox.take(force=True) == [] and not list(requests_dir(tmp_path).glob("*.json"))

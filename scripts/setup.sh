@@ -36,5 +36,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # shellcheck disable=SC2086
     "$venv/bin/python" -m pip install -q --disable-pip-version-check $torch_req
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$root[$extras]"
+    # FID's Inception-v3 ([train] inception_weights; the 'fid' extra): torch-fidelity declares
+    # torchvision, which pins a torch of its own, but its Inception module needs torch only, so it
+    # is installed without its dependencies (engine/inception.py). Its wheel also ships a
+    # top-level 'tests' package, which would shadow this repository's tests/: removed.
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "torch-fidelity==0.4.0"
+    site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    if grep -q '^tests/' "$site"/torch_fidelity-*.dist-info/RECORD 2>/dev/null; then rm -rf "$site/tests"; fi
     echo "$want" > "$stamp"
 fi

@@ -124,11 +124,13 @@ def feature_measures(fake: np.ndarray, ref: RealReference, real: np.ndarray, kin
     fd_col, kid_col, std_col = FEATURE_COLUMNS[kind]
     if not np.isfinite(fake).all():
         return {fd_col: float("nan"), kid_col: float("nan"), std_col: float("nan")}
-    from .image_quality import feature_stats, features, frechet_distance, kid
+    from .image_quality import feature_stats, features, frechet_distance, frechet_distance_of_features, kid
     real_feats, real_stats = ref.of(real)
     f = features(fake, ref.net)
     k, k_std = kid(f, real_feats)
-    return {fd_col: frechet_distance(feature_stats(f), real_stats), kid_col: k, std_col: k_std}
+    fd = (frechet_distance(feature_stats(f), real_stats) if len(f) >= f.shape[1]
+          else frechet_distance_of_features(f, real_feats))
+    return {fd_col: fd, kid_col: k, std_col: k_std}
 
 
 def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=None, digits: bool = False,

@@ -77,10 +77,11 @@ class EvaluationPolicy:
             if self.run_dir is not None:
                 write_measures(self.run_dir.path, rec)
 
-    def _feature_progress(self, evaluator) -> None:
+    def _feature_progress(self, evaluator=None) -> None:
         """A "feature_classifier" event when the classifier trained on the data set has moved on
         (its share trained; its held-out accuracy once done), and measures.json once it is done."""
-        net = evaluator.feature_net
+        evaluator = evaluator or (self._described[0] if self._described else None)
+        net = getattr(evaluator, "feature_net", None)
         share = getattr(net, "share", None)
         if share is None or share == self._features_seen:
             return
@@ -132,6 +133,7 @@ class EvaluationPolicy:
                 self._check_overfitting(it)
         for it in [k for k in self.pending if k <= int(cols["gen_iter"][-1])]:
             del self.pending[it]  # an evaluation without a measure (NaN samples)
+        self._feature_progress()  # a classifier trained on the data set: its accuracy once measured with
 
     def _consider(self, gen_iter: int, value: float, state: dict) -> None:
         if is_better(value, self.best["value"] if self.best else None, self.measure):

@@ -72,6 +72,12 @@ def check_weights(path: str | Path) -> Path:
     return p
 
 
+def import_fidelity():
+    """Make torch-fidelity's Inception module importable (see :func:`_fidelity_inception_class`);
+    InceptionWeightsError when torch-fidelity is not installed."""
+    return _fidelity_inception_class()
+
+
 def _fidelity_inception_class():
     """torch-fidelity's ``FeatureExtractorInceptionV3``. When the package cannot be imported as a
     whole (its ``__init__`` imports torchvision), its modules are imported from the installed

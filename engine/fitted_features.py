@@ -179,9 +179,8 @@ def features_for(cfg, data_labels_known: bool = True, progress=None, background:
     """The feature network of ``cfg``'s image measures: "digits" for the bundled digits, a
     :class:`FittedFeatures` for another set with labels, "random" for one without
     (``data_labels_known`` False: the run's data has none, nothing is loaded)."""
-    from .evaluation import feature_net_for
-    if cfg.data.name == "digits":
-        return feature_net_for("digits", 1)
+    if cfg.data.name == "digits" and cfg.data.channels in (0, 1):
+        return "digits"
     if not data_labels_known:
         return "random"
     from .data.images import load_images

@@ -187,3 +187,9 @@ def test_compare_shows_the_confident_share_with_what_it_means(qtbot, tmp_path, d
     assert list(x) == [3, 6] and np.allclose(y, [v for v in m["confident_share"] if np.isfinite(v)])
     assert "higher is better" in cw.plot.titleLabel.text
     assert cw.set_metric("frechet_distance") and "lower is better" in cw.plot.titleLabel.text
+    # issue 33: named with the features and sample count the runs measured it in; KID beside FD
+    assert "FD, digit classifier features (128-d), 1,000 samples" in cw.plot.titleLabel.text
+    kid = header.index("KID (last eval)")
+    row = next(r for r in range(cw.table.rowCount()) if cw.table.item(r, 0).text() == "digits-run")
+    assert cw.table.item(row, kid).toolTip().startswith("KID, digit classifier features (128-d)")
+    assert rows["digits-run"]["KID (last eval)"] != "—" and rows["toy-run"]["KID (last eval)"] == "—"

@@ -124,3 +124,11 @@ def read_measures(run_path: str | Path) -> dict[str, str]:
 
 def short_name(column: str) -> str:
     return SHORT.get(column, column)
+
+
+def measures_of_checkpoint(checkpoint: str | Path) -> dict[str, str]:
+    """The measure names of the run folder a checkpoint sits in (``RUN/checkpoints/x.pt``, or the
+    folder itself), for exported metadata; {} elsewhere."""
+    p = Path(checkpoint)
+    folder = p if p.is_dir() else p.parent.parent if p.parent.name == "checkpoints" else None
+    return read_measures(folder) if folder is not None else {}

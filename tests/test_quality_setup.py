@@ -40,6 +40,10 @@ def test_a_digits_run_names_its_measures_and_logs_kid_with_its_spread(tmp_path):
     # [train] best_by = "kid": the best checkpoint is the evaluation with the lowest KID
     best = summary["best"]
     assert best["measure"] == "kid" and best["value"] == pytest.approx(float(np.min(m["kid"][ev])), rel=1e-6)
+    # exported generators carry the names too
+    from engine.generator_export import metadata
+    from engine.inference import load_model
+    assert metadata(load_model(run / "checkpoints" / "best.pt"), "torchscript")["measures"]["kid"] == labels["kid"]
 
 
 def test_best_by_is_checked_against_the_data_and_follows_the_columns_direction():

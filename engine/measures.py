@@ -132,3 +132,14 @@ def measures_of_checkpoint(checkpoint: str | Path) -> dict[str, str]:
     p = Path(checkpoint)
     folder = p if p.is_dir() else p.parent.parent if p.parent.name == "checkpoints" else None
     return read_measures(folder) if folder is not None else {}
+
+
+def feature_classifier_text(ev: dict) -> str:
+    """The line of a "feature_classifier" event: the classifier the image measures are taken in,
+    trained on the run's own data set (engine.fitted_features), its progress or its accuracy."""
+    if "accuracy" in ev:
+        how = "from the cache" if ev.get("cached") else "trained"
+        return (f"quality measures: a classifier of this data set's classes ({how}), held-out accuracy "
+                f"{float(ev['accuracy']):.0%}; FD and KID are taken in its features")
+    return (f"quality measures: training a classifier on this data set's images for their features "
+            f"({float(ev.get('progress', 0.0)):.0%}); the first evaluation waits for it")

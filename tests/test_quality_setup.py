@@ -131,3 +131,8 @@ def test_an_npz_set_with_labels_gets_fitted_features_and_no_digit_share(tmp_path
     assert "confident_share" not in m and np.isfinite(m["kid"][-1])
     assert read_measures(tmp_path / "run")["frechet_distance"].startswith(
         "FD, features of a classifier trained on this data set (64-d, held-out accuracy")
+    # the run says so in its log (the studio's log panel and wgan-train print this line)
+    from engine.measures import feature_classifier_text
+    from engine.rundir import read_events
+    evs = [e for e in read_events(tmp_path / "run" / "events.jsonl") if e["type"] == "feature_classifier"]
+    assert evs and "held-out accuracy" in feature_classifier_text(evs[-1])

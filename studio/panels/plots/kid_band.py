@@ -20,11 +20,12 @@ class KidBand:
     """KID ± std as a shaded band under the KID points of ``plot``."""
 
     def __init__(self, plot: pg.PlotItem, curves: dict):
-        self.lo, self.hi = plot.plot(pen=None), plot.plot(pen=None)
+        self.lo, self.hi = (plot.plot(pen=pg.mkPen(0, 0, 0, 0)) for _ in range(2))  # invisible edges: the fill shows
         self.fill = pg.FillBetweenItem(self.lo, self.hi, brush=pg.mkBrush(120, 120, 120, 60))
         self.fill.setZValue(-5)
         plot.addItem(self.fill)
         curves["kid_lo"], curves["kid_hi"] = self.lo, self.hi
+        self.mean = curves["kid"]
 
     def draw(self, evals) -> None:
         x, mean = evals.points("kid")
@@ -32,6 +33,9 @@ class KidBand:
         std = np.where(np.isfinite(std), std, 0.0)
         self.lo.setData(x, mean - std)
         self.hi.setData(x, mean + std)
+        colour = pg.mkColor(self.mean.opts["pen"].color())  # the KID points' colour (the theme's), translucent
+        colour.setAlpha(90)
+        self.fill.setBrush(pg.mkBrush(colour))
 
 
 #: Events after which a run folder's measures.json may have changed (written at the start; again when a

@@ -20,19 +20,24 @@ class KidBand:
     """KID ± std as a shaded band under the KID points of ``plot``."""
 
     def __init__(self, plot: pg.PlotItem, curves: dict):
+        self.plot = plot
         self.lo, self.hi = (plot.plot(pen=pg.mkPen(0, 0, 0, 0)) for _ in range(2))  # invisible edges: the fill shows
-        self.fill = pg.FillBetweenItem(self.lo, self.hi, brush=pg.mkBrush(120, 120, 120, 60))
-        self.fill.setZValue(-5)
-        plot.addItem(self.fill)
+        self.fill: pg.FillBetweenItem | None = None  # made with the first points (an empty one upsets the x range)
         curves["kid_lo"], curves["kid_hi"] = self.lo, self.hi
         self.mean = curves["kid"]
 
     def draw(self, evals) -> None:
         x, mean = evals.points("kid")
+        if not len(x):  # nothing to draw: leave the curves (and the plot's range) alone
+            return
         std = evals.buffer.view("kid_std")[np.isfinite(evals.buffer.view("kid"))]
         std = np.where(np.isfinite(std), std, 0.0)
         self.lo.setData(x, mean - std)
         self.hi.setData(x, mean + std)
+        if self.fill is None:
+            self.fill = pg.FillBetweenItem(self.lo, self.hi)
+            self.fill.setZValue(-5)
+            self.plot.addItem(self.fill)
         colour = pg.mkColor(self.mean.opts["pen"].color())  # the KID points' colour (the theme's), translucent
         colour.setAlpha(90)
         self.fill.setBrush(pg.mkBrush(colour))

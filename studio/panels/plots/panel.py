@@ -498,7 +498,7 @@ class PlotsPanel(QWidget):
         for name in EVAL_CURVES:
             if self.curves[name].isVisible():
                 self.curves[name].setData(*self.evals.points(name))
-        self.kid_band.draw(self.evals)
+        self.kid_band.draw(self.evals) if self._has_kid else None  # (an empty plot's data would reset the x range)
         if self._fit_pending:  # the run ended: fit the data exactly, once
             self._fit_pending = False
             self._fit_exact()

@@ -88,6 +88,7 @@ class _Identity(torch.nn.Module):
         return x
 
 
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save all extracted features")
 def test_fd_and_kid_agree_with_torchmetrics_on_the_same_features(halves):
     from engine.inception import import_fidelity  # torchmetrics imports torch-fidelity when installed
     import_fidelity()

@@ -109,6 +109,24 @@ def make_fixed_batches(cfg: Config, data: DataSource, heldout: DataSource | None
                         eval_labels if conditional else None, probe_heldout, probe_train)
 
 
+def image_feature_nets(cfg: Config, data: DataSource, is_toy: bool):
+    """The feature networks of an image run's measures (engine.fitted_features.features_for) and
+    its Inception-v3 features ([train] inception_weights, checked now), or ("", None) on 2-D sets."""
+    if is_toy:
+        return "", None
+    from .fitted_features import features_for
+    from .inception import InceptionWeightsError, inception_for
+    if cfg.data.name == "digits":
+        net = feature_net_for("digits", data.shape[0])
+    else:
+        net = features_for(cfg, getattr(data, "labels", None) is not None)
+    try:
+        inception = inception_for(cfg)
+    except InceptionWeightsError as e:
+        raise ConfigError(str(e)) from None
+    return net, inception
+
+
 @dataclass
 class RunParts:
     """What :func:`build_run` makes; the trainer's attributes of the same names."""
@@ -202,13 +220,13 @@ def build_run(cfg: Config, device: torch.device, data: DataSource | None = None,
         critic_gradients=choose_critic_gradients(critic, objective, conditional, rng, amp))
     batches = make_fixed_batches(cfg, data, heldout, device, num_classes, is_toy)
     digits = uses_digit_classifier(cfg, data)
-    net = feature_net_for(cfg.data.name, data.shape[0] if not is_toy else 0)
-    columns = metric_columns(is_toy, digits, digit_features=not is_toy and net == "digits")
+    net, inception = image_feature_nets(cfg, data, is_toy)
+    columns = metric_columns(is_toy, digits, digit_features=digits and net == "digits", inception=bool(inception))
     recorder = MetricsRecorder(columns, objective, device, run_dir)
     centres = None
     if isinstance(data, ToyData) and data.centres is not None:
         centres = (data.centres.cpu().numpy(), data.std)
-    evaluator = Evaluator(is_toy, centres, digits, net)
+    evaluator = Evaluator(is_toy, centres, digits, net, inception)
     return RunParts(
         data=data, heldout=heldout, is_toy=is_toy, num_classes=num_classes, conditional=conditional,
         generator=generator, critic=critic, objective=objective, performance=performance,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .measures import FeatureSpace, lower_is_better
 from .metrics import mode_stats, sliced_wasserstein, spearman, w1_exact
 from .rundir import read_metrics
 
@@ -28,16 +29,29 @@ OVERFIT_ADVICE = ("more training images (or a lower [data] holdout), a smaller c
                   "lower critic learning rate")
 
 
-def best_measure(is_toy: bool) -> str:
-    """The metrics column that decides the best checkpoint (lower is better): exact W1 on 2-D
-    sets, the Fréchet distance in a shipped network's features on images."""
+def best_measure(is_toy: bool, best_by: str = "auto") -> str:
+    """The metrics column that decides the best checkpoint: ``[train] best_by``, or ("auto")
+    exact W1 on 2-D sets, the Fréchet distance on images."""
+    if best_by != "auto":
+        return best_by
     return "w1_exact" if is_toy else "frechet_distance"
 
 
-def is_better(value: float, best: float | None) -> bool:
-    """Whether an evaluation's measure ``value`` beats ``best`` (None: nothing yet). Lower is
-    better; NaN never is."""
-    return math.isfinite(value) and (best is None or value < best)
+def is_better(value: float, best: float | None, measure: str = "w1_exact") -> bool:
+    """Whether an evaluation's ``value`` of ``measure`` beats ``best`` (None: nothing yet), in
+    the measure's direction (:func:`engine.measures.lower_is_better`); NaN never does."""
+    if not math.isfinite(value):
+        return False
+    return best is None or (value < best if lower_is_better(measure) else value > best)
+
+
+def feature_space(net, samples: int = EVAL_POINTS) -> FeatureSpace:
+    """The :class:`~engine.measures.FeatureSpace` of a feature network (a shipped one's name, or
+    an object with ``space(samples)``)."""
+    if isinstance(net, str):
+        from .image_quality import FEATURE_DIMS
+        return FeatureSpace(net, FEATURE_DIMS[net], samples)
+    return net.space(samples)
 
 
 @dataclass
@@ -78,18 +92,56 @@ def critic_overfitting(critic_train, critic_heldout, w_estimate) -> OverfitCheck
 
 
 def feature_net_for(data_name: str, channels: int) -> str:
-    """The feature network of the image Fréchet distance: the digit classifier's for grey digits
-    (the bundled digits, MNIST), random convolutional features for anything else."""
-    return "digits" if data_name in ("digits", "mnist") and channels == 1 else "random"
+    """The shipped feature network of the image measures: the digit classifier's for the bundled
+    digits (known to be digits), fixed random convolutional features otherwise. A labelled set
+    other than the digits is measured in a classifier trained on it instead
+    (:mod:`engine.fitted_features`, chosen by :func:`engine.build.build_run`)."""
+    return "digits" if data_name == "digits" and channels == 1 else "random"
+
+
+class RealReference:
+    """The real evaluation batch's features and their statistics in one feature network,
+    computed once (the batch changes only when a checkpoint loads)."""
+
+    def __init__(self, net):
+        self.net, self._src, self.feats, self.stats = net, None, None, None
+
+    def of(self, real: np.ndarray):
+        if self._src is not real:
+            from .image_quality import feature_stats, features
+            self.feats = features(real, self.net)
+            self.stats, self._src = feature_stats(self.feats), real
+        return self.feats, self.stats
+
+
+FEATURE_COLUMNS = {"": ("frechet_distance", "kid", "kid_std"),
+                   "inception": ("inception_fid", "inception_kid", "inception_kid_std")}
+
+
+def feature_measures(fake: np.ndarray, ref: RealReference, real: np.ndarray, kind: str = "") -> dict[str, float]:
+    """The Fréchet distance and KID (mean, spread) of ``fake`` against ``real`` in ``ref``'s
+    features; NaN for non-finite samples. ``kind`` "inception": the inception_* columns."""
+    fd_col, kid_col, std_col = FEATURE_COLUMNS[kind]
+    if not np.isfinite(fake).all():
+        return {fd_col: float("nan"), kid_col: float("nan"), std_col: float("nan")}
+    from .image_quality import feature_stats, features, frechet_distance, frechet_distance_of_features, kid
+    real_feats, real_stats = ref.of(real)
+    f = features(fake, ref.net)
+    k, k_std = kid(f, real_feats)
+    fd = (frechet_distance(feature_stats(f), real_stats) if len(f) >= f.shape[1]
+          else frechet_distance_of_features(f, real_feats))
+    return {fd_col: fd, kid_col: k, std_col: k_std}
 
 
 def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=None, digits: bool = False,
-                    feature_net: str = "random", real_stats=None) -> dict[str, float]:
+                    feature_net="random", reference: RealReference | None = None,
+                    inception: RealReference | None = None) -> dict[str, float]:
     """The quality measures of a generated batch (docs/algorithm.md, "Quality measures"; host
     arrays; runs on any thread).
-    Images: ``real_stats`` the real batch's feature statistics (computed here when None); with
-    the digit classifier's features (``feature_net`` "digits"), the share of confidently
-    classified samples too."""
+    Images: sliced W, and the Fréchet distance and KID in ``feature_net``'s features
+    (``reference``: the real batch's, cached; made here when None) and, with ``inception``, in
+    Inception-v3's; the bundled digits (``digits``) the digit classifier's class coverage and
+    confident share too."""
     res: dict[str, float] = {}
     finite = bool(np.isfinite(fake).all())
     if is_toy:
@@ -99,19 +151,14 @@ def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=No
             res["modes_covered"], res["high_quality_share"] = covered, hq
         return res
     res["sliced_w"] = sliced_wasserstein(fake, real) if finite else float("nan")
-    if finite:
-        from .image_quality import feature_stats, features, frechet_distance
-        if real_stats is None:
-            real_stats = feature_stats(features(real, feature_net))
-        res["frechet_distance"] = frechet_distance(feature_stats(features(fake, feature_net)), real_stats)
-    else:
-        res["frechet_distance"] = float("nan")
+    res.update(feature_measures(fake, reference or RealReference(feature_net), real))
+    if inception is not None:
+        res.update(feature_measures(fake, inception, real, "inception"))
     if digits:
         from .digits_classifier import coverage
+        from .image_quality import confident_share
         hit, kl = coverage(fake) if finite else (0, float("nan"))
         res["classes_hit"], res["class_kl"] = hit, kl
-    if feature_net == "digits":  # digit-like images: how many samples read as one digit
-        from .image_quality import confident_share
         res["confident_share"] = confident_share(fake) if finite else float("nan")
     return res
 
@@ -119,14 +166,26 @@ def quality_metrics(fake: np.ndarray, real: np.ndarray, is_toy: bool, centres=No
 class Evaluator:
     """Quality metrics of generated batches on one worker thread (NumPy/SciPy work: an optimal
     assignment of 1,000 x 1,000 points, sorting projections, a classifier), one future per
-    generator iteration, collected by the metrics recorder when it writes that iteration's row."""
+    generator iteration, collected by the metrics recorder when it writes that iteration's row.
+    ``feature_net``: a :data:`engine.image_quality.FEATURE_NETS` name or an object with
+    ``features(images)`` and ``space(samples)``; ``inception``: Inception-v3 features
+    (:mod:`engine.inception`) or None."""
 
-    def __init__(self, is_toy: bool, centres=None, digits: bool = False, feature_net: str = "random"):
+    def __init__(self, is_toy: bool, centres=None, digits: bool = False, feature_net="random", inception=None):
         self.is_toy, self.centres, self.digits, self.feature_net = is_toy, centres, digits, feature_net
-        self._real_stats: tuple | None = None   # (real array, its feature statistics): computed once
+        self._ref = RealReference(feature_net)
+        self._inception = RealReference(inception) if inception is not None else None
         self.last: dict[str, float] = {}    # the latest collected result, with its gen_iter
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[int, Future] = {}
+
+    def space(self, samples: int = EVAL_POINTS):
+        """Where the image measures are taken (:class:`engine.measures.FeatureSpace`; None on 2-D
+        sets). A classifier still training gives its accuracy once it is trained."""
+        return None if self.is_toy else feature_space(self.feature_net, samples)
+
+    def inception_space(self, samples: int = EVAL_POINTS):
+        return None if self._inception is None else feature_space(self._inception.net, samples)
 
     def submit(self, gen_iter: int, fake: np.ndarray, real: np.ndarray, extra: dict[str, float] | None = None
                ) -> Future:
@@ -140,13 +199,8 @@ class Evaluator:
         return fut
 
     def _measure(self, fake: np.ndarray, real: np.ndarray, extra: dict[str, float]) -> dict[str, float]:
-        stats = None
-        if not self.is_toy:  # the real batch's features once per run (it changes only with a checkpoint load)
-            if self._real_stats is None or self._real_stats[0] is not real:
-                from .image_quality import feature_stats, features
-                self._real_stats = (real, feature_stats(features(real, self.feature_net)))
-            stats = self._real_stats[1]
-        res = quality_metrics(fake, real, self.is_toy, self.centres, self.digits, self.feature_net, stats)
+        res = quality_metrics(fake, real, self.is_toy, self.centres, self.digits, self.feature_net, self._ref,
+                              self._inception)
         res.update(extra)
         return res
 

@@ -29,6 +29,7 @@ import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .evaluation import best_measure, critic_overfitting, is_better, w_estimate_correlation
+from .measures import measures_record, write_measures
 from .rundir import RunDir, read_metrics
 from .sampling import forward_in_chunks
 
@@ -50,17 +51,47 @@ class EvaluationPolicy:
     """The best checkpoint and the overfitting rule of one run. ``run_dir``: where best.pt goes
     (None: no folder, nothing kept); ``event(kind, **fields)`` logs what the rules find."""
 
-    def __init__(self, is_toy: bool, run_dir: RunDir | None, event: Callable):
+    def __init__(self, is_toy: bool, run_dir: RunDir | None, event: Callable, best_by: str = "auto"):
         self.is_toy, self.run_dir, self.event = is_toy, run_dir, event
-        # The best checkpoint: the measure that decides it (lower is better), the best value so
-        # far and its iteration; the states of evaluations not yet measured.
-        self.measure = best_measure(is_toy)
+        # The best checkpoint: the measure that decides it ([train] best_by, in its direction), the
+        # best value so far and its iteration; the states of evaluations not yet measured.
+        self.measure = best_measure(is_toy, best_by)
+        self.record: dict = {}           # measures.json: what each evaluated column measures
+        self._described = None           # (evaluator, columns) the record was made from
+        self._features_seen = None       # the feature classifier's progress last logged
         self.best: dict | None = None
         self.pending: dict[int, dict] = {}
         # the evaluations' (gen_iter, critic_train, critic_heldout, w_estimate) for the overfitting rule
         self.overfit_rows: list[tuple[int, float, float, float]] = []
         self.overfitting = False
         self._real_np = self._real_src = None  # the real evaluation set on the host (cached)
+
+    def describe(self, evaluator, columns) -> None:
+        """Write measures.json (engine.measures): the name of every evaluated column, with its
+        feature network and sample count; again when a classifier trained on the data set has
+        its held-out accuracy."""
+        self._described = (evaluator, columns)
+        rec = measures_record(columns, evaluator.space(), evaluator.inception_space())
+        if rec != self.record:
+            self.record = rec
+            if self.run_dir is not None:
+                write_measures(self.run_dir.path, rec)
+
+    def _feature_progress(self, evaluator=None) -> None:
+        """A "feature_classifier" event when the classifier trained on the data set has moved on
+        (its share trained; its held-out accuracy once done), and measures.json once it is done."""
+        evaluator = evaluator or (self._described[0] if self._described else None)
+        net = getattr(evaluator, "feature_net", None)
+        share = getattr(net, "share", None)
+        if share is None or share == self._features_seen:
+            return
+        self._features_seen = share
+        fields = {"progress": round(share, 3), "cached": net.cached}
+        if net.ready:
+            fields["accuracy"] = round(evaluator.space().accuracy or 0.0, 4)
+            if self._described:
+                self.describe(*self._described)
+        self.event("feature_classifier", **fields)
 
     @torch.no_grad()
     def submit(self, trainer) -> Future:
@@ -69,6 +100,7 @@ class EvaluationPolicy:
         batch off the training thread. The metrics.csv row of this iteration waits for the
         measures, so the files are the same as with a synchronous evaluation."""
         t = trainer
+        self._feature_progress(t.evaluator)
         fake = forward_in_chunks(t.sampler, t.eval_noise, t.eval_labels)
         self.keep(t.gen_iter, t.state_dict)  # until its measure says whether it is the best
         return t.evaluator.submit(t.gen_iter, fake.float().cpu().numpy(), self.real_on_host(t.eval_real),
@@ -101,9 +133,10 @@ class EvaluationPolicy:
                 self._check_overfitting(it)
         for it in [k for k in self.pending if k <= int(cols["gen_iter"][-1])]:
             del self.pending[it]  # an evaluation without a measure (NaN samples)
+        self._feature_progress()  # a classifier trained on the data set: its accuracy once measured with
 
     def _consider(self, gen_iter: int, value: float, state: dict) -> None:
-        if is_better(value, self.best["value"] if self.best else None):
+        if is_better(value, self.best["value"] if self.best else None, self.measure):
             self.best = {"measure": self.measure, "value": value, "gen_iter": gen_iter}
             state["best"] = dict(self.best)
             save_checkpoint(state, self.run_dir.best_checkpoint)
@@ -148,7 +181,7 @@ class EvaluationPolicy:
     def summary(self) -> dict:
         """The run summary's entries of the evaluations: the best checkpoint and the W-estimate's
         correlation with the quality measure (each only when there is one)."""
-        s = {}
+        s = {"measures": self.record} if self.record else {}
         if self.best is not None:
             s["best"] = dict(self.best, checkpoint="checkpoints/best.pt")
         corr = self.w_estimate_correlation()

@@ -4,6 +4,7 @@ studio alike; metrics as CSV. Nothing here overwrites a file: callers ask first.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -64,6 +65,10 @@ def grid_metadata(config: Config, gen_iter: int, seed: int, count: int, source: 
             "weights": weights_label(averaged)}
     if classes is not None:
         meta["classes"] = ",".join(str(int(c)) for c in classes)
+    from .measures import measures_of_checkpoint
+    names = measures_of_checkpoint(source) if source else {}
+    if names:  # what the run's quality measures are taken in (engine.measures)
+        meta["measures"] = json.dumps(names)
     return meta
 
 

@@ -76,6 +76,7 @@ class _Unconditional(nn.Module):
 
 def metadata(model: LoadedModel, fmt: str) -> dict:
     from . import __version__
+    from .measures import measures_of_checkpoint
 
     cfg = model.config
     images = not cfg.is_toy
@@ -94,6 +95,7 @@ def metadata(model: LoadedModel, fmt: str) -> dict:
         "gen_iter": model.gen_iter,
         "checkpoint": str(model.path),
         "data": cfg.data.name,
+        "measures": measures_of_checkpoint(model.path),  # the run's quality measures, named (engine.measures)
         "config": dumps_config(cfg),
     }
 

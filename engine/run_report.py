@@ -108,6 +108,7 @@ def expected_columns(cfg: Config) -> list[tuple[str, ...]]:
         out.append(metric_columns(cfg.is_toy, True))  # with the digits classifier's columns
         out.append(metric_columns(cfg.is_toy, True, False))  # the bundled digits before confident_share
         out.append(metric_columns(cfg.is_toy, False, True))  # other digit-like images (MNIST)
+        out.append(metric_columns(cfg.is_toy, False, False, bool(cfg.train.inception_weights)))  # with FID's
     return list(dict.fromkeys(out))
 
 

@@ -13,6 +13,7 @@ RUN_DIR/
   samples/iter_NNNNNNN.png
   checkpoints/latest.pt, checkpoints/iter_NNNNNNN.pt, checkpoints/best.pt
   summary.json           at the end
+  measures.json          what each evaluated column measures, in words (engine.measures)
   data/points.csv        [data] name = "points": the points the run trained on (the file's own
                          suffix), named in config.toml relative to the folder
 ```
@@ -36,15 +37,19 @@ BASE_COLUMNS = ("gen_iter", "wall_time_s", "w_estimate", "critic_loss", "generat
                 "clip_fraction", "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90",
                 "lr_critic", "lr_generator", "clip_value", "n_critic")
 TOY_EVAL_COLUMNS = ("w1_exact", "modes_covered", "high_quality_share")
-# images: sliced W1, the Fréchet distance in a shipped network's features (engine.image_quality), and the
-# critic's mean value on held-out and on training real images (the overfitting check)
-IMAGE_EVAL_COLUMNS = ("sliced_w", "frechet_distance", "critic_heldout", "critic_train")
+# images: sliced W1; the Fréchet distance and KID (mean, spread over subsets) in the run's feature network
+# (engine.measures names it); the critic's mean value on held-out and on training real images (the
+# overfitting check)
+IMAGE_EVAL_COLUMNS = ("sliced_w", "frechet_distance", "kid", "kid_std", "critic_heldout", "critic_train")
+# [train] inception_weights set: FID and KID in Inception-v3's features (engine.inception)
+INCEPTION_EVAL_COLUMNS = ("inception_fid", "inception_kid", "inception_kid_std")
 DIGITS_EVAL_COLUMNS = ("classes_hit", "class_kl")  # the bundled digits: the shipped classifier's mode coverage
-# digit-like images (the Fréchet distance in the digit classifier's features, engine.evaluation.feature_net_for):
-# the share of samples the classifier puts in one class with probability >= 0.9 (higher is better)
+# the bundled digits (known to be digits): the share of samples the digit classifier puts in one class with
+# probability >= 0.9 (higher is better)
 DIGIT_FEATURE_COLUMNS = ("confident_share",)
 #: Every column an evaluation writes, of any run (the others are written at every iteration).
-EVAL_COLUMNS = TOY_EVAL_COLUMNS + IMAGE_EVAL_COLUMNS + DIGITS_EVAL_COLUMNS + DIGIT_FEATURE_COLUMNS
+EVAL_COLUMNS = (TOY_EVAL_COLUMNS + IMAGE_EVAL_COLUMNS + INCEPTION_EVAL_COLUMNS + DIGITS_EVAL_COLUMNS
+                + DIGIT_FEATURE_COLUMNS)
 
 
 def uses_digit_classifier(config: Config, data=None) -> bool:
@@ -52,16 +57,17 @@ def uses_digit_classifier(config: Config, data=None) -> bool:
     return config.data.name == "digits" and (data is None or getattr(data, "kind", "") == "image")
 
 
-def metric_columns(is_toy: bool, digits: bool = False, digit_features: bool | None = None) -> tuple[str, ...]:
+def metric_columns(is_toy: bool, digits: bool = False, digit_features: bool | None = None,
+                   inception: bool = False) -> tuple[str, ...]:
     """metrics.csv's columns. ``digits``: the bundled digits (classes hit, class KL);
-    ``digit_features``: the image measures use the digit classifier (confident share; default:
-    ``digits``)."""
+    ``digit_features``: the confident share (default: ``digits``); ``inception``: FID and KID in
+    Inception-v3's features."""
     if is_toy:
         return BASE_COLUMNS + TOY_EVAL_COLUMNS
     if digit_features is None:
         digit_features = digits
-    return (BASE_COLUMNS + IMAGE_EVAL_COLUMNS + (DIGITS_EVAL_COLUMNS if digits else ())
-            + (DIGIT_FEATURE_COLUMNS if digit_features else ()))
+    return (BASE_COLUMNS + IMAGE_EVAL_COLUMNS + (INCEPTION_EVAL_COLUMNS if inception else ())
+            + (DIGITS_EVAL_COLUMNS if digits else ()) + (DIGIT_FEATURE_COLUMNS if digit_features else ()))
 
 
 def csv_cell(v) -> str:

@@ -102,7 +102,7 @@ class Trainer:
         self.warnings = list(checked) + self.warnings + notes
         self.gen_iter = 0
         self.total_iters = self.config.train.iterations
-        self.evaluation = EvaluationPolicy(self.is_toy, self.run_dir, self.log_event)
+        self.evaluation = EvaluationPolicy(self.is_toy, self.run_dir, self.log_event, self.config.train.best_by)
         self.control = control if control is not None else RunControl()
         self.control.attach(self)
         self.edit_log: list[dict] = []
@@ -449,6 +449,7 @@ class Trainer:
             self.config = self.run_dir.keep_points(self.config)  # the points go with the run folder
             self.run_dir.write_config(self.config)
             self.run_dir.start_metrics(self.columns, keep_until=self.gen_iter if self._resumed else None)
+            self.evaluation.describe(self.evaluator, self.columns)  # measures.json
             if self._resumed:
                 self.evaluation.restore()
             self.log_event("resume_run" if self._resumed else "start", device=describe(self.device),

@@ -43,5 +43,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     "$py" -m pip install -q --disable-pip-version-check $torch_req
     # from the checkout's folder: a relative path reaches pip unchanged under Git Bash on Windows too
     (cd "$root" && "$py" -m pip install -q --disable-pip-version-check -e ".[$extras]")
+    # FID's Inception-v3 ([train] inception_weights; the 'fid' extra): torch-fidelity declares
+    # torchvision, which pins a torch of its own, but its Inception module needs torch only, so it
+    # is installed without its dependencies (engine/inception.py). Its wheel also ships a
+    # top-level 'tests' package, which would shadow this repository's tests/: removed.
+    "$py" -m pip install -q --disable-pip-version-check --no-deps "torch-fidelity==0.4.0"
+    site="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    if grep -q '^tests/' "$site"/torch_fidelity-*.dist-info/RECORD 2>/dev/null; then rm -rf "$site/tests"; fi
     echo "$want" > "$stamp"
 fi

@@ -53,6 +53,7 @@ from studio.compare_runs import (
     TABLE_COLUMNS,
     ComparedRun,
     RunUnreadable,
+    compare_title,
     compared_run,
     format_cell,
     read_run,
@@ -369,10 +370,10 @@ class CompareWindow(QWidget):
         metric = self.metric
         self.smooth_check.setEnabled(metric in SMOOTHED)
         hint = {"w_estimate": "  (should fall)", "w1_exact": "  (lower is better)", "sliced_w": "  (lower is better)",
-                "frechet_distance": "  (lower is better)", "modes_covered": "  (higher is better)",
-                "confident_share": "  (higher is better)"}.get(metric, "")
+                "frechet_distance": "  (lower is better)", "kid": "  (lower is better)",
+                "modes_covered": "  (higher is better)", "confident_share": "  (higher is better)"}.get(metric, "")
         self.plot.setTitle(f"<span style='color:{self.colours.foreground}'>"
-                           f"{METRIC_LABELS.get(metric, metric or '')}{hint}</span>" if metric else None)
+                           f"{compare_title(self.runs, metric)}{hint}</span>" if metric else None)
         self.plot.setLabel("left", METRIC_LABELS.get(metric, metric or ""))
         for run in self.runs:
             x = run.columns["gen_iter"]
@@ -463,6 +464,8 @@ class CompareWindow(QWidget):
                 else:
                     v = run.final(column)
                     item = _SortItem(format_cell(v, column), v)
+                    if column in run.measures:  # what this run's measure is taken in (engine.measures)
+                        item.setToolTip(run.measures[column])
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
         self.table.setSortingEnabled(True)

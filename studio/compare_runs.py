@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import RunDir
+from engine.measures import read_measures
 from engine.objectives import traits
 from engine.run_report import inspect_run, is_run_folder
 from engine.rundir import EVAL_COLUMNS
@@ -34,6 +35,10 @@ METRIC_LABELS = {
     "w1_exact": "exact W1",
     "sliced_w": "sliced W1",
     "frechet_distance": "Fréchet distance (features)",
+    "kid": "KID (features)",
+    "kid_std": "KID std over subsets",
+    "inception_fid": "FID (Inception-v3)",
+    "inception_kid": "KID (Inception-v3)",
     "critic_heldout": "critic on held-out images",
     "critic_train": "critic on training images",
     "gp_grad_q50": "‖∇f(x̂)‖ median",
@@ -68,8 +73,11 @@ TABLE_COLUMNS = (
     ("High-quality share", "high_quality_share", "Share of samples within 3 std of some centre (toy mixtures)"),
     ("Sliced W (last eval)", "sliced_w",
      "Sliced Wasserstein distance at the last evaluation (images; lower is better)"),
-    ("FD (last eval)", "frechet_distance", "Fréchet distance between generated and real images in a shipped "
-                                           "network's features at the last evaluation (images; lower is better)"),
+    ("FD (last eval)", "frechet_distance", "Fréchet distance between generated and real images at the last "
+                                           "evaluation (images; lower is better); a cell's tooltip names the run's "
+                                           "feature network and sample count: values compare only where they match"),
+    ("KID (last eval)", "kid", "KID (kernel inception distance, mean over subsets) between generated and real images "
+                               "in the same features as FD, at the last evaluation (images; lower is better)"),
     ("Confident share", "confident_share", "Share of the samples the bundled digit classifier puts in one class "
                                            "with probability ≥ 0.9 at the last evaluation (digit-like images; "
                                            "higher is better: noise and blends of digits are not confidently "
@@ -99,6 +107,7 @@ class ComparedRun:
     sample_png: Path | None = None
     problems: list[str] = field(default_factory=list)   # readable, but partly damaged
     best: dict | None = None    # the last "best" event: checkpoints/best.pt's measure, value, iteration
+    measures: dict[str, str] = field(default_factory=dict)  # column -> its name (measures.json, engine.measures)
     name: str = ""
     colour: str = RUN_COLOURS[0]
 
@@ -175,7 +184,8 @@ def compared_run(run: Run, problems: list[str] | None = None) -> ComparedRun:
     best = None
     if rd.best_checkpoint.is_file():
         best = next((e for e in reversed(run.events) if e.get("type") == "best"), None)
-    return ComparedRun(rd.path, objective, data, cols, pngs[-1] if pngs else None, problems, best)
+    return ComparedRun(rd.path, objective, data, cols, pngs[-1] if pngs else None, problems, best,
+                       measures=read_measures(rd.path))
 
 
 def format_cell(v: float, column: str | None) -> str:
@@ -188,3 +198,15 @@ def format_cell(v: float, column: str | None) -> str:
     if column in ("high_quality_share", "confident_share"):
         return f"{v:.2f}"
     return f"{v:.4g}"
+
+
+def compare_title(runs: list[ComparedRun], metric: str) -> str:
+    """The compared column's name: the runs' own (engine.measures: "FD, digit classifier features
+    (128-d), 1,000 samples") when they all measured it in the same features and sample count; else
+    the plain name, saying that the runs measured it differently."""
+    runs = [r for r in runs if metric in r.columns]  # the runs that have the column at all
+    names = {r.measures.get(metric) for r in runs} - {None}
+    plain = METRIC_LABELS.get(metric, metric or "")
+    if len(names) == 1 and all(metric in r.measures for r in runs):
+        return names.pop()
+    return f"{plain} (measured in different features: not comparable)" if len(names) > 1 else plain

@@ -12,6 +12,11 @@ import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("WGAN_STUDIO_NO_CONFIRM", "1")  # tests answer the close question themselves
+# Classifiers trained on a test's data set (engine.fitted_features) are cached for the session, never in
+# the user's cache folder.
+if "WGAN_FEATURES_CACHE_DIR" not in os.environ:
+    import tempfile
+    os.environ["WGAN_FEATURES_CACHE_DIR"] = tempfile.mkdtemp(prefix="wgan-features-")
 
 import sys  # noqa: E402
 

@@ -77,21 +77,23 @@ def test_the_shipped_random_features_are_the_seeded_network():
         assert k == k2 and torch.equal(v, v2), "random_features.npz is stale: run scripts/make_random_features.py"
 
 
-def test_the_evaluation_reports_a_confident_share_for_digit_like_images_only(digits):
+def test_the_evaluation_reports_a_confident_share_for_the_bundled_digits_only(digits):
     """The measure the metrics column holds: real digits read as digits, noise does not, and
-    images outside the digit classifier's features get no such value."""
+    a set not known to be digits (MNIST-format files may hold letters or clothes) gets no such
+    value."""
     a, b, _ = digits
     g = torch.Generator().manual_seed(1)
     noise = (torch.rand(b.shape, generator=g) * 2 - 1).numpy()
-    real = quality_metrics(b.numpy(), a.numpy(), is_toy=False, feature_net="digits")
-    fake = quality_metrics(noise, a.numpy(), is_toy=False, feature_net="digits")
+    real = quality_metrics(b.numpy(), a.numpy(), is_toy=False, digits=True, feature_net="digits")
+    fake = quality_metrics(noise, a.numpy(), is_toy=False, digits=True, feature_net="digits")
     for share in (real["confident_share"], fake["confident_share"]):
         assert 0.0 <= share <= 1.0
     assert real["confident_share"] > 0.9 > 0.1 > fake["confident_share"]
     assert real["frechet_distance"] < fake["frechet_distance"]
     assert "confident_share" not in quality_metrics(noise, a.numpy(), is_toy=False, feature_net="random")
-    assert feature_net_for("mnist", 1) == "digits"  # MNIST is digit-like too: it gets the column
-    assert metric_columns(False, digits=False, digit_features=True)[-1] == "confident_share"
+    assert "confident_share" not in quality_metrics(b.numpy(), a.numpy(), is_toy=False, feature_net="digits")
+    assert feature_net_for("mnist", 1) == "random"  # not known to be digits: never the digit classifier's
+    assert metric_columns(False, digits=True)[-1] == "confident_share"
     assert "confident_share" not in metric_columns(False) + metric_columns(True)
 
 

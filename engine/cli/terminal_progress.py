@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from ..measures import feature_classifier_text
 from ..status import RunStatus
 from .common import fmt_time
 
@@ -21,6 +22,7 @@ _EVENT_DETAIL = {
     "critic_overfitting": lambda ev: ev.get("message", ""),
     "start": lambda ev: start_detail(ev),
     "resume_run": lambda ev: start_detail(ev),
+    "feature_classifier": lambda ev: feature_classifier_text(ev),
 }
 
 

@@ -277,6 +277,10 @@ def quality_text(ev: dict) -> str:
         extra += f", sliced W {ev['sliced_w']:.4f}"
     if np.isfinite(ev.get("frechet_distance", np.nan)):
         extra += f", Fréchet distance {ev['frechet_distance']:.4g}"
+    if np.isfinite(ev.get("kid", np.nan)):
+        extra += f", KID {ev['kid']:.4g} ± {ev.get('kid_std', np.nan):.2g}"
+    if np.isfinite(ev.get("inception_fid", np.nan)):
+        extra += f", FID {ev['inception_fid']:.4g}"
     if "classes_hit" in ev:
         extra += f", digit classes hit {ev['classes_hit']}/10 (KL to uniform {ev['class_kl']:.3f})"
     if np.isfinite(ev.get("confident_share", np.nan)):

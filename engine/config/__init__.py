@@ -16,6 +16,7 @@ In three modules, all names importable from ``engine.config``:
 
 from .checks import (
     ConfigError,
+    best_by_allowed,
     coerce_value,
     live_field,
     live_value,
@@ -75,6 +76,7 @@ __all__ = [
     "CONFIG_VERSION",
     "Config",
     "ConfigError",
+    "best_by_allowed",
     "DATASETS",
     "DATASETS_WITH_PATH",
     "DEFAULT_PRESET",

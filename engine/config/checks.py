@@ -179,7 +179,8 @@ def unused_fields(values: Config | Mapping[str, Any]) -> dict[str, str]:
     rules = [  # (whether the fields go unused, the fields, why)
         (name not in DATASETS_WITH_PATH, ("data.path",),
          f"data set {name!r} reads no file (a path is used by {', '.join(DATASETS_WITH_PATH)})"),
-        (name in TOY_DATASETS, ("data.image_size", "data.channels", "data.holdout", "train.pin_memory"),
+        (name in TOY_DATASETS, ("data.image_size", "data.channels", "data.holdout", "train.pin_memory",
+                                 "train.inception_weights"),
          f"data set {name!r} is 2-D points, not images"),
         (name != "parallel-lines", ("data.theta",), "θ places the real line of data set 'parallel-lines' only"),
         (arch != "mlp", ("model.hidden", "model.layers"), f"an MLP setting; the networks are {arch!r}"),
@@ -206,7 +207,7 @@ def validate(cfg: Config, *, file=None) -> list[str]:
             errors.append(e)
     if errors:
         raise ConfigError.combine(errors)
-    errors = _combination_errors(cfg, file)
+    errors = _combination_errors(cfg, file) + _best_by_errors(cfg, file)
     if errors:
         raise ConfigError.combine(errors)
     warnings = []
@@ -239,6 +240,27 @@ def _combination_errors(cfg: Config, file) -> list[ConfigError]:
             errors.append(ConfigError("the DCGAN networks are built for 32 or 64 pixels", file=file,
                                       key="[data] image_size", value=d.image_size, allowed="32, 64"))
     return errors
+
+
+def best_by_allowed(cfg: Config) -> tuple[str, ...]:
+    """The values ``[train] best_by`` may take for ``cfg``'s data: the columns its evaluations
+    write (engine.rundir), less the spreads and the critic's means."""
+    if cfg.is_toy:
+        return ("auto", "w1_exact", "modes_covered", "high_quality_share")
+    cols = ("auto", "sliced_w", "frechet_distance", "kid")
+    if cfg.train.inception_weights:
+        cols += ("inception_fid", "inception_kid")
+    if cfg.data.name == "digits":
+        cols += ("classes_hit", "class_kl", "confident_share")
+    return cols
+
+
+def _best_by_errors(cfg: Config, file) -> list[ConfigError]:
+    allowed = best_by_allowed(cfg)
+    if cfg.train.best_by in allowed:
+        return []
+    return [ConfigError(f"data set {cfg.data.name!r} does not evaluate {cfg.train.best_by!r}", file=file,
+                        key="[train] best_by", value=cfg.train.best_by, allowed=", ".join(map(repr, allowed)))]
 
 
 def unlabelled_message(name: str) -> str:

@@ -38,6 +38,9 @@ OPTIMISERS = ("adam", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SWITCHES = ("auto", "on", "off")
+# [train] best_by: an evaluated metrics column (engine.rundir.EVAL_COLUMNS less spreads and the critic's means)
+BEST_BY = ("auto", "w1_exact", "modes_covered", "high_quality_share", "sliced_w", "frechet_distance", "kid",
+           "inception_fid", "inception_kid", "classes_hit", "class_kl", "confident_share")
 
 # Parameters the trainer accepts while running (Trainer.request_edit).
 LIVE_KEYS = {
@@ -164,6 +167,17 @@ class TrainConfig:
                              "(0 = never).", min=0, max=100_000_000)
     eval_every: int = spec(100, "Compute quality metrics (exact W1, modes) every this many generator "
                            "iterations (0 = never).", min=0, max=100_000_000)
+    best_by: str = spec("auto", "The evaluated metrics column that chooses checkpoints/best.pt, in its own direction "
+                        "(lower is better, except modes_covered, high_quality_share, classes_hit and "
+                        "confident_share). 'auto': exact W1 on 2-D sets, the Fréchet distance on images. The "
+                        "column must be one the run's data evaluates (docs/guide/quality.md).", choices=BEST_BY)
+    inception_weights: str = spec("", "Image sets: the standard FID Inception-v3 weights file "
+                                  "(pt_inception-2015-12-05-6726825d.pth, as pytorch-fid and torch-fidelity use; "
+                                  "never downloaded: fetch it yourself). When set, each evaluation also logs FID and "
+                                  "KID in its features (inception_fid, inception_kid), comparable with published "
+                                  "figures; the file is checked against the known SHA-256 and refused otherwise. "
+                                  "Needs the 'fid' extra. Empty = off. Relative paths are resolved against the "
+                                  "config file's folder.", kind="path")
     sample_count: int = spec(64, "Size of the fixed noise batch shown as samples (images: the grid).",
                              min=1, max=4096)
     threads: int = spec(0, "CPU threads for training. 0 = automatic: tuned while training, fewer when other programs "
@@ -238,10 +252,15 @@ class Config:
         return self.data.name in TOY_DATASETS
 
     def resolved_data_path(self) -> Path | None:
-        if not self.data.path:
+        return self.resolved_path(self.data.path)
+
+    def resolved_path(self, value: str, key: str = "[data] path") -> Path | None:
+        """A path key's value (``[data] path``, ``[train] inception_weights``), relative ones
+        against the config file's folder; None when empty."""
+        if not value:
             return None
         from .paths import local_path  # a path written on any system (docs/guide/platforms.md)
-        p = local_path(self.data.path, file=self.source)
+        p = local_path(value, file=self.source, key=key)
         if not p.is_absolute() and self.source:
             p = Path(self.source).parent / p
         return p

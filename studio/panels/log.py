@@ -10,6 +10,7 @@ from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from engine.config import LIVE_SYMBOLS
+from engine.measures import feature_classifier_text
 
 # The log keeps the newest lines only (QPlainTextEdit drops the oldest blocks): a long run with
 # many edits or pauses must not grow the window's memory without bound. events.jsonl has them all.
@@ -45,6 +46,7 @@ _DESCRIBE = {
                              f"iteration {ev.get('rolled_back_to', ev.get('gen_iter', '?'))} and paused"),
     "pause": lambda ev: "paused",
     "resume": lambda ev: "resumed",
+    "feature_classifier": feature_classifier_text,
 }
 
 

@@ -70,3 +70,16 @@ def test_opening_a_bad_file_warns_and_keeps_the_config(qtbot, window, tmp_path):
     assert not window.open_path(bad)
     assert "clip_valu" in window.warning_box.text()
     assert window.config_panel.config() == before
+
+
+def test_the_best_checkpoints_measure_and_the_inception_weights_are_fields(window):
+    """Issue 33: [train] best_by is checked against the data's evaluated columns; the Inception
+    weights file has a field with a file chooser (2-D sets do not read it)."""
+    panel = window.config_panel
+    panel.set_field_text("train.best_by", "kid")  # the default preset is a 2-D set: no KID
+    assert not window.act_start.isEnabled()
+    assert "does not evaluate 'kid'" in panel.field_error("train.best_by")
+    panel.set_field_text("train.best_by", "w1_exact")
+    assert window.act_start.isEnabled() and panel.error is None
+    weights = panel.field_widget("train.inception_weights")
+    assert weights.placeholderText() == "file or folder" and not weights.isEnabled()

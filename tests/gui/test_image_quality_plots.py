@@ -1,6 +1,6 @@
-"""Issue 22, point 1, on screen: the image Fréchet distance and (digit-like runs) the confident share
-plotted live, for a run trained in the studio and for a followed folder; older folders without the
-columns still open."""
+"""Issue 22, point 1 (and issue 33's KID band and measure names), on screen: the image Fréchet
+distance and (digit-like runs) the confident share plotted live, for a run trained in the studio
+and for a followed folder; older folders without the columns still open."""
 
 from __future__ import annotations
 
@@ -108,6 +108,14 @@ def test_digits_run_in_the_studio_plots_both_measures_live(qtbot, window):
     assert (x % 2 == 0).all() and np.isfinite(fd).all() and (fd > 0).all()
     _, share = points(plots, "confident_share")
     assert ((share >= 0) & (share <= 1)).all()
+    # issue 33: KID with its spread over subsets as a band, and the plots name what they measure in
+    qtbot.waitUntil(lambda: len(points(plots, "kid_hi")[0]) >= 2, timeout=60_000)
+    assert plots.kid_plot in plots.shown_plots()
+    (_, kid), (_, lo), (_, hi) = (points(plots, c) for c in ("kid", "kid_lo", "kid_hi"))
+    n_band = min(len(kid), len(lo))
+    assert (lo[:n_band] <= kid[:n_band]).all() and (kid[:n_band] <= hi[:n_band]).all() and (hi > lo).all()
+    assert "FD, digit classifier features (128-d), 1,000 samples" in plots.fd_plot.toolTip()
+    assert "KID, digit classifier features (128-d), 1,000 samples" in plots.kid_plot.toolTip()
     stop(qtbot, window)
     # what was plotted is what metrics.csv holds
     m = read_metrics(window.model.path / "metrics.csv")
@@ -179,3 +187,9 @@ def test_compare_shows_the_confident_share_with_what_it_means(qtbot, tmp_path, d
     assert list(x) == [3, 6] and np.allclose(y, [v for v in m["confident_share"] if np.isfinite(v)])
     assert "higher is better" in cw.plot.titleLabel.text
     assert cw.set_metric("frechet_distance") and "lower is better" in cw.plot.titleLabel.text
+    # issue 33: named with the features and sample count the runs measured it in; KID beside FD
+    assert "FD, digit classifier features (128-d), 1,000 samples" in cw.plot.titleLabel.text
+    kid = header.index("KID (last eval)")
+    row = next(r for r in range(cw.table.rowCount()) if cw.table.item(r, 0).text() == "digits-run")
+    assert cw.table.item(row, kid).toolTip().startswith("KID, digit classifier features (128-d)")
+    assert rows["digits-run"]["KID (last eval)"] != "—" and rows["toy-run"]["KID (last eval)"] == "—"

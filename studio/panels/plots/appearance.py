@@ -37,12 +37,14 @@ HELDOUT_TOOLTIP = ("<b>Critic on real images</b>, at each evaluation: its mean v
                    "critic steps (n_critic) or a stronger penalty (λ).")
 FD_TOOLTIP = ("<b>Fréchet distance</b> between generated and real images, at each evaluation (every eval_every "
               "iterations): Gaussians fitted to the features of 1,000 generated and 1,000 real images in a small "
-              "network shipped with the app (the digit classifier's last hidden layer for digits, fixed random "
-              "convolutional features for other images), and the Fréchet distance between them, the formula of "
-              "FID. It follows what the eye sees: noise and blobs are far, sharp varied images near.<br>"
-              "<b>Lower is better</b> (0: the same mean and covariance of features); the lowest evaluation is "
-              "kept as checkpoints/best.pt. Comparable between runs of the same data and feature network only, "
-              "never with published FID figures.")
+              "network (the digit classifier's last hidden layer for the bundled digits, a classifier trained on "
+              "the data set for other labelled sets, fixed random convolutional features, a weak measure, for "
+              "unlabelled ones), and the Fréchet distance between them, the formula of FID. It follows what the "
+              "eye sees: noise and blobs are far, sharp varied images near.<br>"
+              "<b>Lower is better</b> (0: the same mean and covariance of features); by default the lowest "
+              "evaluation is kept as checkpoints/best.pt ([train] best_by). Comparable between runs of the same "
+              "data, feature network and sample count only; with [train] inception_weights the run also logs FID "
+              "itself (inception_fid), comparable with published figures.")
 CONFIDENT_TOOLTIP = ("<b>Confident share</b> (digit-like images), at each evaluation: the share of the generated "
                      "samples that the bundled digit classifier puts in one class with probability ≥ 0.9. Noise, "
                      "blobs and blends of two digits are not read confidently; recognisable digits are.<br>"
@@ -98,7 +100,9 @@ def plot_titles(c: PlotColours, *, estimates_w1: bool, regulariser: str | None, 
         "heldout": (f"{head('Critic on real images')}{SEP}{_key(c.w_smooth, 'training', '●')}{SEP}"
                     f"{_key(c.critic, 'held-out', '▲')}{warn}"),
         "fd": (f"{head('Fréchet distance (lower is better)')}{SEP}"
-               f"{_key(c.fd, 'generated vs real images, in a shipped network’s features', '●')}"),
+               f"{_key(c.fd, 'generated vs real images, in the features its tooltip names', '●')}"),
+        "kid": (f"{head('KID (lower is better)')}{SEP}{_key(c.fd, 'mean over subsets', '●')}{SEP}"
+                f"{_key(c.fd, '± 1 std band')}"),
         "confident": (f"{head('Confident share (higher is better)')}{SEP}"
                       f"{_key(c.confident, 'samples read as one digit with p ≥ 0.9', '●')}{SEP}"
                       f"{_key(c.marker, 'all', '╌')}"),
@@ -119,7 +123,7 @@ PENS = {"w_raw": ("w_raw", False), "w_estimate": ("w_smooth", False), "w1_exact"
         "critic_grad_norm": ("grad_norm", False), "lr_critic": ("lr_critic", False),
         "lr_generator": ("lr_generator", True), "gp_grad_q10": ("penalty", False), "gp_grad_q50": ("penalty", False),
         "gp_grad_q90": ("penalty", False), "critic_train": ("w_smooth", False), "critic_heldout": ("critic", False),
-        "frechet_distance": ("fd", False), "confident_share": ("confident", False)}
+        "frechet_distance": ("fd", False), "kid": ("fd", False), "confident_share": ("confident", False)}
 
 
 def apply_pens(curves: dict[str, pg.PlotDataItem], c: PlotColours) -> None:

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QLabel
 READOUT = (("W_est", "w_estimate"), ("W1", "w1_exact"), ("sliced W", "sliced_w"), ("L_f", "critic_loss"),
            ("L_g", "generator_loss"), ("GP", "gradient_penalty"), ("clip", "clip_fraction"),
            ("‖∇f‖", "critic_grad_norm"), ("‖∇f(x̂)‖ median", "gp_grad_q50"), ("f train", "critic_train"),
-           ("f held-out", "critic_heldout"), ("FD", "frechet_distance"), ("confident", "confident_share"),
-           ("α_D", "lr_critic"), ("α_G", "lr_generator"))
+           ("f held-out", "critic_heldout"), ("FD", "frechet_distance"), ("KID", "kid"),
+           ("confident", "confident_share"), ("α_D", "lr_critic"), ("α_G", "lr_generator"))
 
 
 def readout_text(values: dict) -> str:

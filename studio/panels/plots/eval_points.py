@@ -1,6 +1,6 @@
 """The evaluation points of a run: a row every eval_every iterations where a quality measure was
 computed (exact or sliced W1, the critic on training and held-out images, the Fréchet distance,
-the confident share), drawn as symbols. Few (one per evaluation), so they are kept apart from
+KID with its spread, the confident share), drawn as symbols. Few (one per evaluation), so they are kept apart from
 the thinned curves, each one drawn."""
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ import numpy as np
 from engine.metrics import spearman
 from studio.runs import ColumnBuffer
 
-EVAL_CURVES = ("w1_exact", "sliced_w", "critic_train", "critic_heldout", "frechet_distance", "confident_share")
-EVAL_POINT_COLUMNS = ("gen_iter", "w_estimate", *EVAL_CURVES)
+EVAL_CURVES = ("w1_exact", "sliced_w", "critic_train", "critic_heldout", "frechet_distance", "kid",
+               "confident_share")
+EVAL_SPREADS = ("kid_std",)  # kept with the points, drawn as a band (.kid_band)
+EVAL_POINT_COLUMNS = ("gen_iter", "w_estimate", *EVAL_CURVES, *EVAL_SPREADS)
 
 
 class EvalPoints:
@@ -29,7 +31,7 @@ class EvalPoints:
 
     def add(self, cols) -> bool:
         """The evaluation rows of a batch of rows ``{column: values}``; True when there were some."""
-        ev = {k: np.asarray(cols[k], dtype=np.float64) for k in EVAL_CURVES if k in cols}
+        ev = {k: np.asarray(cols[k], dtype=np.float64) for k in EVAL_CURVES + EVAL_SPREADS if k in cols}
         if not ev:
             return False
         mask = np.logical_or.reduce([np.isfinite(v) for v in ev.values()])

@@ -102,3 +102,21 @@ class TimedGraphicsLayout(pg.GraphicsLayoutWidget):
         t0 = self.clock()
         super().paintEvent(ev)
         self.paint_s = self.clock() - t0
+
+
+def make_plot(glw: pg.GraphicsLayoutWidget, row: int, title: str, ylabel: str, tooltip: str | None = None
+              ) -> pg.PlotItem:
+    """A plot of the panel's column at ``row``: stepped auto-range, a fixed-width left axis."""
+    p = glw.addPlot(row=row, col=0, title=title, viewBox=SteppedViewBox(), axisItems={"left": RateAxis("left")})
+    p.setLabel("bottom", "generator iteration")
+    p.setLabel("left", ylabel)
+    # No grid: pyqtgraph draws grid lines through the axis items, which made every redraw of
+    # the five plots several times slower (docs/figures.md, "The studio"); the crosshair gives values.
+    p.getAxis("left").enableAutoSIPrefix(False)  # "x1e-06" scale labels confuse more than help
+    p.getAxis("left").setWidth(64)               # equal widths keep the x axes aligned
+    # No legend inside the plots: in plots this short it would hide the data. The curve
+    # key is in each title instead (the panel's _set_titles).
+    p.setMenuEnabled(True)
+    if tooltip:
+        p.setToolTip(tooltip)
+    return p

@@ -60,7 +60,8 @@ from .appearance import (
 from .crosshair import Crosshair
 from .eval_points import EVAL_CURVES, EvalPoints
 from .export_plots import export_plots
-from .items import RateAxis, SteppedViewBox, TimedGraphicsLayout
+from .items import TimedGraphicsLayout, make_plot
+from .kid_band import KID_TOOLTIP, MEASURE_EVENTS, KidBand, refresh_measures
 from .markers import EventMarkers
 from .thinning import ModelHistory, ThinnedCurves, detail_window
 
@@ -108,6 +109,8 @@ class PlotsPanel(QWidget):
         self._window = None             # the rows drawn one by one (zoomed in), as gen_iter values
         self._traits, self._is_toy = traits("wgan-gp"), True
         self._digit_like = False  # the run's metrics have a confident_share column (digit-like images)
+        self._has_kid = False     # ... a kid column (runs before KID have none)
+        self.measure_labels: dict[str, str] = {}  # the names of the run's measures (engine.measures)
         top = self._build_controls()
         self._build_plots()
         self._build_curves()
@@ -179,19 +182,20 @@ class PlotsPanel(QWidget):
         self.glw.setToolTip(W_TOOLTIP)
         # the image quality measures, next to the W-estimate they are compared with
         self.fd_plot = self._plot(1, "Fréchet distance", "FD", FD_TOOLTIP)
-        self.confident_plot = self._plot(2, "Confident share", "share", CONFIDENT_TOOLTIP)
-        self.loss_plot = self._plot(3, "Critic and generator loss", "loss")
-        self.reg_plot = self._plot(4, "Gradient penalty", "GP")
-        self.lip_plot = self._plot(5, "Lipschitz check", "‖∇f(x̂)‖", LIP_TOOLTIP)
-        self.heldout_plot = self._plot(6, "Critic on real images", "f", heldout_tooltip(None))
-        self.grad_plot = self._plot(7, "Critic gradient norm", "‖∇f‖")
-        self.lr_plot = self._plot(8, "Learning rates", "α")
-        self.plots = [self.w_plot, self.fd_plot, self.confident_plot, self.loss_plot, self.reg_plot, self.lip_plot,
-                      self.heldout_plot, self.grad_plot, self.lr_plot]
+        self.kid_plot = self._plot(2, "KID", "KID", KID_TOOLTIP)
+        self.confident_plot = self._plot(3, "Confident share", "share", CONFIDENT_TOOLTIP)
+        self.loss_plot = self._plot(4, "Critic and generator loss", "loss")
+        self.reg_plot = self._plot(5, "Gradient penalty", "GP")
+        self.lip_plot = self._plot(6, "Lipschitz check", "‖∇f(x̂)‖", LIP_TOOLTIP)
+        self.heldout_plot = self._plot(7, "Critic on real images", "f", heldout_tooltip(None))
+        self.grad_plot = self._plot(8, "Critic gradient norm", "‖∇f‖")
+        self.lr_plot = self._plot(9, "Learning rates", "α")
+        self.plots = [self.w_plot, self.fd_plot, self.kid_plot, self.confident_plot, self.loss_plot, self.reg_plot,
+                      self.lip_plot, self.heldout_plot, self.grad_plot, self.lr_plot]
         # the plots only some runs have, by row: (plot, row, stretch)
-        self._optional = {"fd": (self.fd_plot, 1, 2), "confident": (self.confident_plot, 2, 2),
-                          "reg": (self.reg_plot, 4, 2), "lip": (self.lip_plot, 5, 2),
-                          "heldout": (self.heldout_plot, 6, 2)}
+        self._optional = {"fd": (self.fd_plot, 1, 2), "kid": (self.kid_plot, 2, 2),
+                          "confident": (self.confident_plot, 3, 2), "reg": (self.reg_plot, 5, 2),
+                          "lip": (self.lip_plot, 6, 2), "heldout": (self.heldout_plot, 7, 2)}
         # One shared x range. Not pyqtgraph's setXLink: it aligns linked views by their position
         # on screen, which shifts the range of plots that sit side by side.
         self._syncing_x = False
@@ -203,7 +207,7 @@ class PlotsPanel(QWidget):
         self.lr_plot.setLogMode(False, True)
         self.lr_plot.vb.setLimits(minYRange=0.3)
         self._empty_lr_range()
-        for row, stretch in enumerate((3, 2, 2, 2, 2, 2, 2, 2, 2)):
+        for row, stretch in enumerate((3, 2, 2, 2, 2, 2, 2, 2, 2, 2)):
             self.glw.ci.layout.setRowStretchFactor(row, stretch)
         for p in self.plots[:-1]:
             p.getAxis("bottom").setStyle(showValues=False)
@@ -211,20 +215,7 @@ class PlotsPanel(QWidget):
             p.getAxis("bottom").setHeight(6)
 
     def _plot(self, row: int, title: str, ylabel: str, tooltip: str | None = None) -> pg.PlotItem:
-        p = self.glw.addPlot(row=row, col=0, title=title, viewBox=SteppedViewBox(),
-                             axisItems={"left": RateAxis("left")})
-        p.setLabel("bottom", "generator iteration")
-        p.setLabel("left", ylabel)
-        # No grid: pyqtgraph draws grid lines through the axis items, which made every redraw of
-        # the five plots several times slower (docs/figures.md, "The studio"); the crosshair gives values.
-        p.getAxis("left").enableAutoSIPrefix(False)  # "x1e-06" scale labels confuse more than help
-        p.getAxis("left").setWidth(64)               # equal widths keep the x axes aligned
-        # No legend inside the plots: in plots this short it would hide the data. The curve
-        # key is in each title instead (see _set_titles).
-        p.setMenuEnabled(True)
-        if tooltip:
-            p.setToolTip(tooltip)
-        return p
+        return make_plot(self.glw, row, title, ylabel, tooltip)
 
     def _build_curves(self) -> None:
         w, loss, lip, held, lr = self.w_plot, self.loss_plot, self.lip_plot, self.heldout_plot, self.lr_plot
@@ -245,6 +236,7 @@ class PlotsPanel(QWidget):
             "critic_heldout": held.plot(name="f on held-out images", symbol="t", symbolSize=6),
             "frechet_distance": self.fd_plot.plot(name="Fréchet distance (eval)", symbol="o", symbolSize=5),
             "confident_share": self.confident_plot.plot(name="confident share (eval)", symbol="o", symbolSize=5),
+            "kid": self.kid_plot.plot(name="KID (eval)", symbol="o", symbolSize=5),
             "lr_critic": lr.plot(name="α_D (critic)"),
             "lr_generator": lr.plot(name="α_G (generator)"),
         }
@@ -253,6 +245,7 @@ class PlotsPanel(QWidget):
         lip.addItem(self.lip_band)
         self.lip_target = pg.InfiniteLine(pos=1.0, angle=0, movable=False)
         lip.addItem(self.lip_target)  # counts for the y range: the target is always in view
+        self.kid_band = KidBand(self.kid_plot, self.curves)  # KID with its spread over subsets as a band
         self.confident_top = pg.InfiniteLine(pos=1.0, angle=0, movable=False)
         self.confident_plot.addItem(self.confident_top)  # the share's ceiling, always in view
         for name, curve in self.curves.items():
@@ -276,7 +269,8 @@ class PlotsPanel(QWidget):
         digit-like run's (one whose metrics have that column); the W plot explains what its curve is."""
         t, is_toy = self._traits, self._is_toy
         wanted = {"reg": t.regulariser_column is not None, "lip": t.lipschitz_check, "heldout": not is_toy,
-                  "fd": not is_toy, "confident": not is_toy and self._digit_like}
+                  "fd": not is_toy, "kid": not is_toy and self._has_kid,
+                  "confident": not is_toy and self._digit_like}
         layout = self.glw.ci
         for name, (plot, row, stretch) in self._optional.items():
             if wanted[name] == (plot.scene() is not None):
@@ -352,6 +346,7 @@ class PlotsPanel(QWidget):
         self.curves["w1_exact"].setVisible(is_toy)
         self.curves["sliced_w"].setVisible(not is_toy)
         self._digit_like = False  # until a confident_share column arrives
+        self._has_kid = False     # until a kid column arrives (older run folders have none)
         self._arrange()
         self._set_titles()
         for curve in self.curves.values():
@@ -380,6 +375,9 @@ class PlotsPanel(QWidget):
         if "confident_share" in cols and not self._digit_like:  # a digit-like run: its plot joins the column
             self._digit_like = True
             self._arrange()
+        if "kid" in cols and not self._has_kid:
+            self._has_kid = True
+            self._arrange()
         self.thinned.extend(cols)
         if self.evals.add(cols):
             self._update_rho()
@@ -406,6 +404,8 @@ class PlotsPanel(QWidget):
         elif kind == "critic_overfitting":
             self.overfitting = str(ev.get("message", "critic overfitting"))
             self._set_titles()
+        elif kind in MEASURE_EVENTS:
+            refresh_measures(self)
         if self.marks.add(ev):
             self._dirty = True
 
@@ -430,6 +430,7 @@ class PlotsPanel(QWidget):
     def _redraw_from_model(self) -> None:
         m = self.model
         self.reset(m.objective, m.is_toy)
+        refresh_measures(self)  # the FD and KID plots name their features (the folder's measures.json)
         self._show_events(m.events)
 
     def _show_events(self, events: list[dict]) -> None:
@@ -497,6 +498,7 @@ class PlotsPanel(QWidget):
         for name in EVAL_CURVES:
             if self.curves[name].isVisible():
                 self.curves[name].setData(*self.evals.points(name))
+        self.kid_band.draw(self.evals) if self._has_kid else None  # (an empty plot's data would reset the x range)
         if self._fit_pending:  # the run ended: fit the data exactly, once
             self._fit_pending = False
             self._fit_exact()

@@ -47,6 +47,7 @@ class _Tail:
         self.offset = 0
         self.ident: tuple | None = None
         self.head = b""
+        self.bytes_read = 0     # every byte read so far (the header check included)
 
     def read(self) -> tuple[list[bytes], bool, bool]:
         """(new complete lines, whether they start at the top of the file, whether the file was
@@ -61,6 +62,7 @@ class _Tail:
             reset = True
         elif self.offset and self.head:
             with open(self.path, "rb") as fh:  # same inode, rewritten in place: the header changed
+                self.bytes_read += len(self.head)
                 if fh.read(len(self.head)) != self.head:
                     reset = True
         if reset:
@@ -69,6 +71,7 @@ class _Tail:
         with open(self.path, "rb") as fh:
             fh.seek(self.offset)
             data = fh.read()
+        self.bytes_read += len(data)
         end = data.rfind(b"\n")
         if end < 0:
             return [], False, reset
@@ -160,6 +163,12 @@ class RunFollower:
             return  # being replaced right now: read it at the next look
         self._status_raw, self.status = raw, status
         up.status = status
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes read of metrics.csv and events.jsonl so far: what was added since each look, and
+        a file's first line to tell whether it was rewritten."""
+        return self._metrics.bytes_read + self._events.bytes_read
 
     @property
     def run_status(self) -> RunStatus:

@@ -50,6 +50,7 @@ from studio.run_chooser import RunChooser
 from studio.run_control import RunController
 from studio.run_model import RunModel
 from studio.run_opening import RunOpener, form_config
+from studio.runs_dock import RunsDock
 from studio.settings import Settings
 from studio.status_bar import RunStatusBar, window_title
 from studio.window_actions import RunSwitcher, WindowActions
@@ -178,12 +179,15 @@ class MainWindow(QMainWindow):
         self.exports = ExportController(self.model, self.services, plots=self.plots, default_dir=self._default_dir,
                                         form_config=self.config_panel.config, parent=self)
         self.export_finished, self.export_failed = self.exports.export_finished, self.exports.export_failed
+        self.runs_dock = RunsDock(self, self.settings, open_path=self.open_path, show_compare=self.show_compare,
+                                  below=self.log_dock)
+        self.runs_view = self.runs_dock.view
         self.actions_ = WindowActions(self, self._slots())
         for name, action in self.actions_.actions.items():
             setattr(self, f"act_{name}", action)
         self.switcher = RunSwitcher(self.model, lambda: self.preset_name)
-        self.actions_.build(self.load_preset, self.switcher, (self.config_dock, self.steer_dock, self.log_dock),
-                            self.set_theme)
+        docks = (self.config_dock, self.steer_dock, self.log_dock, self.runs_dock.dock)
+        self.actions_.build(self.load_preset, self.switcher, docks, self.set_theme)
         self.preset_combo, self.recent_menu = self.actions_.preset_combo, self.actions_.recent_menu
         self.theme_actions = self.actions_.theme_actions
         self._fill_recent_menu()
@@ -535,6 +539,7 @@ class MainWindow(QMainWindow):
             runs, theme = chosen
             if runs is not None:
                 self.settings.runs_dir = runs or None
+                self.runs_view.refresh_roots()
             self.set_theme(theme)
 
     def show_shortcuts(self) -> None:
@@ -567,6 +572,7 @@ class MainWindow(QMainWindow):
             self._closing = False
         self.task_runner.wait_all(60_000)
         self.distances.stop_and_wait(30)  # a sweep's thread must not outlive the window
+        self.runs_dock.stop()
         QApplication.processEvents()
         self.status_timer.stop()
         self.plots.timer.stop()

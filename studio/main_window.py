@@ -179,8 +179,9 @@ class MainWindow(QMainWindow):
         self.exports = ExportController(self.model, self.services, plots=self.plots, default_dir=self._default_dir,
                                         form_config=self.config_panel.config, parent=self)
         self.export_finished, self.export_failed = self.exports.export_finished, self.exports.export_failed
-        self.runs_dock = RunsDock(self, self.settings, open_path=self.open_path, show_compare=self.show_compare,
-                                  below=self.log_dock)
+        self.runs_dock = RunsDock(self, self.services, open_path=self.open_path, show_compare=self.show_compare,
+                                  form_config=self.config_panel.config, run_name=self._run_name,
+                                  preset=lambda: self.preset_name, below=self.log_dock)
         self.runs_view = self.runs_dock.view
         self.actions_ = WindowActions(self, self._slots())
         for name, action in self.actions_.actions.items():
@@ -188,6 +189,7 @@ class MainWindow(QMainWindow):
         self.switcher = RunSwitcher(self.model, lambda: self.preset_name)
         docks = (self.config_dock, self.steer_dock, self.log_dock, self.runs_dock.dock)
         self.actions_.build(self.load_preset, self.switcher, docks, self.set_theme)
+        self.runs_dock.add_actions(self.actions_.menus["&Run"], self.actions_.toolbar)
         self.preset_combo, self.recent_menu = self.actions_.preset_combo, self.actions_.recent_menu
         self.theme_actions = self.actions_.theme_actions
         self._fill_recent_menu()
@@ -557,6 +559,9 @@ class MainWindow(QMainWindow):
         if owned and not (no_confirm() or self.question_handler("Stop training?", _stop_question(owned))):
             event.ignore()
             return
+        if not self.runs_dock.close(no_confirm()):
+            event.ignore()
+            return
         self._closing = True
         try:
             if owned:
@@ -572,7 +577,6 @@ class MainWindow(QMainWindow):
             self._closing = False
         self.task_runner.wait_all(60_000)
         self.distances.stop_and_wait(30)  # a sweep's thread must not outlive the window
-        self.runs_dock.stop()
         QApplication.processEvents()
         self.status_timer.stop()
         self.plots.timer.stop()

@@ -176,7 +176,8 @@ class RunFolderReader:
 def sweep_trials(folder: Path) -> Path | None:
     """The trials folder of a sweep folder (None: not a sweep)."""
     trials = folder / "trials"
-    return trials if (folder / "trials.csv").exists() or trials.is_dir() else None
+    marks = ("sweep.toml", "trials.csv")
+    return trials if trials.is_dir() or any((folder / m).exists() for m in marks) else None
 
 
 class RunsScanner:

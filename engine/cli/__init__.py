@@ -13,8 +13,9 @@ a traceback (:mod:`.common`).
 from .wgan_ctl import ctl_main
 from .wgan_distance import distance_main
 from .wgan_export import export_main
+from .wgan_queue import queue_main
 from .wgan_sample import sample_main
 from .wgan_sweep import sweep_main
 from .wgan_train import train_main
 
-__all__ = ["ctl_main", "distance_main", "export_main", "sample_main", "sweep_main", "train_main"]
+__all__ = ["ctl_main", "distance_main", "export_main", "queue_main", "sample_main", "sweep_main", "train_main"]

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QSystemTrayIcon
 
+from studio.run_queue import QueueController, add_queue_actions
 from studio.runs_view import RunsView
 from studio.sweep_control import SweepController
 from studio.window_services import WindowServices
@@ -47,6 +48,8 @@ class RunsDock:
             window.tabifyDockWidget(below, self.dock)
         self.view.open_requested.connect(self.open_run)
         self.view.compare_requested.connect(self.compare)
+        self.queue = QueueController(self.view, services, form_config=form_config, run_name=run_name,
+                                     tray=tray_icon(window), parent=window)
         self.sweeps = SweepController(self.view, services, open_path=self.open_run, compare=self.compare,
                                       base=preset)
         self.view.start()
@@ -54,9 +57,10 @@ class RunsDock:
     def add_actions(self, run_menu, toolbar) -> dict[str, QAction]:
         """Run > Add to queue (and its toolbar button), Run > New sweep…"""
         run_menu.addSeparator()
+        add = add_queue_actions(self.queue, run_menu, toolbar)
         sweep = run_menu.addAction("New sweep…", self.sweeps.new_sweep)
         sweep.setToolTip("Train many runs of one configuration with some settings searched (wgan-sweep)")
-        return {"new_sweep": sweep}
+        return {"add_to_queue": add, "new_sweep": sweep}
 
     def open_run(self, path: Path) -> bool:
         return bool(self.open_path(Path(path)))
@@ -66,6 +70,8 @@ class RunsDock:
 
     def close(self, no_confirm: bool) -> bool:
         """The window closes: the queue's question; False when the user cancelled."""
+        if not self.queue.close(no_confirm):
+            return False
         self.sweeps.close()
         self.view.stop()
         return True

@@ -72,7 +72,7 @@ class RunsView(QWidget):
         self.folder_handler = lambda: QFileDialog.getExistingDirectory(self, "Add a folder of runs",
                                                                        str(self.settings.runs_dir))
         self._build()
-        self.model.rowsInserted.connect(lambda *_: self._update_buttons())
+        self.model.rowsInserted.connect(lambda *_: (self.table.resizeColumnsToContents(), self._update_buttons()))
         self.model.dataChanged.connect(lambda *_: self._update_buttons())
 
     def _build(self) -> None:

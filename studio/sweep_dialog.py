@@ -1,4 +1,5 @@
-"""Run > New sweep: a form that writes the sweep file ``wgan-sweep`` reads (docs/guide/sweeps.md).
+"""Run > New sweep: a form that writes the sweep file ``wgan-sweep`` reads (docs/guide/studio.md,
+"Runs, queue and sweeps").
 
 The form's fields are the file's keys: the base (a preset or a configuration file), how many
 trials, the sampler, the metric and its direction, the fixed settings (``[set]``) and the

@@ -31,13 +31,18 @@ def best_trials(trials: SweepTrials, n: int) -> list[TrialRow]:
     return sorted(done, key=lambda r: r.value, reverse=trials.direction == "maximize")[:n]
 
 
+CATEGORIES = 12   # at most this many distinct values (a list searched): evenly spaced, each one named
+
+
 def axis_values(rows: list[TrialRow], param: str) -> tuple[list[float], list[str] | None]:
-    """The x of each row: the parameter's value, or its index among the distinct values when they
-    are not numbers (then the names of the ticks too)."""
+    """The x of each row: the parameter's value (a range searched), or its index among the
+    distinct values when they are few or not numbers (then the names of the ticks too)."""
     values = [r.params.get(param) for r in rows]
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    distinct = sorted(set(values), key=lambda v: (float(v) if numeric else 0.0, str(v)))
+    if numeric and len(distinct) > CATEGORIES:
         return [float(v) for v in values], None
-    names = sorted({str(v) for v in values})
+    names = [str(v) for v in distinct]
     return [float(names.index(str(v))) for v in values], names
 
 
@@ -68,6 +73,7 @@ class SweepScatter(QWidget):
         self.caption.setObjectName("sweepCaption")
         self.hover_label = QLabel("Hover over a point to name its run; click it to open the run.")
         self.plot_widget = pg.PlotWidget()
+        self.plot_widget.setBackground(self.palette().base().color())
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.points = pg.ScatterPlotItem(size=11, hoverable=True, hoverSize=15, hoverPen=pg.mkPen("w", width=2))
@@ -125,8 +131,8 @@ class SweepScatter(QWidget):
                             brush=[pg.mkBrush(STATE_COLOURS.get(r.state, "#7f8c8d")) for r in rows])
         axis = self.plot.getAxis("bottom")
         axis.setTicks([list(enumerate(names))] if names is not None else None)
-        numeric = rows and names is None and all(float(x) > 0 for x in xs)
-        self.plot.setLogMode(x=bool(numeric and max(xs) / min(xs) >= 100), y=False)
+        spread = rows and names is None and min(xs) > 0 and max(xs) / min(xs) >= 100
+        self.plot.setLogMode(x=bool(spread), y=False)
         self.plot.setLabel("bottom", param)
         self.plot.setLabel("left", f"{self.trials.metric} ({self.trials.direction})")
         best = self.trials.best

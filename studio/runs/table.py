@@ -106,8 +106,9 @@ class RunFolderReader:
         if not self.config_read:
             self._read_config()
         up = self.follower.poll()
-        if up.reset:
+        if up.reset:   # metrics.csv rewritten (a resume keeps the rows up to its checkpoint): all again
             self.row.best = self.row.best_iter = self.row.w_estimate = None
+            self.row.gen_iter = 0
         if up.rows:
             self._fold_rows(up.rows)
         for ev in up.events:

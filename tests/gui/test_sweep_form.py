@@ -98,3 +98,38 @@ def test_a_sweeps_scatter_has_one_point_per_trial_and_compare_best(qtbot, window
     assert [r.path.name for r in window.compare_window.runs] == ["001-clip_value=0.01", "000-clip_value=0.001"]
     window.compare_window.close()
     scatter.close()
+
+
+def test_new_sweep_starts_wgan_sweep_and_its_trials_appear_in_the_runs_view(qtbot, window, tmp_path):
+    from engine import save_config
+    from engine.status import RunState
+    from studio.sweep_dialog import add_row
+    from tests.helpers import tiny_config
+
+    base = tmp_path / "tiny.toml"
+    save_config(tiny_config("toy-wgan-clip"), base)
+    out = window.settings.runs_dir / "seeds"
+
+    def fill(dialog) -> bool:   # what the user types into Run > New sweep
+        dialog.base_combo.setCurrentText(str(base))
+        dialog.trials.setValue(0)
+        dialog.sampler.setCurrentText("grid")
+        dialog.metric.setCurrentText("w1_exact")
+        dialog.fixed.setRowCount(0)
+        add_row(dialog.fixed, "train.iterations", "20")
+        set_search(dialog, "train.seed", "7")
+        dialog.out_edit.setText(str(out))
+        dialog.accept()
+        return dialog.result() == dialog.DialogCode.Accepted
+
+    sweeps = window.runs_dock.sweeps
+    sweeps.dialog_handler = fill
+    assert sweeps.new_sweep()
+    assert load_sweep(out.with_name("seeds.toml")).search["train.seed"].values == (7,)
+    view = window.runs_view
+    trial = lambda: next((r for r in view.model.rows if r.group == "sweep seeds"), None)  # noqa: E731
+    qtbot.waitUntil(lambda: trial() is not None and trial().state == RunState.FINISHED, timeout=240_000)
+    assert trial().gen_iter == 20 and trial().best is not None
+    proc = sweeps.processes[0]
+    qtbot.waitUntil(lambda: proc.poll() is not None, timeout=120_000)
+    assert proc.returncode == 0 and (out / "trials.csv").exists()

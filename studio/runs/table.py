@@ -24,6 +24,7 @@ from engine.config import ConfigError, load_config
 from engine.follow import RunFollower
 from engine.run_report import is_run_folder
 from engine.status import ACTIVE_STATES, RunState, RunStatus
+from engine.text import format_duration
 
 # The measures a best quality is read from, in order (lower is better): exact W1 of a 2-D run,
 # the Fréchet distance of an image run, and its sliced W1 where it has no Fréchet distance.
@@ -245,11 +246,7 @@ def _fmt(v: float | None, spec: str = ".4g") -> str:
 
 
 def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = int(round(seconds))
-    h, rest = divmod(s, 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+    return format_duration(seconds, missing="")
 
 
 def _iters(r: RunRow) -> str:

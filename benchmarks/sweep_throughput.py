@@ -2,7 +2,7 @@
 processes side by side, each with its share of the cores) against one after another with all
 the cores each (``wgan-train`` with ``train.threads`` = the cores), in one process.
 
-    python benchmarks/sweep_throughput.py [--iters 300] [--busy] [--json F]
+    python benchmarks/sweep_throughput.py [--iters 50] [--busy] [--json F]
 
 Small networks use several threads poorly, so whole processes in parallel should win: target
 (issue 31) >= 1.3x on 2 cores. ``--busy``: one CPU-bound process beside both (benchmarks/busy.py).
@@ -61,7 +61,7 @@ def sequential_side(tmp: Path, iters: int, cores: int) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--iters", type=int, default=300, help="generator iterations per trial")
+    ap.add_argument("--iters", type=int, default=50, help="generator iterations per trial")
     ap.add_argument("--busy", action="store_true", help="one busy process beside both sides")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)

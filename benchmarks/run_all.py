@@ -59,6 +59,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "w1_toy-wgan-clip": ("toy_quality.py", ["--preset", "toy-wgan-clip", "--seeds", "0"],
                          ["--preset", "toy-wgan-clip", "--seeds", "0", "--iters", "200"]),
     "ddp_scaling": ("ddp_scaling.py", [], ["--iters", "2", "--warmup", "1"]),
+    "sweep_throughput": ("sweep_throughput.py", [], ["--iters", "5"]),
     "w1_toy-gan": ("toy_quality.py", ["--preset", "toy-gan", "--seeds", "0"],
                    ["--preset", "toy-gan", "--seeds", "0", "--iters", "200"]),
 }

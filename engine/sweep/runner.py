@@ -47,6 +47,7 @@ from .folder import (
 from .spec import Choice, SweepSpec
 
 POLL_S = 0.25
+MAX_RESTARTS = 3
 STATE_NAMES = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
                TrialState.RUNNING: "running", TrialState.WAITING: "waiting"}
 
@@ -134,6 +135,7 @@ class Sweep:
         self.active: dict[int, str] = {}    # trial number -> claim owner, refreshed by a thread
         self.active_lock = threading.Lock()
         self.procs: dict[int, Any] = {}
+        self.restarts: dict[int, int] = {}
 
     # ------------------------------------------------------------------ the loop
 
@@ -287,13 +289,24 @@ class Sweep:
         finished = reporter.last_iter >= total and (c.run_dir / "summary.json").exists()
         if reporter.pruned or finished:
             return reporter.outcome(finished=True)
+        return self.ended_early(c, proc.returncode, log)
+
+    def ended_early(self, c: Claimed, returncode: int, log: Path) -> Outcome:
+        """The trial's process ended before its last iteration: stopped (Ctrl+C, a stop request)
+        or killed by a signal, it stays RUNNING and is continued (at most MAX_RESTARTS times by
+        this process); an error (a status > 0) fails it."""
         if self.stopping.is_set():
             return Outcome(None)
-        return Outcome(TrialState.FAIL, message=last_line(log) or f"wgan-train exited with status {proc.returncode}")
+        restarts = self.restarts[c.number] = self.restarts.get(c.number, 0) + 1
+        if (returncode <= 0 or returncode == 130) and restarts <= MAX_RESTARTS:
+            self.stopping.wait(1.0)   # a Ctrl+C reaches the trials and the sweep together: let it arrive
+            return Outcome(None)
+        return Outcome(TrialState.FAIL, message=last_line(log) or f"wgan-train exited with status {returncode}")
 
     def finish(self, c: Claimed, o: Outcome) -> None:
         if o.state is None:
-            self.say(f"trial {c.number}: stopped; it continues from its checkpoint when the sweep runs again")
+            if self.stopping.is_set():
+                self.say(f"trial {c.number}: stopped; it continues from its checkpoint when the sweep runs again")
             return
         trial = optuna.trial.Trial(self.study, c.trial_id)
         trial.set_user_attr("run_folder", c.run_dir.relative_to(self.out).as_posix())

@@ -4,6 +4,7 @@ table exports as CSV."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -25,9 +26,12 @@ def cell(view, name: str, header: str) -> str:
 
 
 def test_runs_are_listed_live_sorted_filtered_opened_and_compared(qtbot, window, tmp_path):
-    a, b = stopped_run(tmp_path, "run-a"), stopped_run(tmp_path, "run-b")
+    a = stopped_run(tmp_path, "run-a")            # trained once per session; b and c are copies
+    b = a.with_name("run-b")
+    shutil.copytree(a, b)
     other = tmp_path / "elsewhere"
-    c = stopped_run(other, "run-c")
+    c = other / "runs" / "run-c"
+    shutil.copytree(a, c)
     view = window.runs_view
     view.add_folder(c.parent)
     qtbot.waitUntil(lambda: sorted(listed(view)) == ["run-a", "run-b", "run-c"], timeout=20_000)

@@ -20,13 +20,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.queue import QueueError, RunQueue
-from engine.queue_runner import QueueRunner, background_command, runner_info
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QSpinBox, QSystemTrayIcon, QToolButton
 
 from engine import Config, ConfigError, list_presets
+from engine.queue import QueueError, RunQueue
+from engine.queue_runner import QueueRunner, background_command, runner_info
 from engine.status import RunState
 from studio.runs.notices import TRAY, channel, queue_notice
 from studio.runs.table import RunRow
@@ -210,32 +210,38 @@ class QueueController(QObject):
         """The entries this window's runner trains."""
         return [e for e in self.queue.entries() if e.state == "running"] if self.runner is not None else []
 
-    def _ask_close(self, n: int) -> str:
-        box = QMessageBox(QMessageBox.Icon.Question, "Queued runs are training",
-                          f"{n} queued run{'s are' if n != 1 else ' is'} training. Keep training in the background "
-                          "(the rest of the queue goes on too, run by wgan-queue), or stop them (each writes its "
-                          "checkpoint; they continue when the queue runs again)?", parent=self.ui.parent)
+    def waiting(self) -> list:
+        """The entries this window's runner would start next (the queue not held)."""
+        if self.runner is None or self.queue.held():
+            return []
+        return [e for e in self.queue.entries() if e.state == "queued"]
+
+    def _ask_close(self, running: int, waiting: int) -> str:
+        box = QMessageBox(QMessageBox.Icon.Question, "The queue is running", close_question(running, waiting),
+                          parent=self.ui.parent)
         keep = box.addButton("Keep training in the background", QMessageBox.ButtonRole.AcceptRole)
-        stop = box.addButton("Stop them", QMessageBox.ButtonRole.DestructiveRole)
+        stop = box.addButton("Stop them" if running else "Stop the queue", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
         return KEEP if box.clickedButton() is keep else STOP if box.clickedButton() is stop else CANCEL
 
     def close(self, no_confirm: bool = False) -> bool:
-        """The window closes: ask what becomes of the queue's runs; False: the user cancelled."""
-        running = self.running()
-        answer = KEEP if not running else (STOP if no_confirm else self.ask_close(len(running)))
+        """The window closes: ask what becomes of the queue's runs (those training and those about
+        to start); False: the user cancelled."""
+        running, waiting = self.running(), self.waiting()
+        if not running and not waiting:
+            answer = STOP   # nothing to go on with: let go of the queue
+        else:
+            answer = STOP if no_confirm else self.ask_close(len(running), len(waiting))
         if answer == CANCEL:
             return False
         self.timer.stop()
-        if answer == STOP:
+        if answer == STOP and running:
             self.ui.message("Stopping the queued runs: each writes its checkpoint…")
             self.runner.stop_all()
-            self.release()
-        elif self.runner is not None:
-            self.release()
-            if self._has_work():
-                self._go_on_in_background()
+        self.release()
+        if answer == KEEP:
+            self._go_on_in_background()
         return True
 
     def _go_on_in_background(self) -> None:
@@ -247,6 +253,16 @@ class QueueController(QObject):
             self.background = subprocess.Popen(background_command(self.ui.settings.runs_dir), stdin=subprocess.DEVNULL,
                                                stdout=fh, stderr=subprocess.STDOUT, **kw)
         log.info("the queue goes on in the background: wgan-queue pid %s", self.background.pid)
+
+
+def close_question(running: int, waiting: int) -> str:
+    training = f"{running} queued run{'s are' if running != 1 else ' is'} training" if running else ""
+    more = (f"{waiting} more {'are' if waiting != 1 else 'is'} waiting" if running else
+            f"{waiting} queued run{'s are' if waiting != 1 else ' is'} waiting to start") if waiting else ""
+    what = ", and ".join(t for t in (training, more) if t)
+    stop = ("or stop them (each writes its checkpoint and continues when the queue runs again; the waiting ones "
+            "stay queued)") if running else "or stop the queue (the waiting runs stay queued for next time)"
+    return f"{what[0].upper()}{what[1:]}. Keep training in the background (wgan-queue runs the queue), {stop}?"
 
 
 def add_queue_actions(controller: QueueController, menu, toolbar) -> QAction:

@@ -71,11 +71,11 @@ def test_queued_runs_train_as_processes_notify_and_the_close_question(qtbot, win
     # Closing asks: cancel keeps the window open and the run training.
     monkeypatch.setenv("WGAN_STUDIO_NO_CONFIRM", "0")
     asked = []
-    ctl.ask_close = lambda n: asked.append(n) or CANCEL
+    ctl.ask_close = lambda running, waiting: asked.append((running, waiting)) or CANCEL
     window.close()
-    assert asked == [1] and window.isVisible()
+    assert asked == [(1, 0)] and window.isVisible()
     # Stop them: the run writes its checkpoint and waits in the queue for the next runner.
-    ctl.ask_close = lambda n: STOP
+    ctl.ask_close = lambda running, waiting: STOP
     window.close()
     assert not window.isVisible()
     entry = next(e for e in RunQueue(runs).entries() if e.name == "long")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -105,8 +106,12 @@ class RunsView(QWidget):
                                           self.compare_selected)
         self.scatter_button = tool_button("Scatter…", "The selected run's sweep: each trial's parameter against "
                                           "its metric", self.scatter_selected)
-        self.add_folder_button = tool_button("Add folder…", "List the runs (and sweeps) of another folder too",
-                                             self.add_folder_dialog)
+        self.add_folder_button = tool_button("Add folder…", "List the runs (and sweeps) of another folder too "
+                                             "(its menu: stop listing one)", self.add_folder_dialog)
+        self.folders_menu = QMenu(self.add_folder_button)
+        self.folders_menu.aboutToShow.connect(self._fill_folders_menu)
+        self.add_folder_button.setMenu(self.folders_menu)
+        self.add_folder_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.export_button = tool_button("Export CSV…", "Write the table as shown to a CSV file",
                                          self.export_csv_dialog)
         self.up_button = tool_button("▲", "Move the queued run up (it starts sooner)", lambda: self._move(-1))
@@ -160,6 +165,19 @@ class RunsView(QWidget):
         path = self.folder_handler()
         if path:
             self.add_folder(path)
+
+    def remove_folder(self, path: str | Path) -> None:
+        """Stop listing the runs of a folder the user added (its runs stay on disk)."""
+        gone = Path(path).resolve()
+        self.settings.runs_folders = [f for f in self.settings.runs_folders if Path(f).resolve() != gone]
+        self.scan.set_roots(self.roots())
+
+    def _fill_folders_menu(self) -> None:
+        self.folders_menu.clear()
+        for f in self.settings.runs_folders:
+            self.folders_menu.addAction(f"Stop listing {f}", lambda f=f: self.remove_folder(f))
+        if not self.settings.runs_folders:
+            self.folders_menu.addAction("No folder added").setEnabled(False)
 
     def refresh_roots(self) -> None:
         """The runs folder may have changed (Preferences)."""

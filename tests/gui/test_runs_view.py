@@ -79,3 +79,8 @@ def test_runs_are_listed_live_sorted_filtered_opened_and_compared(qtbot, window,
     assert lines[0].startswith("run,") and len(lines) == 4
     assert {line.split(",")[0] for line in lines[1:]} == {"run-a", "run-b", "run-c"}
     assert Path(lines[1].split(",")[-1]).is_dir()
+
+    # A folder the user added can be let go: its runs leave the list (and stay on disk).
+    view.remove_folder(c.parent)
+    qtbot.waitUntil(lambda: sorted(r.name for r in view.model.rows) == ["run-a", "run-b"], timeout=20_000)
+    assert c.is_dir() and window.settings.runs_folders == []

@@ -28,7 +28,7 @@ from engine import Config, ConfigError, list_presets
 from engine.queue import QueueError, RunQueue
 from engine.queue_runner import QueueRunner, background_command, runner_info
 from engine.status import RunState
-from studio.runs.notices import TRAY, channel, queue_notice
+from studio.runs.notices import TRAY, channel, close_question, queue_notice
 from studio.runs.table import RunRow
 from studio.runs_view import RunsView
 from studio.window_services import WindowServices
@@ -253,16 +253,6 @@ class QueueController(QObject):
             self.background = subprocess.Popen(background_command(self.ui.settings.runs_dir), stdin=subprocess.DEVNULL,
                                                stdout=fh, stderr=subprocess.STDOUT, **kw)
         log.info("the queue goes on in the background: wgan-queue pid %s", self.background.pid)
-
-
-def close_question(running: int, waiting: int) -> str:
-    training = f"{running} queued run{'s are' if running != 1 else ' is'} training" if running else ""
-    more = (f"{waiting} more {'are' if waiting != 1 else 'is'} waiting" if running else
-            f"{waiting} queued run{'s are' if waiting != 1 else ' is'} waiting to start") if waiting else ""
-    what = ", and ".join(t for t in (training, more) if t)
-    stop = ("or stop them (each writes its checkpoint and continues when the queue runs again; the waiting ones "
-            "stay queued)") if running else "or stop the queue (the waiting runs stay queued for next time)"
-    return f"{what[0].upper()}{what[1:]}. Keep training in the background (wgan-queue runs the queue), {stop}?"
 
 
 def add_queue_actions(controller: QueueController, menu, toolbar) -> QAction:

@@ -3,7 +3,7 @@ New sweep form's words to the sweep file's values (studio.runs.sweep_form)."""
 
 from __future__ import annotations
 
-from studio.runs.notices import STATUS_BAR, TRAY, channel, queue_notice
+from studio.runs.notices import STATUS_BAR, TRAY, channel, close_question, queue_notice
 from studio.runs.sweep_form import search_text, search_value, sweep_data, toml_value
 
 
@@ -20,6 +20,16 @@ def test_notices_go_to_the_tray_where_it_shows_messages_else_the_status_bar():
     assert channel(True, True) == TRAY
     assert channel(True, False) == STATUS_BAR   # a tray that cannot show messages
     assert channel(False, True) == STATUS_BAR   # no tray (a bare X server, some desktops)
+
+
+def test_the_close_question_names_the_runs_training_and_waiting():
+    q = close_question(1, 0)
+    assert q.startswith("1 queued run is training.") and "Keep training in the background" in q
+    assert "each writes its checkpoint" in q
+    q = close_question(2, 3)
+    assert q.startswith("2 queued runs are training, and 3 more are waiting.")
+    q = close_question(0, 1)
+    assert q.startswith("1 queued run is waiting to start.") and "stay queued" in q
 
 
 def test_the_sweep_forms_values():

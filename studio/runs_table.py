@@ -15,13 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor
 
 from engine.status import RunState
-from studio.runs.table import COLUMNS, HEADERS, RunRow, RunsScanner, cell_text, matches, sort_key
+from studio.runs.table import COLUMNS, HEADERS, STATE_COLOUR, RunRow, RunsScanner, cell_text, matches, sort_key
 
 log = logging.getLogger(__name__)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+STATE_COLUMN = HEADERS.index("State")
 
 
 class RunsScan(QObject):
@@ -117,6 +119,8 @@ class RunsTableModel(QAbstractTableModel):
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(row.path) if row.queue_id is None else f"queued: {row.path}"
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == STATE_COLUMN:
+            return QColor(STATE_COLOUR.get(row.state, "#7f7f7f"))
         return None
 
     # ------------------------------------------------------------------ changes

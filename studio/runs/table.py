@@ -33,6 +33,11 @@ STATE_ORDER = {s: i for i, s in enumerate((RunState.RUNNING, RunState.STARTING, 
                                            RunState.STOPPING, RunState.NOT_RESPONDING, RunState.QUEUED,
                                            RunState.FAILED, RunState.STOPPED, RunState.FINISHED, RunState.IDLE))}
 FILES = ("metrics.csv", "events.jsonl", "status.json", "config.toml")
+# The colour a state is shown in (the status bar, the Runs view's state column).
+STATE_COLOUR = {RunState.IDLE: "#7f7f7f", RunState.QUEUED: "#7f7f7f", RunState.STARTING: "#1f77b4",
+                RunState.RUNNING: "#2ca02c", RunState.PAUSED: "#e6a700", RunState.STOPPING: "#e6a700",
+                RunState.FINISHED: "#1f77b4", RunState.STOPPED: "#7f7f7f", RunState.FAILED: "#d62728",
+                RunState.NOT_RESPONDING: "#d62728"}
 
 
 @dataclass

@@ -4,6 +4,8 @@ The runs are real ``wgan-train`` processes on a tiny toy configuration."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -19,6 +21,15 @@ from engine.queue_runner import QueueRunner, runner_info
 from tests.helpers import wait_until
 
 QUEUE_CMD = [sys.executable, "-c", "import sys; from engine.cli import queue_main; sys.exit(queue_main())"]
+
+
+def run_queue(*argv) -> subprocess.CompletedProcess:
+    """``wgan-queue ARGV`` in this process (its runs are processes of their own)."""
+    from engine.cli import queue_main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = queue_main([str(a) for a in argv])
+    return subprocess.CompletedProcess(["wgan-queue", *argv], code, out.getvalue(), err.getvalue())
 
 
 def tiny(iterations: int = 20):
@@ -71,7 +82,7 @@ def test_one_runner_at_a_time_never_starts_an_entry_twice(tmp_path):
     try:
         assert not QueueRunner(tmp_path).acquire()
         assert runner_info(tmp_path)["by"] == "studio"
-        r = subprocess.run([*QUEUE_CMD, str(tmp_path)], capture_output=True, text=True, timeout=120)
+        r = run_queue(tmp_path)
         assert r.returncode == 2 and "already run by studio" in r.stderr
         assert [e.state for e in RunQueue(tmp_path).entries()] == ["queued"]
     finally:
@@ -83,7 +94,7 @@ def test_wgan_queue_trains_two_queued_runs_to_the_end(tmp_path):
     q = RunQueue(tmp_path)
     q.add(tiny(), name="one")
     q.add(tiny(), name="two")
-    r = subprocess.run([*QUEUE_CMD, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    r = run_queue(tmp_path)
     assert r.returncode == 0, r.stderr
     entries = RunQueue(tmp_path).entries()
     assert [e.state for e in entries] == ["done", "done"]

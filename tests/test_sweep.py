@@ -6,6 +6,8 @@ two evaluations)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -41,8 +43,13 @@ def sweep_file(tmp_path: Path, search: str, *, head: str = 'sampler = "grid"', i
 SWEEP_CMD = [sys.executable, "-c", "import sys; from engine.cli import sweep_main; sys.exit(sweep_main())"]
 
 
-def run_sweep(*argv, timeout=240) -> subprocess.CompletedProcess:
-    return subprocess.run([*SWEEP_CMD, *map(str, argv)], capture_output=True, text=True, timeout=timeout)
+def run_sweep(*argv) -> subprocess.CompletedProcess:
+    """``wgan-sweep ARGV`` in this process (its trials are processes of their own)."""
+    from engine.cli import sweep_main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = sweep_main([str(a) for a in argv])
+    return subprocess.CompletedProcess(["wgan-sweep", *argv], code, out.getvalue(), err.getvalue())
 
 
 def trial_starts(run: Path) -> list[str]:

@@ -9,7 +9,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ..config import ConfigError, load_config
 from ..io import atomic_write_bytes
@@ -78,10 +78,8 @@ def read_spec(args, out: Path):
 
 
 def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
+    password = urlsplit(url).password
+    return url.replace(f":{password}@", ":***@", 1) if password else url
 
 
 def open_storage(out: Path, url: str | None, *, create: bool):

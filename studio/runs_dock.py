@@ -60,7 +60,8 @@ class RunsDock:
         add = add_queue_actions(self.queue, run_menu, toolbar)
         sweep = run_menu.addAction("New sweep…", self.sweeps.new_sweep)
         sweep.setToolTip("Train many runs of one configuration with some settings searched (wgan-sweep)")
-        return {"add_to_queue": add, "new_sweep": sweep}
+        self.actions = {"add_to_queue": add, "new_sweep": sweep}
+        return self.actions
 
     def open_run(self, path: Path) -> bool:
         return bool(self.open_path(Path(path)))

@@ -49,6 +49,14 @@ def test_the_queue_survives_a_restarted_studio_and_is_reordered_removed_and_held
     again.show()
     qtbot.waitUntil(lambda: sorted(queued_names(again.runs_view)) == ["mine", "toy-wgan-gp"], timeout=10_000)
     assert again.runs_view.hold_button.isChecked()
+
+    # Run > Add to queue (the toolbar's button): the form's configuration, under the preset's name.
+    again.load_preset("toy-wgan-clip")
+    again.runs_dock.actions["add_to_queue"].trigger()
+    qtbot.waitUntil(lambda: sorted(queued_names(again.runs_view)) == ["mine", "toy-wgan-clip", "toy-wgan-gp"],
+                    timeout=10_000)
+    entry = next(e for e in RunQueue(again.settings.runs_dir).entries() if e.name == "toy-wgan-clip")
+    assert entry.source == "current configuration" and entry.config_path.is_file()
     again.close()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, Signal
@@ -132,8 +131,6 @@ class RunsTableModel(QAbstractTableModel):
         for r in changed:
             i = self._index.get(r.path)
             if i is not None:
-                if r.queue_id is None and self.rows[i].params:
-                    r = replace(r, params=self.rows[i].params)
                 self.rows[i] = r
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
         if new:

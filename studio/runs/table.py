@@ -17,7 +17,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.config import ConfigError, load_config
@@ -60,7 +60,6 @@ class RunRow:
     started: float | None = None          # seconds since the epoch: the first event's time
     duration_s: float | None = None       # training time (the heartbeat's or the end event's)
     queue_id: str | None = None           # an entry of a queue (not started yet)
-    params: dict = field(default_factory=dict)   # a sweep trial's parameters (from trials.csv)
 
 
 def _iso_time(text) -> float | None:

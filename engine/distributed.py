@@ -156,6 +156,19 @@ def local_batch(global_batch: int, world_size: int, source=None) -> int:
     return global_batch // world_size
 
 
+def platform_refusal(platform: str | None = None) -> str | None:
+    """Why a job of several processes (torchrun) cannot start on ``platform`` (``sys.platform``), or
+    None. Windows is refused: torchrun's process handling there (no process groups or termination signals, a
+    console's Ctrl+C reaching every process) is untested, and a job it could not stop cleanly would
+    leave processes behind (docs/guide/platforms.md)."""
+    import sys
+
+    if (sys.platform if platform is None else platform) == "win32":
+        return ("runs of several processes (torchrun) are not supported on Windows: train with one process "
+                "(without --nproc-per-node), or start the job on Linux or macOS (WSL works) and open its run folder")
+    return None
+
+
 def check_config(cfg: Config, world_size: int, device_type: str = "cpu") -> list[str]:
     """What this configuration does under N processes: raises ConfigError for what cannot be
     trained data-parallel (batch size, batch-norm in the critic), returns warnings."""

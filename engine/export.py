@@ -5,7 +5,6 @@ studio alike; metrics as CSV. Nothing here overwrites a file: callers ask first.
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from . import __version__
 from .checkpoint import load_checkpoint
 from .config import Config, config_from_dict, dumps_config
 from .inference import generate, load_model
+from .io import replace_file
 from .render import grid_image, save_png, toy_image
 
 
@@ -140,7 +140,7 @@ def copy_metrics_csv(src: Path, dest: str | Path) -> Path:
         text = text[: text.rfind("\n") + 1]
     tmp = Path(dest).with_suffix(".csv.part")
     tmp.write_text(text, "utf-8")
-    shutil.move(tmp, dest)
+    replace_file(tmp, dest)  # over an existing file too, on Windows as well
     return Path(dest)
 
 

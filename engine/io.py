@@ -13,6 +13,7 @@ import io
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,16 +29,44 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase
         # or the mode of the file it replaces, so exports stay readable by the user's other tools.
         with contextlib.suppress(OSError, AttributeError):
             os.fchmod(fd, os.stat(path).st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK)
-        with os.fdopen(fd, mode) as fh:
+        # Text as UTF-8 with "\n" line ends on every system (Windows' default would be its code page and "\r\n").
+        text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **text) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+#: How long a replace waits on Windows for another handle to close the file it replaces.
+REPLACE_RETRY_S = 5.0
+
+
+def replace_file(src: str | os.PathLike, dst: str | os.PathLike, *, retry_s: float | None = None,
+                 replace=os.replace, sleep=time.sleep, clock=time.monotonic) -> None:
+    """``os.replace(src, dst)``, the one atomic rename on every system. Windows refuses to replace a
+    file that another handle has open (a follower reading status.json, the studio loading
+    latest.pt: Python opens files without FILE_SHARE_DELETE), so there it is tried again for up to
+    ``retry_s`` (default :data:`REPLACE_RETRY_S`; 0 elsewhere, where an open file never stops a
+    rename); then a PermissionError names the file and the reason."""
+    if retry_s is None:
+        retry_s = REPLACE_RETRY_S if os.name == "nt" else 0.0
+    end, delay = clock() + retry_s, 0.01
+    while True:
+        try:
+            replace(src, dst)
+            return
+        except PermissionError as e:
+            if clock() >= end:
+                raise PermissionError(e.errno, f"cannot replace the file (another program may have it open; "
+                                               f"tried for {retry_s:g} s): {e.strerror or e}", str(dst)) from e
+        sleep(delay)
+        delay = min(2 * delay, 0.2)
 
 
 def _umask() -> int:

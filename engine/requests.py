@@ -33,6 +33,8 @@ import uuid
 from pathlib import Path
 
 from .config import LIVE_KEYS, ConfigError, live_value
+from .io import replace_file
+from .runfiles import RunFiles, as_run_files
 
 REQUESTS_DIR = "requests"
 STATUS_FILE = "status.json"
@@ -47,10 +49,18 @@ def requests_dir(run_dir: str | os.PathLike) -> Path:
     return Path(run_dir) / REQUESTS_DIR
 
 
-def write_request(run_dir: str | os.PathLike, action: str, *, key: str | None = None, value=None, n: int = 1,
+def write_request(run_dir: str | os.PathLike | RunFiles, action: str, *, key: str | None = None, value=None, n: int = 1,
                   by: str = "", clock=time.time) -> dict:
     """Validate and write one request atomically; returns it (with its ``id``). Raises ConfigError
     for an unknown action, key or value, so a terminal or the studio hears at once."""
+    req = make_request(action, key=key, value=value, n=n, by=by, clock=clock)
+    send_request(run_dir, req)
+    return req
+
+
+def make_request(action: str, *, key: str | None = None, value=None, n: int = 1, by: str = "",
+                 clock=time.time) -> dict:
+    """One request, checked (ConfigError for an unknown action, key or value), not yet written."""
     if action not in ACTIONS:
         raise ConfigError("unknown action", key="action", value=action, allowed=", ".join(ACTIONS))
     req: dict = {"id": uuid.uuid4().hex[:12], "action": action, "created": clock(), "by": by}
@@ -62,15 +72,24 @@ def write_request(run_dir: str | os.PathLike, action: str, *, key: str | None = 
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ConfigError("expected a whole number >= 1", key="n", value=n)
         req["n"] = n
-    folder = requests_dir(run_dir)
-    if not Path(run_dir).is_dir():
-        raise FileNotFoundError(f"{run_dir}: no such run folder")
-    folder.mkdir(exist_ok=True)
-    name = f"{time.time_ns():020d}-{req['id']}"
-    tmp = folder / f".{name}.tmp"
-    tmp.write_text(json.dumps(req), encoding="utf-8")
-    os.replace(tmp, folder / f"{name}.json")  # the trainer lists *.json only: never half a request
     return req
+
+
+def request_file_name(req: dict) -> str:
+    """``NNNN-ID.json``: oldest first when sorted. A request sent again (a retry after a lost
+    connection, whose first try may have arrived) keeps its name, and the trainer reads a name once."""
+    return f"{time.time_ns():020d}-{req['id']}.json"
+
+
+def send_request(run_dir: str | os.PathLike | RunFiles, req: dict, name: str | None = None) -> None:
+    """Write ``req`` into the run folder's requests/ atomically (local or remote: the same code)
+    as ``name`` (default: a new :func:`request_file_name`)."""
+    files = as_run_files(run_dir)  # a local folder, or one on another machine (engine.remote)
+    if not files.is_dir():
+        raise FileNotFoundError(f"{files}: no such run folder")
+    files.makedirs(REQUESTS_DIR)
+    # a temp name (.NAME.json.tmp), then a rename: the trainer lists *.json only, never half a request
+    files.write_atomic(f"{REQUESTS_DIR}/{name or request_file_name(req)}", json.dumps(req).encode("utf-8"))
 
 
 def check_request(raw: bytes, *, run_started: float, now: float) -> tuple[dict | None, str | None]:
@@ -129,6 +148,7 @@ class RequestInbox:
         self.poll_s = poll_s
         self.started = clock()
         self._next = -math.inf
+        self.taken: set[str] = set()  # the names read: one sent again after a lost connection is read once
 
     def restart(self) -> None:
         """A new part of the run begins (started or resumed): older requests are stale."""
@@ -155,6 +175,9 @@ class RequestInbox:
                 continue
             with contextlib.suppress(OSError):
                 path.unlink()
+            if name in self.taken:
+                continue
+            self.taken.add(name)
             if len(raw) > MAX_REQUEST_BYTES:
                 out.append((None, f"malformed: larger than {MAX_REQUEST_BYTES} bytes", name))
                 continue
@@ -170,13 +193,21 @@ def write_status(run_dir: str | os.PathLike, status: dict, *, clock=time.time) -
     body = {**status, "updated": clock(), "pid": os.getpid(), "host": socket.gethostname()}
     tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(body, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    replace_file(tmp, path)
 
 
-def read_status(run_dir: str | os.PathLike) -> dict | None:
+def read_status(run_dir: str | os.PathLike | RunFiles) -> dict | None:
     try:
-        raw = (Path(run_dir) / STATUS_FILE).read_text(encoding="utf-8")
-        status = json.loads(raw)
-    except (OSError, ValueError):
+        raw = as_run_files(run_dir).read(STATUS_FILE)
+    except OSError:
+        return None
+    return parse_status(raw)
+
+
+def parse_status(raw: bytes) -> dict | None:
+    """A heartbeat's bytes as a dict; None when it is not one (being replaced, damaged)."""
+    try:
+        status = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
         return None
     return status if isinstance(status, dict) else None

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config, ConfigError, config_from_dict, load_config
+from .io import replace_file
 from .objective_traits import OBJECTIVE_TRAITS
 from .rundir import RunDir, checkpoint_config_source, metric_columns
 
@@ -324,7 +325,7 @@ def use_as_latest(rd: RunDir, checkpoint: Path) -> Path | None:
         while aside.exists():
             aside = rd.checkpoints / f"latest.pt.damaged-{k}"
             k += 1
-        os.replace(rd.latest_checkpoint, aside)
+        replace_file(rd.latest_checkpoint, aside)
     with contextlib.suppress(FileNotFoundError):
         (rd.checkpoints / ".latest.pt.link").unlink()
     rd.link_latest(checkpoint)

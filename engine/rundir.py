@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from .config import Config, dumps_config
-from .io import atomic_write_bytes
+from .io import atomic_write_bytes, replace_file
 
 BASE_COLUMNS = ("gen_iter", "wall_time_s", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty",
                 "clip_fraction", "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90",
@@ -175,7 +175,7 @@ class RunDir:
         except OSError:  # file systems without hard links: copy (still atomic via the rename)
             import shutil
             shutil.copyfile(src, tmp)
-        os.replace(tmp, self.latest_checkpoint)
+        replace_file(tmp, self.latest_checkpoint)
 
 
 def checkpoint_config_source(checkpoint: str | os.PathLike) -> str | None:

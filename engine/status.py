@@ -29,6 +29,7 @@ class RunState(enum.StrEnum):
     STOPPED = "stopped"                    # stopped before the end (a checkpoint was written)
     FAILED = "failed"                      # ended by an error (the last good checkpoint is kept)
     NOT_RESPONDING = "not responding"      # its heartbeat stopped while it was training
+    CONNECTION_LOST = "connection lost, retrying"  # a follower lost its link to the run's machine (SSH)
 
     @classmethod
     def parse(cls, text: object) -> RunState | None:

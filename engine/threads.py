@@ -60,7 +60,7 @@ def machine_busy_s() -> float | None:
     """CPU seconds every process on the machine has used since boot (the busy time in
     ``/proc/stat``: all but idle and I/O wait). None where that cannot be read (not Linux)."""
     try:
-        with open("/proc/stat") as f:
+        with open("/proc/stat", encoding="ascii") as f:
             v = [int(x) for x in f.readline().split()[1:8]]
         tick = os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, AttributeError):

@@ -5,8 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
 venv="${WGAN_VENV:-$root/.venv}"
-if [ -x "$venv/bin/wgan-studio" ]; then
-    exec "$venv/bin/wgan-studio" "$@"
+bin="$venv/bin"
+[ ! -d "$venv/Scripts" ] || bin="$venv/Scripts"  # Windows (Git Bash)
+if [ -x "$bin/wgan-studio" ] || [ -x "$bin/wgan-studio.exe" ]; then
+    exec "$bin/wgan-studio" "$@"
 fi
 # Before the studio existed, the quick start trained the default preset headless.
-exec "$venv/bin/wgan-train" --preset toy-wgan-gp --out "${WGAN_RUNS:-$root/runs}/quickstart-$(date +%Y%m%d-%H%M%S)" "$@"
+exec "$bin/wgan-train" --preset toy-wgan-gp --out "${WGAN_RUNS:-$root/runs}/quickstart-$(date +%Y%m%d-%H%M%S)" "$@"

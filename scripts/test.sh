@@ -5,9 +5,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
 venv="${WGAN_VENV:-$root/.venv}"
+py="$venv/bin/python"
+[ ! -x "$venv/Scripts/python.exe" ] || py="$venv/Scripts/python.exe"  # Windows (Git Bash)
 cd "$root"
 if [ $# -gt 0 ]; then
-    exec "$venv/bin/python" -m pytest "$@"
+    exec "$py" -m pytest "$@"
 fi
 # No arguments: the main suite on up to 4 worker processes (pytest-xdist; WGAN_TEST_WORKERS to
 # choose), and the packaged build beside it (tests/bundle, marker "bundle": builds the PyInstaller
@@ -20,10 +22,10 @@ workers="${WGAN_TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"
 bundle_log="$(mktemp "${TMPDIR:-/tmp}/wgan-bundle-tests.XXXXXX")"
 trap 'rm -f "$bundle_log"' EXIT
 start=$SECONDS
-"$venv/bin/python" -m pytest -m bundle -raP tests/bundle >"$bundle_log" 2>&1 &
+"$py" -m pytest -m bundle -raP tests/bundle >"$bundle_log" 2>&1 &
 bundle_pid=$!
 status=0
-"$venv/bin/python" -m pytest -m "not bundle" -n "$workers" --dist worksteal || status=$?
+"$py" -m pytest -m "not bundle" -n "$workers" --dist worksteal || status=$?
 echo "main suite: $(( SECONDS - start )) s"
 rc=0
 wait "$bundle_pid" || rc=$?

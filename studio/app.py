@@ -28,7 +28,6 @@ import traceback
 from pathlib import Path
 
 log = logging.getLogger("studio")
-_T0 = time.monotonic()
 
 
 def _guard_stdio() -> None:
@@ -50,7 +49,8 @@ def _guard_stdio() -> None:
 
 
 def _process_age() -> float:
-    """Seconds since this process started (Linux: /proc; elsewhere: since this module was imported)."""
+    """Seconds since this process started (Linux: /proc; elsewhere: since the studio's first module
+    was imported, studio.load_order, before torch where torch comes first)."""
     try:
         with open("/proc/self/stat", "rb") as f:
             start_ticks = float(f.read().rsplit(b")", 1)[1].split()[19])  # field 22, starttime
@@ -58,7 +58,8 @@ def _process_age() -> float:
             uptime = float(f.read().split()[0])
         return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError, AttributeError):
-        return time.monotonic() - _T0
+        from studio.load_order import IMPORTED_AT
+        return time.monotonic() - IMPORTED_AT
 
 
 def show_and_time(app, win, timeout: float = 30.0, what: str = "main window") -> float | None:
@@ -115,7 +116,8 @@ def setup_logging() -> Path | None:
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="wgan-studio", description="Train Wasserstein GANs and watch them learn.")
-    p.add_argument("path", nargs="?", help="a configuration (.toml) or a run folder to open")
+    p.add_argument("path", nargs="?", help="a configuration (.toml) or a run folder to open, or "
+                   "ssh://[user@]host[:port]/path/to/run: follow and steer a run on another machine over SSH")
     p.add_argument("--theme", choices=("system", "light", "dark"), help="colour theme (default: as saved)")
     p.add_argument("--smoke-test", action="store_true",
                    help="offscreen: train 20 iterations, export a grid, check it, exit")
@@ -170,7 +172,7 @@ def create_window(path: str | None = None, theme: str | None = None):
     opened = False
     if path:
         opened = win.open_path(path)
-    if not opened:
+    if not opened or str(path).startswith("ssh://"):  # a remote run comes once connected: a form meanwhile
         last = win.settings.last_preset
         win.load_preset(last if last in list_presets() else DEFAULT_PRESET)
     return win
@@ -284,6 +286,8 @@ def main(argv=None) -> int:
     sys.excepthook = _excepthook
     log.info("WGAN Studio %s starting (log file %s%s)", studio_version(), log_path,
              ", frozen" if getattr(sys, "frozen", False) else "")
+    from studio.load_order import describe
+    log.info("%s", describe())
     if args.smoke_test:
         try:
             return smoke_test(app, args.smoke_out)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import save_config
+from engine.remote import is_remote
 from studio import dialogs
 from studio.action_states import action_states, window_view
 from studio.compare import CompareWindow
@@ -46,6 +47,7 @@ from studio.panels.log import LogPanel
 from studio.panels.plots import PlotsPanel
 from studio.panels.samples import SamplesPanel
 from studio.panels.steer import SteerPanel
+from studio.remote_opening import RemoteOpener
 from studio.run_chooser import RunChooser
 from studio.run_control import RunController
 from studio.run_model import RunModel
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self.opener = RunOpener(self.model, self.services, self.samples.toy, set_origin=self._set_config_origin,
                                 start=self.start, show_samples=lambda: self.tabs.setCurrentWidget(self.samples),
                                 form_config_now=self.config_panel.config)
+        self.remote = RemoteOpener(self.model, self.services, set_origin=self._set_config_origin)
         self.exports = ExportController(self.model, self.services, plots=self.plots, default_dir=self._default_dir,
                                         form_config=self.config_panel.config, parent=self)
         self.export_finished, self.export_failed = self.exports.export_finished, self.exports.export_failed
@@ -202,6 +205,7 @@ class MainWindow(QMainWindow):
     def _slots(self) -> dict:
         e = self.exports
         return {"open": self.open_dialog, "open_run": self.open_run_dialog, "open_points": self.open_points_dialog,
+                "open_remote": self.remote.open_dialog,
                 "compare": self.compare_runs_dialog, "compare_add": self.add_current_run_to_compare,
                 "save": self.save_config, "save_as": self.save_config_as, "start": self.start,
                 "start_procs": self.start_processes, "pause": self.toggle_pause, "step": self.step,
@@ -291,7 +295,8 @@ class MainWindow(QMainWindow):
         return self.opener.open_config(path)
 
     def open_path(self, path) -> bool:
-        return self.opener.open_path(path)
+        """A configuration, a run folder, or ssh://host/path (a run on another machine)."""
+        return self.remote.open(path) if is_remote(path) else self.opener.open_path(path)
 
     def open_run(self, path) -> bool:
         return self.opener.open_run(path)

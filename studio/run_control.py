@@ -139,8 +139,11 @@ class RunController(QObject):
     def _check_processes(self, cfg: Config, n: int) -> bool:
         import torch
 
-        from engine.distributed import check_config
+        from engine.distributed import check_config, platform_refusal
 
+        if (refusal := platform_refusal()) is not None:
+            self.ui.warn(f"Cannot start {n} processes", refusal[0].upper() + refusal[1:] + ".")
+            return False
         cuda = cfg.train.device in ("cuda", "auto") and torch.cuda.is_available()
         try:
             check_config(cfg, n, "cuda" if cuda else "cpu")
@@ -221,7 +224,7 @@ class RunController(QObject):
 
     # ------------------------------------------------------------------ what the runs report
     def _on_runs(self, run: Run | None, change: str, *args) -> None:
-        if change == "ready" and run.key is not None:
+        if change == "ready" and run.key is not None and run.location is None:
             self.ui.remember(run.key)  # File > Open recent finds the run to continue it later
         elif change == "failed":
             self._on_failed(run, *args)

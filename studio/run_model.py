@@ -139,7 +139,7 @@ class RunModel(QObject):
                                                           events=list(events))
         return self.runs.show(Run.opened(rep, state))
 
-    def start(self, source, config: Config, path: Path, *, continued: bool = False) -> Run:
+    def start(self, source, config: Config, path: Path, *, continued: bool = False, location: str | None = None) -> Run:
         """A run from ``source`` (a :class:`studio.sources.RunSource`, which says what kind of run it
         is and whether this studio owns it): a new one, or (``continued``) the opened run going on,
         whose rows, events and log stay."""
@@ -149,6 +149,7 @@ class RunModel(QObject):
             run.go_on(source, config)
         else:
             run = Run.started(source.kind, Path(path), config, source, owns=source.owns_run)
+            run.location = location  # a run on another machine: ssh://host/path (``path``: a stand-in)
             source.feed(run)
             self.runs.show(run)
         source.start()

@@ -108,11 +108,21 @@ class Settings:
         self.q.setValue("recent_files", [])
 
     @property
+    def recent_remote(self) -> list[str]:
+        """Remote runs opened (``ssh://host/path``), newest first; never a password or passphrase."""
+        return [x for x in self._list("recent_remote") if x.startswith("ssh://")][:MAX_RECENT]
+
+    def add_recent_remote(self, url: str) -> list[str]:
+        items = [url] + [x for x in self.recent_remote if x != url]
+        self.q.setValue("recent_remote", items[:MAX_RECENT])
+        return items[:MAX_RECENT]
+
+    @property
     def runs_dir(self) -> Path:
         """Where new runs go: $WGAN_STUDIO_RUNS, then Preferences, then the documents folder."""
         env = os.environ.get("WGAN_STUDIO_RUNS")
         if env:
-            return Path(env)
+            return Path(os.path.expanduser(env))  # "~" means the home folder on Windows too
         saved = self._str("runs_dir")
         return Path(saved) if saved else default_runs_dir()
 

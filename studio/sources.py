@@ -11,8 +11,10 @@ steered through request files); :class:`ProcessSource`, a job this studio starte
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from pathlib import Path
+import time
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
@@ -38,6 +40,7 @@ class RunSource(QObject):
     failed = Signal(str, str)       # message for the user, details
     ended = Signal()
     metrics_reset = Signal()        # the rows so far are no longer the run's: they come again
+    note = Signal(str)              # a line of the studio's own for the run's log (a lost connection)
 
     kind = LOCAL                    # studio.runs: where the run comes from (the Run's kind)
     owns_run = True                 # False: the run lives in another process; closing stops following only
@@ -51,7 +54,7 @@ class RunSource(QObject):
                           (self.samples, self._to_samples), (self.event, self._to_event),
                           (self.status, self._to_status), (self.state_changed, self._to_state),
                           (self.failed, self._to_failed), (self.ended, self._to_ended),
-                          (self.metrics_reset, self._to_metrics_reset)):
+                          (self.metrics_reset, self._to_metrics_reset), (self.note, self._to_note)):
             sig.connect(slot)
 
     # Slots of this GUI-thread object: a signal from another thread is queued to the GUI thread.
@@ -90,6 +93,10 @@ class RunSource(QObject):
     @Slot()
     def _to_metrics_reset(self) -> None:
         self.run.reset_metrics()
+
+    @Slot(str)
+    def _to_note(self, text: str) -> None:
+        self.run.add_note(text)
 
     def start(self) -> None:
         raise NotImplementedError
@@ -180,44 +187,114 @@ class LocalSource(RunSource):
 class FolderSource(RunSource):
     """A run folder written by another process (a terminal, a server, a torchrun job), followed
     by polling it (:class:`engine.follow.RunFollower`) on a thread of its own and steered through
-    request files (:mod:`engine.requests`). The run goes on when the studio stops following."""
+    request files (:mod:`engine.requests`). The run goes on when the studio stops following.
+
+    ``folder``: a path, or :class:`engine.runfiles.RunFiles` (a folder on another machine over
+    SSH, :mod:`engine.remote`: the same code). Every file operation of a remote folder happens
+    on the follower's thread, requests included (queued there), never on the GUI thread. A lost
+    connection shows "connection lost, retrying" and reconnects with a growing delay; the
+    follower's offsets are kept, so no row is missed or shown twice."""
 
     kind = FOLDER
     can_steer = True
     owns_run = False
-    POLL_S = 0.25
+    POLL_S = 0.25          # after a change (a remote folder: REMOTE_POLL_S)
+    MOST_POLL_S = 2.0      # while nothing changes (a remote folder: REMOTE_MOST_POLL_S)
+    REMOTE_POLL_S, REMOTE_MOST_POLL_S = 0.5, 4.0
+    RECONNECT_S, MOST_RECONNECT_S = 1.0, 30.0
 
-    def __init__(self, path, parent: QObject | None = None, *, silent_s: float | None = None):
+    def __init__(self, folder, parent: QObject | None = None, *, silent_s: float | None = None):
         super().__init__(parent)
-        from engine.follow import SILENT_S, RunFollower
+        from engine.follow import SILENT_S, Backoff, RunFollower
+        from engine.runfiles import as_run_files
 
-        self.path = Path(path)
-        self.follower = RunFollower(self.path, silent_s=silent_s if silent_s is not None else SILENT_S)
+        self.files = as_run_files(folder)
+        self.path = Path(self.files.path) if not self.files.remote else Path(self.files.name)
+        self.follower = RunFollower(self.files, silent_s=silent_s if silent_s is not None else SILENT_S)
+        remote = self.files.remote
+        self.backoff = Backoff(self.REMOTE_POLL_S if remote else self.POLL_S,
+                               self.REMOTE_MOST_POLL_S if remote else self.MOST_POLL_S)
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._outbox: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._ready = False
         self.follow_state = "waiting"
         self.silent_s = 0.0
+        self.reconnects = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="follow", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
+        from engine.runfiles import ConnectionLost
         from engine.status import ENDED_STATES as ENDED
 
         try:
             while not self._stop.is_set():
-                up = self.follower.poll()
+                try:
+                    self._send_requests()
+                    up = self.follower.poll()
+                except ConnectionLost as e:
+                    self._reconnect(e)
+                    continue
                 self._deliver(up)
                 if up.state in ENDED or self._gone():
                     break
-                self._stop.wait(self.POLL_S)
+                self._sleep(self.backoff.next(not up.empty))
         except Exception as e:  # noqa: BLE001 - reported, never a dead thread without a word
-            log.exception("following %s failed", self.path)
-            self.failed.emit(f"{type(e).__name__}: {e}", "")
+            log.exception("following %s failed", self.files)
+            self.failed.emit(str(e) if isinstance(e, OSError) else f"{type(e).__name__}: {e}", "")
         finally:
+            if self.files.remote:
+                self.files.close()  # the connection only: the run goes on on its machine
             self.ended.emit()
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def _reconnect(self, lost) -> None:
+        """Say the connection is lost, then try again with a growing delay until it is back (or
+        the studio stops following). Raises what is not a lost link (a changed host key)."""
+        from engine.runfiles import ConnectionLost
+        from engine.status import RunState
+
+        log.warning("%s", lost)
+        if self.follow_state != RunState.CONNECTION_LOST:
+            self.follow_state = RunState.CONNECTION_LOST
+            self.state_changed.emit(str(RunState.CONNECTION_LOST))
+        self.note.emit(f"{time.strftime('%H:%M:%S')}  {lost}; retrying (the run goes on on its machine)")
+        delay, lost_at = self.RECONNECT_S, time.monotonic()
+        while not self._stop.is_set():
+            self._sleep(delay)
+            if self._stop.is_set():
+                return
+            try:
+                self.files.reconnect()
+            except ConnectionLost as e:
+                log.info("still no connection: %s", e)
+                delay = min(self.MOST_RECONNECT_S, delay * 2)
+                continue
+            self.reconnects += 1
+            self.backoff.next(True)
+            self.note.emit(f"{time.strftime('%H:%M:%S')}  connected again after {time.monotonic() - lost_at:.0f} s: "
+                           "the rows written meanwhile follow")
+            return
+
+    def _send_requests(self) -> None:
+        """Write the queued requests (a remote folder's), oldest first; one that meets a lost
+        connection stays queued for after the reconnection."""
+        from engine.requests import send_request
+
+        while True:
+            try:
+                req, name = self._outbox.queue[0]
+            except IndexError:
+                return
+            send_request(self.files, req, name)  # sent again under the same name after a lost connection
+            self._outbox.get_nowait()
 
     def _gone(self) -> bool:
         """Whether the writer is known to be gone (after delivering its last files); a followed
@@ -236,12 +313,8 @@ class FolderSource(RunSource):
             self.metrics.emit({k: np.asarray(v, dtype=np.float64) for k, v in up.rows.items()})
         for ev in up.events:
             self.event.emit(ev)
-        if up.sample is not None:
-            from PIL import UnidentifiedImageError
-            try:
-                self.samples.emit(png_payload(up.sample))
-            except (OSError, ValueError, UnidentifiedImageError):
-                pass  # being written, or damaged: the next picture will do
+        if up.sample_name is not None:
+            self._deliver_sample(up.sample_name)
         if up.status is not None:
             self.status.emit(RunStatus.from_dict(up.status))
         self.silent_s = up.silent_s
@@ -249,12 +322,26 @@ class FolderSource(RunSource):
             self.follow_state = up.state
             self.state_changed.emit(str(RunState.parse(up.state)))
 
+    def _deliver_sample(self, name: str) -> None:
+        from PIL import UnidentifiedImageError
+        try:
+            self.samples.emit(png_payload(name, self.follower.read_file(name)))
+        except (OSError, ValueError, UnidentifiedImageError):
+            pass  # being written, damaged, or the link just dropped: the next picture will do
+
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
     def _request(self, action: str, **fields) -> None:
-        from engine.requests import write_request
-        write_request(self.path, action, by="studio", **fields)
+        """Checked here (ConfigError at once), written here for a local folder; a remote folder's
+        is written on the follower's thread (the GUI never waits on the network)."""
+        from engine.requests import make_request, request_file_name, send_request
+        req = make_request(action, by="studio", **fields)
+        if not self.files.remote:
+            send_request(self.files, req)
+            return
+        self._outbox.put((req, request_file_name(req)))
+        self._wake.set()
 
     def pause(self) -> None:
         self._request("pause")
@@ -275,10 +362,12 @@ class FolderSource(RunSource):
 
     def stop_following(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def stop_and_wait(self, timeout_s: float, process_events=None) -> bool:
-        """Stop following (the run itself goes on in its own process)."""
-        self._stop.set()
+        """Stop following (the run itself goes on in its own process or machine: nothing is sent
+        to it)."""
+        self.stop_following()
         if self._thread is not None:
             self._thread.join(timeout_s)
         if process_events is not None:
@@ -286,15 +375,18 @@ class FolderSource(RunSource):
         return not self.is_running()
 
 
-def png_payload(path: Path) -> dict:
+def png_payload(path, data: bytes | None = None) -> dict:
     """A picture a run wrote (``samples/iter_NNNNNNN.png``: a grid or the toy view) as a sample
-    payload, shown as it is: one "sample" per row. Raises OSError, ValueError or PIL's
-    UnidentifiedImageError for a file being written or damaged."""
+    payload, shown as it is: one "sample" per row (``data``: its bytes, read already; a remote
+    folder's). Raises OSError, ValueError or PIL's UnidentifiedImageError for a file being
+    written or damaged."""
+    import io
+
     from PIL import Image
 
-    with Image.open(path) as im:
+    with Image.open(io.BytesIO(data) if data is not None else path) as im:
         img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
-    gen_iter = int(path.stem.split("_")[-1])
+    gen_iter = int(PurePosixPath(str(path)).stem.split("_")[-1])
     return {"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter, "nrow": 1}
 
 
@@ -350,7 +442,7 @@ class ProcessSource(FolderSource):
 
     def log_tail(self, n: int = 30) -> str:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+            return "\n".join(self.log_path.read_text("utf-8", errors="replace").splitlines()[-n:])
         except OSError:
             return ""
 
@@ -360,7 +452,6 @@ class ProcessSource(FolderSource):
     def stop_and_wait(self, timeout_s: float, process_events=None) -> bool:
         """A stop request (the run stops at its next iteration and writes a checkpoint), then wait
         for the job to exit; True once it has."""
-        import time
 
         if self.proc is None or self.proc.poll() is not None:
             return super().stop_and_wait(timeout_s, process_events)

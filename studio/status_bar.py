@@ -13,7 +13,8 @@ from studio.runs.table import STATE_COLOUR
 STATE_TEXT = {RunState.IDLE: "Idle", RunState.QUEUED: "Queued", RunState.STARTING: "Starting",
               RunState.RUNNING: "Running", RunState.PAUSED: "Paused", RunState.STOPPING: "Stopping",
               RunState.FINISHED: "Finished", RunState.STOPPED: "Stopped", RunState.FAILED: "Failed",
-              RunState.NOT_RESPONDING: "Not responding (no sign of life from the training process)"}
+              RunState.NOT_RESPONDING: "Not responding (no sign of life from the training process)",
+              RunState.CONNECTION_LOST: "Connection lost, retrying (the run goes on on its machine)"}
 
 
 def state_text(state: RunState) -> str:
@@ -71,4 +72,4 @@ class RunStatusBar:
         eta = max(p.total - p.gen_iter, 0) / rate if rate else None
         self.eta_label.setText(f"ETA {format_duration(eta)}")
         self.device_label.setText(p.device)
-        self.path_label.setText(str(run.key) if run.key else "")
+        self.path_label.setText(run.where)

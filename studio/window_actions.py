@@ -27,6 +27,9 @@ ACTIONS = {
     "open": ("Open…", "Ctrl+O", "open", "Open a configuration (TOML) or run"),
     "open_run": ("Open run folder…", "Ctrl+Shift+O", None,
                  "Look at the curves and samples of a run folder (one being trained elsewhere is followed)"),
+    "open_remote": ("Open remote run…", None, None,
+                    "Follow and steer a run on another machine over SSH (host and path; ~/.ssh/config, ssh-agent and "
+                    "known_hosts apply)"),
     "open_points": ("Open points…", "Ctrl+Shift+P", None,
                     "Train on your own 2-D points: a .csv, .tsv or .txt (x, y and an optional mode a line) or an "
                     "N x 2 / N x 3 .npy file"),
@@ -57,8 +60,8 @@ ACTIONS = {
 }
 TOOLBAR = (("start", "pause", "step", "stop"), ("export",))
 MENUS = {
-    "&File": ("open", "open_run", "open_points", "@recent", "compare", "compare_add", "-", "save", "save_as", "-",
-              "export", "export_ckpt", "export_csv", "export_plots", "-", "prefs", "quit"),
+    "&File": ("open", "open_run", "open_remote", "open_points", "@recent", "compare", "compare_add", "-", "save",
+              "save_as", "-", "export", "export_ckpt", "export_csv", "export_plots", "-", "prefs", "quit"),
     "&Run": ("start", "start_procs", "pause", "step", "stop"),
     "&Window": ("next_run", "previous_run", "close_run", "-", "@runs"),
 }
@@ -92,7 +95,7 @@ class RunSwitcher(QComboBox):
         self.clear()
         for run in self.runs():
             self.addItem(run_label(run, self.preset_name()))
-            self.setItemData(self.count() - 1, str(run.key or ""), Qt.ItemDataRole.ToolTipRole)
+            self.setItemData(self.count() - 1, run.where, Qt.ItemDataRole.ToolTipRole)
         current = next((i for i, r in enumerate(self.runs()) if r is self.model.current), -1)
         self.setCurrentIndex(current)
         self.setEnabled(self.count() > 1)

@@ -13,7 +13,17 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("WGAN_STUDIO_NO_CONFIRM", "1")  # tests answer the close question themselves
 
+import sys  # noqa: E402
+
 import pytest  # noqa: E402 - after the environment is set
+
+from studio.load_order import load_torch_first_if_needed  # noqa: E402 - imports no Qt
+
+# On Windows torch must be in before pytest-qt imports Qt (at pytest_configure, after this file).
+load_torch_first_if_needed()
+
+# Tests that need what only some systems have: skipped elsewhere, with the reason (pyproject's markers).
+PLATFORM_MARKERS = {"linux_only": ("linux",), "posix_only": ("linux", "darwin")}
 
 # Qt messages that the offscreen platform prints for every window and that say nothing about
 # the studio; any other Qt warning fails the test (qt_log_level_fail).
@@ -25,8 +35,17 @@ def _is_gui(item) -> bool:
     return "gui" in item.path.parts
 
 
+def _skip_on_other_systems(item) -> None:
+    for name, systems in PLATFORM_MARKERS.items():
+        mark = item.get_closest_marker(name)
+        if mark is not None and not sys.platform.startswith(systems):
+            why = mark.args[0] if mark.args else "needs " + " or ".join(systems)
+            item.add_marker(pytest.mark.skip(reason=f"{name} ({', '.join(systems)}): {why}"))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        _skip_on_other_systems(item)
         if _is_gui(item):
             item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
             for pattern in _QT_NOISE:

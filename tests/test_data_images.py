@@ -454,6 +454,7 @@ def test_image_data_on_the_auto_device():
 
 # ----------------------------------------------------------------------------- paths that never end
 
+@pytest.mark.posix_only("/dev/zero and FIFOs")
 @pytest.mark.parametrize("name", ["mnist", "cifar10", "npz"])
 def test_devices_and_pipes_are_refused_before_reading(tmp_path, name):
     """/dev/zero would be read until memory runs out, a FIFO would block for ever: both are
@@ -482,6 +483,7 @@ def test_gzip_that_inflates_beyond_the_limit_is_refused(tmp_path, monkeypatch):
         load_images(cfg_for("mnist", tmp_path / "m", size=16))
 
 
+@pytest.mark.posix_only("/dev/zero")
 def test_a_config_that_is_a_device_is_refused(tmp_path):
     from engine import ConfigError, load_config
 

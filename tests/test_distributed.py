@@ -24,6 +24,8 @@ from tests.dist_worker import equivalence_configs
 from tests.helpers import tiny_config, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+# Jobs of several processes are refused on Windows (engine.distributed.platform_refusal).
+JOBS = pytest.mark.posix_only("data-parallel jobs of several processes are refused on Windows")
 
 
 def _env(**extra) -> dict:
@@ -62,6 +64,7 @@ def two_processes(tmp_path_factory):
 
 # ------------------------------------------------------------------ the gradient penalty's traps
 
+@JOBS
 def test_penalty_input_gradient_out_of_place_and_last_bias_through_the_w_term(two_processes):
     t = two_processes["traps"]
     assert t["untouched"], "autograd.grad(create_graph=True) wrote a parameter's .grad"
@@ -87,6 +90,7 @@ def test_global_batch_must_divide():
 
 # ------------------------------------------------------------------ N processes train as one
 
+@JOBS
 @pytest.mark.parametrize("name", ["gp-autograd", "gp-hand", "clip", "conditional"])
 def test_two_processes_of_64_train_as_one_of_128(two_processes, name):
     got = two_processes["equivalence"][name]
@@ -100,6 +104,7 @@ def test_two_processes_of_64_train_as_one_of_128(two_processes, name):
             torch.testing.assert_close(got[net][k], v, rtol=1e-4, atol=2e-5, msg=f"{name} {net}.{k}")
 
 
+@JOBS
 def test_own_streams_sharded_images_and_exact_resume(two_processes):
     r = two_processes["resume"]
     assert r["sharded"] == "ShardedImages" and r["shards_disjoint"]
@@ -109,6 +114,7 @@ def test_own_streams_sharded_images_and_exact_resume(two_processes):
     assert o["bit_exact"] is False and "not bit-exact" in o["note"] and o["identical"]
 
 
+@JOBS
 def test_control_reaches_every_rank_at_the_same_iteration(two_processes):
     a, b = two_processes["control"]
     assert a == b
@@ -117,6 +123,7 @@ def test_control_reaches_every_rank_at_the_same_iteration(two_processes):
     assert paused and a["gen_iter"] == paused[-1] + 2  # two steps while paused, then the stop
 
 
+@JOBS
 def test_nan_on_one_rank_rolls_every_rank_back(two_processes):
     a, b = two_processes["nan"]
     assert a == b
@@ -167,7 +174,7 @@ def _rank_of(pid: int) -> int | None:
     return None
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the ranks through /proc")
+@pytest.mark.linux_only("finds the ranks through /proc")
 def test_wgan_train_nproc_per_node_kill_one_rank_then_resume(tmp_path):
     run = tmp_path / "run"
     launcher = [sys.executable, "-c", "import sys; from engine.cli import train_main; sys.exit(train_main())"]

@@ -179,8 +179,6 @@ def test_follow_and_steer_a_run_in_another_process(tmp_path):
 
 
 def test_a_killed_run_is_said_to_have_stopped_responding(tmp_path):
-    import signal
-
     from tests.helpers import wait_until
 
     proc, out = _start_train(tmp_path)
@@ -189,7 +187,7 @@ def test_a_killed_run_is_said_to_have_stopped_responding(tmp_path):
         wait_until(lambda: (out / "status.json").exists(), 120, proc=proc, what="the run's heartbeat")
         f = RunFollower(out, clock=clock, silent_s=30)
         wait_until(lambda: f.poll().state == "running", 60, what="running")
-        proc.send_signal(signal.SIGKILL)
+        proc.kill()  # SIGKILL on Linux and macOS, TerminateProcess on Windows: no chance to clean up
         proc.wait(60)
         f.poll()  # whatever it wrote last
         clock.advance(31)
@@ -240,3 +238,26 @@ def test_wgan_ctl_status_gives_the_speed_of_a_training_run_only(tmp_path, capsys
     assert ctl_main([str(tmp_path), "status"]) == 0
     line = capsys.readouterr().out
     assert says in line and ("it/s" in line) == speed
+
+
+def test_a_quiet_folder_is_looked_at_less_often_and_at_once_again_after_a_change():
+    from engine.follow import Backoff
+
+    b = Backoff(0.5, 4.0)
+    quiet = [b.next(False) for _ in range(8)]
+    assert quiet == sorted(quiet) and quiet[0] > 0.5 and quiet[-1] == 4.0  # slower and slower, to a limit
+    assert b.next(True) == 0.5  # something new: the next look comes soon
+
+
+def test_a_request_sent_twice_is_read_once(tmp_path):
+    """A retry after a lost connection may write again a request whose first try arrived: the run
+    applies it once."""
+    from engine.requests import make_request, request_file_name, send_request
+
+    inbox = RequestInbox(tmp_path)
+    req = make_request("step", n=10)
+    name = request_file_name(req)
+    send_request(tmp_path, req, name)
+    assert [r["n"] for r, _, _ in inbox.take(force=True)] == [10]
+    send_request(tmp_path, req, name)  # the retry
+    assert inbox.take(force=True) == [] and not list(requests_dir(tmp_path).glob("*.json"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -89,8 +90,9 @@ def test_ten_million_rows_are_refused_without_reading_them_all(tmp_path, monkeyp
     p.write_text("0.5,0.25\n" * 10_000)
     with pytest.raises(DataError, match=r"huge.csv: more than the 1,000 points allowed \(line 1001\)"):
         load_points(p)
-    with pytest.raises(DataError, match="is not a regular file"):
-        load_points("/dev/zero")
+    if os.path.exists("/dev/zero"):  # Linux and macOS
+        with pytest.raises(DataError, match="is not a regular file"):
+            load_points("/dev/zero")
 
 
 def test_the_points_data_source_draws_the_files_points_and_modes(tmp_path):

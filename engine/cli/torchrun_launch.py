@@ -36,7 +36,9 @@ def without_dist_flags(argv: list[str]) -> list[str]:
 def launch(args, argv: list[str], new_run_config) -> int:
     """Start the job; its exit status. ``new_run_config(args)``: the configuration a new run
     trains with (checked here for the number of processes before torchrun starts)."""
-    problem = _check(args, new_run_config)
+    from ..distributed import platform_refusal
+
+    problem = _check(args, new_run_config) or platform_refusal()  # the user's own mistakes first
     if problem is not None:
         return error(problem)
     cmd = _torchrun_command(args, argv)

@@ -109,11 +109,12 @@ def save_config(cfg: Config, path: str | os.PathLike) -> None:
     (a run's ``data/points.csv``) is written as the absolute path of that file when ``path`` is in
     another folder, so the saved config still finds its data."""
     from ..io import atomic_write_bytes
-    data_path = cfg.data.path and Path(os.path.expanduser(cfg.data.path))
+    from .paths import local_path
+    data_path = cfg.data.path and local_path(cfg.data.path, file=cfg.source)
     if (data_path and not data_path.is_absolute() and cfg.source
             and Path(cfg.source).resolve().parent != Path(path).resolve().parent):
         cfg = cfg.copy()
-        cfg.data.path = str(Path(cfg.source).resolve().parent / data_path)
+        cfg.data.path = (Path(cfg.source).resolve().parent / data_path).as_posix()  # "/" reads on every system
     atomic_write_bytes(Path(path), dumps_config(cfg).encode("utf-8"))
 
 

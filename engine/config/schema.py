@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,7 +240,8 @@ class Config:
     def resolved_data_path(self) -> Path | None:
         if not self.data.path:
             return None
-        p = Path(os.path.expanduser(self.data.path))
+        from .paths import local_path  # a path written on any system (docs/guide/platforms.md)
+        p = local_path(self.data.path, file=self.source)
         if not p.is_absolute() and self.source:
             p = Path(self.source).parent / p
         return p

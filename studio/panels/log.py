@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QUrl
@@ -63,6 +64,7 @@ class LogPanel(QWidget):
         self.run_link.setOpenExternalLinks(False)
         self.run_link.linkActivated.connect(self._open)
         self.run_path: Path | None = None
+        self.run_location: str | None = None
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
         self.text.setMaximumBlockCount(MAX_LINES)
@@ -75,10 +77,15 @@ class LogPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.text, 1)
 
-    def set_run_path(self, path: Path | None) -> None:
-        self.run_path = path
+    def set_run_path(self, path: Path | None, location: str | None = None) -> None:
+        """The run's folder as a link that opens it; a run on another machine (``location``:
+        ssh://host/path) as plain text."""
+        self.run_path, self.run_location = path, location
         if path is None:
             self.run_link.setText("No run yet")
+        elif location:
+            self.run_link.setText(html.escape(location))
+            self.run_link.setToolTip("A run on another machine, followed over SSH")
         else:
             url = QUrl.fromLocalFile(str(path)).toString()
             # The theme's link colour, written into the link (a rich-text link otherwise keeps the
@@ -90,7 +97,7 @@ class LogPanel(QWidget):
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange and self.run_path is not None:
-            self.set_run_path(self.run_path)  # the theme changed: its link colour
+            self.set_run_path(self.run_path, self.run_location)  # the theme changed: its link colour
 
     def _open(self, url: str) -> None:
         QDesktopServices.openUrl(QUrl(url))
@@ -121,6 +128,6 @@ class LogPanel(QWidget):
 
     def _redraw_from_model(self) -> None:
         self.clear()
-        self.set_run_path(self.model.path)
+        self.set_run_path(self.model.path, self.model.current.location)
         for entry in self.model.log:
             self.add_line(entry if isinstance(entry, str) else describe_event(entry))

@@ -76,6 +76,7 @@ class Run:
             raise ValueError(f"unknown kind of run {kind!r}")
         self.kind = kind
         self.key = Path(key) if key is not None else None   # its folder (None: no run yet)
+        self.location: str | None = None  # a folder on another machine: ssh://host/path (key: a stand-in)
         self.source = source            # studio.sources.RunSource: the controls, when it has any
         self.owns = owns                # False: another process's run; closing stops following only
         self.state = RunState.IDLE
@@ -139,6 +140,11 @@ class Run:
     @property
     def name(self) -> str:
         return self.key.name if self.key is not None else "new run"
+
+    @property
+    def where(self) -> str:
+        """Its folder as a user names it: a path, or ssh://host/path for a remote one."""
+        return self.location or (str(self.key) if self.key is not None else "")
 
     @property
     def objective(self) -> str:
@@ -307,7 +313,7 @@ class Run:
     def end(self) -> None:
         """The source has ended (its last report handled): the state is final."""
         self.active = False
-        if self.state in ACTIVE_STATES or self.state == RunState.NOT_RESPONDING:
+        if self.state in ACTIVE_STATES or self.state in (RunState.NOT_RESPONDING, RunState.CONNECTION_LOST):
             last = self.status.state if self.status is not None else None
             if last in ENDED_STATES:
                 final = last

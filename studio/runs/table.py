@@ -37,7 +37,7 @@ FILES = ("metrics.csv", "events.jsonl", "status.json", "config.toml")
 STATE_COLOUR = {RunState.IDLE: "#7f7f7f", RunState.QUEUED: "#7f7f7f", RunState.STARTING: "#1f77b4",
                 RunState.RUNNING: "#2ca02c", RunState.PAUSED: "#e6a700", RunState.STOPPING: "#e6a700",
                 RunState.FINISHED: "#1f77b4", RunState.STOPPED: "#7f7f7f", RunState.FAILED: "#d62728",
-                RunState.NOT_RESPONDING: "#d62728"}
+                RunState.NOT_RESPONDING: "#d62728", RunState.CONNECTION_LOST: "#e6a700"}
 
 
 @dataclass

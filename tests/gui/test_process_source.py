@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine import load_checkpoint
 from engine.rundir import read_events
 from studio.sources import ProcessSource
@@ -10,6 +12,7 @@ from tests.gui.helpers import use
 from tests.helpers import tiny_config
 
 
+@pytest.mark.posix_only("data-parallel jobs of several processes are refused on Windows")
 def test_two_local_processes_followed_and_stopped_cleanly_on_close(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setenv("WGAN_STUDIO_RUNS", str(tmp_path))
     use(window, tiny_config(live=True, model__hidden=16, train__checkpoint_every=0, train__threads=1))

@@ -59,6 +59,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "w1_toy-wgan-clip": ("toy_quality.py", ["--preset", "toy-wgan-clip", "--seeds", "0"],
                          ["--preset", "toy-wgan-clip", "--seeds", "0", "--iters", "200"]),
     "ddp_scaling": ("ddp_scaling.py", [], ["--iters", "2", "--warmup", "1"]),
+    "sweep_throughput": ("sweep_throughput.py", [], ["--iters", "5"]),
+    "runs_view": ("runs_view.py", [], ["--seconds", "4", "--runs", "12", "--writers", "2"]),
     "w1_toy-gan": ("toy_quality.py", ["--preset", "toy-gan", "--seeds", "0"],
                    ["--preset", "toy-gan", "--seeds", "0", "--iters", "200"]),
 }
@@ -102,6 +104,7 @@ DDP_NOTE = ("What it means for a multi-GPU machine: on 2 CPU cores, 2 processes 
 HEADS = {"throughput": "Engine vs the textbook WGAN-GP loop (toy-wgan-gp)",
          "objective_cost": "Gradient penalty vs weight clipping: cost per generator iteration",
          "gui_overhead": "Studio vs headless throughput, GUI responsiveness",
+         "runs_view": "The Runs view: GUI stalls with 50 runs listed, 4 being written",
          "soak": "Soak: memory over a long run with the studio attached",
          "distance_sweep": "Example 1 (parallel lines): critic estimates vs closed forms",
          "ddp_scaling": "Data-parallel training (torchrun, gloo): 1 and 2 processes, digits preset"}

@@ -54,6 +54,7 @@ class _Tail:
         self.offset = 0
         self.ident: tuple | None = None
         self.seen = b""  # the last bytes consumed (at most OVERLAP)
+        self.bytes_read = 0  # every byte read so far (the overlap that checks for a rewrite included)
 
     def grew(self, st: FileStat | None) -> bool:
         """Whether the file has other bytes than those read (grown, shrunk or replaced)."""
@@ -73,9 +74,11 @@ class _Tail:
             return [], False, False
         k = len(self.seen)
         data = self.files.read(self.rel, self.offset - k, st.size - self.offset + k)
+        self.bytes_read += len(data)
         if data[:k] != self.seen:  # same name and size class, other bytes: rewritten in place
             reset, self.offset, self.seen = True, 0, b""
             data = self.files.read(self.rel, 0, st.size)
+            self.bytes_read += len(data)
         else:
             data = data[k:]
         end = data.rfind(b"\n")
@@ -260,6 +263,12 @@ class RunFollower:
             return
         self.status = status
         up.status = status
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes read of metrics.csv and events.jsonl so far: what was added since each look, and
+        the few bytes before it that tell whether the file was rewritten."""
+        return self._metrics.bytes_read + self._events.bytes_read
 
     @property
     def run_status(self) -> RunStatus:

@@ -7,7 +7,9 @@ Each shot starts a fresh window on a preset, trains it live for a while (the run
 temporary folder, the user's settings are not touched), captures the screen and stops the run.
 ``compare`` trains the four story presets (25 Gaussians) headless and shows them in Compare runs;
 ``distances`` runs the Distances tab's sweep with its defaults; ``draw`` draws a face in the 2-D
-view's Draw mode (through the calls the mouse makes) and trains on it.
+view's Draw mode (through the calls the mouse makes) and trains on it; ``runs`` runs a small grid
+sweep (wgan-sweep, 6 trials), queues two runs (held) and shows the Runs view with the sweep's
+scatter.
 Needs Debian's ``xvfb imagemagick`` and the xcb libraries of README.md, "What a Linux desktop needs".
 """
 
@@ -34,7 +36,7 @@ SHOTS = {
 }
 # Two more, of the other windows: Compare runs (two runs trained headless first) and the
 # Distances tab after a sweep with its default settings.
-OTHER = ("compare", "distances", "draw")
+OTHER = ("compare", "distances", "draw", "runs")
 DRAW_ITERS = 300
 # (preset, run folder name): the lecture's four objectives on 25 Gaussians
 COMPARED = tuple((f"story-25g-{o}", o) for o in ("gan", "fgan-kl", "wgan-clip", "wgan-gp"))
@@ -95,6 +97,53 @@ def _draw_and_train(win, wait, out_dir: Path, app) -> Path:
     return path
 
 
+SWEEP = """base = "base.toml"
+trials = 6
+sampler = "grid"
+metric = "w1_exact"
+[set]
+"train.iterations" = 400
+"train.eval_every" = 50
+[search]
+"objective.clip_value" = [0.001, 0.01, 0.1]
+"train.seed" = [0, 1]
+"""
+
+
+def _runs_and_sweep(win, wait, out_dir: Path, app, runs: Path) -> Path:
+    """A grid sweep of toy-wgan-clip's clipping value (wgan-sweep, as Run > New sweep starts it),
+    two runs queued (held), the Runs view and the sweep's scatter."""
+
+    from engine import load_preset, save_config
+    from engine.sweep import sweep_command
+
+    cfg = load_preset("toy-wgan-clip")
+    cfg.model.hidden, cfg.train.threads = 128, 1
+    runs.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, runs / "base.toml")
+    (runs / "clip.toml").write_text(SWEEP)
+    sweep = runs / "clip-sweep"
+    if not (sweep / "trials.csv").exists():   # WGAN_SHOTS_RUNS: a runs folder that has it already
+        subprocess.run(sweep_command(runs / "clip.toml", sweep, workers=2), check=True, cwd=runs,
+                       stdout=subprocess.DEVNULL)
+    queue = win.runs_dock.queue
+    queue.hold(True)
+    queue.add_preset("toy-wgan-gp")
+    queue.add_preset("digits-wgan-gp")
+    dock = win.runs_dock.dock   # floated over the plots: room for every row
+    dock.setFloating(True)
+    dock.setGeometry(300, 470, 1300, 500)
+    view = win.runs_view
+    wait(lambda: sum(r.group.startswith("sweep") for r in view.model.rows) == 6 and len(view.model.rows) >= 8, 60)
+    view.select_paths([r.path for r in view.model.rows if r.group.startswith("sweep")][:1])
+    scatter = win.runs_dock.sweeps.show_scatter(sweep)
+    scatter.resize(700, 420)
+    scatter.move(880, 40)
+    path = _grab(win, "runs", out_dir, app)
+    scatter.close()
+    return path
+
+
 def shoot_other(app, name: str, out_dir: Path, runs: Path) -> Path:
     from engine import Trainer, load_preset
     from studio.main_window import MainWindow
@@ -123,6 +172,8 @@ def shoot_other(app, name: str, out_dir: Path, runs: Path) -> Path:
         cw.close()
     elif name == "draw":
         path = _draw_and_train(win, wait, out_dir, app)
+    elif name == "runs":
+        path = _runs_and_sweep(win, wait, out_dir, app, runs)
     else:
         win.tabs.setCurrentWidget(win.distances_scroll)
         assert win.distances.run(), f"{name}: the sweep did not start"
@@ -180,7 +231,7 @@ def main(argv=None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="wgan-shots-") as tmp:
         tmp = Path(tmp)
-        os.environ["WGAN_STUDIO_RUNS"] = str(tmp / "runs")
+        os.environ["WGAN_STUDIO_RUNS"] = os.environ.get("WGAN_SHOTS_RUNS") or str(tmp / "runs")
         os.environ["WGAN_STUDIO_NO_CONFIRM"] = "1"
         from PySide6.QtCore import QSettings
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
@@ -190,7 +241,8 @@ def main(argv=None) -> int:
         from studio.app import make_app
         app = make_app(["wgan-studio"])
         for name in args.only or [*SHOTS, *OTHER]:
-            path = shoot(app, name, args.out) if name in SHOTS else shoot_other(app, name, args.out, tmp / "runs")
+            runs = Path(os.environ.get("WGAN_SHOTS_RUNS") or tmp / "runs")
+            path = shoot(app, name, args.out) if name in SHOTS else shoot_other(app, name, args.out, runs)
             print(path, flush=True)
     return 0
 

@@ -52,6 +52,7 @@ from studio.run_chooser import RunChooser
 from studio.run_control import RunController
 from studio.run_model import RunModel
 from studio.run_opening import RunOpener, form_config
+from studio.runs_dock import RunsDock
 from studio.settings import Settings
 from studio.status_bar import RunStatusBar, window_title
 from studio.window_actions import RunSwitcher, WindowActions
@@ -181,12 +182,17 @@ class MainWindow(QMainWindow):
         self.exports = ExportController(self.model, self.services, plots=self.plots, default_dir=self._default_dir,
                                         form_config=self.config_panel.config, parent=self)
         self.export_finished, self.export_failed = self.exports.export_finished, self.exports.export_failed
+        self.runs_dock = RunsDock(self, self.services, open_path=self.open_path, show_compare=self.show_compare,
+                                  form_config=self.config_panel.config, run_name=self._run_name,
+                                  preset=lambda: self.preset_name, below=self.log_dock)
+        self.runs_view = self.runs_dock.view
         self.actions_ = WindowActions(self, self._slots())
         for name, action in self.actions_.actions.items():
             setattr(self, f"act_{name}", action)
         self.switcher = RunSwitcher(self.model, lambda: self.preset_name)
-        self.actions_.build(self.load_preset, self.switcher, (self.config_dock, self.steer_dock, self.log_dock),
-                            self.set_theme)
+        docks = (self.config_dock, self.steer_dock, self.log_dock, self.runs_dock.dock)
+        self.actions_.build(self.load_preset, self.switcher, docks, self.set_theme)
+        self.runs_dock.add_actions(self.actions_.menus["&Run"], self.actions_.toolbar)
         self.preset_combo, self.recent_menu = self.actions_.preset_combo, self.actions_.recent_menu
         self.theme_actions = self.actions_.theme_actions
         self._fill_recent_menu()
@@ -540,6 +546,7 @@ class MainWindow(QMainWindow):
             runs, theme = chosen
             if runs is not None:
                 self.settings.runs_dir = runs or None
+                self.runs_view.refresh_roots()
             self.set_theme(theme)
 
     def show_shortcuts(self) -> None:
@@ -555,6 +562,9 @@ class MainWindow(QMainWindow):
             return
         owned = self.runs.runs_to_stop()
         if owned and not (no_confirm() or self.question_handler("Stop training?", _stop_question(owned))):
+            event.ignore()
+            return
+        if not self.runs_dock.close(no_confirm()):
             event.ignore()
             return
         self._closing = True

@@ -130,6 +130,15 @@ class Settings:
     def runs_dir(self, path: str | os.PathLike | None) -> None:
         self.q.setValue("runs_dir", str(path) if path else "")
 
+    @property
+    def runs_folders(self) -> list[str]:
+        """The folders the Runs view lists besides the runs folder (added by the user)."""
+        return self._list("runs_folders")
+
+    @runs_folders.setter
+    def runs_folders(self, folders) -> None:
+        self.q.setValue("runs_folders", [str(f) for f in folders])
+
     def value(self, key: str, default=None):
         return self.q.value(key, default)
 

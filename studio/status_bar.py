@@ -8,16 +8,13 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 from engine.status import ACTIVE_STATES, RunState
 from engine.text import format_duration
 from studio.runs import Run
+from studio.runs.table import STATE_COLOUR
 
 STATE_TEXT = {RunState.IDLE: "Idle", RunState.QUEUED: "Queued", RunState.STARTING: "Starting",
               RunState.RUNNING: "Running", RunState.PAUSED: "Paused", RunState.STOPPING: "Stopping",
               RunState.FINISHED: "Finished", RunState.STOPPED: "Stopped", RunState.FAILED: "Failed",
               RunState.NOT_RESPONDING: "Not responding (no sign of life from the training process)",
               RunState.CONNECTION_LOST: "Connection lost, retrying (the run goes on on its machine)"}
-STATE_COLOUR = {RunState.IDLE: "#7f7f7f", RunState.QUEUED: "#7f7f7f", RunState.STARTING: "#1f77b4",
-                RunState.RUNNING: "#2ca02c", RunState.PAUSED: "#e6a700", RunState.STOPPING: "#e6a700",
-                RunState.FINISHED: "#1f77b4", RunState.STOPPED: "#7f7f7f", RunState.FAILED: "#d62728",
-                RunState.NOT_RESPONDING: "#d62728", RunState.CONNECTION_LOST: "#e6a700"}
 
 
 def state_text(state: RunState) -> str:

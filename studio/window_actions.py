@@ -141,7 +141,7 @@ class WindowActions:
     # ------------------------------------------------------------------ toolbar and menus
     def build(self, load_preset: Callable[[str], object], switcher: RunSwitcher, docks, set_theme) -> None:
         w, A = self.window, self.actions
-        tb = w.addToolBar("Main")
+        tb = self.toolbar = w.addToolBar("Main")
         tb.setObjectName("mainToolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.preset_combo = QComboBox()
@@ -165,8 +165,10 @@ class WindowActions:
         tb.addWidget(switcher)
         self.switcher = switcher
         mb = w.menuBar()
+        self.menus: dict[str, QMenu] = {}
         for title, items in MENUS.items():
-            self._fill(mb.addMenu(title), items)
+            self.menus[title] = mb.addMenu(title)
+            self._fill(self.menus[title], items)
         self._view_menu(mb.addMenu("&View"), docks, set_theme)
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(A["shortcuts"])

@@ -84,6 +84,6 @@ def test_console_scripts_never_load_qt(tmp_path):
     so torch is first whatever the system (the rule forced changes nothing for them)."""
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["scripts"]
     engine = sorted(target for name, target in scripts.items() if name != "wgan-studio")
-    assert len(engine) == 5 and all(t.startswith("engine.cli:") for t in engine)
+    assert "engine.cli:train_main" in engine and all(t.startswith("engine.cli:") for t in engine)
     seen = probe(tmp_path, [f"call:{t}" for t in engine], ["--help"])
     assert seen["order"] == ["torch._C"], seen["order"]

@@ -45,9 +45,15 @@ def threads_needed(cfg, cores: int, nproc: int | None = None) -> int:
     return own * max(1, nproc or 1)
 
 
-def wgan_train_argv(*args: str) -> list[str]:
-    """The command line of ``wgan-train ARGS`` with this interpreter (the same environment)."""
-    return [sys.executable, "-m", "engine.cli", *map(str, args)]
+def engine_command(name: str, *args) -> list[str]:
+    """The command line of ``wgan-NAME ARGS`` (``train``, ``sweep``, ``queue``, ...) run by this
+    program: this interpreter (the same environment), or in the packaged studio (PyInstaller sets
+    ``sys.frozen``; there is no Python to run) its own executable with ``--engine NAME``, which
+    its entry script hands to :func:`engine.cli.engine_command_main`."""
+    rest = [str(a) for a in args]
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--engine", name, *rest]
+    return [sys.executable, "-c", f"import sys; from engine.cli import {name}_main; sys.exit({name}_main())", *rest]
 
 
 def thread_env(threads: int | None) -> dict[str, str]:
@@ -88,6 +94,8 @@ def pid_alive(pid: int | None, host: str | None = None) -> bool | None:
         return None
     if not pid or pid <= 0:
         return False
+    if sys.platform == "win32":  # pragma: no cover - os.kill(pid, 0) would send CTRL_C_EVENT there
+        return _windows_pid_alive(int(pid))
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -99,9 +107,22 @@ def pid_alive(pid: int | None, host: str | None = None) -> bool | None:
     return not _zombie(int(pid))
 
 
+def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows
+    import ctypes
+    kernel32 = ctypes.windll.kernel32
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.GetLastError() == 5  # access denied: it exists, someone else's
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
 def _zombie(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return Path(f"/proc/{pid}/stat").read_text("ascii").rsplit(")", 1)[1].split()[0] == "Z"
     except (OSError, IndexError):
         return False
 
@@ -142,7 +163,8 @@ class FileLock:
         self._fd = fd
         if info is not None:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(info).encode(), 0)
+            os.lseek(fd, 0, os.SEEK_SET)  # no os.pwrite on Windows
+            os.write(fd, json.dumps(info).encode())
         return True
 
     def release(self) -> None:
@@ -161,6 +183,11 @@ class FileLock:
         self.release()
 
 
+# Windows locks byte ranges, and its locks are mandatory: the lock takes one byte far past the
+# info written into the file, so that lock_holder can still read who holds it.
+WINDOWS_LOCK_OFFSET = 1 << 30
+
+
 def _lock_fd(fd: int, block: bool) -> bool:
     try:
         import fcntl
@@ -168,6 +195,7 @@ def _lock_fd(fd: int, block: bool) -> bool:
         import msvcrt
         while True:
             try:
+                os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
                 msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
                 return True
             except OSError:
@@ -186,6 +214,7 @@ def _unlock_fd(fd: int) -> None:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         import msvcrt
+        os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
         return
     fcntl.flock(fd, fcntl.LOCK_UN)

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from .continuation import plan_continuation, resume_wanted
-from .procs import HOST, FileLock, last_line, lock_holder, machine_cores, pid_alive, spawn, wgan_train_argv
+from .procs import HOST, FileLock, engine_command, last_line, lock_holder, machine_cores, pid_alive, spawn
 from .queue import RUNNER_LOCK, QueueEntry, RunQueue
 from .run_report import inspect_run, is_run_folder
 
@@ -39,9 +39,7 @@ def runner_info(runs_dir) -> dict | None:
 
 def background_command(runs_dir) -> list[str]:
     """``wgan-queue RUNS_DIR`` with this interpreter: the queue going on without the studio."""
-    import sys
-    return [sys.executable, "-c", "import sys; from engine.cli import queue_main; sys.exit(queue_main())",
-            str(runs_dir)]
+    return engine_command("queue", runs_dir)
 
 
 class QueueRunner:
@@ -144,12 +142,12 @@ class QueueRunner:
             plan = plan_continuation(report, resume_wanted(report))
             if not plan.possible:
                 return [self._set(e, "failed", self.clock(), None, plan.message)]
-            argv = wgan_train_argv("--resume", e.run_path, "--quiet", *nproc)
+            argv = engine_command("train", "--resume", e.run_path, "--quiet", *nproc)
             message, resumed = plan.message, True
         else:
             if e.run_path.exists() and not any(e.run_path.iterdir()):
                 e.run_path.rmdir()
-            argv = wgan_train_argv(e.config_path, "--out", e.run_path, "--quiet", *nproc)
+            argv = engine_command("train", e.config_path, "--out", e.run_path, "--quiet", *nproc)
         proc = spawn(argv, log=e.log_path, threads=self.threads_for(e))
         self.procs[e.id] = proc
         e = self.queue.update(e.id, state="running", pid=proc.pid, host=HOST, started=self.clock(), ended=None,

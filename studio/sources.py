@@ -409,9 +409,8 @@ class ProcessSource(FolderSource):
         self.proc = None
 
     def command(self) -> list[str]:
-        import sys
-        return [sys.executable, "-c", "import sys; from engine.cli import train_main; sys.exit(train_main())",
-                str(self.config_path), "--out", str(self.path), "--quiet", "--nproc-per-node", str(self.nproc)]
+        from engine.procs import engine_command
+        return engine_command("train", self.config_path, "--out", self.path, "--quiet", "--nproc-per-node", self.nproc)
 
     def start(self) -> None:
         import os

@@ -20,5 +20,22 @@ from .wgan_sample import sample_main
 from .wgan_sweep import sweep_main
 from .wgan_train import train_main
 
-__all__ = ["ctl_main", "distance_main", "eval_main", "export_main", "queue_main", "sample_main", "sweep_main",
-           "train_main"]
+COMMANDS = {"train": train_main, "sample": sample_main, "distance": distance_main, "export": export_main,
+            "ctl": ctl_main, "eval": eval_main, "sweep": sweep_main, "queue": queue_main}
+
+
+def engine_command_main(name: str, argv: list[str]) -> int:
+    """``wgan-NAME ARGV`` inside a program that is not Python: the packaged studio's executable run
+    as ``WGANStudio --engine NAME ARGS`` (engine.procs.engine_command: a queue's or a sweep's runs)."""
+    import sys
+
+    main = COMMANDS.get(name)
+    if main is None:
+        print(f"error: --engine {name!r}: no such command (one of: {', '.join(sorted(COMMANDS))})", file=sys.stderr)
+        return 2
+    sys.argv[0] = f"wgan-{name}"  # what --help and the error messages name
+    return main(argv)
+
+
+__all__ = ["COMMANDS", "ctl_main", "distance_main", "engine_command_main", "eval_main", "export_main", "queue_main",
+           "sample_main", "sweep_main", "train_main"]

@@ -17,14 +17,13 @@ import io
 import json
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..io import atomic_write_bytes
-from ..procs import HOST, pid_alive
+from ..procs import HOST, engine_command, pid_alive
 
 SWEEP_FILE = "sweep.toml"
 BASE_FILE = "base.toml"
@@ -45,8 +44,7 @@ def is_sweep_folder(path: str | os.PathLike) -> bool:
 
 def sweep_command(sweep_file: str | os.PathLike, out: str | os.PathLike, *, workers: int | None = None) -> list[str]:
     """The command line of ``wgan-sweep SWEEP --out DIR`` with this interpreter."""
-    argv = [sys.executable, "-c", "import sys; from engine.cli import sweep_main; sys.exit(sweep_main())",
-            str(sweep_file), "--out", str(out)]
+    argv = engine_command("sweep", sweep_file, "--out", out)
     return argv + (["--workers", str(workers)] if workers else [])
 
 

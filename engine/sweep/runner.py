@@ -30,7 +30,7 @@ from optuna.trial import TrialState
 
 from ..config import SCHEMA, save_config
 from ..follow import RunFollower
-from ..procs import FileLock, last_line, machine_cores, pid_alive, slots_for, spawn, threads_needed, wgan_train_argv
+from ..procs import FileLock, engine_command, last_line, machine_cores, pid_alive, slots_for, spawn, threads_needed
 from ..requests import read_status, write_request
 from ..run_report import inspect_run, is_run_folder
 from .folder import (
@@ -242,12 +242,12 @@ class Sweep:
                 return None
             if report.checkpoint is not None:
                 self.say(f"trial {c.number}: continuing {run.name} from iteration {report.checkpoint_iter}")
-                return wgan_train_argv("--resume", run, "--quiet", *self._nproc_args())
+                return engine_command("train", "--resume", run, "--quiet", *self._nproc_args())
             self.say(f"trial {c.number}: {run.name} has no checkpoint; starting it again")
         if run.exists():
             shutil.rmtree(run)
         sets = [a for k, v in c.params.items() for a in ("--set", f"{k}={_toml_value(v)}")]
-        return wgan_train_argv(self.out / "base.toml", "--out", run, "--quiet", *sets, *self._nproc_args())
+        return engine_command("train", self.out / "base.toml", "--out", run, "--quiet", *sets, *self._nproc_args())
 
     def _nproc_args(self) -> list[str]:
         return ["--nproc-per-node", str(self.nproc)] if self.nproc else []

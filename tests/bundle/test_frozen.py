@@ -134,6 +134,17 @@ def test_frozen_smoke_test_without_stdout_trains_and_exports(bundle):
         assert len(img.convert("L").getcolors(256)) > 16, "the exported grid is blank"
 
 
+def test_frozen_engine_command_trains_a_queued_run(bundle):
+    """A run of the queue or of a sweep in the packaged studio is its own executable with --engine
+    (there is no Python to run: engine.procs.engine_command): it trains and writes its folder."""
+    run = bundle.parent / "engine command run"
+    proc = subprocess.run([str(bundle / "WGANStudio"), "--engine", "train", "--preset", "toy-wgan-gp",
+                           "--iters", "5", "--out", str(run), "--quiet"], env=_user_env(bundle.parent / "home engine"),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (run / "metrics.csv").is_file() and (run / "checkpoints").is_dir()
+
+
 def test_frozen_start_up_time_to_a_shown_window(bundle):
     limit = os.environ.get("WGAN_STARTUP_LIMIT_S")
     home = bundle.parent / "home start"

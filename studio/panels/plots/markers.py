@@ -49,6 +49,8 @@ class EventMarkers:
     def clear(self) -> None:
         """No markers (another run)."""
         self.best_line.setVisible(False)
+        self.best_line.label.format = "★ best"
+        self.best_line.label.setText("★ best")  # nothing of the earlier run's best, even hidden
         for item, plot in self.lines + self.regions:
             plot.removeItem(item)
         self.lines.clear()
@@ -60,11 +62,15 @@ class EventMarkers:
     def show_best(self, ev: dict) -> None:
         """Move the ★ line to a "best" event."""
         value = ev.get("value")
+        text = f"★ best {value:.4g}" if isinstance(value, float | int) else "★ best"
         self.best_line.setPos(float(ev.get("gen_iter", 0)))
-        self.best_line.label.setFormat(f"★ best {value:.4g}" if isinstance(value, float | int) else "★ best")
+        self.best_line.setVisible(True)
+        # Shown first, then the text: pyqtgraph's InfLineLabel ignores a new format while hidden
+        # (valueChanged returns early), and a new run's first best kept the earlier run's text.
+        self.best_line.label.setFormat(text)
+        self.best_line.label.setText(text)
         self.best_line.setToolTip(f"The best evaluation so far ({ev.get('measure', '?')} {value}, lower is "
                                   "better), kept as checkpoints/best.pt")
-        self.best_line.setVisible(True)
         self.layout_labels()  # its label's side
 
     def add(self, ev: dict) -> bool:

@@ -42,6 +42,7 @@ from studio.export_actions import ExportController
 from studio.panels.banner import RunBanner
 from studio.panels.config_panel import ConfigPanel
 from studio.panels.distances import DistancesPanel
+from studio.panels.keys import ShortcutsInEveryField
 from studio.panels.log import LogPanel
 from studio.panels.plots import PlotsPanel
 from studio.panels.samples import SamplesPanel
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_parts(live_samples_s)
         self._wire()
+        self._shortcuts = ShortcutsInEveryField(self)  # Space, Ctrl+Right... from any focused widget
         self.layout_ = WindowLayout(self, self.settings, self.splitter, self.samples, self.plots,
                                     theme_actions=self.theme_actions, theme=theme,
                                     themed=lambda: [self.plots, self.samples, self.distances, self.compare_window])

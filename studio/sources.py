@@ -295,7 +295,8 @@ def png_payload(path: Path) -> dict:
     with Image.open(path) as im:
         img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
     gen_iter = int(path.stem.split("_")[-1])
-    return {"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter, "nrow": 1}
+    return {"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter, "nrow": 1,
+            "picture": path.name}
 
 
 class ProcessSource(FolderSource):

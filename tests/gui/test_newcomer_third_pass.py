@@ -102,3 +102,135 @@ def test_every_plot_shown_is_readable_at_1366x768_and_exports_at_its_own_size(qt
             sizes.append(img.size)
     want = export_size(len(plots.shown_plots()))
     assert sizes == [(int(want[0] * PNG_SCALE), int(want[1] * PNG_SCALE))] * 2
+
+
+# ---------------------------------------------------------------------- 6. what a running run's panels say
+def test_a_running_run_is_not_told_to_start(qtbot, window):
+    from studio.panels.samples.captions import NO_SAMPLES
+    from studio.panels.steer import ACTIVE_STATUS, IDLE_STATUS
+
+    assert window.steer.status.text() == IDLE_STATUS
+    start_live(qtbot, window)
+    assert window.steer.status.text() == ACTIVE_STATUS
+    assert NO_SAMPLES not in window.samples.toy.caption.text()
+    stop(qtbot, window)
+    assert window.steer.status.text() == IDLE_STATUS
+
+
+# ---------------------------------------------------------------------- 8. a followed run's picture
+def test_a_followed_runs_picture_shows_as_a_picture_not_a_grid_of_one(qtbot, tmp_path):
+    from studio.panels.samples import SamplesPanel
+    from studio.sources import png_payload
+
+    Image.new("RGB", (120, 90), (200, 120, 40)).save(tmp_path / "iter_0000300.png")
+    panel = SamplesPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_payload(png_payload(tmp_path / "iter_0000300.png"))
+    grid = panel.grid
+    assert not grid.nrow_spin.isVisible() and not grid.nrow_label.isVisible()
+    assert grid.caption.text() == "The run's picture at generator iteration 300 (samples/iter_0000300.png)"
+    assert "1 samples" not in grid.caption.text()
+    panel.clear()
+    assert grid.nrow_spin.isVisible()
+
+
+# ---------------------------------------------------------------------- 7 and 15. Steer's requests and refusals
+def test_one_return_sends_one_edit_and_a_refusal_goes_when_the_run_stops(qtbot, window):
+    start_live(qtbot, window)
+    qtbot.waitUntil(lambda: window.steer.lr_critic.isEnabled(), timeout=30_000)
+    pause(qtbot, window)
+    steer, field = window.steer, window.steer.lr_critic
+    sent = []
+    steer.edit_requested.connect(lambda key, value: sent.append((key, value)))
+    window.activateWindow()
+    field.setFocus()
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field, "0.0003")
+    qtbot.keyClick(field, Qt.Key.Key_Return)   # Enter, then the focus leaves the field: one request
+    assert sent == [("lr_critic", 3e-4)]
+    field.setFocus()
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field, "-5")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert steer.errors["lr_critic"].isVisible()
+    stop(qtbot, window)
+    assert not steer.errors["lr_critic"].isVisible() and steer.field_error("lr_critic") == ""
+
+
+def test_the_log_says_what_a_request_from_the_folder_asked_and_what_came_of_it():
+    from studio.panels.log import describe_event
+
+    line = describe_event({"type": "request", "gen_iter": 40, "action": "set", "key": "lr_critic", "value": 3e-4,
+                           "by": "wgan-ctl", "outcome": "applied"})
+    assert "set lr_critic (α_D) = 0.0003 from wgan-ctl: applied" in line
+    line = describe_event({"type": "request", "gen_iter": 40, "action": "pause", "outcome": "refused",
+                           "reason": "the run has stopped"})
+    assert line.endswith("request pause: refused: the run has stopped")
+
+
+# ---------------------------------------------------------------------- 12. Ctrl+D on an image preset
+def test_ctrl_d_on_an_image_preset_says_why_there_is_nothing_to_draw(qtbot, window):
+    assert window.load_preset("digits-wgan-gp")
+    assert window.samples.currentWidget() is window.samples.grid
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert "Draw mode is for 2-D points" in window.statusBar().currentMessage()
+
+
+# ---------------------------------------------------------------------- 18. Compare in front
+def test_compare_comes_in_front_of_the_main_window(qtbot, window):
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    compare = window.show_compare()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is compare, timeout=5_000)
+    window.activateWindow()   # the main window in front again (a dialog closed, a click)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    window.show_compare()     # Window > Compare runs, again
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is compare, timeout=5_000)
+
+
+# ---------------------------------------------------------------------- 11. unsaved form edits
+def test_switching_preset_asks_before_throwing_away_the_forms_edits(qtbot, window):
+    assert window.load_preset("toy-wgan-gp")
+    field = window.config_panel.field_widget("train.iterations")
+    field.setFocus()
+    field.selectAll()
+    qtbot.keyClicks(field, "777")
+    qtbot.keyClick(field, Qt.Key.Key_Tab)
+    assert window.config_panel.is_modified()
+    asked = []
+    window.question_handler = lambda title, text: asked.append(title) or False
+    assert not window.load_preset("digits-wgan-gp")
+    assert asked and window.config_panel.config().train.iterations == 777
+    assert window.preset_combo.currentText() == "toy-wgan-gp"
+    window.question_handler = lambda title, text: True
+    assert window.load_preset("digits-wgan-gp")
+    assert window.config_panel.config().data.name == "digits"
+
+
+# ---------------------------------------------------------------------- 9. marker labels keep off ★ best
+def test_marker_labels_are_not_drawn_over_the_best_label(qtbot, monkeypatch):
+    from studio.panels.plots import PlotsPanel
+
+    monkeypatch.setattr("studio.panels.plots.column.MIN_DATA_PX", 24)  # a W plot as short as before point 2
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    plots.resize(700, 200)   # the markers' one height reaches down to the ★ label's
+    plots.show()
+    plots.reset("wgan-gp", is_toy=True)
+    import numpy as np
+    it = np.arange(1, 101)
+    plots.append_metrics({"gen_iter": it, "w_estimate": 1 / np.sqrt(it)})
+    plots.refresh(force=True)
+    for k in range(6):
+        plots.add_event({"type": "pause" if k % 2 == 0 else "resume", "gen_iter": 40 + k})
+    plots.add_event({"type": "best", "gen_iter": 40, "measure": "w1_exact", "value": 0.25})
+    qtbot.wait(20)
+    best = plots.marks.best_line.label
+    best_rect = best.mapRectToScene(best.boundingRect())
+    for line in plots.marks.labelled:
+        if line.label.isVisible():
+            rect = line.label.mapRectToScene(line.label.boundingRect())
+            assert not rect.intersects(best_rect), line.label.toPlainText()

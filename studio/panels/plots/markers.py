@@ -146,8 +146,11 @@ class EventMarkers:
             label.anchors = [label.anchor, label.anchor]
             return right
 
+        best = None
         if self.best_line.isVisible():  # low in the plot, below the markers' labels: only its side
-            right_side(self.best_line.label, float(self.best_line.value()))
+            label, x = self.best_line.label, float(self.best_line.value())
+            w = (label.boundingRect().width() + 6) * per_px
+            best = (x - w, x) if right_side(label, x) else (x, x + w)
         if not self.labelled:
             return
         # As many heights as labels fit one above the other in the plot (at most six).
@@ -156,6 +159,11 @@ class EventMarkers:
         top = 1 - 0.5 * label_h / max(vb.height(), 1.0)
         levels = [top - i * label_h / max(vb.height(), 1.0) for i in range(n)]
         taken: dict[float, list[tuple[float, float]]] = {lvl: [] for lvl in levels}
+        if best is not None:  # the ★ label is taken room too, at the heights it covers (issue 35 point 9)
+            best_pos = float(self.best_line.label.orthoPos)  # its height, in the units of the levels
+            for lvl in levels:
+                if abs(lvl - best_pos) * vb.height() < label_h:
+                    taken[lvl].append(best)
         for line in sorted(self.labelled, key=lambda ln: ln.value()):
             label, x = line.label, float(line.value())
             w = (label.boundingRect().width() + 6) * per_px

@@ -182,6 +182,12 @@ class ToyView(QWidget):
         self.caption.setText(self._idle_caption)
         self._update_visibility()
 
+    def set_idle_caption(self, text: str) -> None:
+        """What the caption says until the run's first samples."""
+        self._idle_caption = text
+        if self.payload is None:
+            self.caption.setText(text)
+
     def clear(self) -> None:
         """No samples (another run): points, critic field and arrows go (the drawing stays)."""
         self.preview, self._idle_caption = None, NO_SAMPLES

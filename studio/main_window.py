@@ -231,9 +231,9 @@ class MainWindow(QMainWindow):
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.config_dock, self.steer_dock], [330, 270], Qt.Orientation.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
-        # Samples above, plots below: the five plots need more height than the one picture.
+        # Samples above, plots below, half each: the plots keep a readable height and scroll (issue 35).
         total = sum(self.splitter.sizes()) or 800
-        self.splitter.setSizes([int(total * 0.42), total - int(total * 0.42)])
+        self.splitter.setSizes([total // 2, total - total // 2])  # the plots scroll: the picture gets half
 
     # ================================================================== what the model holds
     @property

@@ -234,3 +234,16 @@ def test_marker_labels_are_not_drawn_over_the_best_label(qtbot, monkeypatch):
         if line.label.isVisible():
             rect = line.label.mapRectToScene(line.label.boundingRect())
             assert not rect.intersects(best_rect), line.label.toPlainText()
+
+
+# ---------------------------------------------------------------------- 10. nothing moves under the mouse
+def test_the_cannot_start_banner_moves_no_field(qtbot, window):
+    form = window.config_panel
+    field, other = form.field_widget("train.iterations"), form.field_widget("optimiser.lr_critic")  # above it
+    qtbot.wait(20)
+    y = other.mapTo(window, other.rect().topLeft()).y()
+    form.set_field_text("train.iterations", "-3")
+    assert form.banner.isVisible() and form.banner.text().startswith("Cannot start")
+    qtbot.wait(20)
+    assert other.mapTo(window, other.rect().topLeft()).y() == y
+    assert field.isVisible()

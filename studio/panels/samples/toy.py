@@ -81,6 +81,7 @@ class ToyView(QWidget):
         self._arrows_for = None  # the payload the arrows were laid out for
         self.caption = QLabel(NO_SAMPLES)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setWordWrap(True)  # a long caption takes a second line, never cut by the Draw button
         self.fit_button = QPushButton("Fit view")
         self.fit_button.setObjectName("fitToPoints")
         self.fit_button.setToolTip("Zoom out until every generated and real point is in view")

@@ -12,7 +12,7 @@ from studio.panels.plots.column import MIN_DATA_PX
 from studio.panels.plots.export_plots import PNG_SCALE, export_size
 from studio.settings import Settings
 
-from .helpers import pause, start_live, stop, stopped_run, wait_state
+from .helpers import pause, start_live, stop, stopped_run
 
 
 def focusable_widgets(window) -> list[QWidget]:
@@ -28,13 +28,21 @@ def test_space_and_ctrl_right_reach_the_run_from_every_focusable_widget(qtbot, w
     pause(qtbot, window)
     steps, toggles = [], []
     window.act_step.triggered.connect(lambda *_: steps.append(1))
+    # Where Space goes is what is walked here (what Pause does is test_new_user's): the run stays
+    # paused, so Step stays enabled, and no widget waits for the run to change state.
+    window.act_pause.triggered.disconnect()
     window.act_pause.triggered.connect(lambda *_: toggles.append(1))
     window.activateWindow()
-    walked, spaced = 0, 0
-    for tab in range(window.tabs.count()):   # the Samples panel's boxes, the Distances form's
-        window.tabs.setCurrentIndex(tab)
-        widgets = focusable_widgets(window)
+    walked, spaced, seen = 0, 0, set()
+    views = [lambda: window.tabs.setCurrentIndex(0),
+             lambda: window.samples.set_kind(False),          # the image grid's "per row" box
+             lambda: (window.samples.set_kind(True), window.samples.toy.set_draw_mode(True)),  # brush, density
+             lambda: window.tabs.setCurrentIndex(1)]           # the Distances form
+    for show in views:
+        show()
+        widgets = [w for w in focusable_widgets(window) if id(w) not in seen]
         assert widgets
+        seen.update(id(w) for w in widgets)
         for w in widgets:
             w.setFocus()
             text = w.text() if isinstance(w, QAbstractSpinBox) else None
@@ -43,13 +51,13 @@ def test_space_and_ctrl_right_reach_the_run_from_every_focusable_widget(qtbot, w
             assert len(steps) == walked, f"Ctrl+Right did not step from {type(w).__name__} {w.objectName()!r}"
             if takes_free_text(w):
                 continue  # a path or a name keeps its blanks
-            for state in ("running", "paused"):   # and back: Step needs a paused run
-                qtbot.keyClick(w, Qt.Key.Key_Space)
-                spaced += 1
-                assert len(toggles) == spaced, f"Space did not reach Pause from {type(w).__name__} {w.objectName()!r}"
-                wait_state(qtbot, window, state)
+            qtbot.keyClick(w, Qt.Key.Key_Space)
+            spaced += 1
+            assert len(toggles) == spaced, f"Space did not reach Pause from {type(w).__name__} {w.objectName()!r}"
             assert text is None or w.text() == text, "a shortcut key edited the field"
     assert walked > 20
+    assert {"brushSize", "brushDensity"} <= {w.objectName() for w in window.findChildren(QWidget) if id(w) in seen}
+    assert id(window.samples.grid.nrow_spin) in seen
     stop(qtbot, window)
 
 

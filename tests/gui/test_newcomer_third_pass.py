@@ -255,3 +255,18 @@ def test_the_cannot_start_banner_moves_no_field(qtbot, window):
     qtbot.wait(20)
     assert other.mapTo(window, other.rect().topLeft()).y() == y
     assert field.isVisible()
+
+
+# ---------------------------------------------------------------------- 13. a data path that is not there
+def test_a_missing_image_folder_says_where_it_looked_and_the_log_links_no_folder(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # the preset's relative "images" is read against the current folder
+    messages = []
+    window.runs.ui.warn = lambda title, text: messages.append(text)
+    window.question_handler = lambda title, text: True
+    assert window.load_preset("dcgan64-wgan-gp")
+    window.start()
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=60_000)
+    qtbot.waitUntil(lambda: window.runs.error_box is not None, timeout=10_000)
+    text = window.runs.error_box.text() + window.runs.error_box.informativeText()
+    assert "images: no such folder (looked for " in text and str(tmp_path) in text, text
+    assert "No run folder" in window.log_panel.run_link.text()

@@ -7,7 +7,10 @@
   the digit classifier's features (metrics column ``frechet_distance``) is at or below
   :data:`DIGITS_RECOGNISABLE_FD` (the grids at and around that value are in
   ``docs/digits-threshold.png``; docs/guide/quality.md says why that value);
-- ``toy``: the default preset (``toy-wgan-gp``) until an evaluation's exact W1 is <= 0.10.
+- ``toy``: the default preset (``toy-wgan-gp``) until an evaluation's exact W1 is <= 0.10;
+- ``mnist``: ``mnist-wgan-gp`` on the MNIST-format folder ``--mnist-path`` (for example the one
+  ``benchmarks/make_mnist_like.py`` makes) until the Fréchet distance in the digit classifier's
+  features is at or below the digits threshold.
 
 Each run is what pressing Start does: the preset as shipped (data loading, model building,
 evaluations, samples and checkpoints written to a fresh run folder), timed from before the
@@ -56,7 +59,9 @@ TASKS = {
     # what: (preset, metrics column, threshold)
     "digits": ("digits-wgan-gp", "frechet_distance", DIGITS_RECOGNISABLE_FD),
     "toy": ("toy-wgan-gp", "w1_exact", TOY_W1),
+    "mnist": ("mnist-wgan-gp", "frechet_distance", DIGITS_RECOGNISABLE_FD),
 }
+MNIST_PATH: str | None = None   # --mnist-path: the folder of IDX files the mnist task trains on
 
 
 class Watch:
@@ -91,6 +96,10 @@ def one_run(what: str, seed: int, max_s: float, busy: bool, eval_every: int | No
         t0 = time.perf_counter()
         cfg = load_preset(preset)
         cfg.train.seed = seed
+        if what == "mnist":
+            if MNIST_PATH is None:
+                raise SystemExit("--what mnist needs --mnist-path (benchmarks/make_mnist_like.py makes one)")
+            cfg.data.path = MNIST_PATH
         if eval_every:  # an older preset evaluated less often; compare at the same resolution
             cfg.train.eval_every = cfg.train.sample_every = eval_every
         watch = Watch(column, threshold, t0, max_s)
@@ -158,6 +167,8 @@ def main(argv=None):
     ap.add_argument("--what", nargs="+", default=["digits", "toy"], choices=sorted(TASKS))
     ap.add_argument("--digits-seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--toy-seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument("--mnist-seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--mnist-path", help="an MNIST-format folder for --what mnist")
     ap.add_argument("--busy", action="store_true", help="one busy process beside each run")
     ap.add_argument("--max-s", type=float, default=300.0, help="give up on a run after this many seconds")
     ap.add_argument("--eval-every", type=int, help="evaluate every N iterations instead of the preset's "
@@ -165,6 +176,8 @@ def main(argv=None):
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--pictures", metavar="PNG", help="only write the threshold pictures (docs/digits-threshold.png)")
     args = ap.parse_args(argv)
+    global MNIST_PATH
+    MNIST_PATH = args.mnist_path
     if args.pictures:
         threshold_pictures(Path(args.pictures))
         return None
@@ -175,7 +188,7 @@ def main(argv=None):
     out = {"engine": str(Path(engine.__file__).parent), "busy": args.busy, "eval_every": args.eval_every,
            "load_average_start": load, "max_s": args.max_s, "runs": []}
     for what in args.what:
-        seeds = args.digits_seeds if what == "digits" else args.toy_seeds
+        seeds = {"digits": args.digits_seeds, "mnist": args.mnist_seeds}.get(what, args.toy_seeds)
         for seed in seeds:
             r = one_run(what, seed, args.max_s, args.busy, args.eval_every)
             out["runs"].append(r)

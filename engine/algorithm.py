@@ -27,6 +27,7 @@ from collections.abc import Callable
 import torch
 
 from .models import has_batchnorm
+from .models.mlp import penalty_scale
 from .objectives import Objective, WGANGPObjective
 from .objectives.base import CriticOutput
 from .objectives.mlp_gp import HandDerivedGradients, plain_relu_mlp
@@ -164,7 +165,7 @@ def choose_critic_gradients(critic: torch.nn.Module, objective: Objective, condi
     if layers:
         if amp.enabled:
             raise ValueError("the hand-derived MLP penalty step computes in float32 only")
-        return HandDerivedGradients(layers, rng)
+        return HandDerivedGradients(layers, rng, critic)
     return AutogradGradients(critic, objective, rng, amp)
 
 
@@ -205,6 +206,8 @@ class TrainingStep:
         # under DistributedDataParallel (engine.distributed) the wrapped modules' own ones
         self.generator_plain = getattr(generator, "module", generator)
         self.critic_plain = getattr(critic, "module", critic)
+        # Points trained in standardised coordinates weigh the penalty `scale` times (engine.models.mlp).
+        self.penalty_scale: float | None = None
 
     # the random draws of an iteration, in the stream's order (engine.distributed overrides them)
     def draw_real(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -231,7 +234,9 @@ class TrainingStep:
         if clip and self.clip_before_step:  # the reference code's order
             clip_parameters(self.critic_params, c)
         self.opt_critic.zero_grad(set_to_none=True)
-        out = self.critic_gradients(real, fake, y, hp["gp_lambda"])
+        if self.penalty_scale is None:  # once (a resume loads the critic's buffers before the first step)
+            self.penalty_scale = penalty_scale(self.critic_plain)
+        out = self.critic_gradients(real, fake, y, hp["gp_lambda"] * self.penalty_scale)
         scaler = self.amp.critic_scaler
         if scaler is not None and record:
             scaler.unscale_(self.opt_critic)  # the recorded norm is the true gradient's

@@ -25,6 +25,8 @@ from .device import Performance, apply_cudnn_benchmark, resolve_performance
 from .evaluation import EVAL_POINTS, Evaluator, feature_net_for
 from .models import build_models
 from .models.ema import WeightAverage
+from .models.mlp import set_data_scale
+from .objective_traits import traits
 from .objectives import Objective, get_objective
 from .recorder import MetricsRecorder
 from .rng import seed_everything
@@ -192,6 +194,11 @@ def build_run(cfg: Config, device: torch.device, data: DataSource | None = None,
     generator, critic = build_models(cfg, data.shape, num_classes)
     objective = get_objective(cfg.objective.kind, divergence=cfg.objective.divergence,
                               fgan_generator=cfg.objective.fgan_generator)
+    if isinstance(data, ToyData) and data.points is not None and cfg.model.arch == "mlp":
+        # Your own points, at whatever scale: the networks train in standardised coordinates (the
+        # run's checkpoints keep the centre and scale; samples and W1 stay in the file's units).
+        set_data_scale(generator, critic, *data.points.standardisation(),
+                       wasserstein=traits(cfg.objective.kind).estimates_w1)
     # How the run uses its device ([train] precision, channels_last, cudnn_benchmark, pin_memory):
     # decided once, here, with the reasons the "start" event carries (engine.device).
     performance = resolve_performance(cfg, device, image=not is_toy,

@@ -48,6 +48,7 @@ from .data import DataSource
 from .device import describe, pick_device
 from .evaluation_policy import EvaluationPolicy, critic_means
 from .inference import generate
+from .models.mlp import describe_data_scale
 from .render import payload_image, save_png
 from .requests import POLL_S
 from .run_report import ResumePoint
@@ -452,8 +453,10 @@ class Trainer:
             self.evaluation.describe(self.evaluator, self.columns)  # measures.json
             if self._resumed:
                 self.evaluation.restore()
+            scaled = describe_data_scale(self.generator)  # your own points at their scale
             self.log_event("resume_run" if self._resumed else "start", device=describe(self.device),
-                           total=self.total_iters, warnings=self.warnings, **self.performance.as_event())
+                           total=self.total_iters, warnings=self.warnings, **self.performance.as_event(),
+                           **({"data_scale": scaled} if scaled else {}))
         for w in self.warnings:
             warnings.warn(w, stacklevel=3)
         self.recorder.restart_clock(self.gen_iter)

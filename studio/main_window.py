@@ -43,6 +43,7 @@ from studio.export_actions import ExportController
 from studio.panels.banner import RunBanner
 from studio.panels.config_panel import ConfigPanel
 from studio.panels.distances import DistancesPanel
+from studio.panels.keys import ShortcutsInEveryField
 from studio.panels.log import LogPanel
 from studio.panels.plots import PlotsPanel
 from studio.panels.samples import SamplesPanel
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_parts(live_samples_s)
         self._wire()
+        self._shortcuts = ShortcutsInEveryField(self)  # Space, Ctrl+Right... from any focused widget
         self.layout_ = WindowLayout(self, self.settings, self.splitter, self.samples, self.plots,
                                     theme_actions=self.theme_actions, theme=theme,
                                     themed=lambda: [self.plots, self.samples, self.distances, self.compare_window])
@@ -122,6 +124,7 @@ class MainWindow(QMainWindow):
         self.samples = SamplesPanel()
         self.plots = PlotsPanel()
         self.banner = RunBanner()  # above samples and plots: in view, never modal (the window stays usable)
+        self.samples.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         for panel in (self.steer, self.log_panel, self.samples, self.plots, self.banner):
             panel.bind(self.model)
 
@@ -232,13 +235,15 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._give_distances_room)
         self.samples.toy.show_arrows.toggled.connect(lambda *_: self._sync_live_view())
         self.samples.toy.train_requested.connect(self.train_on_drawing)
+        # A followed run that ended: its folder as it is now, so Start can offer "Continue run".
+        self.runs.run_finished.connect(lambda _state: QTimer.singleShot(0, self.opener.reopen_ended))
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.config_dock, self.steer_dock], [330, 270], Qt.Orientation.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
-        # Samples above, plots below: the five plots need more height than the one picture.
+        # Samples above, plots below, half each: the plots keep a readable height and scroll (issue 35).
         total = sum(self.splitter.sizes()) or 800
-        self.splitter.setSizes([int(total * 0.42), total - int(total * 0.42)])
+        self.splitter.setSizes([total // 2, total - total // 2])  # the plots scroll: the picture gets half
 
     # ================================================================== what the model holds
     @property
@@ -289,6 +294,12 @@ class MainWindow(QMainWindow):
         return self.runs.resume_after_rollback()
 
     def load_preset(self, name: str) -> bool:
+        """Preset ``name`` in the form; unsaved edits of the form go only if the user says so."""
+        if self.config_panel.is_modified() and name != self.preset_name and not self.question_handler(
+                "Discard your changes?", f"The form has changes that are not saved. Load the preset {name} and "
+                "lose them? (No keeps them: File > Save as… writes them to a file.)"):
+            self._set_config_origin(self.preset_name, self.config_path)  # the toolbar shows the form's again
+            return False
         return self.opener.load_preset(name)
 
     def open_config(self, path) -> bool:
@@ -490,16 +501,17 @@ class MainWindow(QMainWindow):
             self.compare_window = CompareWindow(self, dark=getattr(self, "dark", False),
                                                 runs_dir=self.settings.runs_dir, current_run=lambda: self.model.current)
         self.compare_window.runs_dir = self.settings.runs_dir
-        if self.compare_window.isVisible():
-            self.compare_window.raise_()  # behind the main window: bring it to the front
-        else:
-            self.compare_window.show()
+        self.compare_window.show()
+        if QGuiApplication.platformName() != "offscreen":  # which cannot raise a window (and warns)
+            self.compare_window.raise_()  # in front of the main window, shown or not (issue 35 point 18)
+        self.compare_window.activateWindow()
         return self.compare_window
 
     def compare_runs_dialog(self) -> None:
         chooser = RunChooser(self, self.settings.runs_dir, {r.path for r in self.show_compare().runs})
         if chooser.exec() == QDialog.DialogCode.Accepted:
             self.compare_window.add_runs(chooser.selected())
+        self.show_compare()  # the chooser gave the focus back to the main window: Compare in front again
 
     def add_current_run_to_compare(self) -> bool:
         if self.run_path is None:

@@ -10,6 +10,7 @@ from. One run trained by this studio at a time; runs followed (another process's
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,9 @@ class RunController(QObject):
         self.live_samples_s = live_samples_s
         self.error_box = None
         self.close_timeout_s = 120.0          # then ask whether to keep waiting for a run to stop
+        # The temporary folders of multi-process jobs (their config and torchrun's output), by run
+        # folder: removed when the job ends well, or when the window closes (issue 35 point 17).
+        self.job_folders: dict[Path, Path] = {}
         model.runs.listen(self._on_runs)
 
     # ------------------------------------------------------------------ the plan of the form
@@ -130,6 +134,7 @@ class RunController(QObject):
         path = self.new_run_dir()
         job = Path(tempfile.mkdtemp(prefix="wgan-job-"))
         save_config(cfg, job / "config.toml")
+        self.job_folders[path] = job
         self.model.start(ProcessSource(path, job / "config.toml", n, log_path=job / "job.log"), cfg, path)
         self.model.add_note(f"— new run {path.name} with {n} local processes (torchrun); shown by following its "
                             f"folder (the job's own output: {job / 'job.log'})")
@@ -229,7 +234,14 @@ class RunController(QObject):
         elif change == "failed":
             self._on_failed(run, *args)
         elif change == "ended":
+            if run.state != RunState.FAILED:  # a failed job's output stays to be read (its log names it)
+                self.remove_job_folder(run.key)
             self.run_finished.emit(str(run.state))
+
+    def remove_job_folder(self, key: Path | None) -> None:
+        job = self.job_folders.pop(key, None) if key is not None else None
+        if job is not None:
+            shutil.rmtree(job, ignore_errors=True)
 
     def _on_failed(self, run: Run, message: str, details: str) -> None:
         """A run's exception: say what happened, keep the window usable (the engine has already
@@ -257,6 +269,8 @@ class RunController(QObject):
         for run in self.model.runs.active():
             if not run.owns and run.source is not None:
                 run.source.stop_and_wait(5.0)
+        for key in list(self.job_folders):
+            self.remove_job_folder(key)
 
     def _wait_for(self, run: Run, pump, no_confirm: bool) -> None:
         waited = self.close_timeout_s

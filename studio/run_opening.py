@@ -22,7 +22,7 @@ from engine.status import RunState
 from studio import dialogs
 from studio.panels.samples import ToyView
 from studio.run_model import RunModel
-from studio.runs import Run
+from studio.runs import FOLDER, PROCESS, Run
 from studio.sources import FolderSource, png_payload
 from studio.window_services import WindowServices
 from studio.worker import checkpoint_samples
@@ -181,6 +181,16 @@ class RunOpener:
                 run.add_note(f"damaged: {p}")
             log.warning("damaged run folder %s: %s", rep.path, "; ".join(rep.problems))
         return True
+
+    def reopen_ended(self) -> bool:
+        """The current run, followed (another process trains it), has stopped or finished: show
+        its folder as File > Open would, so that Start offers "Continue run" when
+        engine.continuation's one rule allows it (issue 35 point 14)."""
+        run = self.model.current
+        if (run.kind not in (FOLDER, PROCESS) or run.active or run.key is None
+                or run.state not in (RunState.STOPPED, RunState.FINISHED) or is_live(run.key)):
+            return False
+        return self.open_run(run.key)
 
     def follow_run(self, path: Path) -> bool:
         """Show a run that another process is training (a terminal, a server, a torchrun job), live,

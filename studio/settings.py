@@ -148,5 +148,9 @@ class Settings:
     def int_value(self, key: str, default: int) -> int:
         return self._int(key, default)
 
+    def list_value(self, key: str) -> list[str]:
+        """A list of strings (none where the key is missing or holds something else)."""
+        return self._list(key)
+
     def sync(self) -> None:
         self.q.sync()

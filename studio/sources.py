@@ -386,8 +386,10 @@ def png_payload(path, data: bytes | None = None) -> dict:
 
     with Image.open(io.BytesIO(data) if data is not None else path) as im:
         img = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1
-    gen_iter = int(PurePosixPath(str(path)).stem.split("_")[-1])
-    return {"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter, "nrow": 1}
+    name = PurePosixPath(str(path).replace("\\", "/")).name
+    gen_iter = int(PurePosixPath(name).stem.split("_")[-1])
+    return {"kind": "image", "images": img.transpose(2, 0, 1)[None], "gen_iter": gen_iter, "nrow": 1,
+            "picture": name}
 
 
 class ProcessSource(FolderSource):

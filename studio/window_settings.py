@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter
 
+from studio.panels.plots.column import KINDS
 from studio.settings import Settings
 from studio.theme import apply_theme, resolve_dark
 
@@ -39,6 +40,8 @@ class WindowLayout:
         self.samples.grid.nrow_spin.setValue(min(max(s.int_value("samples/nrow", 8), 1), 64))
         self.plots.set_smoothing(s.int_value("plots/smoothing", 90) / 100)
         self.plots.set_log_y(str(s.value("plots/log_y", "false")).lower() == "true")
+        for kind in KINDS:  # the plots the user hid, for toy runs and image runs apart
+            self.plots.column.set_hidden(kind, s.list_value(f"plots/hidden_{kind}"))
         return restored
 
     def save(self) -> None:
@@ -49,6 +52,8 @@ class WindowLayout:
         s.set_value("samples/nrow", self.samples.grid.user_nrow)
         s.set_value("plots/smoothing", self.plots.smooth_slider.value())
         s.set_value("plots/log_y", self.plots.log_check.isChecked())
+        for kind in KINDS:
+            s.set_value(f"plots/hidden_{kind}", sorted(self.plots.column.hidden[kind]))
         s.sync()
 
     def set_theme(self, theme: str) -> None:

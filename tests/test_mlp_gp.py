@@ -83,3 +83,24 @@ def test_training_with_the_hand_derived_step_follows_autograd():
         assert torch.allclose(p, q, rtol=1e-4, atol=1e-6)
     for p, q in zip(a.generator.parameters(), b.generator.parameters(), strict=True):
         assert torch.allclose(p, q, rtol=1e-4, atol=1e-6)
+
+
+def test_hand_derived_step_of_a_standardised_critic_gives_autograds_loss_and_gradients():
+    """Points far from the origin (issue 35 point 4): the critic reads (x - centre) / scale and
+    answers scale * h; the hand-derived step on it is autograd's."""
+    from engine.models import MLPGenerator
+    from engine.models.mlp import set_data_scale
+
+    torch.manual_seed(0)
+    critic = MLPCritic(2, hidden=48, layers=2)
+    set_data_scale(MLPGenerator(2, (2,), hidden=8, layers=1), critic, (17.0, 15.0), 6.5, wasserstein=True)
+    real, fake = torch.randn(32, 2) * 6 + torch.tensor([17.0, 15.0]), torch.randn(32, 2) * 3 + 16
+    ref, ref_grads = autograd_reference(critic, real, fake, 10.0, seed=5)
+    critic.zero_grad(set_to_none=True)
+    grads = HandDerivedGradients(plain_relu_mlp(critic), torch.Generator().manual_seed(5), critic)
+    out = grads(real, fake, None, 10.0)
+    assert out.w_estimate.item() == pytest.approx(ref.w_estimate.item(), rel=1e-5, abs=1e-6)
+    assert out.penalty.item() == pytest.approx(ref.penalty.item(), rel=1e-5, abs=1e-6)
+    for name, p in critic.named_parameters():
+        scale = ref_grads[name].abs().max().item() + 1e-6
+        assert (p.grad - ref_grads[name]).abs().max().item() <= 1e-5 * scale, name

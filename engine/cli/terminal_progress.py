@@ -31,6 +31,8 @@ def start_detail(ev: dict) -> str:
     text = f"on {ev.get('device', '?')}"
     if ev.get("performance"):
         text += f": {ev['performance']}"
+    if ev.get("data_scale"):
+        text += f"; {ev['data_scale']}"
     if ev.get("warnings"):
         text += "; " + "; ".join(ev["warnings"])
     return text

@@ -50,6 +50,15 @@ class PointSet:
         spread = float(np.sqrt(np.mean((self.points - centres[self.modes]) ** 2)))
         return centres, max(spread, 1e-6)
 
+    def standardisation(self) -> tuple[np.ndarray, float]:
+        """(centre, scale) of the points: their mean, and one standard deviation for both
+        coordinates (the root of the mean per-coordinate variance; 1 for points all in one place),
+        so that the networks see ``(x - centre) / scale`` at unit scale (engine.models.mlp)."""
+        p = self.points.astype(np.float64)
+        centre = p.mean(axis=0)
+        scale = float(np.sqrt(np.mean(p.var(axis=0))))
+        return centre, (scale if scale > 1e-12 else 1.0)
+
     def extent(self, margin: float = 0.15) -> tuple[float, float, float, float]:
         """A square frame around the points (their scale, whatever units the file uses)."""
         lo, hi = self.points.min(axis=0), self.points.max(axis=0)

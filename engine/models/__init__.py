@@ -33,7 +33,7 @@ def build_models(cfg: Config, sample_shape: tuple[int, ...], num_classes: int = 
         g = MLPGenerator(m.z_dim, sample_shape, hidden=m.hidden, layers=m.layers,
                          norm=m.generator_norm, tanh=image, num_classes=k)
         f = MLPCritic(out_dim, hidden=m.hidden, layers=m.layers, norm=m.critic_norm, num_classes=k,
-                      conditional=cond)
+                      conditional=cond, points=not image)
     else:
         c, h, _ = sample_shape
         g = DCGANGenerator(m.z_dim, c, h, features=m.features, norm=m.generator_norm, num_classes=k)

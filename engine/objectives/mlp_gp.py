@@ -22,6 +22,10 @@ Notation, per hidden layer l = 1..L (PyTorch's ``Linear``: ``z_l = a_{l-1} W_l^T
 - loss rows: ``dL/dW_l = sum_r s_r e_{l,r}^T a_{l-1,r}`` (s = -1/m real, +1/m fake),
   ``dL/db_l = sum_r s_r e_{l,r}``, ``dL/dw = sum_r s_r a_{L,r}``, ``dL/dc = 0``.
 
+A critic of 2-D points reads standardised coordinates (:mod:`engine.models.mlp`): ``f(x) = s h(u)``,
+``u = (x - centre) / s``; the step runs on ``u``, the W rows weigh ``s`` times more and the
+penalty is the same (``grad_x f = grad_u h``).
+
 Only for the critic it can serve: :func:`plain_relu_mlp` says which (unconditional MLP critic,
 no normalisation, ReLU, fp32); every other critic goes through autograd as before.
 """
@@ -74,15 +78,20 @@ class MLPGradientPenaltyStep:
         return b
 
     @torch.no_grad()
-    def __call__(self, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor, gp_lambda: float) -> CriticOutput:
+    def __call__(self, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor, gp_lambda: float,
+                 standardise: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> CriticOutput:
         """Loss ``mean f(fake) - mean f(real) + lambda * GP`` and its gradient, written to each
         parameter's ``.grad`` (a buffer of this object: ``zero_grad(set_to_none=True)`` before
         the next step is what the trainer does anyway). ``eps``: one interpolation weight per
         sample, shape ``[m, 1, ...]``, as drawn for the penalty;
-        ``x_hat = eps * real + (1 - eps) * fake``."""
+        ``x_hat = eps * real + (1 - eps) * fake``; ``standardise``: the critic's (centre, scale, out_scale)."""
         m = real.shape[0]
         real = real.flatten(1).float()
         fake = fake.flatten(1).float()
+        s = 1.0
+        if standardise is not None:
+            centre, scale, s = standardise
+            real, fake = (real - centre) / scale, (fake - centre) / scale
         rows = 3 * m
         hidden, out = self.layers[:-1], self.layers[-1]
         n_hidden = len(hidden)
@@ -99,7 +108,7 @@ class MLPGradientPenaltyStep:
             torch.addmm(lin.bias, acts[-1], lin.weight.t(), out=a).clamp_min_(0)
             acts.append(a)
         f = torch.addmm(out.bias, acts[-1], out.weight.t()).squeeze(1)
-        w_est = f[:m].mean() - f[m:2 * m].mean()
+        w_est = (f[:m].mean() - f[m:2 * m].mean()) * s
 
         # ---- backward sweep of df/d(input of each layer) over all rows; es[l] = e_l (l = 1..L)
         es: list[torch.Tensor] = [x] * (n_hidden + 1)  # es[0] unused
@@ -117,8 +126,8 @@ class MLPGradientPenaltyStep:
 
         # ---- gradients. Row weights: -1/m (real), +1/m (fake), lambda (x_hat: the penalty's rows).
         scale = self._get("scale", (rows, 1), x)
-        scale[:m] = -1.0 / m
-        scale[m:2 * m] = 1.0 / m
+        scale[:m] = -s / m
+        scale[m:2 * m] = s / m
         scale[2 * m:] = gp_lambda
         # q_0 = dGP/dg; |g| = 0 gives 0, as autograd's norm backward does
         q = g * (torch.where(norm > 0, (norm - 1) / norm, torch.zeros_like(norm)) * (2.0 / m)).unsqueeze(1)
@@ -145,16 +154,19 @@ class HandDerivedGradients:
     """The WGAN-GP critic's gradients by :class:`MLPGradientPenaltyStep`: interchangeable with
     :class:`engine.algorithm.AutogradGradients` for the critics :func:`plain_relu_mlp` accepts."""
 
-    def __init__(self, layers: list[nn.Linear], rng: torch.Generator):
+    def __init__(self, layers: list[nn.Linear], rng: torch.Generator, critic: nn.Module | None = None):
         self.step = MLPGradientPenaltyStep(layers)
         self.rng = rng
+        self.critic = critic  # its standardisation buffers, read at each step (a resume loads them)
         self.eps_draw = lambda real: draw_eps(real, self.rng)  # replaceable, as AutogradGradients'
         self.after = None  # called with the step's output once .grad is written (engine.distributed all-reduces)
 
     def __call__(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
                  gp_lambda: float) -> CriticOutput:
         eps = self.eps_draw(real)  # the same draw, in the same order, as gradient_penalty's
-        out = self.step(real, fake, eps, gp_lambda)
+        c = self.critic
+        standardise = (c.data_centre, c.data_scale, c.data_out_scale) if c is not None and c.points else None
+        out = self.step(real, fake, eps, gp_lambda, standardise)
         if self.after is not None:
             self.after(out)
         return out

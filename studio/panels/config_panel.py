@@ -180,7 +180,6 @@ class ConfigPanel(QWidget):
         self.banner.setObjectName("configBanner")
         self.banner.setWordWrap(True)
         self.banner.setVisible(False)
-        outer.addWidget(self.banner)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -225,6 +224,8 @@ class ConfigPanel(QWidget):
         col.addStretch(1)
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
+        # Below the fields: shown or hidden, it never moves a field from under the mouse (issue 35 point 10)
+        outer.addWidget(self.banner)
         self.set_config(self._base)
 
     @staticmethod

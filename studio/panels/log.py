@@ -22,7 +22,8 @@ def _g(v) -> str:
 
 
 def _performance(text: str, ev: dict) -> str:
-    return f"{text}; {ev['performance']}" if ev.get("performance") else text
+    text = f"{text}; {ev['performance']}" if ev.get("performance") else text
+    return f"{text}; {ev['data_scale']}" if ev.get("data_scale") else text
 
 
 def _started(ev: dict) -> str:
@@ -47,7 +48,20 @@ _DESCRIBE = {
     "pause": lambda ev: "paused",
     "resume": lambda ev: "resumed",
     "feature_classifier": feature_classifier_text,
+    "request": lambda ev: _request(ev),
 }
+
+
+def _request(ev: dict) -> str:
+    """A request from the run folder (another window, wgan-ctl): what, by whom, and its outcome."""
+    what = str(ev.get("action", "?"))
+    if what == "set":
+        key = ev.get("key", "?")
+        what = f"set {key} ({LIVE_SYMBOLS.get(key, key)}) = {_g(ev.get('value'))}"
+    by = f" from {ev['by']}" if ev.get("by") else ""
+    if ev.get("outcome") == "refused":
+        return f"request {what}{by}: refused: {ev.get('reason', '?')}"
+    return f"request {what}{by}: {ev.get('outcome', 'applied')}"
 
 
 def describe_event(ev: dict) -> str:
@@ -127,6 +141,13 @@ class LogPanel(QWidget):
         model.run_changed.connect(self._redraw_from_model)
         model.event_added.connect(self.add_event)
         model.note_added.connect(self.add_line)
+        model.ended.connect(lambda *_: self._forget_missing_folder())
+
+    def _forget_missing_folder(self) -> None:
+        """A run that ended before it made its folder (a bad data path) links no folder."""
+        if self.run_path is not None and not self.run_path.exists():
+            self.run_path = None
+            self.run_link.setText("No run folder: the run ended before it made one")
 
     def _redraw_from_model(self) -> None:
         self.clear()

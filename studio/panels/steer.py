@@ -36,6 +36,7 @@ from studio.panels.keys import is_window_shortcut
 _NUMBER = re.compile(r"^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d*)?$")
 APPLY_DELAY_MS = 350
 IDLE_STATUS = "Start a run to steer it."
+ACTIVE_STATUS = "Type a value and press Enter: it applies at the next generator iteration."
 
 
 def live_problem(key: str, text: str) -> str | None:
@@ -138,6 +139,7 @@ class SteerPanel(QWidget):
         super().__init__(parent)
         self.model = None
         self._timers: dict[str, QTimer] = {}
+        self.requested: dict[str, float] = {}  # edits sent, not yet in the run's values
         self._undo_stack: list[dict] = []
         self.errors: dict[str, QLabel] = {}     # per field: why the typed value was not applied
         self._tips: dict[str, str] = {}
@@ -245,6 +247,7 @@ class SteerPanel(QWidget):
 
     def _redraw_from_model(self) -> None:
         m = self.model
+        self.requested.clear()
         self.clear_history()
         self.status.setText(IDLE_STATUS)
         self.set_values(m.live_values)
@@ -253,6 +256,7 @@ class SteerPanel(QWidget):
         self._update_enabled()
 
     def _on_live_values(self, values: dict) -> None:
+        self.requested.clear()  # the run's values now: what was asked for is applied (or refused)
         self.set_values(values)
         self._update_enabled()
 
@@ -262,6 +266,10 @@ class SteerPanel(QWidget):
 
     def _update_enabled(self) -> None:
         active, objective = self.active, self.objective
+        if self.status.text() in (IDLE_STATUS, ACTIVE_STATUS):  # not a message about an edit
+            self.status.setText(ACTIVE_STATUS if active else IDLE_STATUS)
+        if not active:
+            self._forget_refusals()
         used = set(traits(objective).live_keys)
         if not active:
             for t in self._timers.values():
@@ -278,6 +286,14 @@ class SteerPanel(QWidget):
             self.labels[key].setToolTip(tip)
         self.clip_slider.setEnabled(active and "clip_value" in used)
         self.undo_button.setEnabled(active and bool(self._undo_stack))
+
+    def _forget_refusals(self) -> None:
+        """A run that stopped takes no value: its refused values' messages go (issue 35 point 15)."""
+        for key, err in self.errors.items():
+            if err.text():
+                self.set_field_error(key, None)
+        if self.status.text().startswith("<span"):
+            self.status.setText(IDLE_STATUS)
 
     def add_edit(self, ev: dict) -> None:
         """An applied edit (engine event): history row, undo stack, control value."""
@@ -358,8 +374,9 @@ class SteerPanel(QWidget):
             return
         spin = self.spins[key]
         value = int(spin.value()) if key == "n_critic" else float(spin.value())
-        if self._live().get(key) == value:
-            return
+        if self._live().get(key) == value or self.requested.get(key) == value:
+            return  # already the value, or already asked for (Enter, then leaving the field)
+        self.requested[key] = value
         self.status.setText(f"{LIVE_SYMBOLS[key]} → {value:g} requested: applies at the next generator iteration.")
         self.edit_requested.emit(key, value)
 

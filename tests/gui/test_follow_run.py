@@ -45,6 +45,9 @@ def test_window_follows_and_steers_a_run_of_another_process(qtbot, window, tmp_p
     reqs = [e for e in model.events if e.get("type") == "request"]
     assert [(r["action"], r["outcome"]) for r in reqs] == [("pause", "applied"), ("set", "applied"),
                                                               ("resume", "applied"), ("stop", "applied")]
+    # Stopped, it can be continued (engine.continuation's rule), as when its folder is opened (issue 35 point 14)
+    qtbot.waitUntil(lambda: window.act_start.text() == "Continue run", timeout=30_000)
+    assert window.model.current.key == out
 
 
 def test_a_killed_followed_run_is_shown_as_not_responding(qtbot, tmp_path):

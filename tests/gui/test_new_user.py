@@ -341,15 +341,20 @@ def test_stacked_plots_share_one_aligned_x_axis(qtbot):
     assert not any(p.getAxis("bottom").style["showValues"] for p in plots.shown_plots()[:-1])
 
 
-def test_plot_export_paints_what_the_screen_shows_at_twice_the_size(qtbot, tmp_path):
+def test_plot_export_paints_the_plots_at_their_own_size_and_leaves_the_screen_as_it_was(qtbot, tmp_path):
+    """At twice a legible size of its own (issue 35 point 2), not the window's."""
     from PIL import Image
 
+    from studio.panels.plots.export_plots import PNG_SCALE, export_size
+
     plots = plots_on_screen(qtbot, 900, 700)
+    before = plots.glw.ci.sceneBoundingRect()
     plots.export_plots(str(tmp_path / "p.png"))
     plots.export_plots(str(tmp_path / "p.svg"))
-    source = plots.glw.ci.sceneBoundingRect()
+    assert plots.glw.ci.sceneBoundingRect() == before
+    w, h = export_size(len(plots.shown_plots()))
     with Image.open(tmp_path / "p.png") as img:
-        assert img.size == (int(source.width() * 2), int(source.height() * 2))
+        assert img.size == (int(w * PNG_SCALE), int(h * PNG_SCALE))
     assert "<svg" in (tmp_path / "p.svg").read_text("utf-8")
 
 

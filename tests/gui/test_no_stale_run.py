@@ -13,6 +13,7 @@ from engine import load_checkpoint, read_events
 from engine.text import format_duration
 from studio.panels.plots import EMPTY_RANGE
 from studio.panels.samples import NO_SAMPLES
+from studio.panels.samples.captions import WAITING
 from studio.panels.steer import IDLE_STATUS
 from studio.worker import live_threads
 from tests.helpers import tiny_config
@@ -230,7 +231,7 @@ def test_a_new_run_shows_no_samples_of_the_earlier_one(qtbot, window):
     wait_state(qtbot, window, "running")
     qtbot.waitUntil(lambda: window.plots.buf.n > 0, timeout=30_000)
     assert window.samples.toy.payload is None and window.model.samples is None
-    assert window.samples.toy.caption.text() == NO_SAMPLES
+    assert window.samples.toy.caption.text() == WAITING  # not the earlier run's, nor "start a run" (issue 35)
     stop(qtbot, window)
 
 

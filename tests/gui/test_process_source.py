@@ -21,8 +21,11 @@ def test_two_local_processes_followed_and_stopped_cleanly_on_close(qtbot, window
     assert isinstance(source, ProcessSource) and window.is_active()
     qtbot.waitUntil(lambda: model.rows >= 5 and model.state == "running", timeout=180_000)
     path = source.path
+    job = source.config_path.parent   # the job's temporary folder (its config and torchrun's output)
+    assert job.name.startswith("wgan-job-") and job.is_dir()
     window.close()  # asks (answered yes in tests), then stops the job cleanly
     assert source.proc.wait(120) == 0, source.log_tail()
+    assert not job.exists(), "the job's temporary folder is removed (issue 35 point 17)"
     kinds = [e["type"] for e in read_events(path / "events.jsonl")]
     assert kinds[0] == "start" and kinds[-1] == "stop"
     state = load_checkpoint(path / "checkpoints" / "latest.pt")

@@ -95,6 +95,21 @@ def test_best_marker_moves_to_each_new_best(plots):
     assert not plots.marks.best_line.isVisible()
 
 
+def test_a_new_runs_best_label_shows_its_own_value(plots):
+    """Issue 35 point 1: the label read the earlier run's value until the new run's second best
+    (pyqtgraph does not change the text of a hidden label)."""
+    plots.reset("wgan-gp", is_toy=True)
+    plots.append_metrics(rows(50))
+    plots.add_event({"type": "best", "gen_iter": 20, "measure": "w1_exact", "value": 3.37})
+    assert plots.marks.best_line.label.toPlainText() == "★ best 3.37"
+    plots.reset("wgan-gp", is_toy=False)   # the next run: nothing of the earlier best
+    assert "3.37" not in plots.marks.best_line.label.toPlainText()
+    plots.append_metrics(rows(50, image=True))
+    plots.add_event({"type": "best", "gen_iter": 30, "measure": "frechet_distance", "value": 41.5})
+    assert plots.marks.best_line.isVisible()
+    assert plots.marks.best_line.label.toPlainText() == "★ best 41.5"
+
+
 def test_export_grid_from_the_best_checkpoint(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setattr("engine.build.EVAL_POINTS", 200)  # exact W1 is cubic in the points
     use(window, tiny_config(live=True, train__iterations=10, train__eval_every=5, train__threads=1))

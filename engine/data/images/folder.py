@@ -63,7 +63,9 @@ def load_folder(folder: Path, size: int, channels: int) -> np.ndarray:
 
 def _checked_folder(folder: Path) -> Path:
     if not folder.exists():
-        raise DataError(f"{folder}: no such folder")
+        where = "" if folder.is_absolute() else f" (looked for {folder.absolute()}: a relative path is read against " \
+            "the config file's folder, or the current folder for a preset)"
+        raise DataError(f"{folder}: no such folder{where}; set [data] path to a folder of images")
     if not folder.is_dir():
         raise DataError(f"{folder}: is a file, expected a folder of images (png/jpg/jpeg/webp)")
     return folder.resolve()

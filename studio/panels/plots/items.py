@@ -6,26 +6,34 @@ from __future__ import annotations
 import time
 
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetrics
 
 
 class RateAxis(pg.AxisItem):
-    """A left axis with at most one tick label per 20 pixels of height (pyqtgraph labels every
-    minor tick of a short log range, and the labels of short plots overlapped); log values are
-    written as 1e-4 / 2e-4."""
+    """A left axis whose tick labels stand at least 1.5 text heights apart (pyqtgraph labels every
+    minor tick of a short log range, and the labels of short plots overlapped: "0.0003" over
+    "0.0002"); log values are written as 1e-4 / 2e-4."""
+
+    def label_gap_px(self) -> float:
+        """The least distance, in pixels, between two tick labels one above the other."""
+        font = self.style.get("tickFont") or self.font()
+        return 1.5 * QFontMetrics(font).height()
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's names
         levels = super().tickValues(minVal, maxVal, size)
-        room = max(2, int(size // 20))
-        out, n = [], 0
-        for spacing, values in levels:
-            values = list(values)
-            if n + len(values) > room:
-                step = -(-len(values) // max(1, room - n))
-                values = values[::step]
-            out.append((spacing, values))
-            n += len(values)
-            if n >= room:
-                break
+        span = abs(maxVal - minVal)
+        if span <= 0 or size <= 0:
+            return levels
+        gap = self.label_gap_px() * span / size   # in the axis' units
+        kept: list[float] = []
+        out = []
+        for spacing, values in levels:  # the major ticks first: a minor one yields to them
+            level = []
+            for v in values:
+                if all(abs(v - k) >= gap for k in kept):
+                    level.append(v)
+                    kept.append(v)
+            out.append((spacing, level))
         return out
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name

@@ -49,6 +49,8 @@ class EventMarkers:
     def clear(self) -> None:
         """No markers (another run)."""
         self.best_line.setVisible(False)
+        self.best_line.label.format = "★ best"
+        self.best_line.label.setText("★ best")  # nothing of the earlier run's best, even hidden
         for item, plot in self.lines + self.regions:
             plot.removeItem(item)
         self.lines.clear()
@@ -60,11 +62,15 @@ class EventMarkers:
     def show_best(self, ev: dict) -> None:
         """Move the ★ line to a "best" event."""
         value = ev.get("value")
+        text = f"★ best {value:.4g}" if isinstance(value, float | int) else "★ best"
         self.best_line.setPos(float(ev.get("gen_iter", 0)))
-        self.best_line.label.setFormat(f"★ best {value:.4g}" if isinstance(value, float | int) else "★ best")
+        self.best_line.setVisible(True)
+        # Shown first, then the text: pyqtgraph's InfLineLabel ignores a new format while hidden
+        # (valueChanged returns early), and a new run's first best kept the earlier run's text.
+        self.best_line.label.setFormat(text)
+        self.best_line.label.setText(text)
         self.best_line.setToolTip(f"The best evaluation so far ({ev.get('measure', '?')} {value}, lower is "
                                   "better), kept as checkpoints/best.pt")
-        self.best_line.setVisible(True)
         self.layout_labels()  # its label's side
 
     def add(self, ev: dict) -> bool:
@@ -140,8 +146,11 @@ class EventMarkers:
             label.anchors = [label.anchor, label.anchor]
             return right
 
+        best = None
         if self.best_line.isVisible():  # low in the plot, below the markers' labels: only its side
-            right_side(self.best_line.label, float(self.best_line.value()))
+            label, x = self.best_line.label, float(self.best_line.value())
+            w = (label.boundingRect().width() + 6) * per_px
+            best = (x - w, x) if right_side(label, x) else (x, x + w)
         if not self.labelled:
             return
         # As many heights as labels fit one above the other in the plot (at most six).
@@ -150,6 +159,11 @@ class EventMarkers:
         top = 1 - 0.5 * label_h / max(vb.height(), 1.0)
         levels = [top - i * label_h / max(vb.height(), 1.0) for i in range(n)]
         taken: dict[float, list[tuple[float, float]]] = {lvl: [] for lvl in levels}
+        if best is not None:  # the ★ label is taken room too, at the heights it covers (issue 35 point 9)
+            best_pos = float(self.best_line.label.orthoPos)  # its height, in the units of the levels
+            for lvl in levels:
+                if abs(lvl - best_pos) * vb.height() < label_h:
+                    taken[lvl].append(best)
         for line in sorted(self.labelled, key=lambda ln: ln.value()):
             label, x = line.label, float(line.value())
             w = (label.boundingRect().width() + 6) * per_px

@@ -57,6 +57,7 @@ from .appearance import (
     heldout_tooltip,
     plot_titles,
 )
+from .column import PlotColumn
 from .crosshair import Crosshair
 from .eval_points import EVAL_CURVES, EvalPoints
 from .export_plots import export_plots
@@ -78,7 +79,6 @@ MAX_REDRAW_MS = 2000     # the slowest, however long a frame takes
 # runs, so this is training throughput (benchmarks/gui_overhead.py, issue 22 point 4).
 FRAME_BUDGET = 0.01
 
-PLOT_MIN_PX = 64           # the least height of one plot in the column (below it: a scroll bar)
 EMPTY_RANGE = (0.0, 1.0)   # both axes of a plot with no data yet
 # The history of a panel used without a run model (tests, benchmarks).
 OWN_HISTORY_COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty",
@@ -113,6 +113,7 @@ class PlotsPanel(QWidget):
         self.measure_labels: dict[str, str] = {}  # the names of the run's measures (engine.measures)
         top = self._build_controls()
         self._build_plots()
+        top.insertWidget(2, self.column.button)
         self._build_curves()
         self.marks = EventMarkers(self.plots, self.w_plot, self.colours)
         self._apply_pens()
@@ -125,7 +126,7 @@ class PlotsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(top)
-        # Each plot keeps a readable height (PLOT_MIN_PX); below that the column scrolls.
+        # Each plot keeps a readable height (column.MIN_DATA_PX); below that the column scrolls.
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.glw)
         self.scroll.setWidgetResizable(True)
@@ -192,10 +193,13 @@ class PlotsPanel(QWidget):
         self.lr_plot = self._plot(9, "Learning rates", "α")
         self.plots = [self.w_plot, self.fd_plot, self.kid_plot, self.confident_plot, self.loss_plot, self.reg_plot,
                       self.lip_plot, self.heldout_plot, self.grad_plot, self.lr_plot]
-        # the plots only some runs have, by row: (plot, row, stretch)
-        self._optional = {"fd": (self.fd_plot, 1, 2), "kid": (self.kid_plot, 2, 2),
-                          "confident": (self.confident_plot, 3, 2), "reg": (self.reg_plot, 5, 2),
-                          "lip": (self.lip_plot, 6, 2), "heldout": (self.heldout_plot, 7, 2)}
+        # Which plots show, how tall, which one carries the x axis' values (.column).
+        self.column = PlotColumn(self.glw, {
+            "w": (self.w_plot, "W-estimate"), "fd": (self.fd_plot, "Fréchet distance"), "kid": (self.kid_plot, "KID"),
+            "confident": (self.confident_plot, "Confident share"), "loss": (self.loss_plot, "Losses"),
+            "reg": (self.reg_plot, "Regulariser (gradient penalty, clip fraction)"),
+            "lip": (self.lip_plot, "Lipschitz check"), "heldout": (self.heldout_plot, "Critic on real images"),
+            "grad": (self.grad_plot, "Critic gradient norm"), "lr": (self.lr_plot, "Learning rates")})
         # One shared x range. Not pyqtgraph's setXLink: it aligns linked views by their position
         # on screen, which shifts the range of plots that sit side by side.
         self._syncing_x = False
@@ -207,12 +211,7 @@ class PlotsPanel(QWidget):
         self.lr_plot.setLogMode(False, True)
         self.lr_plot.vb.setLimits(minYRange=0.3)
         self._empty_lr_range()
-        for row, stretch in enumerate((3, 2, 2, 2, 2, 2, 2, 2, 2, 2)):
-            self.glw.ci.layout.setRowStretchFactor(row, stretch)
-        for p in self.plots[:-1]:
-            p.getAxis("bottom").setStyle(showValues=False)
-            p.setLabel("bottom", None)
-            p.getAxis("bottom").setHeight(6)
+        self.column.arrange({}, "toy")
 
     def _plot(self, row: int, title: str, ylabel: str, tooltip: str | None = None) -> pg.PlotItem:
         return make_plot(self.glw, row, title, ylabel, tooltip)
@@ -271,16 +270,7 @@ class PlotsPanel(QWidget):
         wanted = {"reg": t.regulariser_column is not None, "lip": t.lipschitz_check, "heldout": not is_toy,
                   "fd": not is_toy, "kid": not is_toy and self._has_kid,
                   "confident": not is_toy and self._digit_like}
-        layout = self.glw.ci
-        for name, (plot, row, stretch) in self._optional.items():
-            if wanted[name] == (plot.scene() is not None):
-                continue
-            if wanted[name]:
-                layout.addItem(plot, row=row, col=0)
-            else:
-                layout.removeItem(plot)
-            layout.layout.setRowStretchFactor(row, stretch if wanted[name] else 0)
-        self.glw.setMinimumHeight(PLOT_MIN_PX * len(self.shown_plots()) + 40)
+        self.column.arrange(wanted, "toy" if is_toy else "image")
         tip = W_TOOLTIP if t.estimates_w1 else GAP_TOOLTIP
         self.w_plot.setToolTip(tip)
         self.glw.setToolTip(tip)
@@ -594,6 +584,6 @@ class PlotsPanel(QWidget):
 
     # ------------------------------------------------------------------ export plots
     def export_plots(self, path: str) -> None:
-        """The whole plot area as PNG (at twice the screen size) or SVG, by the file's suffix."""
+        """The plots shown as PNG or SVG, by the file's suffix, at a legible size of their own."""
         self.refresh(force=True)
-        export_plots(self.glw, str(path), self.colours.background, self.logicalDpiX())
+        export_plots(self.glw, str(path), self.colours.background, self.logicalDpiX(), len(self.shown_plots()))

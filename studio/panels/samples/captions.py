@@ -7,6 +7,7 @@ import numpy as np
 from PySide6.QtWidgets import QLabel
 
 NO_SAMPLES = "No samples yet: start a run"
+WAITING = "No samples yet: they come with the run's first picture"
 AVERAGED_TIP = ("Generated from the moving average of the generator's weights ([model] ema_decay); "
                 "training uses the weights themselves")
 

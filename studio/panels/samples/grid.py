@@ -53,7 +53,9 @@ class ImageGridView(QWidget):
         self.caption = QLabel(NO_SAMPLES)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
-        top.addWidget(QLabel("per row"))
+        self.nrow_label = QLabel("per row")
+        self.picture: str | None = None   # a followed run's picture (samples/iter_N.png), not samples
+        top.addWidget(self.nrow_label)
         top.addWidget(self.nrow_spin)
         top.addSpacing(12)
         top.addWidget(self.caption, 1)
@@ -112,10 +114,18 @@ class ImageGridView(QWidget):
         self.zoom_label.setText("Click a sample\nto enlarge it")
         self.caption.setText(NO_SAMPLES)
         self.caption.setToolTip("")
+        self.picture = None
+        for w in (self.nrow_spin, self.nrow_label):
+            w.setVisible(True)
 
     def set_images(self, images: np.ndarray, gen_iter: int, labels: np.ndarray | None = None,
-                   nrow: int | None = None, averaged: bool = False) -> None:
+                   nrow: int | None = None, averaged: bool = False, picture: str | None = None) -> None:
+        """``picture``: the file name of a picture the run wrote (a followed run's), shown as it is:
+        no samples to count or lay out."""
         self.averaged = averaged
+        self.picture = picture
+        for w in (self.nrow_spin, self.nrow_label):
+            w.setVisible(picture is None)
         first = (self.images is None or self.images.shape[1:] != images.shape[1:]
                  or (labels is None) != (self.labels is None))
         self.images = np.asarray(images, dtype=np.float32)
@@ -157,7 +167,9 @@ class ImageGridView(QWidget):
             self.vb.autoRange(padding=0.01)
         n = len(self.images)
         self._place_row_labels()
-        if self.labels is not None:
+        if self.picture is not None:
+            self.caption.setText(f"The run's picture at generator iteration {self.gen_iter} (samples/{self.picture})")
+        elif self.labels is not None:
             k = len(np.unique(self.labels))
             self.caption.setText(f"{n} samples from fixed noise, {k} classes (one row each, one noise per column), "
                                  f"generator iteration {self.gen_iter}")

@@ -81,6 +81,7 @@ class ToyView(QWidget):
         self._arrows_for = None  # the payload the arrows were laid out for
         self.caption = QLabel(NO_SAMPLES)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setWordWrap(True)  # a long caption takes a second line, never cut by the Draw button
         self.fit_button = QPushButton("Fit view")
         self.fit_button.setObjectName("fitToPoints")
         self.fit_button.setToolTip("Zoom out until every generated and real point is in view")
@@ -181,6 +182,12 @@ class ToyView(QWidget):
         self._idle_caption = f"{title}: {len(points)} real points; {scale_text(self.preview)}. Start to train on them"
         self.caption.setText(self._idle_caption)
         self._update_visibility()
+
+    def set_idle_caption(self, text: str) -> None:
+        """What the caption says until the run's first samples."""
+        self._idle_caption = text
+        if self.payload is None:
+            self.caption.setText(text)
 
     def clear(self) -> None:
         """No samples (another run): points, critic field and arrows go (the drawing stays)."""

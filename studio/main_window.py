@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDockWidget,
-    QFileDialog,
     QFrame,
     QMainWindow,
     QMessageBox,
@@ -34,7 +33,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import save_config
 from engine.remote import is_remote
 from studio import dialogs
 from studio.action_states import action_states, window_view
@@ -57,6 +55,7 @@ from studio.runs_dock import RunsDock
 from studio.settings import Settings
 from studio.status_bar import RunStatusBar, window_title
 from studio.window_actions import RunSwitcher, WindowActions
+from studio.window_files import WindowFiles
 from studio.window_services import TaskRunner, WindowServices
 from studio.window_settings import WindowLayout
 from studio.worker import warm_up
@@ -170,11 +169,13 @@ class MainWindow(QMainWindow):
 
     def _build_parts(self, live_samples_s: float) -> None:
         self.task_runner = TaskRunner(self)
+        self.files = WindowFiles(self)
         self.services = WindowServices(
             parent=self, settings=self.settings, tasks=self.task_runner,
             ask=lambda title, text: self.question_handler(title, text),
             warn=lambda title, text: self._warn(title, text),
-            message=lambda text, ms=0: self.statusBar().showMessage(text, ms), remember=self._remember)
+            message=lambda text, ms=0: self.statusBar().showMessage(text, ms),
+            remember=lambda path: self.files.remember(path))
         self.runs = RunController(self.model, self.config_panel, self.services, run_name=self._run_name,
                                   choose_nproc=lambda: self.nproc_handler(), show_edit_error=self.steer.show_error,
                                   live_samples_s=live_samples_s, parent=self)
@@ -182,7 +183,7 @@ class MainWindow(QMainWindow):
                                 start=self.start, show_samples=lambda: self.tabs.setCurrentWidget(self.samples),
                                 form_config_now=self.config_panel.config)
         self.remote = RemoteOpener(self.model, self.services, set_origin=self._set_config_origin)
-        self.exports = ExportController(self.model, self.services, plots=self.plots, default_dir=self._default_dir,
+        self.exports = ExportController(self.model, self.services, plots=self.plots, default_dir=self.files.default_dir,
                                         form_config=self.config_panel.config, parent=self)
         self.export_finished, self.export_failed = self.exports.export_finished, self.exports.export_failed
         self.runs_dock = RunsDock(self, self.services, open_path=self.open_path, show_compare=self.show_compare,
@@ -198,7 +199,7 @@ class MainWindow(QMainWindow):
         self.runs_dock.add_actions(self.actions_.menus["&Run"], self.actions_.toolbar)
         self.preset_combo, self.recent_menu = self.actions_.preset_combo, self.actions_.recent_menu
         self.theme_actions = self.actions_.theme_actions
-        self._fill_recent_menu()
+        self.files.fill_recent_menu()
         self.status_bar = RunStatusBar(self.statusBar())
         sb = self.status_bar
         self.state_label, self.iter_label, self.progress = sb.state_label, sb.iter_label, sb.progress
@@ -207,10 +208,11 @@ class MainWindow(QMainWindow):
 
     def _slots(self) -> dict:
         e = self.exports
-        return {"open": self.open_dialog, "open_run": self.open_run_dialog, "open_points": self.open_points_dialog,
+        return {"open": self.files.open_dialog, "open_run": self.files.open_run_dialog,
+                "open_points": self.files.open_points_dialog,
                 "open_remote": self.remote.open_dialog,
                 "compare": self.compare_runs_dialog, "compare_add": self.add_current_run_to_compare,
-                "save": self.save_config, "save_as": self.save_config_as, "start": self.start,
+                "save": self.files.save, "save_as": self.files.save_as, "start": self.start,
                 "start_procs": self.start_processes, "pause": self.toggle_pause, "step": self.step,
                 "stop": self.stop, "export": e.export_grid_dialog, "export_ckpt": e.export_checkpoint_dialog,
                 "export_csv": e.export_metrics_dialog, "export_plots": e.export_plots_dialog,
@@ -432,67 +434,11 @@ class MainWindow(QMainWindow):
         points = Path(cfg.data.path).stem if cfg is not None and cfg.data.name == "points" and cfg.data.path else None
         return self.preset_name or (self.config_path.stem if self.config_path else points or "custom")
 
-    def _default_dir(self) -> Path:
-        if self.config_path is not None:
-            return self.config_path.parent
-        return self.settings.runs_dir if self.settings.runs_dir.is_dir() else Path.home()
-
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open configuration", str(self._default_dir()),
-                                              "Configurations (*.toml);;All files (*)")
-        if path:
-            self.open_path(path)
-
-    def open_points_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open points", str(self._default_dir()),
-                                              "2-D points (*.csv *.tsv *.txt *.dat *.npy);;All files (*)")
-        if path:
-            self.open_points(path)
-
-    def open_run_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open run folder", str(self.settings.runs_dir))
-        if path:
-            self.open_path(path)
-
     def save_config(self) -> bool:
-        return self.save_config_as() if self.config_path is None else self.save_config_to(self.config_path)
-
-    def save_config_as(self) -> bool:
-        start = str(self._default_dir() / f"{self.preset_name or 'config'}.toml")
-        path, _ = QFileDialog.getSaveFileName(self, "Save configuration", start, "Configurations (*.toml)",
-                                              options=QFileDialog.Option.DontConfirmOverwrite)
-        if not path:
-            return False
-        path = Path(path if path.lower().endswith(".toml") else path + ".toml")
-        return self.services.confirm_overwrite(path) and self.save_config_to(path)
+        return self.files.save()
 
     def save_config_to(self, path: str | Path) -> bool:
-        cfg = self.config_panel.config()
-        if cfg is None:
-            self._warn("Cannot save", f"The configuration is not valid: {self.config_panel.error}")
-            return False
-        try:
-            save_config(cfg, path)
-        except OSError as e:
-            self._warn("Cannot save", f"{path}: {e.strerror or e}")
-            return False
-        self.config_path = Path(path)
-        self.config_panel.mark_saved()
-        self._remember(self.config_path)
-        self.statusBar().showMessage(f"Saved {path}", 4000)
-        return True
-
-    def _fill_recent_menu(self) -> None:
-        self.actions_.fill_recent(self.settings.recent_files, self.open_path, self._clear_recent)
-
-    def _clear_recent(self) -> None:
-        self.settings.clear_recent()
-        self._fill_recent_menu()
-
-    def _remember(self, path: Path) -> None:
-        self.settings.add_recent(path)
-        self.settings.sync()  # on disk now: a crash of the studio must not lose the run from the list
-        self._fill_recent_menu()
+        return self.files.save_to(path)
 
     # ================================================================== comparing runs
     def show_compare(self) -> CompareWindow:

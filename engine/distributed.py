@@ -215,6 +215,9 @@ class FollowerRunDir(RunDir):
     def write_summary(self, summary):
         pass
 
+    def write_measures(self, record):
+        pass
+
     def link_latest(self, src):
         pass
 

@@ -29,7 +29,7 @@ import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .evaluation import best_measure, critic_overfitting, is_better, w_estimate_correlation
-from .measures import measures_record, write_measures
+from .measures import measures_record
 from .rundir import RunDir, read_metrics
 from .sampling import forward_in_chunks
 
@@ -75,7 +75,7 @@ class EvaluationPolicy:
         if rec != self.record:
             self.record = rec
             if self.run_dir is not None:
-                write_measures(self.run_dir.path, rec)
+                self.run_dir.write_measures(rec)  # a follower rank's folder writes nothing
 
     def _feature_progress(self, evaluator=None) -> None:
         """A "feature_classifier" event when the classifier trained on the data set has moved on

@@ -7,7 +7,7 @@ the same number of samples, so its name carries both: "FD, digit classifier feat
 1,000 samples". :class:`FeatureSpace` describes where image measures are taken;
 :func:`measure_labels` names every evaluated column of a run; :data:`HIGHER_IS_BETTER` gives the
 direction of each (the rest are lower-is-better). ``measures.json`` is written when a run starts
-(:func:`write_measures`) and read back by :func:`read_measures` (older folders without it get the
+(``RunDir.write_measures``) and read back by :func:`read_measures` (older folders without it get the
 names their configuration implies).
 """
 
@@ -17,7 +17,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-MEASURES_FILE = "measures.json"
+from .rundir import MEASURES_FILE
 
 #: The feature networks of the image measures, in words.
 FEATURE_TEXT = {
@@ -104,11 +104,6 @@ def measures_record(columns, space: FeatureSpace | None, inception: FeatureSpace
     if inception is not None:
         rec["inception"] = dict(asdict(inception), words=inception.words())
     return rec
-
-
-def write_measures(run_path: str | Path, record: dict) -> None:
-    from .io import atomic_write_bytes
-    atomic_write_bytes(Path(run_path) / MEASURES_FILE, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
 
 
 def read_measures(run_path: str | Path) -> dict[str, str]:

@@ -82,6 +82,9 @@ def csv_cell(v) -> str:
     return str(v)
 
 
+MEASURES_FILE = "measures.json"  # what each evaluated column measures (engine.measures)
+
+
 class RunDir:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -170,6 +173,10 @@ class RunDir:
 
     def write_summary(self, summary: dict) -> None:
         atomic_write_bytes(self.path / "summary.json", (json.dumps(summary, indent=2, default=str) + "\n").encode())
+
+    def write_measures(self, record: dict) -> None:
+        """measures.json: what each evaluated column measures (engine.measures.measures_record)."""
+        atomic_write_bytes(self.path / MEASURES_FILE, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
 
     def link_latest(self, src: Path) -> None:
         """Make checkpoints/latest.pt the same file as ``src`` without writing it twice."""

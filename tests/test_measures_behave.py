@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
+from benchmarks.quality_measures import blackout, gaussian_blur, gaussian_noise  # the benchmark's own corruptions
 from engine.config import load_preset
 from engine.data.images import load_images
 from engine.image_quality import feature_stats, features, frechet_distance, kid
@@ -21,25 +21,6 @@ def halves():
     x = torch.from_numpy(imgs.astype(np.float32) / 127.5 - 1.0)
     perm = torch.from_numpy(np.random.default_rng(0).permutation(len(x)))
     return x[perm[:800]], x[perm[800:1600]]
-
-
-def gaussian_noise(x, s):
-    return x + s * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
-
-
-def gaussian_blur(x, s):
-    r = torch.arange(-6, 7, dtype=torch.float32)
-    k = torch.exp(-r ** 2 / (2 * s * s))
-    k = k / k.sum()
-    return F.conv2d(F.pad(x, (6, 6, 6, 6), mode="replicate"), (k[:, None] * k[None, :])[None, None])
-
-
-def blackout(x, s):
-    """A centred s x s square set to the background (-1)."""
-    y = x.clone()
-    lo = (y.shape[-1] - s) // 2
-    y[..., lo:lo + s, lo:lo + s] = -1.0
-    return y
 
 
 CORRUPTIONS = {"noise": (gaussian_noise, (0.2, 0.4, 0.6, 0.8)), "blur": (gaussian_blur, (1.5, 2.0, 3.0, 4.0)),

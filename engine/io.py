@@ -95,6 +95,28 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+class UnreadableError(ValueError):
+    """Why a file a user named cannot be read (the caller names the file in its own error)."""
+
+
+def read_user_text(path: str | os.PathLike, max_bytes: int, expected: str = "a file") -> str:
+    """The UTF-8 text of a file a user named (a configuration, a sweep file), checked first by
+    :func:`unreadable_reason`; :class:`UnreadableError` with the reason otherwise."""
+    reason = unreadable_reason(path, max_bytes, expected)
+    if reason is not None:
+        raise UnreadableError(reason)
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise UnreadableError("no such file") from None
+    except IsADirectoryError:
+        raise UnreadableError(f"is a folder, expected {expected}") from None
+    except UnicodeDecodeError:
+        raise UnreadableError("not UTF-8 text") from None
+    except OSError as e:
+        raise UnreadableError(f"cannot read ({e.strerror})") from None
+
+
 def format_bytes(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import tomli_w
 
-from ..io import unreadable_reason
+from ..io import UnreadableError, read_user_text
 from .checks import ConfigError, coerce_value, validate
 from .schema import CONFIG_VERSION, MAX_CONFIG_BYTES, SCHEMA, SECTION_TYPES, SECTIONS, Config
 
@@ -72,19 +72,10 @@ def _read_section(cfg: Config, key: str, value, file) -> list[ConfigError]:
 
 def load_config(path: str | os.PathLike, *, base: Config | None = None) -> Config:
     path = Path(path)
-    reason = unreadable_reason(path, MAX_CONFIG_BYTES, "a .toml file")
-    if reason is not None:
-        raise ConfigError(reason, file=path)
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such file", file=path) from None
-    except IsADirectoryError:
-        raise ConfigError("is a folder, expected a .toml file", file=path) from None
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", file=path) from None
-    except OSError as e:
-        raise ConfigError(f"cannot read ({e.strerror})", file=path) from None
+        text = read_user_text(path, MAX_CONFIG_BYTES, "a .toml file")
+    except UnreadableError as e:
+        raise ConfigError(str(e), file=path) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

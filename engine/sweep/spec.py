@@ -41,6 +41,7 @@ from ..config import (
     load_config,
     load_preset,
 )
+from ..io import UnreadableError, read_user_text
 from ..rundir import EVAL_COLUMNS, metric_columns, uses_digit_classifier
 
 SAMPLERS = ("grid", "random", "tpe")
@@ -122,17 +123,9 @@ def metric_choices(cfg: Config) -> tuple[str, ...]:
 def load_sweep(path: str | os.PathLike) -> SweepSpec:
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_SWEEP_BYTES:
-            raise SweepError(f"larger than {MAX_SWEEP_BYTES} bytes", file=path)
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise SweepError("no such file", file=path) from None
-    except IsADirectoryError:
-        raise SweepError("is a folder, expected a sweep .toml file", file=path) from None
-    except UnicodeDecodeError:
-        raise SweepError("not UTF-8 text", file=path) from None
-    except OSError as e:
-        raise SweepError(f"cannot read ({e.strerror})", file=path) from None
+        text = read_user_text(path, MAX_SWEEP_BYTES, "a sweep .toml file")
+    except UnreadableError as e:
+        raise SweepError(str(e), file=path) from None
     spec = loads_sweep(text, file=str(path), base_dir=path.parent)
     spec.path = path
     return spec

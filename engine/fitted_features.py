@@ -14,7 +14,6 @@ loaded), so later runs of the same set, ``wgan-eval`` and Compare reuse it. Its 
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -25,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .io import user_cache_dir
+
 CACHE_VERSION = 1
 FEATURE_DIM = 64
 SIZE = 32               # images are resized to this many pixels a side
@@ -34,10 +35,7 @@ HOLDOUT = 0.1
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("WGAN_FEATURES_CACHE_DIR")
-    if env:
-        return Path(os.path.expanduser(env))
-    return Path.home() / ".cache" / "wgan-studio" / "features"
+    return user_cache_dir("features", "WGAN_FEATURES_CACHE_DIR")
 
 
 def content_key(images: np.ndarray, labels: np.ndarray) -> str:

@@ -117,6 +117,15 @@ def read_user_text(path: str | os.PathLike, max_bytes: int, expected: str = "a f
         raise UnreadableError(f"cannot read ({e.strerror})") from None
 
 
+def user_cache_dir(kind: str, env: str) -> Path:
+    """Where the app caches ``kind`` (``images``, ``features``): ``$env`` when set (``~`` expanded),
+    else ``~/.cache/wgan-studio/KIND``."""
+    value = os.environ.get(env)
+    if value:
+        return Path(os.path.expanduser(value))
+    return Path.home() / ".cache" / "wgan-studio" / kind
+
+
 def format_bytes(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
 

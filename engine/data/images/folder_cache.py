@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+
+from ...io import user_cache_dir
 
 #: Bumped whenever the folder pipeline changes, so old cache files are not reused.
 CACHE_VERSION = 1
@@ -18,10 +19,7 @@ CACHE_VERSION = 1
 
 def cache_dir() -> Path:
     """Where processed folder data sets are cached: ``$WGAN_CACHE_DIR`` or ``~/.cache/wgan-studio/images``."""
-    env = os.environ.get("WGAN_CACHE_DIR")
-    if env:
-        return Path(os.path.expanduser(env))
-    return Path.home() / ".cache" / "wgan-studio" / "images"
+    return user_cache_dir("images", "WGAN_CACHE_DIR")
 
 
 def cache_key(folder: Path, size: int, channels: int, listing) -> str:

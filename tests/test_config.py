@@ -75,6 +75,7 @@ def test_device_settings_default_to_automatic_and_round_trip(tmp_path):
     ("[objective]\nn_critic = 2.5\n", "[objective] n_critic", "2.5", "integer"),
     ("[objective]\nn_critic = true\n", "[objective] n_critic", "True", "integer"),
     ("[train]\nbatch_size = 0\n", "[train] batch_size", "0", "[1, 65536]"),
+    ("[optimiser]\nlr_generator = 5.0\n", "[optimiser] lr_generator", "5.0", "(0, 1]"),
     ("[train]\nbatchsize = 64\n", "[train] batchsize", "64", "batch_size"),
     ("[trian]\niterations = 5\n", "trian", "", "train"),
     ("[optimiser]\nbetas = [0.5]\n", "[optimiser] betas", "[0.5]", "list of 2"),

@@ -144,10 +144,12 @@ class ObjectiveConfig:
 class OptimiserConfig:
     name: str = spec("adam", "Optimiser for both nets. The paper uses RMSProp with clipping (momentum "
                      "destabilises it) and Adam with the gradient penalty.", choices=OPTIMISERS)
-    lr_critic: float = spec(1e-4, "Critic learning rate.", symbol="α_D", min=0.0, min_exclusive=True,
-                            max=1e6, log=True, live=True)
-    lr_generator: float = spec(1e-4, "Generator learning rate.", symbol="α_G", min=0.0, min_exclusive=True,
-                               max=1e6, log=True, live=True)
+    # At most 1: an Adam or RMSProp step moves each weight by about the learning rate, so a rate
+    # above 1 moves every weight by more than its own scale at every step (1e6 was a typo's reach).
+    lr_critic: float = spec(1e-4, "Critic learning rate.", symbol="α_D", min=0.0,
+                            min_exclusive=True, max=1.0, log=True, live=True)
+    lr_generator: float = spec(1e-4, "Generator learning rate.", symbol="α_G", min=0.0,
+                               min_exclusive=True, max=1.0, log=True, live=True)
     betas: tuple = spec((0.5, 0.9), "Adam's (β1, β2). Gulrajani et al.: (0, 0.9).", symbol="β",
                         min=0.0, max=1.0, kind="pair", length=2)
     rmsprop_alpha: float = spec(0.99, "RMSProp smoothing constant.", min=0.0, max=1.0, min_exclusive=True)

@@ -37,7 +37,7 @@ class WindowLayout:
         split = s.value("window/splitter")
         if isinstance(split, QByteArray | bytes):
             self.splitter.restoreState(QByteArray(split))
-        self.samples.grid.nrow_spin.setValue(min(max(s.int_value("samples/nrow", 8), 1), 64))
+        self.samples.grid.nrow_spin.setValue(min(max(s.int_value("samples/nrow", 0), 0), 64))  # 0: auto
         self.plots.set_smoothing(s.int_value("plots/smoothing", 90) / 100)
         self.plots.set_log_y(str(s.value("plots/log_y", "false")).lower() == "true")
         for kind in KINDS:  # the plots the user hid, for toy runs and image runs apart

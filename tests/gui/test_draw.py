@@ -46,7 +46,7 @@ def test_draw_erase_undo_clear_with_the_mouse_and_keys(qtbot, window):
     stroke(toy, [(1.0, 1.0)])                       # a click: one blob
     stroke(toy, [(-1.0, -1.0), (-1.02, -1.0)])      # a tiny drag: still a blob
     assert len(toy.drawing) == 60 and toy.drawing.modes() is not None
-    assert "60 points, 2 blobs" in toy.draw.drawing_label.text() and "x₁" in toy.draw.drawing_label.text()
+    assert "60 points, 2 blobs" in toy.draw.drawing_label.full_text and "x₁" in toy.draw.drawing_label.full_text
     assert toy.draw.item.isVisible() and len(toy.draw.item.data) == 60
     r = toy.draw.brush_radius()
     assert 0 < r < 1

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QAbstractSpinBox, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QDockWidget, QToolButton, QWidget
 
 from studio.panels.keys import takes_free_text
 from studio.panels.plots.column import MIN_DATA_PX
 from studio.panels.plots.export_plots import PNG_SCALE, export_size
+from studio.panels.samples.draw_tool import DRAWING_CAPTION
 from studio.settings import Settings
 
 from .helpers import pause, start_live, stop, stopped_run
@@ -255,6 +257,78 @@ def test_the_cannot_start_banner_moves_no_field(qtbot, window):
     qtbot.wait(20)
     assert other.mapTo(window, other.rect().topLeft()).y() == y
     assert field.isVisible()
+
+
+def dock_widths(window) -> dict[str, int]:
+    return {d.objectName(): d.width() for d in window.findChildren(QDockWidget) if d.isVisible()}
+
+
+def on_screen(widget, window) -> QRect:
+    return QRect(widget.mapTo(window, widget.rect().topLeft()), widget.size())
+
+
+def test_draw_mode_and_painting_move_no_dock_and_cut_no_text(qtbot, window):
+    """Points 9 and 10: at 1366x768, entering Draw mode and painting a long count narrows no side
+    panel; the drawing hint wraps clear of the Draw button; the count ends in "…" where it does not
+    fit, whole in its tooltip, and is never drawn under the bar's buttons."""
+    window.resize(1366, 768)
+    qtbot.wait(50)
+    toy = window.samples.toy
+    before = dock_widths(window)
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    toy.plot.setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)
+    toy.draw.density_spin.setValue(200)
+    for x in np.linspace(-1.7, 1.7, 12):      # many blobs and points: a long count and scale
+        toy.draw.draw_stroke([(x, -1.3 * x)])
+    qtbot.wait(50)
+    assert len(toy.drawing) == 2400 and dock_widths(window) == before
+    hint = toy.caption
+    assert hint.text() == DRAWING_CAPTION and hint.height() >= hint.heightForWidth(hint.width())
+    assert not on_screen(hint, window).intersects(on_screen(toy.draw_button, window))
+    count = toy.draw.drawing_label
+    assert count.full_text.startswith("2400 points, 12 blobs") and "x₂" in count.full_text
+    if count.elided:
+        assert count.text().endswith("…") and count.full_text in count.toolTip()
+    else:
+        assert count.fontMetrics().horizontalAdvance(count.text()) <= count.width()
+    bar = [on_screen(b, window) for b in toy.draw.bar.findChildren(QToolButton)] + \
+          [on_screen(s, window) for s in (toy.draw.brush_spin, toy.draw.density_spin)]
+    assert not any(on_screen(count, window).intersects(r) for r in bar)
+    window.resize(1000, 700)                  # narrower still: the count shortens, the docks keep theirs
+    qtbot.wait(50)
+    assert count.elided and count.full_text in count.toolTip()
+
+
+# ---------------------------------------------------------------------- 19. the digit grid uses the space
+def test_the_digit_grid_fills_a_wide_short_panel(qtbot, window):
+    window.load_preset("digits-wgan-gp")
+    grid = window.samples.grid
+    images = np.random.default_rng(0).uniform(-1, 1, (64, 1, 32, 32)).astype(np.float32)
+
+    def tile_px():
+        return grid.vb.mapViewToDevice(grid.item.boundingRect()).boundingRect().width() / grid.columns
+
+    columns = {}
+    for w, h in ((1366, 768), (1600, 1000)):
+        window.resize(w, h)
+        qtbot.wait(50)
+        grid.set_images(images, 100)
+        qtbot.wait(50)
+        width, height = grid.vb.width(), grid.vb.height()
+        assert width > 1.5 * height, "the grid's panel is wide and short at the default layout"
+        auto = tile_px()
+        best = max(min(width / (c * 34 + 2), height / (-(-64 // c) * 34 + 2)) for c in range(1, 65)) * 34
+        assert auto >= 0.95 * best, (w, h, grid.columns)
+        columns[w, h] = grid.columns
+        grid.nrow_spin.setValue(8)            # the square grid it drew before: far smaller
+        qtbot.wait(50)
+        assert grid.columns == 8 and tile_px() * 1.25 < auto
+        grid.nrow_spin.setValue(0)
+        assert grid.nrow_spin.text() == "auto"
+    window.resize(1366, 768)                  # back to the small window: auto lays the grid out again
+    qtbot.waitUntil(lambda: grid.columns == columns[1366, 768], timeout=5_000)
+    window.layout_.save()
+    assert Settings(window.settings.q).int_value("samples/nrow", -1) == 0
 
 
 # ---------------------------------------------------------------------- 13. a data path that is not there

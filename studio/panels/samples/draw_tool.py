@@ -9,10 +9,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QToolButton, QWidget
 
 from engine.data.drawing import Drawing
 from studio.theme import REAL
+from studio.widgets import ElidedLabel
 
 from .captions import scale_text
 
@@ -92,10 +93,10 @@ class DrawTool(QObject):
             bar.addWidget(spin)
         self.undo_button = tool("Undo", "undo", "Take back the last stroke or clear")
         self.clear_button = tool("Clear", "clear", "Remove every drawn point (Undo brings them back)")
-        self.drawing_label = QLabel()
+        # A growing count must not widen the window's middle and narrow the docks (issue 35 point
+        # 10), nor be cut mid-word where the bar is narrow: it ends in "…", whole in its tooltip.
+        self.drawing_label = ElidedLabel()
         self.drawing_label.setObjectName("drawingCount")
-        # A growing count must not widen the window's middle and narrow the docks (issue 35 point 10).
-        self.drawing_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.drawing_label, 1)
         self.train_button = tool("Train on drawing", "train", "Start a run on the drawn points ([data] name = "
                                  "\"points\"; the drawing is saved as CSV and kept in the run folder)")

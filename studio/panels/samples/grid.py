@@ -13,6 +13,7 @@ from studio.theme import FAKE
 from .captions import NO_SAMPLES, mark_averaged
 
 PAD = 2
+ZOOM_MIN, ZOOM_MAX = 120, 220   # the enlarged sample's box: its width follows the panel's height
 
 
 def tile(images: np.ndarray, nrow: int, pad: int = PAD) -> np.ndarray:
@@ -27,6 +28,19 @@ def tile(images: np.ndarray, nrow: int, pad: int = PAD) -> np.ndarray:
         y, x = pad + r * (h + pad), pad + k * (w + pad)
         grid[y:y + h, x:x + w] = images[i].transpose(1, 2, 0)
     return grid[..., 0] if c == 1 else grid
+
+
+def fitting_columns(n: int, tile_h: int, tile_w: int, width: float, height: float, pad: int = PAD) -> int:
+    """The samples per row that draw ``n`` tiles of ``tile_h`` x ``tile_w`` pixels largest in a
+    ``width`` x ``height`` view (a wide, short panel gets a wide grid, not a small square one).
+    Among layouts within 3% of the largest, the one with the fewest empty cells in its last row."""
+    layouts = []
+    for ncol in range(1, max(n, 1) + 1):
+        rows = -(-n // ncol)
+        scale = min(width / (ncol * (tile_w + pad) + pad), height / (rows * (tile_h + pad) + pad))
+        layouts.append((scale, rows * ncol - n, ncol))
+    top = max(scale for scale, _, _ in layouts)
+    return min((empty, -scale, ncol) for scale, empty, ncol in layouts if scale >= 0.97 * top)[2]
 
 
 class ImageGridView(QWidget):
@@ -46,12 +60,14 @@ class ImageGridView(QWidget):
         self.averaged = False   # the samples come from the averaged generator weights
         self.selected: int | None = None
         self.nrow_spin = QSpinBox()
-        self.nrow_spin.setRange(1, 64)
-        self.nrow_spin.setValue(8)
-        self.nrow_spin.setToolTip("Samples per row of the grid")
+        self.nrow_spin.setRange(0, 64)
+        self.nrow_spin.setSpecialValueText("auto")   # 0: as many per row as draw them largest
+        self.nrow_spin.setValue(0)
+        self.nrow_spin.setToolTip("Samples per row of the grid; auto (below 1) lays them out to fill the panel")
         self.nrow_spin.valueChanged.connect(self._redraw)
         self.caption = QLabel(NO_SAMPLES)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setWordWrap(True)  # a long caption takes a second line, never cut
         top = QHBoxLayout()
         self.nrow_label = QLabel("per row")
         self.picture: str | None = None   # a followed run's picture (samples/iter_N.png), not samples
@@ -71,7 +87,7 @@ class ImageGridView(QWidget):
         self.item.mouseClickEvent = self._on_click
 
         self.zoom_view = pg.GraphicsLayoutWidget()
-        self.zoom_view.setFixedWidth(220)
+        self.zoom_view.setFixedWidth(ZOOM_MAX)  # narrower in a short panel (_fit): the grid gets the room
         self.zoom_vb = self.zoom_view.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         self.zoom_item = pg.ImageItem(axisOrder="row-major")
         self.zoom_vb.addItem(self.zoom_item)
@@ -88,19 +104,39 @@ class ImageGridView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
         layout.addLayout(body, 1)
+        self._drawn_ncol: int | None = None    # the columns of the grid as last tiled
+        self.vb.sigResized.connect(self._fit)  # auto layout follows the panel's size
 
     @property
     def nrow(self) -> int:
-        return self.nrow_spin.value()
+        """Samples per row: the user's (or a payload's) number, or auto's for the view's size."""
+        if self.nrow_spin.value() > 0 or self.images is None:
+            return self.nrow_spin.value() or 8
+        n, _, h, w = self.images.shape
+        return fitting_columns(n, h, w, self.vb.width(), self.vb.height())  # the view box: no margins
+
+    @property
+    def columns(self) -> int:
+        """The columns of the grid as drawn."""
+        return self._drawn_ncol or self.nrow
+
+    def _fit(self, *_) -> None:
+        """The zoom box as wide as the panel is high (within limits); auto's columns again."""
+        width = min(ZOOM_MAX, max(ZOOM_MIN, self.view.height()))
+        if width != self.zoom_view.width():
+            self.zoom_view.setFixedWidth(width)
+        if self.images is not None and self.nrow != self._drawn_ncol:
+            self._redraw(autorange=True)
 
     @property
     def user_nrow(self) -> int:
-        """Samples per row as the user set them (a payload may impose its own for a while)."""
-        return self._user_nrow if self._user_nrow is not None else self.nrow
+        """Samples per row as the user set them, 0 for auto (a payload may impose its own for a while)."""
+        return self._user_nrow if self._user_nrow is not None else self.nrow_spin.value()
 
     def clear(self) -> None:
         """No samples (another run): the grid, the enlarged sample and its outline go."""
         self.images, self.labels, self.selected, self._payload_nrow = None, None, None, None
+        self._drawn_ncol = None
         if self._user_nrow is not None:  # the earlier run's own layout (one row per class...) goes too
             self.nrow_spin.blockSignals(True)
             self.nrow_spin.setValue(self._user_nrow)
@@ -133,7 +169,7 @@ class ImageGridView(QWidget):
         self.gen_iter = gen_iter
         if nrow is not None and (first or nrow != self._payload_nrow):
             if self._user_nrow is None:
-                self._user_nrow = self.nrow
+                self._user_nrow = self.nrow_spin.value()
             self.nrow_spin.blockSignals(True)  # one row per class; the user may still change it
             self.nrow_spin.setValue(int(nrow))
             self.nrow_spin.blockSignals(False)
@@ -148,7 +184,7 @@ class ImageGridView(QWidget):
         if self.labels is None or self.images is None:
             return
         n, _, h, _ = self.images.shape
-        ncol = max(1, min(self.nrow, n))
+        ncol = max(1, min(self.columns, n))
         rows = [self.labels[r * ncol:(r + 1) * ncol] for r in range((n + ncol - 1) // ncol)]
         if not all(len(set(row.tolist())) == 1 for row in rows):
             return  # rows mix classes: labelling them would mislead
@@ -161,7 +197,8 @@ class ImageGridView(QWidget):
     def _redraw(self, *_, autorange: bool = True) -> None:
         if self.images is None:
             return
-        grid = tile(self.images, self.nrow)
+        self._drawn_ncol = self.nrow
+        grid = tile(self.images, self._drawn_ncol)
         self.item.setImage(grid, autoLevels=False, levels=(-1, 1))
         if autorange:
             self.vb.autoRange(padding=0.01)
@@ -184,7 +221,7 @@ class ImageGridView(QWidget):
         if self.images is None:
             return None
         n, _, h, w = self.images.shape
-        ncol = max(1, min(self.nrow, n))
+        ncol = max(1, min(self.columns, n))
         col, row = int((x - PAD) // (w + PAD)), int((y - PAD) // (h + PAD))
         if not (0 <= col < ncol) or row < 0:
             return None
@@ -207,7 +244,7 @@ class ImageGridView(QWidget):
         img = self.images[i].transpose(1, 2, 0)
         self.zoom_item.setImage(img[..., 0] if c == 1 else img, autoLevels=False, levels=(-1, 1))
         self.zoom_vb.autoRange(padding=0)
-        ncol = max(1, min(self.nrow, n))
+        ncol = max(1, min(self.columns, n))
         r, k = divmod(i, ncol)
         self.highlight.setRect(PAD + k * (w + PAD) - 1, PAD + r * (h + PAD) - 1, w + 2, h + 2)
         self.highlight.setVisible(True)

@@ -179,6 +179,8 @@ class ConfigPanel(QWidget):
         self.banner = QLabel()
         self.banner.setObjectName("configBanner")
         self.banner.setWordWrap(True)
+        # Its text kept off the box's edges: the style sheet's padding alone left it on the left border
+        self.banner.setContentsMargins(5, 3, 5, 3)
         self.banner.setVisible(False)
 
         scroll = QScrollArea()

@@ -331,6 +331,25 @@ def test_the_digit_grid_fills_a_wide_short_panel(qtbot, window):
     assert Settings(window.settings.q).int_value("samples/nrow", -1) == 0
 
 
+def test_the_cannot_start_banner_text_keeps_inside_its_box(qtbot, window):
+    """Point 9: the form's red banner, in full, with its text off the box's edges (it touched the
+    left border)."""
+    window.resize(1366, 768)
+    form = window.config_panel
+    form.set_field_text("train.iterations", "-3")
+    qtbot.wait(20)
+    banner = form.banner
+    dock = window.config_dock
+    assert on_screen(banner, window).left() >= on_screen(dock, window).left()
+    assert on_screen(banner, window).right() <= on_screen(dock, window).right()
+    img = banner.grab().toImage()
+    ground = img.pixelColor(img.width() // 2, img.height() - 3).lightness()
+    inked = [x for x in range(img.width()) for y in range(2, img.height() - 2)
+             if img.pixelColor(x, y).lightness() < ground - 80]
+    assert inked, "the banner shows its text"
+    assert min(inked) >= 5 and max(inked) <= img.width() - 5, (min(inked), max(inked), img.width())
+
+
 # ---------------------------------------------------------------------- 13. a data path that is not there
 def test_a_missing_image_folder_says_where_it_looked_and_the_log_links_no_folder(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)   # the preset's relative "images" is read against the current folder

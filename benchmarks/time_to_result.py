@@ -97,16 +97,22 @@ class Watch:
             self.trainer.stop()
 
 
+def task_config(what: str, seed: int):
+    """The task's preset as shipped, with ``seed`` (and, for ``mnist``, the ``--mnist-path`` folder)."""
+    cfg = load_preset(TASKS[what][0])
+    cfg.train.seed = seed
+    if what == "mnist":
+        if MNIST_PATH is None:
+            raise SystemExit("--what mnist needs --mnist-path (benchmarks/make_mnist_like.py makes one)")
+        cfg.data.path = MNIST_PATH
+    return cfg
+
+
 def one_run(what: str, seed: int, max_s: float, busy: bool, eval_every: int | None = None) -> dict:
-    preset, column, threshold = TASKS[what]
+    _, column, threshold = TASKS[what]
     with busy_processes(1 if busy else 0, settle_s=1.0), tempfile.TemporaryDirectory(prefix="ttr-") as tmp:
         t0 = time.perf_counter()
-        cfg = load_preset(preset)
-        cfg.train.seed = seed
-        if what == "mnist":
-            if MNIST_PATH is None:
-                raise SystemExit("--what mnist needs --mnist-path (benchmarks/make_mnist_like.py makes one)")
-            cfg.data.path = MNIST_PATH
+        cfg = task_config(what, seed)
         if eval_every:  # an older preset evaluated less often; compare at the same resolution
             cfg.train.eval_every = cfg.train.sample_every = eval_every
         watch = Watch(column, threshold, t0, max_s)
@@ -132,14 +138,11 @@ def threshold_pictures(out: Path, what: str = "digits", seed: int = 0, max_s: fl
     Fréchet distance."""
     from PIL import Image, ImageDraw
 
-    preset, column, threshold = TASKS[what]
+    _, column, threshold = TASKS[what]
     with tempfile.TemporaryDirectory(prefix="ttr-pic-") as tmp:
-        cfg = load_preset(preset)
-        cfg.train.seed = seed
-        if what == "mnist":
-            cfg.data.path = MNIST_PATH   # the preset's own schedule: a picture every 50 iterations
-        else:
-            cfg.train.sample_every = cfg.train.eval_every = 10  # finer than the preset's, for the pictures
+        cfg = task_config(what, seed)
+        if what == "digits":  # finer than the preset's, for the pictures (MNIST's: one every 50 already)
+            cfg.train.sample_every = cfg.train.eval_every = 10
         watch = Watch(column, threshold / 2, time.perf_counter(), max_s)
         trainer = Trainer(cfg, Path(tmp) / "run", observers=[watch])
         watch.trainer = trainer

@@ -15,6 +15,13 @@ from engine import Config, load_preset
 
 LIVE_ITERATIONS = 100_000  # "until stopped": runs the test stops itself
 
+# A run that diverges the way users' runs do: f-GAN's KL conjugate exp(t - 1) overflows float32 once
+# the critic's output passes about 89. It trains calmly at its preset learning rates (tiny_config's
+# overrides ``DIVERGING``) and its losses turn non-finite within an iteration or two of ``EXPLODE``,
+# the largest learning rates a user may set (Nowozin et al. note the KL objective's instability).
+DIVERGING = {"objective__kind": "f-gan", "objective__divergence": "kl"}
+EXPLODE = {"lr_critic": 1.0, "lr_generator": 1.0}
+
 
 def tiny_config(preset: str = "toy-wgan-gp", *, live: bool = False, **overrides) -> Config:
     """A preset shrunk to train in milliseconds per iteration on 2 shared CPU cores.

@@ -6,7 +6,7 @@ import torch
 
 from engine import CheckpointError, ConfigError, RunDir, Trainer, TrainingError, load_checkpoint, read_metrics
 from engine.rundir import BASE_COLUMNS, TOY_EVAL_COLUMNS, read_events
-from tests.helpers import tiny_config, wait_until
+from tests.helpers import DIVERGING, EXPLODE, tiny_config, wait_until
 
 
 def csv_without_wall_time(path):
@@ -163,16 +163,10 @@ def test_samples_payload_for_toy_and_images(tmp_path):
     assert img["images"].min() >= -1 and img["images"].max() <= 1
 
 
-# f-GAN's KL conjugate exp(t - 1) overflows float32 once the critic's output passes about 89: at the
-# largest learning rate a user may set (1), that happens within an iteration or two (Nowozin et al.
-# note the KL objective's instability; so do users).
-EXPLODE = {"lr_critic": 1.0, "lr_generator": 1.0}
-
-
 def exploding_config():
-    """An f-GAN KL run that trains calmly at its preset learning rates and explodes at ``EXPLODE``."""
+    """A run that trains calmly and explodes at ``EXPLODE`` (tests.helpers.DIVERGING)."""
     return tiny_config(train__iterations=200, train__checkpoint_every=5, train__eval_every=0, train__sample_every=0,
-                       objective__kind="f-gan", objective__divergence="kl")
+                       **DIVERGING)
 
 
 def test_nonfinite_losses_roll_back_to_the_last_checkpoint_and_pause(tmp_path):

@@ -9,7 +9,7 @@ import zlib
 from pathlib import Path
 
 from engine import Config, Trainer
-from tests.helpers import tiny_config, wait_until
+from tests.helpers import DIVERGING, EXPLODE, tiny_config, wait_until
 
 
 def use(window, cfg: Config) -> None:
@@ -42,12 +42,11 @@ def stop(qtbot, window) -> None:
 def diverge_run(qtbot, window) -> None:
     """Train to a checkpoint, then set learning rates that make the losses NaN within an
     iteration; returns once the banner is up and the rolled-back run is paused."""
-    # f-GAN KL's exp conjugate overflows at a learning rate of 1 (tests/test_trainer.py's EXPLODE)
-    use(window, tiny_config(live=True, train__checkpoint_every=5, objective__kind="f-gan"))
+    use(window, tiny_config(live=True, train__checkpoint_every=5, **DIVERGING))
     window.start()
     qtbot.waitUntil(lambda: window.run_status.gen_iter >= 6, timeout=60_000)
     pause(qtbot, window)
-    for key, value in (("lr_critic", 1.0), ("lr_generator", 1.0)):
+    for key, value in EXPLODE.items():
         assert window.request_edit(key, value)
     window.toggle_pause()
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60_000)

@@ -121,3 +121,32 @@ class TickingClock:
 
     def __call__(self) -> float:
         return self.start + next(self._n) * self.step
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux: read from /proc)."""
+    from pathlib import Path
+
+    kids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(d.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+def rank_of(pid: int) -> int | None:
+    """The RANK a torchrun worker was started with (Linux: its environment in /proc)."""
+    from pathlib import Path
+
+    try:
+        env = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    for kv in env:
+        if kv.startswith(b"RANK="):
+            return int(kv[5:])
+    return None

@@ -21,7 +21,7 @@ from engine.data.images import ImageData
 from engine.distributed import ENTRY_MODULE, ShardedImages, check_config, local_batch, rank_seed
 from engine.rundir import read_events
 from tests.dist_worker import equivalence_configs
-from tests.helpers import tiny_config, wait_until
+from tests.helpers import child_pids, rank_of, tiny_config, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 # Jobs of several processes are refused on Windows (engine.distributed.platform_refusal).
@@ -151,29 +151,6 @@ def test_rank_zero_keeps_the_seed_and_other_ranks_get_their_own():
 
 # ------------------------------------------------------------------ the real command line
 
-def _children(pid: int) -> list[int]:
-    kids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(d.name))
-            except (OSError, IndexError, ValueError):
-                pass
-    return kids
-
-
-def _rank_of(pid: int) -> int | None:
-    try:
-        env = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
-    except OSError:
-        return None
-    for kv in env:
-        if kv.startswith(b"RANK="):
-            return int(kv[5:])
-    return None
-
-
 @pytest.mark.linux_only("finds the ranks through /proc")
 def test_wgan_train_nproc_per_node_kill_one_rank_then_resume(tmp_path):
     run = tmp_path / "run"
@@ -187,8 +164,8 @@ def test_wgan_train_nproc_per_node_kill_one_rank_then_resume(tmp_path):
     try:
         wait_until(lambda: (run / "checkpoints" / "iter_0000020.pt").exists(), timeout=180, proc=p,
                    what="two checkpoints")
-        workers = [w for a in _children(p.pid) for w in _children(a)]
-        rank1 = [w for w in workers if _rank_of(w) == 1]
+        workers = [w for a in child_pids(p.pid) for w in child_pids(a)]
+        rank1 = [w for w in workers if rank_of(w) == 1]
         assert rank1, f"no rank 1 among {workers}"
         os.kill(rank1[0], signal.SIGKILL)
         # The others end instead of hanging (torchrun's own failure detection: seconds). The bound is

@@ -234,14 +234,21 @@ class RunController(QObject):
         elif change == "failed":
             self._on_failed(run, *args)
         elif change == "ended":
-            if run.state != RunState.FAILED:  # a failed job's output stays to be read (its log names it)
-                self.remove_job_folder(run.key)
+            self.release_job_folder(run)
             self.run_finished.emit(str(run.state))
 
-    def remove_job_folder(self, key: Path | None) -> None:
-        job = self.job_folders.pop(key, None) if key is not None else None
-        if job is not None:
-            shutil.rmtree(job, ignore_errors=True)
+    def release_job_folder(self, run: Run) -> None:
+        """A local job's temporary folder (its config and job.log) goes once the job has ended
+        cleanly; a failed job's, or one still running, stays to be read (its log says why)."""
+        job = self.job_folders.get(run.key) if run.key is not None else None
+        if job is None:
+            return
+        source = run.source
+        if run.state == RunState.FAILED or (isinstance(source, ProcessSource) and not source.ended_cleanly):
+            log.error("%s: the job did not end cleanly; its output stays in %s", run.name, job)
+            return
+        del self.job_folders[run.key]
+        shutil.rmtree(job, ignore_errors=True)
 
     def _on_failed(self, run: Run, message: str, details: str) -> None:
         """A run's exception: say what happened, keep the window usable (the engine has already
@@ -270,7 +277,10 @@ class RunController(QObject):
             if not run.owns and run.source is not None:
                 run.source.stop_and_wait(5.0)
         for key in list(self.job_folders):
-            self.remove_job_folder(key)
+            if (run := self.model.runs.find(key)) is not None:
+                self.release_job_folder(run)
+            else:  # no run shows it any more: nobody will read it
+                shutil.rmtree(self.job_folders.pop(key), ignore_errors=True)
 
     def _wait_for(self, run: Run, pump, no_confirm: bool) -> None:
         waited = self.close_timeout_s

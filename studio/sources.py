@@ -450,6 +450,11 @@ class ProcessSource(FolderSource):
     def is_running(self) -> bool:
         return super().is_running() or (self.proc is not None and self.proc.poll() is None)
 
+    @property
+    def ended_cleanly(self) -> bool:
+        """The job has exited, with exit code 0."""
+        return self.proc is not None and self.proc.poll() == 0
+
     def stop_and_wait(self, timeout_s: float, process_events=None) -> bool:
         """A stop request (the run stops at its next iteration and writes a checkpoint), then wait
         for the job to exit; True once it has."""

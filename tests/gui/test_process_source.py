@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import signal
+
 import pytest
 
 from engine import load_checkpoint
 from engine.rundir import read_events
 from studio.sources import ProcessSource
 from tests.gui.helpers import use
-from tests.helpers import tiny_config
+from tests.helpers import child_pids, rank_of, tiny_config
 
 
 @pytest.mark.posix_only("data-parallel jobs of several processes are refused on Windows")
@@ -30,3 +35,28 @@ def test_two_local_processes_followed_and_stopped_cleanly_on_close(qtbot, window
     assert kinds[0] == "start" and kinds[-1] == "stop"
     state = load_checkpoint(path / "checkpoints" / "latest.pt")
     assert state["dist"]["world_size"] == 2
+
+
+@pytest.mark.linux_only("finds the ranks through /proc")
+def test_a_job_whose_rank_dies_keeps_its_folder_and_log_when_the_window_closes(qtbot, window, tmp_path, monkeypatch):
+    """Its job.log says why it failed: neither its end nor closing the window may remove it."""
+    monkeypatch.setenv("WGAN_STUDIO_RUNS", str(tmp_path))
+    use(window, tiny_config(live=True, model__hidden=16, train__checkpoint_every=0, train__threads=1))
+    assert window.start_processes(2)
+    source, model = window.model.source, window.model
+    qtbot.waitUntil(lambda: model.rows >= 2, timeout=180_000)
+    job = source.config_path.parent
+    workers = [w for a in child_pids(source.proc.pid) for w in child_pids(a)]
+    try:
+        rank1 = [w for w in workers if rank_of(w) == 1]
+        assert rank1, f"no rank 1 among {workers}"
+        os.kill(rank1[0], signal.SIGKILL)   # torchrun then ends the other and fails
+        assert source.proc.wait(120) != 0
+        window.close()
+        assert not source.ended_cleanly
+        assert (job / "job.log").is_file(), "the failed job's output stays to be read"
+    finally:
+        for pid in workers:  # nothing outlives the test, whatever failed
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(job, ignore_errors=True)

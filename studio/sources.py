@@ -240,7 +240,7 @@ class FolderSource(RunSource):
                     self._reconnect(e)
                     continue
                 self._deliver(up)
-                if up.state in ENDED or self._gone():
+                if self._over(up.state in ENDED):
                     break
                 self._sleep(self.backoff.next(not up.empty))
         except Exception as e:  # noqa: BLE001 - reported, never a dead thread without a word
@@ -300,6 +300,10 @@ class FolderSource(RunSource):
         """Whether the writer is known to be gone (after delivering its last files); a followed
         folder's writer is not ours to watch: its heartbeat tells."""
         return False
+
+    def _over(self, folder_ended: bool) -> bool:
+        """Whether following is over: the folder says the run ended, or its writer is gone."""
+        return folder_ended or self._gone()
 
     def _deliver(self, up) -> None:
         status = self.follower.status or {}
@@ -440,6 +444,11 @@ class ProcessSource(FolderSource):
         if up.state not in ENDED or rc != 0:
             self.failed.emit(f"the {self.nproc}-process job ended with exit code {rc}", self.log_tail())
         return True
+
+    def _over(self, folder_ended: bool) -> bool:
+        """Over when the job's process has exited, not when its folder says the run ended: its
+        processes still tear down then, and how they exit decides whether the job ended cleanly."""
+        return self._gone()
 
     def log_tail(self, n: int = 30) -> str:
         try:

@@ -60,3 +60,15 @@ def test_a_job_whose_rank_dies_keeps_its_folder_and_log_when_the_window_closes(q
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(job, ignore_errors=True)
+
+
+@pytest.mark.posix_only("data-parallel jobs of several processes are refused on Windows")
+def test_a_job_that_finishes_removes_its_folder_while_the_window_stays_open(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setenv("WGAN_STUDIO_RUNS", str(tmp_path))
+    use(window, tiny_config(model__hidden=16, train__threads=1, train__iterations=8, train__eval_every=0))
+    assert window.start_processes(2)
+    source = window.model.source
+    job = source.config_path.parent
+    qtbot.waitUntil(lambda: not window.is_active(), timeout=180_000)
+    assert source.ended_cleanly and window.model.state == "finished"
+    assert not job.exists(), "a job that ended cleanly leaves no temporary folder behind (issue 35 point 17)"

@@ -18,7 +18,9 @@ if "WGAN_FEATURES_CACHE_DIR" not in os.environ:
     import tempfile
     os.environ["WGAN_FEATURES_CACHE_DIR"] = tempfile.mkdtemp(prefix="wgan-features-")
 
+import faulthandler  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402 - after the environment is set
 
@@ -62,6 +64,57 @@ def pytest_collection_modifyitems(config, items):
         if bundle:
             config.hook.pytest_deselected(items=bundle)
             items[:] = [item for item in items if not item.get_closest_marker("bundle")]
+
+
+# A test that outlives its timeout (pytest-timeout, method "thread") ends its worker process, and
+# pytest-xdist reports only that the worker crashed: the stacks pytest-timeout prints go to the
+# worker's own terminal, which nobody reads. So every test also arms faulthandler to write every
+# thread's stack to a file just before its timeout, and the run's summary prints those files.
+HANGS_ENV = "WGAN_TEST_HANGS_DIR"
+HANG_DUMP_LEAD_S = 3.0
+_DUMP_KEY = pytest.StashKey()
+
+
+def pytest_configure(config):
+    if HANGS_ENV not in os.environ:   # the controller, before it starts its workers (who inherit it)
+        import tempfile
+        os.environ[HANGS_ENV] = tempfile.mkdtemp(prefix="wgan-test-hangs-")
+
+
+def _hang_file(item) -> Path:
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in item.nodeid)[-150:]
+    return Path(os.environ[HANGS_ENV]) / f"{name}.txt"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_timeout_set_timer(item, settings):
+    if settings.timeout and settings.timeout > HANG_DUMP_LEAD_S:
+        dump = _hang_file(item).open("w")
+        dump.write(f"{item.nodeid} ran past its timeout of {settings.timeout:g} s; its threads "
+                   f"{HANG_DUMP_LEAD_S:g} s before:\n")
+        dump.flush()
+        item.stash[_DUMP_KEY] = dump
+        faulthandler.dump_traceback_later(settings.timeout - HANG_DUMP_LEAD_S, file=dump)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_timeout_cancel_timer(item):
+    dump = item.stash.get(_DUMP_KEY, None)
+    if dump is not None:
+        faulthandler.cancel_dump_traceback_later()
+        dump.close()
+        Path(dump.name).unlink(missing_ok=True)   # it ended in time: nothing to tell
+        del item.stash[_DUMP_KEY]
+    yield
+
+
+def pytest_terminal_summary(terminalreporter):
+    if hasattr(terminalreporter.config, "workerinput"):
+        return
+    for path in sorted(Path(os.environ.get(HANGS_ENV, "")).glob("*.txt")):
+        terminalreporter.section(f"stacks of a test that hung: {path.name}", sep="+")
+        terminalreporter.write(path.read_text(errors="replace"))
 
 
 @pytest.fixture(autouse=True)

@@ -111,10 +111,12 @@ def make_fixed_batches(cfg: Config, data: DataSource, heldout: DataSource | None
                         eval_labels if conditional else None, probe_heldout, probe_train)
 
 
-def image_feature_nets(cfg: Config, data: DataSource, is_toy: bool):
+def image_feature_nets(cfg: Config, data: DataSource, is_toy: bool, evaluates: bool = True):
     """The feature networks of an image run's measures (engine.fitted_features.features_for) and
-    its Inception-v3 features ([train] inception_weights, checked now), or ("", None) on 2-D sets."""
-    if is_toy:
+    its Inception-v3 features ([train] inception_weights, checked now), or ("", None) on 2-D sets
+    and in a process that never evaluates (ranks other than 0 of a job: a classifier trained on
+    the data set would take minutes of CPU from the training on every one of them)."""
+    if is_toy or not evaluates:
         return "", None
     from .fitted_features import features_for
     from .inception import InceptionWeightsError, inception_for
@@ -181,9 +183,11 @@ def load_data(cfg: Config, device: torch.device, data: DataSource | None):
 
 
 def build_run(cfg: Config, device: torch.device, data: DataSource | None = None,
-              run_dir: RunDir | None = None) -> RunParts:
+              run_dir: RunDir | None = None, evaluates: bool = True) -> RunParts:
     """The parts of a run of ``cfg`` on ``device`` (``data``: a data source given instead of the
-    configured one; ``run_dir``: the folder the recorder writes metrics.csv to, None for none)."""
+    configured one; ``run_dir``: the folder the recorder writes metrics.csv to, None for none;
+    ``evaluates``: False in a process that never measures quality, which then builds no feature
+    networks)."""
     seed = cfg.train.seed
     data, heldout = load_data(cfg, device, data)
     is_toy = data.kind == "toy"
@@ -227,7 +231,7 @@ def build_run(cfg: Config, device: torch.device, data: DataSource | None = None,
         critic_gradients=choose_critic_gradients(critic, objective, conditional, rng, amp))
     batches = make_fixed_batches(cfg, data, heldout, device, num_classes, is_toy)
     digits = uses_digit_classifier(cfg, data)
-    net, inception = image_feature_nets(cfg, data, is_toy)
+    net, inception = image_feature_nets(cfg, data, is_toy, evaluates)
     columns = metric_columns(is_toy, digits, digit_features=digits and net == "digits", inception=bool(inception))
     recorder = MetricsRecorder(columns, objective, device, run_dir)
     centres = None

@@ -98,7 +98,8 @@ class Trainer:
         self.report_interval_s = report_interval_s
         # the run's parts (engine.build.RunParts) are the trainer's attributes: data, generator,
         # critic, objective, optimisers, rng, algorithm, recorder, evaluator, fixed batches, ...
-        for name, value in build_run(self.config, self.device, data, writes).items():
+        parts = build_run(self.config, self.device, data, writes, evaluates=self.strategy.leads)
+        for name, value in parts.items():
             setattr(self, name, value)
         self.warnings = list(checked) + self.warnings + notes
         self.gen_iter = 0
@@ -450,7 +451,8 @@ class Trainer:
             self.config = self.run_dir.keep_points(self.config)  # the points go with the run folder
             self.run_dir.write_config(self.config)
             self.run_dir.start_metrics(self.columns, keep_until=self.gen_iter if self._resumed else None)
-            self.evaluation.describe(self.evaluator, self.columns)  # measures.json
+            if self.strategy.leads:   # the process that evaluates (the others build no feature networks)
+                self.evaluation.describe(self.evaluator, self.columns)  # measures.json
             if self._resumed:
                 self.evaluation.restore()
             scaled = describe_data_scale(self.generator)  # your own points at their scale

@@ -136,3 +136,34 @@ def test_an_npz_set_with_labels_gets_fitted_features_and_no_digit_share(tmp_path
     from engine.rundir import read_events
     evs = [e for e in read_events(tmp_path / "run" / "events.jsonl") if e["type"] == "feature_classifier"]
     assert evs and "held-out accuracy" in feature_classifier_text(evs[-1])
+
+
+def test_a_job_rank_that_never_evaluates_trains_no_classifier(tmp_path, monkeypatch):
+    """Ranks other than 0 of a job never measure quality: a classifier trained on the data set
+    would take minutes of CPU from their training, on every one of them."""
+    import threading
+
+    from engine.config import load_preset
+    from engine.data.images import load_images
+    from engine.distributed import FollowerRunDir
+    from engine.strategy import SingleProcess
+
+    class Follower(SingleProcess):   # a rank other than 0, as engine.distributed sets one up
+        leads = False
+
+        def folder(self, path):
+            return FollowerRunDir(path)
+
+    monkeypatch.setenv("WGAN_FEATURES_CACHE_DIR", str(tmp_path / "cache"))
+    imgs, labels = load_images(load_preset("digits-wgan-gp"))
+    np.savez(tmp_path / "set.npz", images=imgs[:300, 0], labels=labels[:300])
+    cfg = tiny_config("digits-wgan-gp", data__name="npz", data__path=str(tmp_path / "set.npz"),
+                      train__iterations=2, train__eval_every=1, train__checkpoint_every=0, train__sample_every=0,
+                      objective__n_critic=1)
+    follower = Trainer(cfg, tmp_path / "run", strategy=Follower())
+    follower.run()
+    assert follower.gen_iter == 2
+    assert not isinstance(follower.evaluator.feature_net, FittedFeatures)
+    assert not any(t.name == "wgan-features" for t in threading.enumerate())
+    assert not list((tmp_path / "cache").glob("classifier-*")), "no classifier was trained"
+    assert not (tmp_path / "run").exists(), "a follower writes nothing in the run folder"

@@ -25,7 +25,7 @@ start=$SECONDS
 "$py" -m pytest -m bundle -raP tests/bundle >"$bundle_log" 2>&1 &
 bundle_pid=$!
 status=0
-"$py" -m pytest -m "not bundle" -n "$workers" --dist worksteal || status=$?
+"$py" -m pytest -m "not bundle" -n "$workers" --dist worksteal --durations=12 || status=$?
 echo "main suite: $(( SECONDS - start )) s"
 rc=0
 wait "$bundle_pid" || rc=$?

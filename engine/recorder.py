@@ -48,7 +48,7 @@ class MetricsRecorder:
 
     def add(self, gen_iter: int, hp: tuple, elapsed_s: float) -> None:
         """The host-side part of the row: iteration, live values ``(lr_critic, lr_generator,
-        clip_value, n_critic)`` and the training time."""
+        clip_value, n_critic, gp_lambda)`` and the training time."""
         self._iters.append(gen_iter)
         self._hp.append(hp)
         self._times.append(elapsed_s)
@@ -140,6 +140,7 @@ class MetricsRecorder:
         hp = np.asarray(hps, dtype=np.float64)
         cols["lr_critic"], cols["lr_generator"], cols["clip_value"] = hp[:, 0], hp[:, 1], hp[:, 2]
         cols["n_critic"] = hp[:, 3].astype(np.int64)
+        cols["gp_lambda"] = hp[:, 4] if self.uses_penalty else np.full(n, np.nan)
         for name in self.columns[len(BASE_COLUMNS):]:
             cols[name] = np.full(n, np.nan)
         return cols
@@ -147,7 +148,7 @@ class MetricsRecorder:
     def _rows(self, cols: dict[str, np.ndarray], n: int) -> list[list]:
         optional = set(self.columns[len(BASE_COLUMNS):])
         if not self.uses_penalty:
-            optional.update(("gradient_penalty",) + GP_QUANTILE_COLUMNS)
+            optional.update(("gradient_penalty", "gp_lambda") + GP_QUANTILE_COLUMNS)
         if not self.clips_weights:
             optional.add("clip_fraction")
         rows = []

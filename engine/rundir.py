@@ -35,7 +35,7 @@ from .io import atomic_write_bytes, replace_file
 
 BASE_COLUMNS = ("gen_iter", "wall_time_s", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty",
                 "clip_fraction", "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90",
-                "lr_critic", "lr_generator", "clip_value", "n_critic")
+                "lr_critic", "lr_generator", "clip_value", "n_critic", "gp_lambda")
 TOY_EVAL_COLUMNS = ("w1_exact", "modes_covered", "high_quality_share")
 # images: sliced W1; the Fréchet distance and KID (mean, spread over subsets) in the run's feature network
 # (engine.measures names it); the critic's mean value on held-out and on training real images (the

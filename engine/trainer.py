@@ -315,7 +315,7 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.gen_iter)
         self.recorder.add(self.gen_iter, (self.hp["lr_critic"], self.hp["lr_generator"], self.hp["clip_value"],
-                                          n_critic), self._elapsed())
+                                          n_critic, self.hp["gp_lambda"]), self._elapsed())
         clock = self.thread_tuner.clock if self.thread_tuner is not None else time.perf_counter
         t = clock()
         self.periodic_work()

@@ -55,6 +55,7 @@ METRIC_LABELS = {
     "lr_critic": "α_D (critic learning rate)",
     "lr_generator": "α_G (generator learning rate)",
     "clip_value": "clip value c",
+    "gp_lambda": "penalty weight λ",
     "n_critic": "n_critic",
     "wall_time_s": "wall time (s)",
 }

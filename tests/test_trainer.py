@@ -82,6 +82,16 @@ def test_warmup_schedule_of_the_reference_code():
     assert seen == [100, 100, 5, 5, 5, 100, 100]
 
 
+def test_a_penalty_weight_changed_mid_run_is_in_metrics_csv_from_that_iteration(tmp_path):
+    t = Trainer(tiny_config("toy-wgan-gp", objective__gp_lambda=10.0), tmp_path / "r")
+    for _ in range(3):
+        t.step()
+    t.request_edit(gp_lambda=2.5)
+    t.run(iterations=5)
+    m = read_metrics(tmp_path / "r" / "metrics.csv")
+    assert m["gp_lambda"] == [10.0, 10.0, 10.0, 2.5, 2.5]
+
+
 def test_live_edit_applies_at_the_next_iteration_and_is_logged(tmp_path):
     cfg = tiny_config("toy-wgan-clip")
     t = Trainer(cfg, tmp_path / "r")
@@ -98,6 +108,7 @@ def test_live_edit_applies_at_the_next_iteration_and_is_logged(tmp_path):
     edits = [e for e in read_events(tmp_path / "r" / "events.jsonl") if e["type"] == "edit"]
     assert {(e["key"], e["old"], e["new"], e["gen_iter"]) for e in edits} == {
         ("clip_value", 0.01, 0.05, 3), ("lr_critic", 5e-5, 2e-4, 3), ("n_critic", 5, 2, 3)}
+    assert all(np.isnan(m["gp_lambda"])), "clipping has no penalty weight: the column stays empty"
     with pytest.raises(ConfigError, match="clip_value"):
         t.request_edit(clip_value=-1.0)
     with pytest.raises(ConfigError, match="cannot be changed during a run"):

@@ -83,7 +83,7 @@ EMPTY_RANGE = (0.0, 1.0)   # both axes of a plot with no data yet
 # The history of a panel used without a run model (tests, benchmarks).
 OWN_HISTORY_COLUMNS = ("gen_iter", "w_estimate", "critic_loss", "generator_loss", "gradient_penalty",
                        "clip_fraction", "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90", "lr_critic",
-                       "lr_generator", "clip_value", "n_critic")
+                       "lr_generator", "clip_value", "n_critic", "gp_lambda")
 # What the crosshair reads out of the history at a row.
 READOUT_COLUMNS = ("w_estimate", "critic_loss", "generator_loss", "gradient_penalty", "clip_fraction",
                    "critic_grad_norm", "gp_grad_q10", "gp_grad_q50", "gp_grad_q90", "lr_critic", "lr_generator")

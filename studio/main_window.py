@@ -54,6 +54,7 @@ from studio.run_opening import RunOpener, form_config
 from studio.runs_dock import RunsDock
 from studio.settings import Settings
 from studio.status_bar import RunStatusBar, window_title
+from studio.widgets import open_at_first_rect
 from studio.window_actions import RunSwitcher, WindowActions
 from studio.window_files import WindowFiles
 from studio.window_services import TaskRunner, WindowServices
@@ -61,6 +62,11 @@ from studio.window_settings import WindowLayout
 from studio.worker import warm_up
 
 log = logging.getLogger(__name__)
+
+
+# A first window shorter than this (studio.widgets.first_rect on a small screen) opens without the
+# docks below the plots.
+SHORT_WINDOW_H = 800
 
 
 def no_confirm() -> bool:
@@ -87,7 +93,7 @@ class MainWindow(QMainWindow):
 
         self.setObjectName("MainWindow")
         self.setWindowTitle("WGAN Studio")
-        self.resize(1500, 950)
+        open_at_first_rect(self)   # the saved place and size, if any, replace it (layout_.restore)
         self._build_panels()
         self._build_parts(live_samples_s)
         self._wire()
@@ -246,6 +252,12 @@ class MainWindow(QMainWindow):
         # Samples above, plots below, half each: the plots keep a readable height and scroll (issue 35).
         total = sum(self.splitter.sizes()) or 800
         self.splitter.setSizes([total // 2, total - total // 2])  # the plots scroll: the picture gets half
+        if self.height() < SHORT_WINDOW_H:
+            # A 1366 x 768 laptop: the Log and Runs docks (at least 150 px) would leave the samples
+            # and the plots some 200 px each. They start closed there; the View menu opens them, and
+            # the layout is remembered like any other.
+            for d in (self.log_dock, self.runs_dock.dock):
+                d.hide()
 
     # ================================================================== what the model holds
     @property

@@ -18,6 +18,8 @@ import traceback
 from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QPushButton, QToolBar, QVBoxLayout, QWidget
 
+from studio.widgets import open_at_first_rect
+
 HEAVY_MODULES = ("engine", "pyqtgraph", "studio.main_window")
 
 
@@ -54,7 +56,7 @@ class LoadingWindow(QMainWindow):
         self.setWindowTitle("WGAN Studio — loading")
         geom = QSettings().value("window/geometry")
         if not (isinstance(geom, QByteArray | bytes) and self.restoreGeometry(QByteArray(geom))):
-            self.resize(1500, 950)
+            open_at_first_rect(self)
         bar = QToolBar("Run")
         bar.setMovable(False)
         self.start_button = QPushButton("Start")

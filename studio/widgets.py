@@ -4,8 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QSplitter, QWidget
+
+# The size the main window (and the loading window before it) opens at the first time, on a
+# screen with room for it: the plots, the samples and both docks side by side.
+FIRST_SIZE = (1500, 950)
+# What a window manager adds around a window (title bar, borders), kept free on a smaller screen.
+FRAME_ROOM = (16, 48)
+
+
+def first_rect(available: QRect, size: tuple[int, int] = FIRST_SIZE) -> QRect:
+    """Where a window opens when no place was saved: ``size``, but never larger than the screen's
+    ``available`` area less room for the window's frame (a 1366 x 768 laptop with a task bar gets
+    its whole screen, not a window running off it), centred on that area."""
+    w = min(size[0], available.width() - FRAME_ROOM[0])
+    h = min(size[1], available.height() - FRAME_ROOM[1])
+    x = available.x() + (available.width() - w) // 2
+    y = available.y() + max(0, (available.height() - h - FRAME_ROOM[1]) // 2)
+    return QRect(x, y, w, h)
+
+
+def open_at_first_rect(window: QWidget, size: tuple[int, int] = FIRST_SIZE) -> None:
+    """Size and place ``window`` by :func:`first_rect` on its screen (the primary one before it is shown)."""
+    from PySide6.QtGui import QGuiApplication
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        window.resize(*size)
+        return
+    rect = first_rect(screen.availableGeometry(), size)
+    window.resize(rect.size())
+    window.move(rect.topLeft())
 
 
 def button(text: str, tip: str, on_click: Callable) -> QPushButton:

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# Offscreen, on a screen of a common desktop's size (the plugin's own is 800 x 800, where the
+# window opens at that size less its frame: studio.widgets.first_rect). Qt splits the platform's
+# options at ":", so on Windows (C:\...) the file is named relative to the working folder.
+_SCREEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "offscreen_screen.json")
+os.environ["QT_QPA_PLATFORM"] = "offscreen:configfile=" + (os.path.relpath(_SCREEN) if os.name == "nt" else _SCREEN)
 os.environ.setdefault("WGAN_STUDIO_NO_CONFIRM", "1")  # tests answer the close question themselves
 # Classifiers trained on a test's data set (engine.fitted_features) are cached for the session, never in
 # the user's cache folder.

@@ -81,6 +81,52 @@ def test_layout_preset_and_view_options_are_remembered(qtbot):
     assert second.plots.smoothing() == 0.5
 
 
+def test_the_first_window_fits_a_laptop_screen_and_is_centred(qtbot):
+    """1500 x 950 on a desktop screen; on a 1366 x 768 laptop with a 40 px task bar the window,
+    frame included, stays on the screen instead of running off its right and bottom edges."""
+    from PySide6.QtCore import QRect
+
+    from studio.widgets import FIRST_SIZE, FRAME_ROOM, first_rect
+    laptop = QRect(0, 0, 1366, 728)
+    r = first_rect(laptop)
+    assert r.width() + FRAME_ROOM[0] <= 1366 and r.height() + FRAME_ROOM[1] <= 728
+    assert r.width() >= 1300 and r.height() >= 650, "and it still takes nearly the whole screen"
+    assert r.left() >= 0 and r.right() < 1366 and r.top() >= 0
+    desk = first_rect(QRect(1920, 0, 1920, 1080))   # the second of two monitors
+    assert (desk.width(), desk.height()) == FIRST_SIZE
+    assert desk.center().x() == pytest.approx(1920 + 960, abs=1) and desk.top() > 0
+
+    first = create_window()   # no saved layout: the test screen is 1920 x 1200
+    qtbot.addWidget(first)
+    first.show()
+    assert (first.width(), first.height()) == FIRST_SIZE
+    assert first.screen().availableGeometry().contains(first.frameGeometry())
+
+
+def test_a_short_first_window_opens_without_the_docks_below_the_plots(qtbot):
+    """On a 1366 x 768 laptop the Log and Runs docks would leave the samples and the plots some
+    200 px each: the first window there opens without them, the View menu brings them back, and
+    the next start keeps what the user chose."""
+    from studio.main_window import SHORT_WINDOW_H
+    win = create_window()
+    qtbot.addWidget(win)
+    win.resize(1350, 680)   # what studio.widgets.first_rect gives on that screen
+    win.show()
+    qtbot.waitUntil(lambda: win.log_dock.isHidden() and win.runs_dock.dock.isHidden(), timeout=10_000)
+    assert win.height() < SHORT_WINDOW_H
+    # the samples and the plots get the window's height, less its menu, tool and status bars
+    qtbot.waitUntil(lambda: win.splitter.height() > win.height() - 120, timeout=10_000)
+    win.runs_dock.dock.toggleViewAction().trigger()   # View > Runs
+    qtbot.waitUntil(lambda: win.runs_dock.dock.isVisible() and win.splitter.height() < win.height() - 220,
+                    timeout=10_000)
+    win.close()
+    again = create_window()
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.isVisible(), timeout=10_000)
+    assert not again.runs_dock.dock.isHidden() and again.log_dock.isHidden()
+
+
 def test_dark_and_light_themes(qtbot, window):
     window.set_theme("dark")
     assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() < 100

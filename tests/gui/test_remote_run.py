@@ -33,8 +33,10 @@ def test_studio_follows_a_remote_run_through_a_lost_connection(qtbot, window, se
         assert server.host_key.get_fingerprint("sha256") in prompter.box.text()  # the unknown key, shown
         prompter.box.button(QMessageBox.StandardButton.Yes).click()
         model = window.model
-        qtbot.waitUntil(lambda: model.current.location is not None and model.rows >= 10, timeout=30_000)
-        assert model.state == "running" and window.is_active()
+        # the rows and the state come in separate updates of one poll: wait for both
+        qtbot.waitUntil(lambda: model.current.location is not None and model.rows >= 10 and model.state == "running",
+                        timeout=30_000)
+        assert window.is_active()
         assert window.path_label.text().startswith("ssh://tester@127.0.0.1:")
         qtbot.waitUntil(lambda: model.samples is not None and "it/s" in window.rate_label.text()
                         and window.rate_label.text() != "– it/s", timeout=30_000)  # its pictures, speed and ETA

@@ -77,12 +77,22 @@ def pytest_collection_modifyitems(config, items):
 HANGS_ENV = "WGAN_TEST_HANGS_DIR"
 HANG_DUMP_LEAD_S = 3.0
 _DUMP_KEY = pytest.StashKey()
+_OWN_HANGS_DIR = pytest.StashKey()
 
 
 def pytest_configure(config):
     if HANGS_ENV not in os.environ:   # the controller, before it starts its workers (who inherit it)
         import tempfile
         os.environ[HANGS_ENV] = tempfile.mkdtemp(prefix="wgan-test-hangs-")
+        config.stash[_OWN_HANGS_DIR] = os.environ[HANGS_ENV]
+
+
+def pytest_unconfigure(config):
+    own = config.stash.get(_OWN_HANGS_DIR, None)
+    if own is not None:   # printed in the summary by now
+        import shutil
+        shutil.rmtree(own, ignore_errors=True)
+        os.environ.pop(HANGS_ENV, None)
 
 
 def _hang_file(item) -> Path:

@@ -9,7 +9,8 @@ temporary folder, the user's settings are not touched), captures the screen and 
 ``distances`` runs the Distances tab's sweep with its defaults; ``draw`` draws a face in the 2-D
 view's Draw mode (through the calls the mouse makes) and trains on it; ``runs`` runs a small grid
 sweep (wgan-sweep, 6 trials), queues two runs (held) and shows the Runs view with the sweep's
-scatter.
+scatter; ``laptop`` is the first start on a 1366 x 768 screen with a 40 px task bar (the window
+sized and placed as on that screen, the picture cut to the window), training the digits preset.
 Needs Debian's ``xvfb imagemagick`` and the xcb libraries of README.md, "What a Linux desktop needs".
 """
 
@@ -36,7 +37,8 @@ SHOTS = {
 }
 # Two more, of the other windows: Compare runs (two runs trained headless first) and the
 # Distances tab after a sweep with its default settings.
-OTHER = ("compare", "distances", "draw", "runs")
+OTHER = ("compare", "distances", "draw", "runs", "laptop")
+LAPTOP = (1366, 768, 40)   # screen width, height, task bar
 DRAW_ITERS = 300
 # (preset, run folder name): the lecture's four objectives on 25 Gaussians
 COMPARED = tuple((f"story-25g-{o}", o) for o in ("gan", "fgan-kl", "wgan-clip", "wgan-gp"))
@@ -144,9 +146,44 @@ def _runs_and_sweep(win, wait, out_dir: Path, app, runs: Path) -> Path:
     return path
 
 
+def _laptop(app, out_dir: Path) -> Path:
+    from PySide6.QtCore import QRect
+
+    from studio.main_window import MainWindow
+    from studio.settings import Settings
+    from studio.widgets import first_rect
+
+    wait = _waiter(app, "laptop")
+    Settings().q.clear()   # a first start: no saved layout
+    w, h, bar = LAPTOP
+    rect = first_rect(QRect(0, 0, w, h - bar))
+    win = MainWindow(theme="light", live_samples_s=0.5)
+    win.question_handler = lambda *_: True
+    win.load_preset("digits-wgan-gp")
+    win.resize(rect.size())
+    win.move(rect.topLeft())
+    win.show()
+    wait(lambda: win.isVisible() and win.runs_dock.dock.isHidden(), 10)
+    assert win.start(), "laptop: could not start"
+    wait(lambda: win.run_status.gen_iter >= SHOTS["digits-light"][2], 1800)
+    end = time.monotonic() + 2.5  # the last live picture and plot batch
+    wait(lambda: time.monotonic() > end, 10)
+    path = out_dir / "studio-laptop.png"
+    crop = f"{rect.width()}x{rect.height()}+{rect.x()}+{rect.y()}"   # the window, as it lies on that screen
+    subprocess.run(["import", "-window", "root", "-crop", crop, "+repage", str(path)], check=True)
+    win.stop()
+    wait(lambda: not win.is_active(), 120)
+    win.close()
+    app.processEvents()
+    return path
+
+
 def shoot_other(app, name: str, out_dir: Path, runs: Path) -> Path:
     from engine import Trainer, load_preset
     from studio.main_window import MainWindow
+
+    if name == "laptop":
+        return _laptop(app, out_dir)
 
     wait = _waiter(app, name)
     win = MainWindow(theme="light", live_samples_s=0.5)

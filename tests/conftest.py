@@ -124,9 +124,9 @@ def pytest_timeout_cancel_timer(item):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if hasattr(terminalreporter.config, "workerinput"):
+    if hasattr(terminalreporter.config, "workerinput") or not os.environ.get(HANGS_ENV):
         return
-    for path in sorted(Path(os.environ.get(HANGS_ENV, "")).glob("*.txt")):
+    for path in sorted(Path(os.environ[HANGS_ENV]).glob("*.txt")):
         terminalreporter.section(f"stacks of a test that hung: {path.name}", sep="+")
         terminalreporter.write(path.read_text(errors="replace"))
 

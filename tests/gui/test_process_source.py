@@ -17,12 +17,20 @@ from tests.gui.helpers import use
 from tests.helpers import child_pids, rank_of, tiny_config
 
 
+def start_job(window, monkeypatch, runs, **overrides) -> ProcessSource:
+    """A tiny run started as a job of 2 local processes, its folder in ``runs``; its source."""
+    monkeypatch.setenv("WGAN_STUDIO_RUNS", str(runs))
+    use(window, tiny_config(model__hidden=16, train__threads=1, **overrides))
+    assert window.start_processes(2)
+    return window.model.source
+
+
+LIVE_JOB = dict(live=True, train__checkpoint_every=0)
+
+
 @pytest.mark.posix_only("data-parallel jobs of several processes are refused on Windows")
 def test_two_local_processes_followed_and_stopped_cleanly_on_close(qtbot, window, tmp_path, monkeypatch):
-    monkeypatch.setenv("WGAN_STUDIO_RUNS", str(tmp_path))
-    use(window, tiny_config(live=True, model__hidden=16, train__checkpoint_every=0, train__threads=1))
-    assert window.start_processes(2)
-    source, model = window.model.source, window.model
+    source, model = start_job(window, monkeypatch, tmp_path, **LIVE_JOB), window.model
     assert isinstance(source, ProcessSource) and window.is_active()
     qtbot.waitUntil(lambda: model.rows >= 5 and model.state == "running", timeout=180_000)
     path = source.path
@@ -40,10 +48,7 @@ def test_two_local_processes_followed_and_stopped_cleanly_on_close(qtbot, window
 @pytest.mark.linux_only("finds the ranks through /proc")
 def test_a_job_whose_rank_dies_keeps_its_folder_and_log_when_the_window_closes(qtbot, window, tmp_path, monkeypatch):
     """Its job.log says why it failed: neither its end nor closing the window may remove it."""
-    monkeypatch.setenv("WGAN_STUDIO_RUNS", str(tmp_path))
-    use(window, tiny_config(live=True, model__hidden=16, train__checkpoint_every=0, train__threads=1))
-    assert window.start_processes(2)
-    source, model = window.model.source, window.model
+    source, model = start_job(window, monkeypatch, tmp_path, **LIVE_JOB), window.model
     qtbot.waitUntil(lambda: model.rows >= 2, timeout=180_000)
     job = source.config_path.parent
     workers = [w for a in child_pids(source.proc.pid) for w in child_pids(a)]
@@ -64,10 +69,7 @@ def test_a_job_whose_rank_dies_keeps_its_folder_and_log_when_the_window_closes(q
 
 @pytest.mark.posix_only("data-parallel jobs of several processes are refused on Windows")
 def test_a_job_that_finishes_removes_its_folder_while_the_window_stays_open(qtbot, window, tmp_path, monkeypatch):
-    monkeypatch.setenv("WGAN_STUDIO_RUNS", str(tmp_path))
-    use(window, tiny_config(model__hidden=16, train__threads=1, train__iterations=8, train__eval_every=0))
-    assert window.start_processes(2)
-    source = window.model.source
+    source = start_job(window, monkeypatch, tmp_path, train__iterations=8, train__eval_every=0)
     job = source.config_path.parent
     qtbot.waitUntil(lambda: not window.is_active(), timeout=180_000)
     assert source.ended_cleanly and window.model.state == "finished"
